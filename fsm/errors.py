@@ -1,0 +1,109 @@
+"""The engine's errors: each names the file at fault and what the operator can do next.
+
+Every error carries a stable ``exit_code`` so the CLI can exit with it unchanged:
+
+- 2: usage or spec error (bad command line, bad YAML)
+- 3: state refused (corrupt or mismatched state file, broken or torn journal)
+- 4: exchange error
+- 5: lock held (another runner owns the state file)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+EXIT_USAGE = 2
+EXIT_STATE_REFUSED = 3
+EXIT_EXCHANGE = 4
+EXIT_LOCK_HELD = 5
+
+
+class EngineError(Exception):
+    """Base of every error the engine reports to the operator."""
+
+    exit_code: int = EXIT_USAGE
+
+
+class StateRefused(EngineError):
+    """The state file or journal cannot be trusted as it is; nothing on disk was changed."""
+
+    exit_code = EXIT_STATE_REFUSED
+
+
+class StateLocked(EngineError):
+    """Another process holds the state file's lock: one runner per state file."""
+
+    exit_code = EXIT_LOCK_HELD
+
+    def __init__(self, state_path: Path, lock_path: Path, pid: int | None) -> None:
+        self.state_path = state_path
+        self.lock_path = lock_path
+        self.pid = pid
+        holder = f"process {pid}" if pid is not None else "another process (pid unknown)"
+        super().__init__(
+            f"state file {state_path} is in use by {holder} (lock {lock_path}). "
+            "Only one runner may own a state file: stop the other runner or wait for it to finish."
+        )
+
+
+class StateCorrupt(StateRefused):
+    """The state file is unreadable or has the wrong shape; it is left byte-for-byte as found."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"state file {path} is unusable: {reason}. It was left untouched. "
+            "Move it aside and run again to rebuild it from its journal "
+            f"({path.with_suffix('.jsonl').name}), or restore it from a backup."
+        )
+
+
+class StateMismatch(StateRefused):
+    """The state belongs to another machine (strategy_id, symbol, bar) or an older spec."""
+
+    def __init__(self, path: Path, field: str, expected: str, found: str) -> None:
+        self.path = path
+        self.field = field
+        self.expected = expected
+        self.found = found
+        if field == "spec_hash":
+            advice = (
+                "The machine's YAML changed since this state was written; if the change is intended, "
+                "allow the spec change explicitly, otherwise restore the YAML."
+            )
+        else:
+            advice = "Point the machine at its own state file (its state file name or --state-dir)."
+        super().__init__(
+            f"{path} records {field}={found!r} but the machine has {field}={expected!r}; refused. {advice}"
+        )
+
+
+class JournalChainBroken(StateRefused):
+    """The journal's records do not form one gap-free hash chain, or disagree with the state file."""
+
+    def __init__(self, path: Path, line: int | None, reason: str) -> None:
+        self.path = path
+        self.line = line
+        self.reason = reason
+        where = f" at line {line}" if line is not None else ""
+        super().__init__(
+            f"journal {path} is broken{where}: {reason}. Nothing was changed. "
+            "The journal is the audit trail and cannot be repaired automatically: "
+            "inspect it and restore it (or the state file) from a backup."
+        )
+
+
+class JournalTornTail(StateRefused):
+    """The journal ends with an incomplete line, as an interrupted append leaves it."""
+
+    def __init__(self, path: Path, offset: int, length: int) -> None:
+        self.path = path
+        self.offset = offset
+        self.length = length
+        super().__init__(
+            f"journal {path} ends with a torn line: {length} bytes at byte offset {offset} "
+            "are not a complete record (an interrupted write). Nothing was changed. "
+            f"Repairing it moves those bytes into {path.name}.torn-<n> (nothing is lost) and "
+            "truncates the journal to its last complete record."
+        )

@@ -1,0 +1,350 @@
+"""The state file, its journal and its lock: where a machine's state survives a crash.
+
+``<name>.json`` holds the latest snapshot and the journal cursor it reflects; ``<name>.jsonl`` is
+the journal; ``<name>.json.lock`` is the one-runner lock. A commit appends to the journal (fsync)
+and only then replaces the state file, so the journal is never behind the state: on open, a
+journal that is ahead is rolled forward, and anything else that disagrees is refused untouched.
+The snapshot is an opaque JSON-able dict (the typed model lives in ``fsm.model``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from fsm.errors import JournalChainBroken, StateCorrupt, StateLocked, StateMismatch
+from fsm.journal import (
+    GENESIS,
+    Cursor,
+    JournalReader,
+    JournalRecord,
+    JournalWriter,
+    fsync_directory,
+    is_hex_digest,
+    repair_torn_tail,
+)
+
+SCHEMA_VERSION = 1
+_IDENTITY_KEY = "identity"
+_STATE_KEYS = frozenset({"schema_version", "identity", "cursor", "snapshot"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Which machine a state file belongs to; a different one is refused."""
+
+    strategy_id: str
+    symbol: str
+    bar: str
+    spec_hash: str
+
+    @classmethod
+    def from_dict(cls, value: object) -> Identity | None:
+        """The identity stored in a state file or journal, or None if it is malformed."""
+        names = [field.name for field in fields(cls)]
+        if not isinstance(value, dict) or sorted(value) != sorted(names):
+            return None
+        if not all(isinstance(value[name], str) for name in names):
+            return None
+        return cls(**{name: value[name] for name in names})
+
+
+@dataclass(frozen=True)
+class _StateFile:
+    identity: Identity
+    cursor: Cursor
+    snapshot: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _JournalPass:
+    exists: bool
+    cursor: Cursor
+    size: int
+    last: JournalRecord | None
+    at_state_cursor: JournalRecord | None
+    identity: Identity | None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so a crash leaves the old file or the new one, never a mix."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(temp, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    fsync_directory(path.parent)
+
+
+class StateStore:
+    """One machine's state file, journal and lock. Call ``open()`` before ``commit()``.
+
+    Usable as a context manager that closes (releases the lock) on exit:
+    ``with StateStore(path, identity) as store: snapshot = store.open()``.
+    """
+
+    def __init__(self, state_path: Path, identity: Identity, *, allow_spec_change: bool = False) -> None:
+        if state_path.suffix != ".json":
+            raise ValueError(f"state file {state_path} must end in .json")
+        self.state_path = state_path
+        self.journal_path = state_path.with_suffix(".jsonl")
+        self.lock_path = state_path.with_name(state_path.name + ".lock")
+        self.identity = identity
+        self.allow_spec_change = allow_spec_change
+        self.rolled_forward = 0
+        self.spec_changed_from: str | None = None
+        self._lock_fd: int | None = None
+        self._writer: JournalWriter | None = None
+        self._journal_identity: Identity | None = None
+        self._cursor = GENESIS
+
+    @property
+    def cursor(self) -> Cursor:
+        return self._cursor
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def open(self) -> dict[str, Any] | None:
+        """Lock, load and reconcile with the journal; the snapshot, or None for a fresh machine.
+
+        Refusals (StateLocked, StateCorrupt, StateMismatch, JournalChainBroken, JournalTornTail)
+        leave every file as it was and release the lock.
+        """
+        if self._lock_fd is not None:
+            raise RuntimeError(f"state store {self.state_path} is already open")
+        self.rolled_forward = 0
+        self.spec_changed_from = None
+        self._journal_identity = None
+        self._cursor = GENESIS
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock()
+        try:
+            return self._load()
+        except BaseException:
+            self.close()
+            raise
+
+    def commit(
+        self, kind: str, data: Mapping[str, Any], snapshot: Mapping[str, Any], ts_ms: int
+    ) -> JournalRecord:
+        """Journal one event with the snapshot after it (fsync), then replace the state file.
+
+        ``data`` must not use the key "identity": the store adds the machine's identity there on
+        the first record and whenever the spec hash changed, so the journal alone can be checked.
+        If replacing the state file fails, the record is already durable and the next open rolls
+        the state forward to it.
+        """
+        if self._writer is None:
+            raise RuntimeError(f"state store {self.state_path} is not open")
+        if _IDENTITY_KEY in data:
+            raise ValueError(f"{_IDENTITY_KEY!r} is reserved in journal data")
+        if self._journal_identity != self.identity:
+            data = {**data, _IDENTITY_KEY: asdict(self.identity)}
+        record = self._writer.append(kind, data, snapshot, ts_ms)
+        self._journal_identity = self.identity
+        self._cursor = record.cursor
+        self._write_state(record)
+        return record
+
+    def peek(self) -> tuple[dict[str, Any], Cursor] | None:
+        """The state file's snapshot and cursor without the lock or the journal: for read-only displays.
+
+        Identity is still checked, so a display never shows another machine's state.
+        """
+        state = self._read_state()
+        if state is None:
+            return None
+        self._check_identity(self.state_path, state.identity)
+        return state.snapshot, state.cursor
+
+    def repair_torn_tail(self) -> Path:
+        """Under the lock, move the journal's torn last line aside (see ``fsm.journal.repair_torn_tail``)."""
+        if self._lock_fd is not None:
+            return repair_torn_tail(self.journal_path)
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock()
+        try:
+            return repair_torn_tail(self.journal_path)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the journal and the lock; safe to call twice."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
+
+    def _lock(self) -> None:
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            raise StateLocked(
+                self.state_path, self.lock_path, int(holder) if holder.isdigit() else None
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        self._lock_fd = fd
+
+    def _load(self) -> dict[str, Any] | None:
+        state = self._read_state()
+        if state is not None:
+            self._check_identity(self.state_path, state.identity)
+        journal = self._read_journal(state.cursor.seq if state is not None else 0)
+        self._writer = JournalWriter(self.journal_path, journal.cursor, journal.size)
+        if journal.identity is not None:
+            self._check_identity(self.journal_path, journal.identity)
+            self._journal_identity = journal.identity
+        if state is None:
+            return None if journal.last is None else self._roll_forward(journal, applied=journal.cursor.seq)
+        cursor = state.cursor
+        if not journal.exists and cursor.seq > 0:
+            raise JournalChainBroken(
+                self.journal_path,
+                None,
+                f"it is missing but the state file {self.state_path} is at seq {cursor.seq}",
+            )
+        if cursor.seq > journal.cursor.seq:
+            raise JournalChainBroken(
+                self.journal_path,
+                None,
+                f"the state file {self.state_path} is at seq {cursor.seq}, ahead of the journal's last seq "
+                f"{journal.cursor.seq}",
+            )
+        at_cursor = journal.at_state_cursor
+        if at_cursor is not None and at_cursor.hash != cursor.hash:
+            raise JournalChainBroken(
+                self.journal_path,
+                cursor.seq,
+                f"the state file {self.state_path} names hash {cursor.hash} for seq {cursor.seq}, "
+                f"the journal has {at_cursor.hash}",
+            )
+        if at_cursor is not None and at_cursor.state != state.snapshot:
+            raise StateCorrupt(
+                self.state_path, f"its snapshot differs from journal record {cursor.seq}'s state"
+            )
+        if cursor.seq < journal.cursor.seq:
+            return self._roll_forward(journal, applied=journal.cursor.seq - cursor.seq)
+        self._cursor = cursor
+        return state.snapshot
+
+    def _read_journal(self, state_seq: int) -> _JournalPass:
+        """One streaming pass over the journal, keeping only what reconciling with the state needs."""
+        if not self.journal_path.exists():
+            return _JournalPass(
+                exists=False, cursor=GENESIS, size=0, last=None, at_state_cursor=None, identity=None
+            )
+        reader = JournalReader(self.journal_path)
+        last = at_state_cursor = None
+        identity: Identity | None = None
+        for record in reader:
+            if _IDENTITY_KEY in record.data:
+                identity = Identity.from_dict(record.data[_IDENTITY_KEY])
+                if identity is None:
+                    raise JournalChainBroken(
+                        self.journal_path, record.seq, f"data.{_IDENTITY_KEY} is malformed"
+                    )
+            elif record.seq == 1:
+                raise JournalChainBroken(
+                    self.journal_path, 1, f"the first record carries no data.{_IDENTITY_KEY}"
+                )
+            if record.seq == state_seq:
+                at_state_cursor = record
+            last = record
+        return _JournalPass(True, reader.cursor, reader.size, last, at_state_cursor, identity)
+
+    def _read_state(self) -> _StateFile | None:
+        """The state file's identity, cursor and snapshot; None if absent, StateCorrupt if unusable."""
+        try:
+            raw = self.state_path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+        def corrupt(reason: str) -> StateCorrupt:
+            return StateCorrupt(self.state_path, reason)
+
+        try:
+            document = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise corrupt(f"it is not JSON ({exc})") from None
+        if not isinstance(document, dict) or set(document) != _STATE_KEYS:
+            found = sorted(document) if isinstance(document, dict) else type(document).__name__
+            raise corrupt(f"wrong shape (found {found}, expected the keys {sorted(_STATE_KEYS)})")
+        version = document["schema_version"]
+        if version != SCHEMA_VERSION or isinstance(version, bool):
+            raise corrupt(f"unknown schema_version {version!r} (this engine reads {SCHEMA_VERSION})")
+        identity = Identity.from_dict(document["identity"])
+        if identity is None:
+            raise corrupt("identity must hold the strings strategy_id, symbol, bar and spec_hash")
+        raw_cursor = document["cursor"]
+        if not (
+            isinstance(raw_cursor, dict)
+            and set(raw_cursor) == {"seq", "hash"}
+            and isinstance(raw_cursor["seq"], int)
+            and not isinstance(raw_cursor["seq"], bool)
+            and raw_cursor["seq"] >= 0
+            and is_hex_digest(raw_cursor["hash"])
+        ):
+            raise corrupt("cursor must be {seq: int >= 0, hash: hex sha256}")
+        cursor = Cursor(raw_cursor["seq"], raw_cursor["hash"])
+        if cursor.seq == 0 and cursor != GENESIS:
+            raise corrupt("cursor at seq 0 must carry the genesis hash (64 zeros)")
+        if not isinstance(document["snapshot"], dict):
+            raise corrupt("snapshot must be a JSON object")
+        return _StateFile(identity, cursor, document["snapshot"])
+
+    def _check_identity(self, path: Path, found: Identity) -> None:
+        for name in ("strategy_id", "symbol", "bar", "spec_hash"):
+            expected, recorded = getattr(self.identity, name), getattr(found, name)
+            if expected == recorded:
+                continue
+            if name == "spec_hash" and self.allow_spec_change:
+                self.spec_changed_from = recorded
+                continue
+            raise StateMismatch(path, name, expected, recorded)
+
+    def _roll_forward(self, journal: _JournalPass, *, applied: int) -> dict[str, Any]:
+        assert journal.last is not None
+        self._write_state(journal.last)
+        self._cursor = journal.cursor
+        self.rolled_forward = applied
+        return journal.last.state
+
+    def _write_state(self, record: JournalRecord) -> None:
+        document = {
+            "schema_version": SCHEMA_VERSION,
+            "identity": asdict(self.identity),
+            "cursor": asdict(record.cursor),
+            "snapshot": record.state,
+        }
+        text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+        _atomic_write(self.state_path, text.encode("utf-8"))
