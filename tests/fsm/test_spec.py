@@ -1,0 +1,248 @@
+"""The spec loader: the shipped machines load clean; every bad file is refused naming file, row and field."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from fsm.errors import EngineError
+from fsm.spec import (
+    LADDER_ACTIONS,
+    LADDER_GUARDS,
+    OrderMachineSpec,
+    SpecError,
+    load_order_spec,
+    load_spec,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+LADDER = REPO / "machines" / "eth_robust_twap_15m.yaml"
+ORDER = REPO / "machines" / "okx_order.yaml"
+FIXTURES = Path(__file__).parent / "fixtures"
+MISSPELT_DEST = FIXTURES / "eth_robust_twap_15m_misspelt_dest.yaml"
+
+TEST_GUARDS = frozenset({"ready", "go", "stop", "armed"})
+TEST_ACTIONS = frozenset({"send", "archive"})
+MARKER = "# <- refused"
+
+
+def load_fixture(path: Path) -> None:
+    load_spec(path, guards=TEST_GUARDS | LADDER_GUARDS, actions=TEST_ACTIONS | LADDER_ACTIONS)
+
+
+def marked_line(path: Path) -> int:
+    """The line a fixture marks with `# <- refused`: where the refusal must point."""
+    lines = [i for i, text in enumerate(path.read_text().splitlines(), 1) if MARKER in text]
+    assert len(lines) == 1, f"{path.name} must mark exactly one line"
+    return lines[0]
+
+
+# fixture -> (where: a row/state/section or "" for the top level, field, a fragment of the problem)
+REFUSALS: dict[str, tuple[str, str, str]] = {
+    "unknown_source_state": ("transitions[1]", "source", "unknown state 'wroking' (did you mean 'working'?)"),
+    "unknown_initial_state": ("", "initial", "unknown state 'idel'"),
+    "unknown_guard": ("transitions[2]", "guards[0]", "unknown guard 'stpo'"),
+    "unknown_unless_guard": ("transitions[2]", "unless[0]", "unknown guard 'nope'"),
+    "unknown_action": ("transitions[0]", "actions[0]", "unknown action 'sned'"),
+    "duplicate_state": ("states[3]", "name", "duplicate state 'working'"),
+    "unreachable_state": ("states[3]", "name", "'orphan' is unreachable from initial 'idle'"),
+    "dead_end_state": ("states[3]", "name", "non-terminal state 'stuck' has no row leaving it"),
+    "row_always_beaten": ("transitions[4]", "guards", "never fires: transitions[1] (line 26)"),
+    "guard_also_unless": ("transitions[3]", "unless", "'go' is also in guards"),
+    "terminal_source": ("transitions[2]", "source", "'done' is terminal"),
+    "yaml11_boolean_trigger": ("transitions[3]", "trigger", "YAML 1.1 boolean"),
+    "yaml11_boolean_state": ("states[3]", "name", "YAML 1.1 boolean"),
+    "missing_param": ("params", "hold_bars", "missing"),
+    "float_offset": ("params", "offsets[0]", "floats lose money precision"),
+    "mistyped_param": ("params", "expiry_bars", "must be an integer, got a string"),
+    "unknown_param": ("params", "symbl", "unknown key"),
+    "decreasing_offsets": ("params", "offsets[1]", "greater than the offset before it"),
+    "signal_missing_lookback": ("params", "signal.lookback_bars", "missing"),
+    "unknown_top_key": ("", "on_error", "unknown key"),
+    "duplicate_key": ("transitions[1]", "dest", "duplicate key"),
+    "name_not_stem": ("", "machine", "must equal the file name's stem 'name_not_stem'"),
+    "ignore_in_ladder": ("", "ignore", "only order machines"),
+    "ignore_twice": ("ignore[1]", "source", "('seen_done', 'done') is already ignored by ignore[0]"),
+    "ignore_also_row": ("ignore[1]", "source", "('send', 'new') is also a row: transitions[0]"),
+    "order_row_with_guard": ("transitions[0]", "guards", "order machines take no guards"),
+    "invalid_yaml": ("", "", "not valid YAML"),
+}
+
+
+def test_every_fixture_has_a_refusal_case() -> None:
+    marked = {path.stem for path in FIXTURES.glob("*.yaml") if MARKER in path.read_text()}
+    assert marked == set(REFUSALS)
+
+
+@pytest.mark.parametrize("fixture", sorted(REFUSALS))
+def test_bad_machine_is_refused_naming_file_row_and_field(fixture: str) -> None:
+    where, field, problem = REFUSALS[fixture]
+    path = FIXTURES / f"{fixture}.yaml"
+    with pytest.raises(SpecError) as caught:
+        load_fixture(path)
+    err = caught.value
+    line = marked_line(path)
+    place = f"{where} (line {line})" if where else f"line {line}"
+    expected_start = f"{path}: {place}: " + (f"{field}: " if field else "")
+    assert str(err).startswith(expected_start), str(err)
+    assert problem in str(err)
+    assert (err.path, err.where, err.line, err.field) == (path, where, line, field)
+
+
+def test_misspelt_dest_in_a_copy_of_the_eth_machine_is_named() -> None:
+    good = LADDER.read_text().splitlines()
+    bad = MISSPELT_DEST.read_text().splitlines()
+    changed = [i for i, (a, b) in enumerate(zip(good, bad, strict=True)) if a != b]
+    assert [bad[i].strip() for i in changed] == ["dest: filed"]
+    row = load_spec(LADDER, guards=LADDER_GUARDS, actions=LADDER_ACTIONS).rows[6]
+
+    with pytest.raises(SpecError) as caught:
+        load_spec(MISSPELT_DEST, guards=LADDER_GUARDS, actions=LADDER_ACTIONS)
+
+    assert str(caught.value) == (
+        f"{MISSPELT_DEST}: transitions[6] (line {row.line}): "
+        "dest: unknown state 'filed' (did you mean 'filled'?)"
+    )
+    assert caught.value.exit_code == 2
+    assert isinstance(caught.value, EngineError)
+
+
+def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None:
+    spec = load_spec(LADDER, guards=LADDER_GUARDS, actions=LADDER_ACTIONS)
+
+    assert (spec.name, spec.kind, spec.initial) == ("eth_robust_twap_15m", "ladder", "idle")
+    assert spec.state_names == (
+        "idle", "intent_rendered", "entries_open", "partially_filled", "filled", "cancelling", "closed",
+    )  # fmt: skip
+    assert [(r.sources, r.dest, r.guards, r.unless, r.actions) for r in spec.rows] == [
+        (("idle",), "intent_rendered", ("signal_ready",), (), ("render_intent",)),
+        (("intent_rendered",), "closed", ("entry_expired",), (), ("archive_cycle",)),
+        (("intent_rendered",), "entries_open", ("submit_armed",), (), ("submit_entries",)),
+        (("entries_open",), "partially_filled", ("any_fill",), (), ()),
+        (("entries_open",), "closed", ("all_rungs_terminal",), (), ("archive_cycle",)),
+        (("entries_open",), "cancelling", ("entry_expired", "submit_armed"), (), ("cancel_working_rungs",)),
+        (("partially_filled",), "filled", ("all_rungs_terminal",), (), ()),
+        (
+            ("partially_filled",),
+            "cancelling",
+            ("entry_expired", "submit_armed"),
+            (),
+            ("cancel_working_rungs",),
+        ),
+        (("cancelling",), "filled", ("all_rungs_terminal", "any_fill"), (), ()),
+        (("cancelling",), "closed", ("all_rungs_terminal",), (), ("archive_cycle",)),
+        (("cancelling",), "cancelling", ("submit_armed", "cancel_retry_due"), (), ("cancel_working_rungs",)),
+        (("filled",), "closed", ("position_flat",), (), ("archive_cycle",)),
+        (("filled",), "filled", ("exit_due", "submit_armed"), ("close_sent",), ("close_position",)),
+        (("filled",), "filled", ("close_requested", "submit_armed"), ("close_sent",), ("close_position",)),
+        (("closed",), "idle", ("closed_in_earlier_tick",), (), ("reset_cycle",)),
+    ]
+    assert all(row.trigger == "tick" and row.description for row in spec.rows)
+    assert [row.index for row in spec.rows] == list(range(15))
+    assert spec.spec_hash == hashlib.sha256(LADDER.read_bytes()).hexdigest()
+    params = spec.params
+    assert params["offsets"] == (Decimal("0.003"), Decimal("0.006"), Decimal("0.009"))
+    assert params["notional_per_rung"] == Decimal("100")
+    assert (params["strategy_id"], params["cl_ord_id_prefix"], params["symbol"], params["bar"]) == (
+        "eth_robust_twap_15m", "ertw", "ETH-USDT-SWAP", "15m",
+    )  # fmt: skip
+    assert (params["td_mode"], params["pos_side"], params["side"]) == ("isolated", "long", "buy")
+    assert (params["expiry_bars"], params["hold_bars"], params["cancel_retry_seconds"]) == (4, 8, 30)
+    assert dict(params["signal"]) == {
+        "provider": "robust_twap", "lookback_bars": 16, "entry_filter": "close_above_ref",
+    }  # fmt: skip
+    assert params["state_file"] == "eth_robust_twap_15m_live.json"
+
+
+def test_ladder_registries_name_exactly_what_the_eth_machine_uses() -> None:
+    spec = load_spec(LADDER, guards=LADDER_GUARDS, actions=LADDER_ACTIONS)
+    assert {g for row in spec.rows for g in (*row.guards, *row.unless)} == LADDER_GUARDS
+    assert {a for row in spec.rows for a in row.actions} == LADDER_ACTIONS
+
+
+def test_order_machine_loads_as_an_order_machine() -> None:
+    spec = load_order_spec(ORDER)
+    assert isinstance(spec, OrderMachineSpec)
+    assert (spec.name, spec.kind, spec.initial, dict(spec.params)) == ("okx_order", "order", "rendered", {})
+    terminal = {state.name for state in spec.states if state.terminal}
+    assert terminal == {"filled", "canceled", "rejected", "rejected_post_only"}
+
+
+def test_order_machine_loader_refuses_a_ladder() -> None:
+    with pytest.raises(SpecError, match=re.escape("kind: expected 'order' here, got 'ladder'")):
+        load_order_spec(LADDER)
+
+
+def test_registry_without_a_guard_the_machine_uses_refuses_the_machine() -> None:
+    with pytest.raises(SpecError, match=re.escape("guards[0]: unknown guard 'signal_ready'")):
+        load_spec(LADDER, guards=LADDER_GUARDS - {"signal_ready"}, actions=LADDER_ACTIONS)
+
+
+def rewritten(tmp_path: Path, name: str, old: str, new: str, source: Path = LADDER) -> Path:
+    text = source.read_text()
+    assert text.count(old) == 1
+    path = tmp_path / name
+    path.write_text(text.replace(old, new))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('notional_per_rung: "100"', "notional_per_rung: 100", "notional_per_rung: is an integer (100)"),
+        ('notional_per_rung: "100"', 'notional_per_rung: "0"', "notional_per_rung: must be greater than 0"),
+        ('["0.003", "0.006", "0.009"]', '["0.003", "1.5"]', "offsets[1]: must be between 0 and 1"),
+        ('["0.003", "0.006", "0.009"]', '["0.003", "abc"]', "offsets[1]: 'abc' is not a decimal number"),
+        ('["0.003", "0.006", "0.009"]', "[]", "offsets: must be a non-empty list"),
+        ("bar: 15m", "bar: 15M", "bar: '15M' must be one of 1m, 3m, 5m, 15m, 30m, 1H, 4H"),
+        ("cl_ord_id_prefix: ertw", "cl_ord_id_prefix: 9ertw", "cl_ord_id_prefix: '9ertw' must match"),
+        ("cl_ord_id_prefix: ertw", "cl_ord_id_prefix: ertwertwx", "cl_ord_id_prefix: 'ertwertwx' must match"),
+        ("td_mode: isolated", "td_mode: cash", "td_mode: 'cash' must be one of isolated, cross"),
+        ("hold_bars: 8", "hold_bars: 0", "hold_bars: must be at least 1"),
+        ("lookback_bars: 16", "lookback_bars: 2", "signal.lookback_bars: must be at least 3"),
+        ("provider: robust_twap", "provider: file", "lookback_bars: not a parameter of provider 'file'"),
+        ("state_file: eth_robust_twap_15m_live.json", "state_file: ../x.json", "must be a plain file name"),
+        ("state_file: eth_robust_twap_15m_live.json", "state_file: live.txt", "ending in .json"),
+        ("kind: ladder", "kind: ladderr", "kind: 'ladderr' must be one of ladder, order"),
+        ("    dest: idle\n", "    dest:\n", "dest: missing"),
+        ("    source: closed\n", "    source: []\n", "source: must name at least one state"),
+        ("guards: [signal_ready]", "guards: signal_ready", "guards: must be a list of names, got a string"),
+        ("guards: [signal_ready]", "guards: [signal_ready, signal_ready]", "'signal_ready' is listed twice"),
+        ("{name: idle, ", "{name: idle, terminal: yes please, ", "terminal: must be true or false"),
+    ],
+)
+def test_mistyped_value_is_refused_naming_the_field(tmp_path: Path, old: str, new: str, message: str) -> None:
+    path = rewritten(tmp_path, LADDER.name, old, new)
+    with pytest.raises(SpecError, match=re.escape(message)):
+        load_spec(path, guards=LADDER_GUARDS, actions=LADDER_ACTIONS)
+
+
+def test_file_provider_needs_a_path_and_nothing_else(tmp_path: Path) -> None:
+    twap = "provider: robust_twap\n    lookback_bars: 16\n    entry_filter: close_above_ref\n"
+    path = rewritten(tmp_path, LADDER.name, twap, "provider: file\n    path: signal.json\n")
+    spec = load_spec(path, guards=LADDER_GUARDS, actions=LADDER_ACTIONS)
+    assert dict(spec.params["signal"]) == {"provider": "file", "path": "signal.json"}
+
+
+def test_quoted_yaml11_boolean_is_a_fine_name(tmp_path: Path) -> None:
+    text = (FIXTURES / "yaml11_boolean_trigger.yaml").read_text().replace("trigger: on", "trigger: 'on'")
+    path = tmp_path / "yaml11_boolean_trigger.yaml"
+    path.write_text(text)
+    load_fixture(path)
+
+
+def test_unreadable_and_non_mapping_files_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="cannot read the file"):
+        load_fixture(tmp_path / "absent.yaml")
+    listing = tmp_path / "listing.yaml"
+    listing.write_text("- a\n- b\n")
+    with pytest.raises(SpecError, match="must be a YAML mapping"):
+        load_fixture(listing)
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"machine: \xff\xfe\n")
+    with pytest.raises(SpecError, match="not UTF-8 text"):
+        load_fixture(binary)
