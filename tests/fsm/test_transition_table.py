@@ -140,6 +140,7 @@ ORDER_TRANSITIONS: dict[tuple[str, str], str] = {
     ("submitting", "ack_rejected"): "rejected",
     ("submitting", "ack_ambiguous"): "unknown",
     ("unknown", "not_found"): "rejected",
+    ("submitting", "not_found"): "rendered",
     **{(s, "seen_live"): "live" for s in ("submitting", "unknown")},
     **{(s, "seen_partially_filled"): "partially_filled" for s in ("submitting", "unknown", "live")},
     **{
@@ -168,7 +169,9 @@ ORDER_IGNORES = {
     ("canceled", "seen_canceled"),
     ("rejected_post_only", "seen_canceled_post_only"),
     ("rejected", "not_found"),
-    ("submitting", "not_found"),
+    ("unknown", "cancel_sent"),
+    ("unknown", "cancel_rejected"),
+    ("unknown", "cancel_ambiguous"),
     ("canceled", "cancel_rejected"),
     ("filled", "cancel_rejected"),
 }
