@@ -1,1 +1,71 @@
 """OKX v5 REST: signing, transport, typed records, error classes, payload rendering, contract sizing."""
+
+from exchange.client import OkxClient
+from exchange.errors import (
+    OkxAmbiguousOutcome,
+    OkxApiError,
+    OkxAuthError,
+    OkxDuplicateClOrdId,
+    OkxError,
+    OkxIncorrectOrderState,
+    OkxInsufficientBalance,
+    OkxInvalidPayload,
+    OkxInvalidRequest,
+    OkxInvalidSizeOrPrice,
+    OkxNotArmed,
+    OkxOrderNotFound,
+    OkxRateLimited,
+    OkxServiceUnavailable,
+    OkxTimestampError,
+    OkxTransportError,
+)
+from exchange.payloads import (
+    build_client_order_id,
+    render_eth_entry_batch_payloads,
+    render_post_only_limit_order_payload,
+)
+from exchange.records import (
+    AccountConfig,
+    Balance,
+    BalanceDetail,
+    Candle,
+    Instrument,
+    OkxFill,
+    OkxOrder,
+    OkxOrderAck,
+    Position,
+)
+from exchange.sizing import build_contract_size
+
+__all__ = [
+    "AccountConfig",
+    "Balance",
+    "BalanceDetail",
+    "Candle",
+    "Instrument",
+    "OkxAmbiguousOutcome",
+    "OkxApiError",
+    "OkxAuthError",
+    "OkxClient",
+    "OkxDuplicateClOrdId",
+    "OkxError",
+    "OkxFill",
+    "OkxIncorrectOrderState",
+    "OkxInsufficientBalance",
+    "OkxInvalidPayload",
+    "OkxInvalidRequest",
+    "OkxInvalidSizeOrPrice",
+    "OkxNotArmed",
+    "OkxOrder",
+    "OkxOrderAck",
+    "OkxOrderNotFound",
+    "OkxRateLimited",
+    "OkxServiceUnavailable",
+    "OkxTimestampError",
+    "OkxTransportError",
+    "Position",
+    "build_client_order_id",
+    "build_contract_size",
+    "render_eth_entry_batch_payloads",
+    "render_post_only_limit_order_payload",
+]

@@ -1,0 +1,120 @@
+"""Order payloads rendered without sending: deterministic clOrdIds, post-only limits, the entry ladder.
+
+Nothing here does I/O; the instrument's rules are passed in. The output is the exact JSON object
+OKX receives (all values strings, numbers without exponent).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from fractions import Fraction
+
+from exchange.errors import OkxInvalidRequest
+from exchange.records import Instrument
+from exchange.sizing import build_contract_size, floor_to_step, format_decimal, require_positive, round_price
+
+CL_ORD_ID_MAX = 32
+_CL_ORD_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_TRADABLE_STATES = frozenset({"live", "post_only"})
+ENTRY_OFFSETS = (Decimal("0.003"), Decimal("0.006"), Decimal("0.009"))
+
+
+def check_client_order_id(client_order_id: str) -> str:
+    """OKX's clOrdId rule, tightened to start with a letter: 1-32 ASCII letters and digits."""
+    if not _CL_ORD_ID.fullmatch(client_order_id) or len(client_order_id) > CL_ORD_ID_MAX:
+        raise OkxInvalidRequest(
+            f"clOrdId must start with a letter and be at most {CL_ORD_ID_MAX} letters/digits, "
+            f"got {client_order_id!r}"
+        )
+    return client_order_id
+
+
+def build_client_order_id(prefix: str, signal_ts_ms: int, rung: int, attempt: int) -> str:
+    """`<prefix><signal_ts_ms>r<rung>a<attempt>`: the same inputs always give the same clOrdId.
+
+    Raises ValueError (OkxInvalidRequest is one) if the result would not be a valid clOrdId.
+    """
+    for name, value in (("signal_ts_ms", signal_ts_ms), ("rung", rung), ("attempt", attempt)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise OkxInvalidRequest(f"{name} must be a non-negative int, got {value!r}")
+    return check_client_order_id(f"{prefix}{signal_ts_ms}r{rung}a{attempt}")
+
+
+def render_post_only_limit_order_payload(
+    *,
+    symbol: str,
+    side: str,
+    px: Decimal,
+    sz: Decimal,
+    client_order_id: str,
+    td_mode: str = "isolated",
+    pos_side: str | None = "long",
+    instrument: Instrument,
+) -> dict[str, str]:
+    """One post_only order: px rounded to tickSz (buys down, sells up), sz down to lotSz, minSz checked."""
+    if symbol != instrument.instId:
+        raise OkxInvalidRequest(f"symbol {symbol!r} does not match instrument {instrument.instId!r}")
+    if instrument.state not in _TRADABLE_STATES:
+        raise OkxInvalidRequest(f"{symbol} is not accepting post-only orders (state {instrument.state!r})")
+    check_client_order_id(client_order_id)
+    rounded_px = round_price(require_positive("px", px), instrument.tickSz, side)
+    if rounded_px <= 0:
+        raise OkxInvalidRequest(f"px {format_decimal(px)} rounds to {format_decimal(rounded_px)} on tick "
+                                f"{format_decimal(instrument.tickSz)}")
+    rounded_sz = floor_to_step(require_positive("sz", sz), instrument.lotSz)
+    if rounded_sz < instrument.minSz:
+        raise OkxInvalidRequest(
+            f"{symbol}: sz {format_decimal(sz)} rounds down to {format_decimal(rounded_sz)} on lotSz "
+            f"{format_decimal(instrument.lotSz)}: below minSz {format_decimal(instrument.minSz)}"
+        )
+    if instrument.maxLmtSz is not None and rounded_sz > instrument.maxLmtSz:
+        raise OkxInvalidRequest(
+            f"{symbol}: sz {format_decimal(rounded_sz)} above maxLmtSz {format_decimal(instrument.maxLmtSz)}"
+        )
+    payload = {"instId": symbol, "tdMode": td_mode, "clOrdId": client_order_id, "side": side}
+    if pos_side is not None:
+        payload["posSide"] = pos_side
+    payload.update(ordType="post_only", px=format_decimal(rounded_px), sz=format_decimal(rounded_sz))
+    return payload
+
+
+def render_eth_entry_batch_payloads(
+    *,
+    reference_px: Decimal,
+    notional_per_rung: Decimal,
+    instrument: Instrument,
+    signal_ts_ms: int,
+    prefix: str,
+    offsets: Sequence[Decimal] = ENTRY_OFFSETS,
+    attempt: int = 0,
+    symbol: str = "ETH-USDT-SWAP",
+    td_mode: str = "isolated",
+    pos_side: str | None = "long",
+) -> list[dict[str, str]]:
+    """The three-rung post-only buy ladder: rung i at reference * (1 - offsets[i]), sized at its own price.
+
+    Rungs are numbered 1..3 in the clOrdId. Any rung below minSz fails the whole ladder.
+    """
+    if len(offsets) != len(ENTRY_OFFSETS):
+        raise OkxInvalidRequest(f"the ladder has exactly {len(ENTRY_OFFSETS)} rungs, got {len(offsets)}")
+    require_positive("reference_px", reference_px)
+    payloads = []
+    for rung, offset in enumerate(offsets, start=1):
+        if not (isinstance(offset, Decimal) and 0 <= offset < 1):
+            raise OkxInvalidRequest(f"offset must be a Decimal in [0, 1), got {offset!r}")
+        px = round_price(Fraction(reference_px) * (1 - Fraction(offset)), instrument.tickSz, "buy")
+        payloads.append(
+            render_post_only_limit_order_payload(
+                symbol=symbol,
+                side="buy",
+                px=px,
+                sz=build_contract_size(notional_per_rung, px, instrument),
+                client_order_id=build_client_order_id(prefix, signal_ts_ms, rung, attempt),
+                td_mode=td_mode,
+                pos_side=pos_side,
+                instrument=instrument,
+            )
+        )
+    return payloads

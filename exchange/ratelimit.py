@@ -1,0 +1,85 @@
+"""Client-side rate limits per OKX endpoint (facts sheet section 5), so we wait instead of hitting 50011.
+
+Each budget is a sliding window: at most `limit` units in any `window_s` seconds, where a unit is a
+request, or an order for the batch endpoints. The clock and the sleep are injected, so tests never
+really wait.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EndpointLimit:
+    """`limit` units per `window_s`; `per_key` says the budget is kept per instrument (or instType)."""
+
+    limit: int
+    per_key: bool
+    window_s: float = 2.0
+
+
+ENDPOINT_LIMITS: Mapping[str, EndpointLimit] = {
+    "POST /api/v5/trade/order": EndpointLimit(60, per_key=True),
+    "POST /api/v5/trade/batch-orders": EndpointLimit(300, per_key=True),
+    "POST /api/v5/trade/cancel-order": EndpointLimit(60, per_key=True),
+    "POST /api/v5/trade/cancel-batch-orders": EndpointLimit(300, per_key=True),
+    "POST /api/v5/trade/close-position": EndpointLimit(20, per_key=True),
+    "GET /api/v5/trade/order": EndpointLimit(60, per_key=True),
+    "GET /api/v5/trade/orders-pending": EndpointLimit(60, per_key=False),
+    "GET /api/v5/trade/fills": EndpointLimit(60, per_key=False),
+    "GET /api/v5/trade/fills-history": EndpointLimit(10, per_key=False),
+    "GET /api/v5/account/balance": EndpointLimit(10, per_key=False),
+    "GET /api/v5/account/positions": EndpointLimit(10, per_key=False),
+    "GET /api/v5/account/config": EndpointLimit(5, per_key=False),
+    "GET /api/v5/public/instruments": EndpointLimit(20, per_key=True),
+    "GET /api/v5/market/candles": EndpointLimit(40, per_key=False),
+    "GET /api/v5/market/history-candles": EndpointLimit(20, per_key=False),
+    "GET /api/v5/public/time": EndpointLimit(10, per_key=False),
+}
+
+# A batch carrying one order is counted by OKX against the single-order endpoint.
+_SINGLE_ORDER_ENDPOINT = {
+    "POST /api/v5/trade/batch-orders": "POST /api/v5/trade/order",
+    "POST /api/v5/trade/cancel-batch-orders": "POST /api/v5/trade/cancel-order",
+}
+
+
+class RateLimiter:
+    """Blocks (through the injected sleep) until the endpoint's budget has room."""
+
+    def __init__(
+        self,
+        *,
+        monotonic: Callable[[], float],
+        sleep: Callable[[float], None],
+        limits: Mapping[str, EndpointLimit] = ENDPOINT_LIMITS,
+    ) -> None:
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._limits = limits
+        self._spent: dict[tuple[str, str | None], deque[tuple[float, int]]] = {}
+
+    def acquire(self, endpoint: str, key: str | None = None, units: int = 1) -> float:
+        """Spend `units` of `endpoint`'s budget ("POST /api/v5/..."); returns the seconds waited."""
+        if units == 1:
+            endpoint = _SINGLE_ORDER_ENDPOINT.get(endpoint, endpoint)
+        rule = self._limits.get(endpoint)
+        if rule is None:
+            return 0.0
+        if units > rule.limit:
+            raise ValueError(f"{endpoint}: {units} units exceed the whole budget of {rule.limit}")
+        spent = self._spent.setdefault((endpoint, key if rule.per_key else None), deque())
+        waited = 0.0
+        while True:
+            now = self._monotonic()
+            while spent and spent[0][0] <= now - rule.window_s:
+                spent.popleft()
+            if sum(n for _, n in spent) + units <= rule.limit:
+                spent.append((now, units))
+                return waited
+            delay = spent[0][0] + rule.window_s - now
+            self._sleep(delay)
+            waited += delay

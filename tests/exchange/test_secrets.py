@@ -1,0 +1,80 @@
+"""The secret key and the passphrase never reach a repr or an error message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+
+from exchange import OkxError
+from tests.exchange.okx_fakes import PASSPHRASE, SECRET, FakeSession, Reply, make_client, raw
+
+SYMBOL = "ETH-USDT-SWAP"
+ECHO_PAGE = f"<html><pre>OK-ACCESS-PASSPHRASE: {PASSPHRASE}\nsecret={SECRET}</pre></html>"
+
+
+def _chain(exc: BaseException | None) -> str:
+    """Every message in an exception's cause/context chain."""
+    parts = []
+    while exc is not None:
+        parts.append(f"{exc!s} {exc!r}")
+        exc = exc.__cause__ or exc.__context__
+    return " ".join(parts)
+
+
+def test_client_repr_shows_no_secret() -> None:
+    client = make_client(FakeSession())
+    for text in (repr(client), str(client), repr(client._signer)):
+        assert SECRET not in text and PASSPHRASE not in text
+
+
+ANSWERS: dict[str, Reply | BaseException] = {
+    "gateway page echoing the headers": raw(403, ECHO_PAGE),
+    "5xx page echoing the headers": raw(502, ECHO_PAGE),
+    "OKX message quoting the passphrase": raw(
+        401, {"code": "50105", "msg": f"Passphrase {PASSPHRASE} incorrect"}
+    ),
+    "item message quoting the secret": raw(
+        200,
+        {
+            "code": "1",
+            "msg": "",
+            "data": [
+                {"clOrdId": "", "ordId": "", "sCode": "51000", "sMsg": f"Parameter {SECRET} error", "ts": "1"}
+            ],
+        },
+    ),
+    "timeout": requests.exceptions.ReadTimeout("read timed out"),
+}
+
+CALLS: dict[str, Callable[[Any], object]] = {
+    "read": lambda c: c.get_balance(),
+    "write": lambda c: c.place_order(SYMBOL, side="buy", ord_type="market", sz=Decimal(1)),
+}
+
+
+@pytest.mark.parametrize("answer", ANSWERS.values(), ids=ANSWERS.keys())
+@pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
+def test_errors_never_include_the_secret_or_the_passphrase(
+    answer: Reply | BaseException, call: Callable[[Any], object]
+) -> None:
+    client = make_client(FakeSession(always=answer), armed=True)
+    with pytest.raises(OkxError) as info:
+        call(client)
+    text = _chain(info.value)
+    assert SECRET not in text and PASSPHRASE not in text
+
+
+def test_invalid_payload_message_is_stable_and_quotes_at_most_200_characters() -> None:
+    body = "<html>" + "x" * 5000 + "</html>"
+    messages = set()
+    for _ in range(2):
+        with pytest.raises(OkxError) as info:
+            make_client(FakeSession(always=raw(502, body))).get_balance()
+        messages.add(str(info.value))
+    [message] = messages
+    assert message.startswith("invalid OKX payload (HTTP 502): response is not JSON; body starts '<html>xxx")
+    assert len(message) < 300
