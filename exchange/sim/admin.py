@@ -1,0 +1,75 @@
+"""Unsigned admin routes under /sim/ (loopback clients only): drive the simulator from tests and scripts."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from .server import Request, Response
+
+
+class Controls(Protocol):
+    def state(self) -> dict[str, Any]: ...
+    def stats(self) -> dict[str, Any]: ...
+    def set_price(self, px: str | Decimal, inst_id: str = ...) -> None: ...
+    def advance(self, seconds: float | int | str | Decimal) -> None: ...
+    def set_faults(self, spec: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> list[dict[str, Any]]: ...
+    def reset(self) -> None: ...
+    def user_cancel(self, ord_id: str | None = None, cl_ord_id: str | None = None) -> dict[str, Any]: ...
+    def user_close(self, inst_id: str, pos_side: str) -> dict[str, Any]: ...
+
+
+def _is_loopback(ip: str) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+def _fail(status: int, message: str) -> Response:
+    return Response(status, {"error": message})
+
+
+def handle(sim: Controls, request: Request) -> Response:
+    if not _is_loopback(request.client_ip):
+        return _fail(403, "admin routes answer loopback clients only")
+    route = f"{request.method} {request.path}"
+    try:
+        body = json.loads(request.body or b"{}") if request.method == "POST" else {}
+        if not isinstance(body, dict):
+            raise ValueError("the body must be a JSON object")
+        return _route(sim, route, body)
+    except KeyError as exc:
+        return _fail(400, f"missing field {exc.args[0]}")
+    except LookupError as exc:
+        return _fail(404, str(exc.args[0]) if exc.args else "not found")
+    except (ValueError, TypeError, InvalidOperation) as exc:
+        return _fail(400, str(exc) or type(exc).__name__)
+
+
+def _route(sim: Controls, route: str, body: dict[str, Any]) -> Response:
+    if route == "GET /sim/state":
+        return Response(200, sim.state())
+    if route == "GET /sim/stats":
+        return Response(200, sim.stats())
+    if route == "POST /sim/price":
+        sim.set_price(str(body["px"]), str(body.get("instId") or "ETH-USDT-SWAP"))
+    elif route == "POST /sim/advance":
+        sim.advance(str(body["seconds"]))
+    elif route == "POST /sim/faults":
+        return Response(200, {"rules": sim.set_faults(body)})
+    elif route == "POST /sim/reset":
+        sim.reset()
+    elif route == "POST /sim/user-cancel":
+        return Response(200, sim.user_cancel(body.get("ordId") or None, body.get("clOrdId") or None))
+    elif route == "POST /sim/user-close":
+        return Response(200, sim.user_close(str(body["instId"]), str(body["posSide"])))
+    else:
+        raise LookupError(f"no admin route {route}")
+    state = sim.state()
+    return Response(200, {"px": state["px"], "clock_ms": state["clock_ms"]})

@@ -1,0 +1,72 @@
+"""The OKX REST gateway: route, authenticate, read the body, rate-limit, then run the endpoint."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from . import envelopes
+from .auth import Credentials, authenticate
+from .endpoints import ROUTES, Call
+from .engine import Venue
+from .errors import ApiError
+from .ratelimit import RateLimiter, charges
+from .server import Request, Response
+
+_PATHS = {endpoint.split(" ", 1)[1] for endpoint in ROUTES}
+
+
+class Api:
+    def __init__(
+        self, venue: Venue, credentials: Credentials, limiter_ms: Callable[[], int], rate_limits: bool
+    ) -> None:
+        self.venue = venue
+        self.credentials = credentials
+        self.limiter = RateLimiter()
+        self._limiter_ms = limiter_ms
+        self._rate_limits = rate_limits
+
+    def handle(self, request: Request) -> Response:
+        endpoint = f"{request.method} {request.path}"
+        route = ROUTES.get(endpoint)
+        if route is None:
+            if request.path in _PATHS:
+                return envelopes.error(ApiError("50115"))
+            return Response(404, {"code": "404", "data": [], "msg": "Not Found"})
+        handler, private = route
+        try:
+            if private:
+                authenticate(
+                    request.header,
+                    request.method,
+                    request.target.encode("latin-1"),
+                    request.body,
+                    self.credentials,
+                    self.venue.now_ms(),
+                )
+            in_time_us = self.venue.now_ms() * 1000
+            body = _json_body(request) if request.method == "POST" else None
+            query = request.query
+            rows = body if isinstance(body, list) else [body] if isinstance(body, dict) else []
+            units = charges(endpoint, self.venue.uid, request.client_ip, query, rows)
+            with self.venue.lock:
+                if self._rate_limits and not self.limiter.admit(units, self._limiter_ms()):
+                    return envelopes.rate_limited()
+                self.venue.sync()
+                return handler(self.venue, Call(query, body, in_time_us))
+        except ApiError as exc:
+            return envelopes.error(exc)
+
+
+def _json_body(request: Request) -> Any:
+    """A POST's JSON body: 50000 when empty, 50006 when not declared JSON, 50002 when not JSON."""
+    if not request.body.strip():
+        raise ApiError("50000")
+    if "application/json" not in (request.header("Content-Type") or "").lower():
+        raise ApiError("50006")
+    try:
+        return json.loads(request.body.decode("utf-8"), parse_float=Decimal)
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError("50002") from None

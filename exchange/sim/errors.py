@@ -1,0 +1,94 @@
+"""OKX result codes the simulator answers with, their texts and HTTP statuses, as two exception kinds."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, str] = {
+    "50000": "Body for POST request cannot be empty.",
+    "50001": "Service temporarily unavailable. Please try again later.",
+    "50002": "JSON syntax error",
+    "50004": "Endpoint request timeout. ",
+    "50006": 'Invalid Content-Type. Please use "application/JSON".',
+    "50011": "Too Many Requests",
+    "50026": "System error. Try again later",
+    "50101": "APIKey does not match current environment",
+    "50102": "Timestamp request expired",
+    "50103": 'Request header "OK-ACCESS-KEY" cannot be empty',
+    "50104": 'Request header "OK-ACCESS-PASSPHRASE" cannot be empty',
+    "50105": 'Request header "OK-ACCESS-PASSPHRASE" incorrect',
+    "50106": 'Request header "OK-ACCESS-SIGN" cannot be empty',
+    "50107": 'Request header "OK-ACCESS-TIMESTAMP" cannot be empty',
+    "50111": "Invalid OK-ACCESS-KEY",
+    "50112": "Invalid OK-ACCESS-TIMESTAMP",
+    "50113": "Invalid Sign",
+    "50115": "Invalid request method",
+    "51001": "Instrument ID, Instrument ID code or Spread ID doesn't exist.",
+    "51003": "Either client order ID or order ID is required.",
+    "51008": "Order failed. Insufficient USDT margin in account",
+    "51016": "Client order ID already exists.",
+    "51020": "Your order should meet or exceed the minimum order amount.",
+    "51023": "Position doesn't exist.",
+    "51111": "Maximum 20 orders can be placed in bulk.",
+    "51112": "Close order size exceeds available size for this position.",
+    "51115": "Cancel all pending close-orders before liquidation.",
+    "51121": "Order quantity must be a multiple of the lot size.",
+    "51169": (
+        "Order failed because you don't have any positions in this direction "
+        "for this contract to reduce or close."
+    ),
+    "51202": "Market order amount exceeds the maximum amount.",
+    "51204": "The price for the limit order cannot be empty.",
+    "51400": "Order cancellation failed as the order has been filled, canceled or does not exist.",
+    "51406": "Canceled - order count exceeds the limit 20",
+    "51407": "Either order ID or client order ID is required.",
+    "51603": "Order does not exist",
+}
+
+HTTP_STATUS: dict[str, int] = {
+    "50000": 400,
+    "50001": 503,
+    "50002": 400,
+    "50004": 400,
+    "50006": 400,
+    "50011": 429,
+    "50026": 500,
+    "50115": 405,
+    "51000": 400,
+    "51406": 400,
+    **{str(code): 401 for code in range(50101, 50115)},
+}
+
+
+def message(code: str) -> str:
+    return MESSAGES.get(code, "")
+
+
+class ItemError(Exception):
+    """One order item failed: reported as its sCode/sMsg inside a code "1"/"2" envelope."""
+
+    def __init__(self, code: str, msg: str | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.msg = message(code) if msg is None else msg
+
+
+class ApiError(Exception):
+    """The whole request failed: top-level code, msg and `data: []` (no data key for auth and 429)."""
+
+    def __init__(self, code: str, msg: str | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.msg = message(code) if msg is None else msg
+        self.http_status = HTTP_STATUS.get(code, 200)
+
+
+def param_error(name: str) -> str:
+    return f"Parameter {name} error"
+
+
+def bad_param(name: str) -> ApiError:
+    """Top-level 51000 (HTTP 400): a malformed request."""
+    return ApiError("51000", param_error(name))
+
+
+def bad_item_param(name: str) -> ItemError:
+    return ItemError("51000", param_error(name))

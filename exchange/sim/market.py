@@ -1,0 +1,193 @@
+"""The market: a seeded random walk per instrument, 1-minute bars built from it, candles and tickers.
+
+Prices are kept as integer counts of the instrument's tickSz, so every price is on the tick and exact.
+The walk takes one step per whole second of simulator time. History before the start is generated
+backwards from the start price on demand (a separate seeded stream), so a run reads the same bars
+however and whenever it asks for them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .decimals import fmt
+from .instruments import Instrument
+
+MINUTE_MS = 60_000
+STEP_MS = 1_000
+BAR_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1H": 60, "4H": 240}
+MAX_CANDLE_ENTRIES = 1440  # /market/candles reaches only the latest 1,440 bars
+DAY_MS = 86_400_000
+UTC8_MS = 8 * 3_600_000
+
+
+@dataclass
+class Bar:
+    """One bar; prices in ticks, vol in whole contracts."""
+
+    ts: int
+    o: int
+    h: int
+    l: int  # noqa: E741 - OKX's own name
+    c: int
+    vol: int
+
+    def merge(self, later: Bar) -> None:
+        self.h = max(self.h, later.h)
+        self.l = min(self.l, later.l)
+        self.c = later.c
+        self.vol += later.vol
+
+
+class PricePath:
+    """One instrument's price over time: the walk forward from the start, history backward from it."""
+
+    def __init__(self, inst: Instrument, start_px: Decimal, start_ms: int, seed: int, volatility: Decimal):
+        self.inst = inst
+        self.ticks = self.to_ticks(start_px)
+        self._sigma_per_step = float(volatility) / math.sqrt(MINUTE_MS / STEP_MS)
+        self._walk = random.Random(f"{seed}:{inst.inst_id}:walk")
+        self._past = random.Random(f"{seed}:{inst.inst_id}:history")
+        self._sigma_per_minute = float(volatility)
+        self._first_ms = start_ms - start_ms % MINUTE_MS
+        self._forward = [Bar(self._first_ms, self.ticks, self.ticks, self.ticks, self.ticks, 0)]
+        self._history: list[Bar] = []  # newest first; each bar closes at the next one's open
+
+    def to_ticks(self, px: Decimal) -> int:
+        if px <= 0 or px % self.inst.tick_sz != 0:
+            raise ValueError(f"price must be positive and a multiple of tickSz {fmt(self.inst.tick_sz)}")
+        return int(px / self.inst.tick_sz)
+
+    def to_px(self, ticks: int) -> Decimal:
+        return ticks * self.inst.tick_sz
+
+    @property
+    def px(self) -> Decimal:
+        return self.to_px(self.ticks)
+
+    def step(self, t_ms: int) -> tuple[int, int]:
+        """One random step; returns the (low, high) range traded, in ticks."""
+        delta = round(self._walk.gauss(0.0, self.ticks * self._sigma_per_step))
+        return self.move_to(t_ms, max(1, self.ticks + delta), self._walk.randint(0, 20))
+
+    def move_to(self, t_ms: int, ticks: int, vol: int = 0) -> tuple[int, int]:
+        """Trade from the current price to `ticks` at t_ms; returns the (low, high) range traded."""
+        before = self.ticks
+        self.ticks = ticks
+        minute = t_ms - t_ms % MINUTE_MS
+        last = self._forward[-1]
+        while last.ts < minute:
+            last = Bar(last.ts + MINUTE_MS, last.c, last.c, last.c, last.c, 0)
+            self._forward.append(last)
+        last.merge(Bar(minute, ticks, ticks, ticks, ticks, vol))
+        return min(before, ticks), max(before, ticks)
+
+    def bar_1m(self, ts: int) -> Bar | None:
+        if ts >= self._first_ms:
+            index = (ts - self._first_ms) // MINUTE_MS
+            return self._forward[index] if index < len(self._forward) else None
+        self._extend_history(ts)
+        return self._history[(self._first_ms - ts) // MINUTE_MS - 1]
+
+    @property
+    def newest_minute(self) -> int:
+        return self._forward[-1].ts
+
+    def _extend_history(self, oldest_ms: int) -> None:
+        while self._first_ms - len(self._history) * MINUTE_MS > oldest_ms:
+            close = self._history[-1].o if self._history else self._forward[0].o
+            sigma = close * self._sigma_per_minute
+            open_ = max(1, close - round(self._past.gauss(0.0, sigma)))
+            high = max(open_, close) + round(abs(self._past.gauss(0.0, sigma / 2)))
+            low = max(1, min(open_, close) - round(abs(self._past.gauss(0.0, sigma / 2))))
+            ts = self._first_ms - (len(self._history) + 1) * MINUTE_MS
+            self._history.append(Bar(ts, open_, high, low, close, self._past.randint(0, 1200)))
+
+    def bar(self, ts: int, minutes: int) -> Bar:
+        """The bar of `minutes` starting at ts, aggregated from the 1-minute bars that exist."""
+        first = self.bar_1m(ts)
+        if first is None:
+            raise ValueError("no bar at that time")
+        agg = Bar(ts, first.o, first.h, first.l, first.c, first.vol)
+        for m in range(1, minutes):
+            later = self.bar_1m(ts + m * MINUTE_MS)
+            if later is None:
+                break
+            agg.merge(later)
+        return agg
+
+    def candles(
+        self, bar: str, now_ms: int, after: int | None, before: int | None, limit: int
+    ) -> list[list[str]]:
+        """OKX candle rows, newest first: [ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]."""
+        minutes = BAR_MINUTES[bar]
+        span = minutes * MINUTE_MS
+        newest = self.newest_minute - self.newest_minute % span
+        oldest = newest - (MAX_CANDLE_ENTRIES - 1) * span
+        ts = newest if after is None else min(newest, (after - 1) - (after - 1) % span)
+        rows: list[list[str]] = []
+        while len(rows) < limit and ts >= oldest and (before is None or ts > before):
+            rows.append(self._candle_row(self.bar(ts, minutes), confirmed=ts + span <= now_ms))
+            ts -= span
+        return rows
+
+    def _candle_row(self, bar: Bar, confirmed: bool) -> list[str]:
+        vol_ccy = bar.vol * self.inst.ct_val
+        return [
+            str(bar.ts),
+            fmt(self.to_px(bar.o)),
+            fmt(self.to_px(bar.h)),
+            fmt(self.to_px(bar.l)),
+            fmt(self.to_px(bar.c)),
+            str(bar.vol),
+            fmt(vol_ccy),
+            fmt(vol_ccy * self.to_px(bar.c)),
+            "1" if confirmed else "0",
+        ]
+
+    def ticker(self, now_ms: int) -> dict[str, Any]:
+        newest = self.newest_minute
+        day = self.bar(newest - DAY_MS + MINUTE_MS, MAX_CANDLE_ENTRIES)
+        sod0 = self.bar_1m(now_ms - now_ms % DAY_MS)
+        sod8 = self.bar_1m(now_ms - (now_ms + UTC8_MS) % DAY_MS)
+        vol_ccy = day.vol * self.inst.ct_val
+        return {
+            "instType": "SWAP",
+            "instId": self.inst.inst_id,
+            "last": fmt(self.px),
+            "lastSz": fmt(self.inst.lot_sz),
+            "askPx": fmt(self.px),
+            "askSz": "100",
+            "bidPx": fmt(self.px),
+            "bidSz": "100",
+            "open24h": fmt(self.to_px(day.o)),
+            "high24h": fmt(self.to_px(day.h)),
+            "low24h": fmt(self.to_px(day.l)),
+            "volCcy24h": fmt(vol_ccy),
+            "vol24h": str(day.vol),
+            "sodUtc0": fmt(self.to_px(sod0.o if sod0 else self.ticks)),
+            "sodUtc8": fmt(self.to_px(sod8.o if sod8 else self.ticks)),
+            "ts": str(now_ms),
+        }
+
+
+class Market:
+    """All instruments' price paths, stepped together once per whole second of simulator time."""
+
+    def __init__(self, paths: dict[str, PricePath], start_ms: int) -> None:
+        self.paths = paths
+        self._stepped_ms = start_ms
+
+    def step_times(self, now_ms: int) -> Iterator[int]:
+        """The whole-second instants not yet stepped, up to now."""
+        t = (self._stepped_ms // STEP_MS + 1) * STEP_MS
+        while t <= now_ms:
+            self._stepped_ms = t
+            yield t
+            t += STEP_MS
+        self._stepped_ms = max(self._stepped_ms, now_ms)

@@ -1,0 +1,81 @@
+"""OKX's per-endpoint rate limits (facts sheet section 5): sliding 2-second windows per key."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+WINDOW_MS = 2_000
+
+
+@dataclass(frozen=True)
+class Rule:
+    limit: int
+    key: str  # "ip", "ip_inst_type", "uid" or "uid_inst"
+    per_order: bool = False  # batches count each order
+    single: str | None = None  # a one-order batch counts against this endpoint instead
+
+
+RULES: dict[str, Rule] = {
+    "POST /api/v5/trade/order": Rule(60, "uid_inst"),
+    "POST /api/v5/trade/batch-orders": Rule(300, "uid_inst", True, "POST /api/v5/trade/order"),
+    "POST /api/v5/trade/cancel-order": Rule(60, "uid_inst"),
+    "POST /api/v5/trade/cancel-batch-orders": Rule(300, "uid_inst", True, "POST /api/v5/trade/cancel-order"),
+    "POST /api/v5/trade/close-position": Rule(20, "uid_inst"),
+    "GET /api/v5/trade/order": Rule(60, "uid_inst"),
+    "GET /api/v5/trade/orders-pending": Rule(60, "uid"),
+    "GET /api/v5/trade/orders-history": Rule(40, "uid"),
+    "GET /api/v5/trade/fills": Rule(60, "uid"),
+    "GET /api/v5/trade/fills-history": Rule(10, "uid"),
+    "GET /api/v5/account/balance": Rule(10, "uid"),
+    "GET /api/v5/account/positions": Rule(10, "uid"),
+    "GET /api/v5/account/config": Rule(5, "uid"),
+    "GET /api/v5/public/instruments": Rule(20, "ip_inst_type"),
+    "GET /api/v5/public/time": Rule(10, "ip"),
+    "GET /api/v5/market/candles": Rule(40, "ip"),
+    "GET /api/v5/market/ticker": Rule(20, "ip"),
+}
+
+
+def charges(
+    endpoint: str, uid: str, ip: str, query: Mapping[str, str], items: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, int]]:
+    """The (window key, limit) pairs one request uses, one pair per unit counted."""
+    rule = RULES[endpoint]
+    if rule.single is not None and len(items) == 1:
+        endpoint, rule = rule.single, RULES[rule.single]
+    if rule.key == "ip":
+        return [(f"{endpoint}|{ip}", rule.limit)]
+    if rule.key == "ip_inst_type":
+        return [(f"{endpoint}|{ip}|{query.get('instType', '')}", rule.limit)]
+    if rule.key == "uid":
+        return [(f"{endpoint}|{uid}", rule.limit)]
+    if not items:  # GET: the instrument is in the query
+        return [(f"{endpoint}|{uid}|{query.get('instId', '')}", rule.limit)]
+    inst_ids = [str(item.get("instId") or "") for item in items]
+    if not rule.per_order:
+        inst_ids = inst_ids[:1]
+    return [(f"{endpoint}|{uid}|{inst_id}", rule.limit) for inst_id in inst_ids]
+
+
+class RateLimiter:
+    def __init__(self) -> None:
+        self._windows: dict[str, deque[int]] = defaultdict(deque)
+
+    def admit(self, units: Iterable[tuple[str, int]], now_ms: int) -> bool:
+        """Count the request's units unless one key would exceed its limit (then count nothing)."""
+        wanted: dict[str, tuple[int, int]] = {}
+        for key, limit in units:
+            count, _ = wanted.get(key, (0, limit))
+            wanted[key] = (count + 1, limit)
+        for key, (count, limit) in wanted.items():
+            window = self._windows[key]
+            while window and window[0] <= now_ms - WINDOW_MS:
+                window.popleft()
+            if len(window) + count > limit:
+                return False
+        for key, (count, _) in wanted.items():
+            self._windows[key].extend([now_ms] * count)
+        return True

@@ -1,0 +1,263 @@
+"""The simulator as a whole: the venue behind an HTTP server, in-process controls, and `serve` for the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from types import FrameType, TracebackType
+from typing import Any
+
+from . import admin, envelopes, faults
+from .api import Api
+from .auth import Credentials
+from .clock import Clock
+from .decimals import fmt
+from .engine import Venue
+from .errors import ApiError
+from .instruments import PRIMARY_INST_ID
+from .ratelimit import RateLimiter
+from .server import HttpServer, Request, Response
+
+
+def _decimal(value: str | int | float | Decimal, name: str) -> Decimal:
+    try:
+        result = Decimal(str(value))
+    except ArithmeticError:
+        raise ValueError(f"{name} must be a number") from None
+    if not result.is_finite():
+        raise ValueError(f"{name} must be a finite number")
+    return result
+
+
+class Simulator:
+    """A local OKX v5 exchange on `host:port` (port 0 picks a free one), with one demo API key.
+
+    Use it as a context manager; `base_url` is known once started. The controls mirror the admin routes.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        clock: str = "manual",
+        speed: float = 1.0,
+        start_px: str | Decimal = "3000",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        secret_key: str | None = None,
+        passphrase: str | None = None,
+        start_ms: int | None = None,
+        volatility: str | Decimal = "0.0005",
+        fill_ratio: str | Decimal = "0.5",
+        balance: str | Decimal = "100000",
+        rate_limits: bool = True,
+    ) -> None:
+        self._clock = Clock(clock, speed, start_ms)
+        self._venue = Venue(
+            self._clock,
+            seed,
+            _decimal(start_px, "start_px"),
+            _decimal(volatility, "volatility"),
+            _decimal(fill_ratio, "fill_ratio"),
+            _decimal(balance, "balance"),
+        )
+        self._credentials = Credentials(
+            api_key or str(uuid.UUID(secrets.token_hex(16))),
+            secret_key or secrets.token_hex(16).upper(),
+            passphrase or f"Sim{secrets.token_hex(8)}",
+        )
+        self._faults = faults.Faults(seed)
+        self._api = Api(self._venue, self._credentials, self._clock.limiter_ms, rate_limits)
+        self._requests: Counter[str] = Counter()
+        self._host, self._port = host, port
+        self._http: HttpServer | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> Simulator:
+        if self._http is None:
+            self._http = HttpServer(self._host, self._port, self._dispatch)
+            self._http.start()
+        return self
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._http is None:
+            raise RuntimeError("the simulator is not started")
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self._http.port}"
+
+    @property
+    def api_key(self) -> str:
+        return self._credentials.api_key
+
+    @property
+    def secret_key(self) -> str:
+        return self._credentials.secret_key
+
+    @property
+    def passphrase(self) -> str:
+        return self._credentials.passphrase
+
+    # -- controls (the admin routes call these too) -------------------------------------------
+
+    def now_ms(self) -> int:
+        """The simulator's clock (what /api/v5/public/time answers), without sending a request."""
+        return self._clock.now_ms()
+
+    def set_price(self, px: str | Decimal, inst_id: str = PRIMARY_INST_ID) -> None:
+        """Trade the market to px (a multiple of tickSz) now, filling what rests in between (one step)."""
+        with self._venue.lock:
+            if inst_id not in self._venue.market.paths:
+                raise ValueError(f"unknown instId {inst_id}")
+            self._venue.set_price(inst_id, _decimal(px, "px"))
+
+    def advance(self, seconds: float | int | str | Decimal) -> None:
+        """Move the clock forward; the market walks (and matches) once per whole second passed."""
+        with self._venue.lock:
+            self._venue.advance(_decimal(seconds, "seconds"))
+
+    def set_faults(self, spec: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Replace the fault rules (see exchange.sim.faults); returns them as stored."""
+        with self._venue.lock:
+            return self._faults.configure(spec)
+
+    def user_cancel(self, ord_id: str | None = None, cl_ord_id: str | None = None) -> dict[str, Any]:
+        """Cancel a pending order as a trader in the OKX app would (cancelSource "1")."""
+        with self._venue.lock:
+            return self._venue.user_cancel(ord_id, cl_ord_id).to_okx()
+
+    def user_close(self, inst_id: str, pos_side: str) -> dict[str, Any]:
+        """Close a position at market as a trader in the OKX app would; returns the closing order."""
+        with self._venue.lock:
+            return self._venue.user_close(inst_id, pos_side).to_okx()
+
+    def state(self) -> dict[str, Any]:
+        with self._venue.lock:
+            venue = self._venue
+            venue.sync()
+            return {
+                "px": fmt(venue.market.paths[PRIMARY_INST_ID].px),
+                "prices": {inst_id: fmt(path.px) for inst_id, path in venue.market.paths.items()},
+                "clock_ms": venue.now_ms(),
+                "orders": [order.to_okx() for order in venue.orders.values()],
+                "fills": [fill.to_okx() for fill in venue.fills],
+                "positions": venue.positions(),
+                "balance": venue.balance(),
+            }
+
+    def stats(self) -> dict[str, Any]:
+        """Requests under /api/v5 since the last reset, by "METHOD /path" (query left out)."""
+        with self._venue.lock:
+            return {"requests": dict(sorted(self._requests.items())), "total": sum(self._requests.values())}
+
+    def reset(self) -> None:
+        """A fresh account (orders, fills, positions, balance), no faults, empty rate windows and stats.
+
+        The clock and the market go on: time never runs backwards for a client.
+        """
+        with self._venue.lock:
+            self._venue.reset_account()
+            self._faults.reset()
+            self._api.limiter = RateLimiter()
+            self._requests.clear()
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def _dispatch(self, request: Request) -> Response:
+        if request.path.startswith("/sim/"):
+            return admin.handle(self, request)
+        if not request.path.startswith("/api/v5/"):
+            return Response(404, {"code": "404", "data": [], "msg": "Not Found"})
+        endpoint = f"{request.method} {request.path}"
+        with self._venue.lock:
+            self._requests[endpoint] += 1
+            plan = self._faults.plan(endpoint)
+        if plan.latency_ms:
+            time.sleep(plan.latency_ms / 1000)
+        if plan.outcome == faults.HTTP_503:
+            return envelopes.error(ApiError("50001"))
+        if plan.outcome == faults.BURST_429:
+            return envelopes.rate_limited()
+        if plan.outcome == faults.DROP_BEFORE_APPLY:
+            return Response.dropped()
+        try:
+            response = self._api.handle(request)
+        except Exception:  # a simulator bug must not look like a dropped connection to the client
+            traceback.print_exc(file=sys.stderr)
+            return envelopes.error(ApiError("50026"))
+        if plan.outcome == faults.CODE_50004_AFTER_APPLY:
+            return envelopes.error(ApiError("50004"))
+        if plan.outcome == faults.DROP_AFTER_APPLY:
+            return Response.dropped()
+        return response
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    seed: int = 0,
+    clock: str = "realtime",
+    speed: float = 1.0,
+    start_px: str = "3000",
+) -> int:
+    """Run a simulator until SIGINT or SIGTERM; print one JSON line with its URL and credentials first.
+
+    Credentials come from OKX_API_KEY / OKX_API_SECRET / OKX_API_PASSPHRASE when set, else are generated.
+    """
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with Simulator(
+            seed=seed,
+            clock=clock,
+            speed=speed,
+            start_px=start_px,
+            host=host,
+            port=port,
+            api_key=os.environ.get("OKX_API_KEY") or None,
+            secret_key=os.environ.get("OKX_API_SECRET") or None,
+            passphrase=os.environ.get("OKX_API_PASSPHRASE") or None,
+        ) as sim:
+            line = {
+                "base_url": sim.base_url,
+                "api_key": sim.api_key,
+                "secret_key": sim.secret_key,
+                "passphrase": sim.passphrase,
+            }
+            sys.stdout.write(json.dumps(line) + "\n")
+            sys.stdout.flush()
+            while not stop.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
