@@ -1,0 +1,100 @@
+"""ExchangeView: what OKX says, asked lazily and at most once per endpoint per tick.
+
+One view is made per tick and shared by every machine in the run, so one orders-pending call serves
+them all. Guards read only through a view; a view never POSTs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from exchange import Candle, Instrument, OkxFill, OkxOrder, OkxOrderNotFound, Position
+
+T = TypeVar("T")
+
+
+class ReadClient(Protocol):
+    """The read half of `exchange.OkxClient` that a view needs."""
+
+    def sync_time(self) -> int: ...
+
+    def now_ms(self) -> int: ...
+
+    def list_open_orders(self, symbol: str | None) -> list[OkxOrder]: ...
+
+    def get_order(
+        self, symbol: str, ord_id: str | None = None, client_order_id: str | None = None
+    ) -> OkxOrder: ...
+
+    def list_fills_since(self, symbol: str, bill_id: str | None) -> list[OkxFill]: ...
+
+    def get_positions(self, symbol: str | None = None) -> list[Position]: ...
+
+    def get_candles(self, symbol: str, bar: str, limit: int = 100) -> list[Candle]: ...
+
+    def get_instrument(self, symbol: str) -> Instrument: ...
+
+
+class ExchangeView:
+    """A memoised, read-only window on the venue for one tick."""
+
+    def __init__(self, client: ReadClient, *, instruments: dict[str, Instrument] | None = None) -> None:
+        self._client = client
+        self._memo: dict[tuple[object, ...], object] = {}
+        # Instruments change rarely; a run shares one cache across ticks.
+        self._instruments = instruments if instruments is not None else {}
+        self.calls: Counter[str] = Counter()
+
+    def _once(self, key: tuple[object, ...], fetch: Callable[[], T]) -> T:
+        if key not in self._memo:
+            self.calls[str(key[0])] += 1
+            self._memo[key] = fetch()
+        return self._memo[key]  # type: ignore[return-value]
+
+    def fetched(self, endpoint: str) -> bool:
+        """Whether this tick has already asked `endpoint` (for 'observed' displays)."""
+        return self.calls[endpoint] > 0
+
+    def now_ms(self) -> int:
+        """Exchange time, read once per tick from /api/v5/public/time (which also re-syncs signing)."""
+
+        def fetch() -> int:
+            self._client.sync_time()
+            return self._client.now_ms()
+
+        return self._once(("time",), fetch)
+
+    def pending_orders(self, symbol: str) -> dict[str, OkxOrder]:
+        """Pending orders of `symbol` keyed by ordId (one call for every symbol of the account)."""
+        everything = self._once(("orders-pending",), lambda: self._client.list_open_orders(None))
+        return {o.ordId: o for o in everything if o.instId == symbol}
+
+    def order(self, symbol: str, cl_ord_id: str) -> OkxOrder | None:
+        """Order details by clOrdId, or None when OKX says 51603 (does not exist)."""
+
+        def fetch() -> OkxOrder | None:
+            try:
+                return self._client.get_order(symbol, client_order_id=cl_ord_id)
+            except OkxOrderNotFound:
+                return None
+
+        return self._once(("order", symbol, cl_ord_id), fetch)
+
+    def fills_since(self, symbol: str, bill_id: str | None) -> list[OkxFill]:
+        return self._once(("fills", symbol, bill_id), lambda: self._client.list_fills_since(symbol, bill_id))
+
+    def position(self, symbol: str, pos_side: str) -> Position | None:
+        """The position of `symbol` on `pos_side`, or None when OKX shows none."""
+        positions = self._once(("positions",), lambda: self._client.get_positions(None))
+        return next((p for p in positions if p.instId == symbol and p.posSide == pos_side), None)
+
+    def candles(self, symbol: str, bar: str, limit: int) -> list[Candle]:
+        return self._once(("candles", symbol, bar), lambda: self._client.get_candles(symbol, bar, limit))
+
+    def instrument(self, symbol: str) -> Instrument:
+        if symbol not in self._instruments:
+            self.calls["instrument"] += 1
+            self._instruments[symbol] = self._client.get_instrument(symbol)
+        return self._instruments[symbol]

@@ -1,0 +1,187 @@
+"""Applying exchange evidence to rungs: the one observation path."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from exchange.records import OkxFill, OkxOrder, parse_fill, parse_order
+from fsm.guards import TickContext
+from fsm.machine import load_machine
+from fsm.model import LadderState, Rung
+from fsm.observe import NOT_FOUND_GRACE_MS, observe_fills, observe_rungs
+
+MACHINE = load_machine("eth_robust_twap_15m", state_dir=Path("unused"))
+CL = "ertw900000r1a0"
+NOW = 1_767_571_200_000
+
+
+def order(
+    state: str = "live",
+    acc: str = "0",
+    cancel_source: str = "",
+    cl: str = CL,
+    ord_id: str = "1234567890123456789",
+) -> OkxOrder:
+    return parse_order(
+        {
+            "instId": "ETH-USDT-SWAP",
+            "ordId": ord_id,
+            "clOrdId": cl,
+            "px": "2990",
+            "sz": "1",
+            "ordType": "post_only",
+            "side": "buy",
+            "posSide": "long",
+            "tdMode": "isolated",
+            "state": state,
+            "accFillSz": acc,
+            "avgPx": "2990" if acc != "0" else "",
+            "fillPx": "",
+            "fillSz": "0",
+            "fillTime": "",
+            "tradeId": "",
+            "fee": "0",
+            "feeCcy": "USDT",
+            "cancelSource": cancel_source,
+            "reduceOnly": "false",
+            "cTime": "1",
+            "uTime": "2",
+        }
+    )
+
+
+def fill(trade_id: str, bill_id: str, sz: str) -> OkxFill:
+    return parse_fill(
+        {
+            "instId": "ETH-USDT-SWAP",
+            "tradeId": trade_id,
+            "ordId": "1234567890123456789",
+            "clOrdId": CL,
+            "billId": bill_id,
+            "fillPx": "2990",
+            "fillSz": sz,
+            "side": "buy",
+            "posSide": "long",
+            "execType": "M",
+            "fee": "-0.01",
+            "feeCcy": "USDT",
+            "fillTime": "3",
+            "ts": "3",
+        }
+    )
+
+
+class View:
+    def __init__(
+        self,
+        pending: list[OkxOrder] | None = None,
+        details: OkxOrder | None = None,
+        fills: list[OkxFill] | None = None,
+        now: int = NOW,
+    ) -> None:
+        self._pending, self._details, self._fills, self._now = pending or [], details, fills or [], now
+
+    def now_ms(self) -> int:
+        return self._now
+
+    def pending_orders(self, symbol: str) -> dict[str, OkxOrder]:
+        return {o.ordId: o for o in self._pending}
+
+    def order(self, symbol: str, cl_ord_id: str) -> OkxOrder | None:
+        return self._details
+
+    def fills_since(self, symbol: str, bill_id: str | None) -> list[OkxFill]:
+        return self._fills
+
+
+def ctx_with(rung_state: str, view: View, *, ladder: str = "entries_open", acc: str = "0") -> TickContext:
+    rung = Rung(level=1, clOrdId=CL, px=Decimal("2990"), sz=Decimal("1"), state=rung_state, submit_ts=NOW)
+    rung.okx.accFillSz = Decimal(acc)
+    state = LadderState(state=ladder, rungs=[rung])
+    return TickContext(params=MACHINE.params, state=state, view=view, armed=False)  # type: ignore[arg-type]
+
+
+def run(ctx: TickContext) -> list[tuple[str, dict[str, Any]]]:
+    journal: list[tuple[str, dict[str, Any]]] = []
+    observe_rungs(ctx, MACHINE.order_spec, lambda k, d: journal.append((k, d)))
+    return journal
+
+
+def test_pending_partial_fill_moves_rung_and_mirrors_okx_fields() -> None:
+    ctx = ctx_with("live", View(pending=[order("partially_filled", "0.4")]))
+    journal = run(ctx)
+    rung = ctx.state.rungs[0]
+    assert rung.state == "partially_filled" and rung.accFillSz == Decimal("0.4")
+    assert rung.ordId == "1234567890123456789"
+    assert [k for k, _ in journal] == ["order"] and journal[0][1]["evidence"]["state"] == "partially_filled"
+
+
+def test_acc_fill_size_never_decreases() -> None:
+    ctx = ctx_with("partially_filled", View(pending=[order("partially_filled", "0.2")]), acc="0.5")
+    journal = run(ctx)
+    assert ctx.state.rungs[0].accFillSz == Decimal("0.5")
+    assert ("anomaly", "accFillSz_decreased") in [(k, d.get("observation")) for k, d in journal]
+
+
+def test_post_only_cancel_with_source_31_ends_rejected_post_only() -> None:
+    ctx = ctx_with("live", View(details=order("canceled", "0", cancel_source="31")))
+    run(ctx)
+    assert ctx.state.rungs[0].state == "rejected_post_only"
+
+
+def test_cancel_race_keeps_the_fill() -> None:
+    ctx = ctx_with("cancelling", View(details=order("filled", "1")))
+    run(ctx)
+    assert ctx.state.rungs[0].state == "filled" and ctx.state.rungs[0].accFillSz == 1
+
+
+def test_ambiguous_submit_is_not_taken_as_not_found_within_the_grace() -> None:
+    ctx = ctx_with("unknown", View(details=None, now=NOW + NOT_FOUND_GRACE_MS - 1))
+    assert run(ctx) == [] and ctx.state.rungs[0].state == "unknown"
+    ctx = ctx_with("unknown", View(details=None, now=NOW + NOT_FOUND_GRACE_MS))
+    run(ctx)
+    assert ctx.state.rungs[0].state == "rejected"
+
+
+def test_anomaly_is_journaled_once_and_changes_nothing() -> None:
+    other = order("live", cl="ertw900000r2a0", ord_id="1234567890123456780")
+    ctx = ctx_with("canceled", View(pending=[order("live"), other]))  # terminal, yet OKX shows it live
+    ctx.state.rungs.append(
+        Rung(level=2, clOrdId="ertw900000r2a0", px=Decimal(1), sz=Decimal(1), state="live")
+    )
+    first = run(ctx)
+    second = run(ctx)
+    assert [k for k, _ in first].count("anomaly") == 1
+    assert [k for k, _ in second].count("anomaly") == 0
+    assert ctx.state.rungs[0].state == "canceled"
+
+
+def test_order_with_another_clordid_is_never_adopted() -> None:
+    ctx = ctx_with("live", View(details=order("filled", "1", cl="someoneelse1")))
+    assert run(ctx) == [] and ctx.state.rungs[0].state == "live"
+
+
+def test_fills_are_deduplicated_by_trade_id_and_the_cursor_moves() -> None:
+    ctx = ctx_with(
+        "partially_filled",
+        View(fills=[fill("1", "10", "0.2"), fill("2", "11", "0.3")]),
+        ladder="partially_filled",
+        acc="0.5",
+    )
+    journal: list[tuple[str, dict[str, Any]]] = []
+    observe_fills(ctx, lambda k, d: journal.append((k, d)))
+    observe_fills(ctx, lambda k, d: journal.append((k, d)))  # the same fills again
+    assert [f.tradeId for f in ctx.state.fills] == ["1", "2"]
+    assert [k for k, _ in journal] == ["fill", "fill"]
+    assert ctx.state.fills_cursor == "11"
+
+
+def test_fills_past_acc_fill_size_are_an_anomaly() -> None:
+    ctx = ctx_with(
+        "partially_filled", View(fills=[fill("1", "10", "0.7")]), ladder="partially_filled", acc="0.5"
+    )
+    journal: list[tuple[str, dict[str, Any]]] = []
+    observe_fills(ctx, lambda k, d: journal.append((k, d)))
+    assert "anomaly" in [k for k, _ in journal]
