@@ -23,7 +23,7 @@ from exchange import (
 from fsm.guards import TickContext
 from fsm.model import CloseOrder, Rung
 from fsm.observe import Commit, OrderSpec, apply_order_observation
-from fsm.signal import bar_ms
+from fsm.signal import bar_ms, newest_closed_bar_open
 
 CLOSE_LEVEL = 0  # the clOrdId "rung" number of the cycle's close order (entry rungs are 1..n)
 
@@ -228,8 +228,14 @@ def archive_cycle(env: ActionEnv) -> None:
 
 
 def reset_cycle(env: ActionEnv) -> None:
-    """Clear the archived cycle; keep the cursors that must survive it."""
-    s = env.ctx.state
+    """Clear the archived cycle; keep the cursors that must survive it.
+
+    Candles that closed while the cycle was in flight are spent: idle waits for a candle that
+    closes after this reset, so a stale bar never starts the next cycle.
+    """
+    s, p = env.ctx.state, env.ctx.params
+    newest_closed = newest_closed_bar_open(env.ctx.view.now_ms(), p.bar)
+    s.last_evaluated_candle_ts = max(newest_closed, s.last_evaluated_candle_ts or newest_closed)
     s.cycle_id = None
     s.signal = None
     s.expiry_ts = s.entry_start_ts = s.exit_due_ts = s.last_cancel_ts = None

@@ -211,3 +211,37 @@ def observe_position(ctx: TickContext, commit: Commit) -> None:
         commit(
             "observe", {"position": s.position.to_dict(), "evidence": None if pos is None else dict(pos.raw)}
         )
+
+
+def observe_close(ctx: TickContext, commit: Commit) -> None:
+    """Settle a sent close whose outcome leaves the position open, once per tick, before rows fire.
+
+    Refused with an explicit code (journaled last tick): nothing was applied, so it is no longer
+    "sent" and the exit row may send it again. Ambiguous, or a crash after its write-ahead record:
+    a query by its clOrdId decides: found, it was accepted; unknown to OKX after the grace, it never
+    landed and may be sent again. Never resent within the tick that sent it.
+    """
+    s, req = ctx.state, ctx.state.close_request
+    if s.state != "filled" or req is None or req.sent_ts is None or req.outcome == "accepted":
+        return
+    order: OkxOrder | None = None
+    if req.outcome is not None and req.outcome.startswith("rejected:"):
+        observation = req.outcome  # the refusal journaled when it was sent: nothing was applied
+    else:  # ambiguous, or no answer journaled at all (a crash after the write-ahead record)
+        order = ctx.view.order(ctx.params.symbol, req.clOrdId)
+        if order is None and ctx.view.now_ms() - req.sent_ts < NOT_FOUND_GRACE_MS:
+            return
+        observation = observation_of(order)
+    if order is None:
+        req.sent_ts = None
+    else:
+        req.outcome = "accepted"
+    commit(
+        "order",
+        {
+            "clOrdId": req.clOrdId,
+            "observation": observation,
+            "close": req.to_dict(),
+            "evidence": None if order is None else dict(order.raw),
+        },
+    )

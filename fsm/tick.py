@@ -17,7 +17,7 @@ from fsm.errors import EngineError, StateCorrupt
 from fsm.guards import GUARDS, TickContext
 from fsm.machine import LoadedMachine
 from fsm.model import LadderState
-from fsm.observe import Commit, observe_fills, observe_position, observe_rungs
+from fsm.observe import Commit, observe_close, observe_fills, observe_position, observe_rungs
 from fsm.runtime import MachineRuntime, Preview
 from fsm.store import StateStore
 from fsm.view import ExchangeView
@@ -164,6 +164,7 @@ def observe(ctx: TickContext, machine: LoadedMachine, commit: Commit) -> None:
     observe_rungs(ctx, machine.order_spec, commit)
     observe_fills(ctx, commit)
     observe_position(ctx, commit)
+    observe_close(ctx, commit)
 
 
 def _remember_evaluated_candle(ctx: TickContext, commit: Commit) -> None:
