@@ -21,6 +21,9 @@ from exchange.errors import (
 )
 from exchange.payloads import (
     build_client_order_id,
+    cancel_item,
+    close_position_body,
+    order_body,
     render_eth_entry_batch_payloads,
     render_post_only_limit_order_payload,
 )
@@ -66,6 +69,9 @@ __all__ = [
     "Position",
     "build_client_order_id",
     "build_contract_size",
+    "cancel_item",
+    "close_position_body",
+    "order_body",
     "render_eth_entry_batch_payloads",
     "render_post_only_limit_order_payload",
 ]

@@ -29,10 +29,9 @@ from exchange.errors import (
     OkxTransportError,
     api_error,
 )
-from exchange.payloads import check_client_order_id
+from exchange.payloads import cancel_item, check_client_order_id, close_position_body, order_body
 from exchange.ratelimit import RateLimiter
 from exchange.records import (
-    SIDES,
     AccountConfig,
     Balance,
     Candle,
@@ -52,7 +51,6 @@ from exchange.records import (
     parse_server_time,
 )
 from exchange.signing import Signer, iso_timestamp, json_body, mask, request_path
-from exchange.sizing import format_decimal, require_positive
 from exchange.wire import Envelope, decode_envelope, first_object, objects
 
 T = TypeVar("T")
@@ -78,11 +76,6 @@ ACCOUNT_CONFIG = "/api/v5/account/config"
 INSTRUMENTS = "/api/v5/public/instruments"
 CANDLES = "/api/v5/market/candles"
 SERVER_TIME = "/api/v5/public/time"
-
-_PRICED_ORD_TYPES = frozenset({"limit", "post_only", "fok", "ioc"})
-_ORD_TYPES = _PRICED_ORD_TYPES | {"market", "optimal_limit_ioc"}
-_POS_SIDES = frozenset({"long", "short", "net"})
-_MGN_MODES = frozenset({"cross", "isolated"})
 
 
 def inst_type_of(symbol: str) -> str:
@@ -121,8 +114,13 @@ class OkxClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") \
-                or parts.query or parts.fragment:
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+        ):
             raise OkxInvalidRequest(f"base_url must be scheme://host[:port] only, got {base_url!r}")
         self._base_url = base_url.rstrip("/")
         self._signer = Signer(api_key, secret_key, passphrase, demo=demo)
@@ -137,8 +135,10 @@ class OkxClient:
         self._offset_ms = 0
 
     def __repr__(self) -> str:
-        return (f"OkxClient(base_url={self._base_url!r}, api_key={mask(self._api_key)!r}, "
-                f"demo={self._demo}, armed={self._armed})")
+        return (
+            f"OkxClient(base_url={self._base_url!r}, api_key={mask(self._api_key)!r}, "
+            f"demo={self._demo}, armed={self._armed})"
+        )
 
     @property
     def base_url(self) -> str:
@@ -195,8 +195,10 @@ class OkxClient:
             raise OkxInvalidRequest("get_order needs ord_id or client_order_id")
         order = parse_order(first_object(self._read(ORDER, params, key=symbol)))
         if order.instId != symbol or (order.ordId != ord_id if ord_id else order.clOrdId != client_order_id):
-            raise OkxInvalidPayload(f"GET order for {params} answered with order {order.ordId} "
-                                    f"({order.clOrdId}) of {order.instId}")
+            raise OkxInvalidPayload(
+                f"GET order for {params} answered with order {order.ordId} "
+                f"({order.clOrdId}) of {order.instId}"
+            )
         return order
 
     def list_fills(
@@ -204,8 +206,13 @@ class OkxClient:
     ) -> list[OkxFill]:
         """One page of fills (last 3 days) in OKX's order; after/before are billId cursors."""
         _check_limit(limit, PAGE_LIMIT)
-        params = {"instType": inst_type_of(symbol), "instId": symbol, "after": after, "before": before,
-                  "limit": str(limit)}
+        params = {
+            "instType": inst_type_of(symbol),
+            "instId": symbol,
+            "after": after,
+            "before": before,
+            "limit": str(limit),
+        }
         return [parse_fill(o) for o in objects(self._read(FILLS, params))]
 
     def list_fills_since(self, symbol: str, bill_id: str | None) -> list[OkxFill]:
@@ -262,24 +269,17 @@ class OkxClient:
     ) -> OkxOrderAck:
         """Place one order. Returns the accepted ack; a refused order raises its OkxApiError subclass."""
         self._require_armed()
-        if side not in SIDES:
-            raise OkxInvalidRequest(f"side must be buy or sell, got {side!r}")
-        if ord_type not in _ORD_TYPES:
-            raise OkxInvalidRequest(f"unsupported ordType {ord_type!r}")
-        if (px is not None) != (ord_type in _PRICED_ORD_TYPES):
-            raise OkxInvalidRequest(f"ordType {ord_type} {'needs' if px is None else 'takes no'} px")
-        body: dict[str, Any] = {"instId": symbol, "tdMode": td_mode}
-        if client_order_id is not None:
-            body["clOrdId"] = check_client_order_id(client_order_id)
-        body["side"] = side
-        if pos_side is not None:
-            body["posSide"] = pos_side
-        body["ordType"] = ord_type
-        if px is not None:
-            body["px"] = format_decimal(require_positive("px", px))
-        body["sz"] = format_decimal(require_positive("sz", sz))
-        if reduce_only is not None:
-            body["reduceOnly"] = reduce_only
+        body = order_body(
+            symbol,
+            side=side,
+            ord_type=ord_type,
+            sz=sz,
+            px=px,
+            pos_side=pos_side,
+            td_mode=td_mode,
+            client_order_id=client_order_id,
+            reduce_only=reduce_only,
+        )
         return self._acks(self._write(ORDER, body, key=symbol), ORDER, 1)[0]
 
     def place_batch_orders(self, symbol: str, payloads: Sequence[Mapping[str, str]]) -> list[OkxOrderAck]:
@@ -306,7 +306,7 @@ class OkxClient:
     ) -> OkxOrderAck:
         """Ask OKX to cancel one order. An accepted ack is not a cancel: read the order to know."""
         self._require_armed()
-        body = _cancel_item(symbol, ord_id, client_order_id)
+        body = cancel_item(symbol, ord_id, client_order_id)
         return self._acks(self._write(CANCEL_ORDER, body, key=symbol), CANCEL_ORDER, 1)[0]
 
     def cancel_batch_orders(
@@ -314,7 +314,7 @@ class OkxClient:
     ) -> list[OkxOrderAck]:
         """Cancel up to 20 orders given as (ordId, clOrdId) pairs; one ack per pair."""
         self._require_armed()
-        items = [_cancel_item(symbol, ord_id, cl_id) for ord_id, cl_id in order_ids]
+        items = [cancel_item(symbol, ord_id, cl_id) for ord_id, cl_id in order_ids]
         _check_batch(items)
         env = self._write(CANCEL_BATCH_ORDERS, items, key=symbol, units=len(items))
         return self._acks(env, CANCEL_BATCH_ORDERS, len(items))
@@ -324,11 +324,7 @@ class OkxClient:
     ) -> Mapping[str, str]:
         """Close a whole position with OKX's reduce-only market close; returns OKX's answer item."""
         self._require_armed()
-        if pos_side not in _POS_SIDES or mgn_mode not in _MGN_MODES:
-            raise OkxInvalidRequest(f"bad posSide {pos_side!r} or mgnMode {mgn_mode!r}")
-        body = {"instId": symbol, "mgnMode": mgn_mode, "posSide": pos_side}
-        if client_order_id is not None:
-            body["clOrdId"] = check_client_order_id(client_order_id)
+        body = close_position_body(symbol, pos_side, mgn_mode, client_order_id)
         env = self._write(CLOSE_POSITION, body, key=symbol)
         if env.code != "0":
             raise self._api_error(env)
@@ -367,7 +363,11 @@ class OkxClient:
         raise OkxInvalidPayload(f"{path}: more than {MAX_PAGES} pages")
 
     def _read(
-        self, path: str, params: Mapping[str, str | None] | None = None, *, auth: bool = True,
+        self,
+        path: str,
+        params: Mapping[str, str | None] | None = None,
+        *,
+        auth: bool = True,
         key: str | None = None,
     ) -> Envelope:
         """A GET with code 0, retried with backoff on busy, rate limit, 5xx and network errors."""
@@ -379,8 +379,9 @@ class OkxClient:
             if env.code != "0":
                 raise self._api_error(env)
             if not 200 <= env.http_status < 300:
-                raise OkxInvalidPayload("code 0 with an error HTTP status", http_status=env.http_status,
-                                        excerpt=env.excerpt)
+                raise OkxInvalidPayload(
+                    "code 0 with an error HTTP status", http_status=env.http_status, excerpt=env.excerpt
+                )
             return env
 
         for delay in READ_BACKOFF_S:
@@ -405,18 +406,23 @@ class OkxClient:
                 raise OkxAmbiguousOutcome(f"POST {path}: {exc}; the request may have been applied") from exc
             status = response.status_code
             if status >= 500:
-                raise OkxAmbiguousOutcome(f"POST {path}: HTTP {status}; the request may have been applied",
-                                          http_status=status)
+                raise OkxAmbiguousOutcome(
+                    f"POST {path}: HTTP {status}; the request may have been applied", http_status=status
+                )
             try:
                 env = decode_envelope(status, response.content, self._signer.redact)
             except OkxInvalidPayload as exc:
-                raise OkxAmbiguousOutcome(f"POST {path}: unreadable answer: {exc}",
-                                          http_status=status) from exc
+                raise OkxAmbiguousOutcome(
+                    f"POST {path}: unreadable answer: {exc}", http_status=status
+                ) from exc
             item_codes = [o.get("sCode") for o in env.data if isinstance(o, dict)]
             if env.code in AMBIGUOUS_CODES or AMBIGUOUS_CODES.intersection(item_codes):
                 raise OkxAmbiguousOutcome(
                     f"POST {path}: OKX code {env.code} {env.msg!r}, item codes {item_codes}; outcome unknown",
-                    http_status=status, code=env.code, items=_readable_acks(env))
+                    http_status=status,
+                    code=env.code,
+                    items=_readable_acks(env),
+                )
             if env.code not in ("0", "1", "2"):
                 raise self._api_error(env)
             return env
@@ -442,8 +448,9 @@ class OkxClient:
             headers = self._signer.signed_headers(iso_timestamp(self.now_ms()), method, target, body)
         else:
             headers = self._signer.public_headers()
-        request = requests.Request(method, self._base_url + target, headers=headers,
-                                   data=body.encode("utf-8") if body else None)
+        request = requests.Request(
+            method, self._base_url + target, headers=headers, data=body.encode("utf-8") if body else None
+        )
         prepared = self._session.prepare_request(request)
         if prepared.path_url != target or (prepared.body or b"") != body.encode("utf-8"):
             raise OkxInvalidRequest(f"{method} {path}: the HTTP layer would not send what was signed")
@@ -463,8 +470,9 @@ class OkxClient:
             if len(acks) != expected:
                 raise OkxInvalidPayload(f"{len(acks)} results for {expected} orders", excerpt=env.excerpt)
         except OkxInvalidPayload as exc:
-            raise OkxAmbiguousOutcome(f"POST {path}: unreadable answer: {exc}", http_status=env.http_status,
-                                      code=env.code) from exc
+            raise OkxAmbiguousOutcome(
+                f"POST {path}: unreadable answer: {exc}", http_status=env.http_status, code=env.code
+            ) from exc
         if any(a.ok for a in acks):
             return acks
         s_codes = {a.sCode for a in acks}
@@ -496,14 +504,6 @@ def _readable_acks(env: Envelope) -> list[OkxOrderAck]:
         return [parse_ack(o) for o in env.data]
     except OkxInvalidPayload:
         return []
-
-
-def _cancel_item(symbol: str, ord_id: str | None, client_order_id: str | None) -> dict[str, str]:
-    if ord_id:
-        return {"instId": symbol, "ordId": ord_id}
-    if client_order_id:
-        return {"instId": symbol, "clOrdId": client_order_id}
-    raise OkxInvalidRequest("a cancel needs an ordId or a clOrdId")
 
 
 def _check_batch(items: Sequence[object]) -> None:

@@ -10,9 +10,10 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from exchange.errors import OkxInvalidRequest
-from exchange.records import Instrument
+from exchange.records import SIDES, Instrument
 from exchange.sizing import build_contract_size, floor_to_step, format_decimal, require_positive, round_price
 
 CL_ORD_ID_MAX = 32
@@ -61,8 +62,10 @@ def render_post_only_limit_order_payload(
     check_client_order_id(client_order_id)
     rounded_px = round_price(require_positive("px", px), instrument.tickSz, side)
     if rounded_px <= 0:
-        raise OkxInvalidRequest(f"px {format_decimal(px)} rounds to {format_decimal(rounded_px)} on tick "
-                                f"{format_decimal(instrument.tickSz)}")
+        raise OkxInvalidRequest(
+            f"px {format_decimal(px)} rounds to {format_decimal(rounded_px)} on tick "
+            f"{format_decimal(instrument.tickSz)}"
+        )
     rounded_sz = floor_to_step(require_positive("sz", sz), instrument.lotSz)
     if rounded_sz < instrument.minSz:
         raise OkxInvalidRequest(
@@ -118,3 +121,66 @@ def render_eth_entry_batch_payloads(
             )
         )
     return payloads
+
+
+# --- request bodies: what the client sends, built here so a preview shows exactly that -------------
+
+PRICED_ORD_TYPES = frozenset({"limit", "post_only", "fok", "ioc"})
+ORD_TYPES = PRICED_ORD_TYPES | {"market", "optimal_limit_ioc"}
+POS_SIDES = frozenset({"long", "short", "net"})
+MGN_MODES = frozenset({"cross", "isolated"})
+
+
+def order_body(
+    symbol: str,
+    *,
+    side: str,
+    ord_type: str,
+    sz: Decimal,
+    px: Decimal | None = None,
+    pos_side: str | None = None,
+    td_mode: str = "isolated",
+    client_order_id: str | None = None,
+    reduce_only: bool | None = None,
+) -> dict[str, Any]:
+    """The body of POST /api/v5/trade/order for these arguments (OkxInvalidRequest if they are bad)."""
+    if side not in SIDES:
+        raise OkxInvalidRequest(f"side must be buy or sell, got {side!r}")
+    if ord_type not in ORD_TYPES:
+        raise OkxInvalidRequest(f"unsupported ordType {ord_type!r}")
+    if (px is not None) != (ord_type in PRICED_ORD_TYPES):
+        raise OkxInvalidRequest(f"ordType {ord_type} {'needs' if px is None else 'takes no'} px")
+    body: dict[str, Any] = {"instId": symbol, "tdMode": td_mode}
+    if client_order_id is not None:
+        body["clOrdId"] = check_client_order_id(client_order_id)
+    body["side"] = side
+    if pos_side is not None:
+        body["posSide"] = pos_side
+    body["ordType"] = ord_type
+    if px is not None:
+        body["px"] = format_decimal(require_positive("px", px))
+    body["sz"] = format_decimal(require_positive("sz", sz))
+    if reduce_only is not None:
+        body["reduceOnly"] = reduce_only
+    return body
+
+
+def cancel_item(symbol: str, ord_id: str | None, client_order_id: str | None) -> dict[str, str]:
+    """One cancel: by ordId when known (OKX prefers it), else by clOrdId."""
+    if ord_id:
+        return {"instId": symbol, "ordId": ord_id}
+    if client_order_id:
+        return {"instId": symbol, "clOrdId": client_order_id}
+    raise OkxInvalidRequest("a cancel needs an ordId or a clOrdId")
+
+
+def close_position_body(
+    symbol: str, pos_side: str, mgn_mode: str, client_order_id: str | None = None
+) -> dict[str, str]:
+    """The body of POST /api/v5/trade/close-position (OKX's reduce-only market close)."""
+    if pos_side not in POS_SIDES or mgn_mode not in MGN_MODES:
+        raise OkxInvalidRequest(f"bad posSide {pos_side!r} or mgnMode {mgn_mode!r}")
+    body = {"instId": symbol, "mgnMode": mgn_mode, "posSide": pos_side}
+    if client_order_id is not None:
+        body["clOrdId"] = check_client_order_id(client_order_id)
+    return body

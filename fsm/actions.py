@@ -150,11 +150,23 @@ def _apply_place_acks(env: ActionEnv, sent: list[Rung], acks: list[OkxOrderAck])
             apply_order_observation(r, "ack_rejected", env.order_spec, env.commit, evidence)
 
 
+# Rung states whose order may rest on the book: a cancel is aimed at them (unknown ones by clOrdId).
+CANCELLABLE_STATES = ("live", "partially_filled", "cancelling", "unknown")
+
+
 def cancel_working_rungs(env: ActionEnv) -> None:
     """Ask OKX to cancel every rung that may still rest on the book (one cancel-batch request)."""
+    cancel_rungs(env, [r for r in env.ctx.state.rungs if r.state in CANCELLABLE_STATES])
+
+
+def cancel_rungs(env: ActionEnv, targets: list[Rung]) -> None:
+    """Cancel these rungs in one cancel-batch request: journaled first, each outcome journaled after.
+
+    An accepted cancel changes nothing yet: only OKX's order state ends a rung. A refusal (51400:
+    already filled, canceled or unknown) is recorded, and the next observation tells which.
+    """
     ctx, p, s = env.ctx, env.ctx.params, env.ctx.state
     trader = _trader(env)
-    targets = [r for r in s.rungs if r.state in ("live", "partially_filled", "cancelling", "unknown")]
     s.last_cancel_ts = ctx.view.now_ms()
     if not targets:
         return
@@ -178,7 +190,6 @@ def cancel_working_rungs(env: ActionEnv) -> None:
     for r in targets:
         ack = by_cl.get(r.clOrdId) or (by_ord.get(r.ordId) if r.ordId else None)
         if ack is not None and not ack.ok:
-            # 51400 and friends: already filled, canceled or unknown; the next query tells which.
             apply_order_observation(r, "cancel_rejected", env.order_spec, env.commit, {"ack": dict(ack.raw)})
     env.commit("ack", {"what": "cancel", "acks": [dict(a.raw) for a in acks]})
 

@@ -1,18 +1,102 @@
-"""The `okx-fsm` command line.
+"""The `okx-fsm` command line: parse options, call one function, render its document.
 
 Imports that a command does not need stay inside that command, so `okx-fsm --help` stays fast.
+Exit codes: 0 ok; 1 the demo's story broke; 2 usage or spec error; 3 state refused; 4 exchange
+error; 5 lock held. Read commands hold an unarmed client; only --submit arms one, and --live with
+--submit asks for a typed confirmation (--yes for scripts).
 """
 
 from __future__ import annotations
 
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from fsm.operator import Outcome, Request
+    from fsm.venue import Venue
 
 app = typer.Typer(
     name="okx-fsm",
     help="An explicit finite-state-machine engine for OKX v5 order lifecycles.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+MachineArg = Annotated[str, typer.Argument(help="machine name (machines/NAME.yaml) or path to a YAML file")]
+StateDirOpt = Annotated[Path, typer.Option("--state-dir", help="where state files and journals live")]
+BaseUrlOpt = Annotated[
+    str | None, typer.Option("--base-url", help="venue base URL (default $OKX_BASE_URL or OKX)")
+]
+LiveOpt = Annotated[bool, typer.Option("--live", help="trade live (default: demo trading header)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON document")]
+SubmitOpt = Annotated[bool, typer.Option("--submit", help="arm the client: this command may POST orders")]
+YesOpt = Annotated[bool, typer.Option("--yes", help="skip the typed confirmation that --live --submit asks")]
+
+EXIT_USAGE = 2
+EXIT_EXCHANGE = 4
+LIVE_WORD = "LIVE"
+
+
+def _console(stderr: bool = False) -> Console:
+    from fsm.render import make_console
+
+    return make_console(stderr=stderr)
+
+
+def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn engine and exchange errors into one clear line on stderr and their stable exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from exchange import OkxError
+        from fsm.errors import EngineError
+
+        try:
+            return fn(*args, **kwargs)
+        except EngineError as exc:
+            _console(stderr=True).print(f"error: {exc}", markup=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except OkxError as exc:
+            _console(stderr=True).print(
+                f"exchange error: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True
+            )
+            raise typer.Exit(EXIT_EXCHANGE) from None
+
+    return wrapper
+
+
+def _venue(base_url: str | None, live: bool, *, submit: bool = False, yes: bool = False) -> Venue:
+    """Where to connect; with --live and --submit, only after the operator types LIVE (or --yes)."""
+    from fsm.venue import Venue
+
+    venue = Venue.from_options(base_url, live)
+    if venue.live and submit and not yes:
+        err = _console(stderr=True)
+        err.print(f"LIVE trading on {venue.base_url}: this command may send real orders.", markup=False)
+        try:
+            answer = typer.prompt(f"Type {LIVE_WORD} to continue", default="", show_default=False, err=True)
+        except typer.Abort:
+            answer = ""
+        if answer.strip() != LIVE_WORD:
+            err.print("not confirmed: nothing was sent", markup=False)
+            raise typer.Exit(EXIT_USAGE)
+    return venue
+
+
+def _alias(name: str, fn: Callable[..., Any]) -> None:
+    """The seed's command names, kept working but out of --help."""
+    app.command(name, hidden=True)(fn)
 
 
 @app.callback()
@@ -20,6 +104,599 @@ def _root() -> None:
     """okx-fsm: explicit, recoverable OKX order lifecycles."""
 
 
+# --- machine definitions -----------------------------------------------------------------------
+
+
+@app.command()
+@handles_errors
+def check(machine: MachineArg, as_json: JsonOpt = False) -> None:
+    """Validate a machine's YAML (and its order machine) without running anything."""
+    from fsm.machine import load_machine
+    from fsm.render import print_json
+
+    loaded = load_machine(machine, state_dir=Path("state"))
+    spec = loaded.spec
+    if as_json:
+        print_json(
+            {
+                "path": str(spec.path),
+                "machine": spec.name,
+                "kind": spec.kind,
+                "states": list(spec.state_names),
+                "rows": len(spec.rows),
+                "spec_hash": spec.spec_hash,
+                "order_machine": loaded.order_spec.name,
+            }
+        )
+        return
+    print(
+        f"ok: {spec.path}: machine {spec.name} ({spec.kind}), {len(spec.states)} states, "
+        f"{len(spec.rows)} rows; order machine {loaded.order_spec.name} ok"
+    )
+
+
+@app.command()
+@handles_errors
+def diagram(
+    machine: MachineArg,
+    fmt: Annotated[str, typer.Option("--format", help="mermaid | dot | svg | png")] = "mermaid",
+    out: Annotated[Path | None, typer.Option("-o", "--output", help="write to FILE, not stdout")] = None,
+    state_dir: StateDirOpt = Path("state"),
+) -> None:
+    """Draw the machine from its YAML, guards on the edges; the current state highlighted if known."""
+    from fsm import diagram as draw
+    from fsm.errors import EngineError
+    from fsm.machine import load_ladder_spec, load_machine, resolve_machine_path
+    from fsm.tick import read_state_unlocked
+
+    if fmt not in ("mermaid", "dot", "svg", "png"):
+        raise typer.BadParameter(f"--format must be mermaid, dot, svg or png, not {fmt!r}")
+    spec = load_ladder_spec(resolve_machine_path(machine))
+    current = None
+    if spec.kind == "ladder":
+        loaded = load_machine(machine, state_dir=state_dir)
+        if loaded.state_path.exists():
+            try:
+                current = read_state_unlocked(loaded)[0].state
+            except EngineError:
+                current = None  # a refused state file is `status`'s business; the drawing needs none
+    if fmt in ("svg", "png"):
+        target = out or Path(f"{spec.name}.{fmt}")
+        draw.render(spec, fmt, target, current=current)  # type: ignore[arg-type]
+        print(f"wrote {target}")
+        return
+    text = draw.to_mermaid(spec, current) if fmt == "mermaid" else draw.to_dot(spec, current)
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        out.write_text(text)
+        print(f"wrote {out}")
+
+
+# --- the simulator and the demo ----------------------------------------------------------------
+
+
+@app.command()
+@handles_errors
+def sim(
+    host: Annotated[str, typer.Option(help="bind address (loopback)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="0 picks a free port")] = 0,
+    seed: Annotated[int, typer.Option(help="seed of the price path and faults")] = 0,
+    clock: Annotated[str, typer.Option(help="manual | realtime")] = "realtime",
+    speed: Annotated[float, typer.Option(help="realtime clock speed-up")] = 1.0,
+    start_px: Annotated[str, typer.Option("--start-px", help="starting price")] = "3000",
+) -> None:
+    """Serve the local OKX-compatible simulator; prints one JSON line with its URL and credentials."""
+    from exchange.sim import serve
+
+    raise typer.Exit(serve(host, port, seed, clock, speed, start_px))
+
+
+@app.command()
+@handles_errors
+def demo(
+    seed: Annotated[int, typer.Option(help="seed of the simulated market")] = 0,
+    state_dir: Annotated[
+        Path | None, typer.Option("--state-dir", help="an empty folder for the files (default: a temp dir)")
+    ] = None,
+) -> None:
+    """Two full cycles of the ETH ladder against an in-process simulator (no credentials needed)."""
+    import tempfile
+
+    from fsm.demo import run_demo
+    from fsm.demo_screen import DemoScreen
+
+    folder = state_dir or Path(tempfile.mkdtemp(prefix="okx-fsm-demo-"))
+    console = _console()
+    with DemoScreen(console) as screen:
+        summary = run_demo(seed=seed, state_dir=folder, on_step=screen.step, on_start=screen.start)
+    screen.summary(summary)
+
+
+# --- the loop ----------------------------------------------------------------------------------
+
+
+@app.command()
+@handles_errors
+def tick(
+    machine: MachineArg,
+    submit: SubmitOpt = False,
+    state_dir: StateDirOpt = Path("state"),
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """One reconcile tick: observe OKX, fire the first passing rows, journal every step."""
+    from fsm.machine import load_machine
+    from fsm.render import fired_lines, print_json, print_state, state_document
+    from fsm.tick import open_machine_state, run_tick
+    from fsm.view import ExchangeView
+
+    loaded = load_machine(machine, state_dir=state_dir)
+    client = _venue(base_url, live, submit=submit, yes=yes).client(armed=submit)
+    with open_machine_state(loaded) as (store, state):
+        result = run_tick(loaded, store, state, ExchangeView(client), trader=client if submit else None)
+        doc = state_document(loaded.name, result.state, {"seq": store.cursor.seq, "hash": store.cursor.hash})
+    fired = [f.__dict__ for f in result.fired]
+    if as_json:
+        doc["tick"] = {
+            "before": result.before,
+            "after": result.after,
+            "fired": fired,
+            "journaled": result.journaled,
+            "rolled_forward": result.rolled_forward,
+            "armed": submit,
+        }
+        print_json(doc)
+        return
+    console = _console()
+    fired_lines(console, fired)
+    if not result.fired:
+        console.print(
+            f"no transition: stays in {result.after}"
+            + ("" if submit else " (read-only; --submit arms actions that send)"),
+            markup=False,
+        )
+    print_state(console, doc)
+
+
+@app.command()
+@handles_errors
+def run(
+    machines: Annotated[list[str], typer.Argument(help="one or more machines")],
+    submit: SubmitOpt = False,
+    interval: Annotated[float, typer.Option(help="seconds between ticks")] = 30.0,
+    ticks: Annotated[int, typer.Option(help="stop after this many ticks (0: until SIGINT)")] = 0,
+    state_dir: StateDirOpt = Path("state"),
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """Tick machines in a loop; one ExchangeView per tick serves them all. SIGINT finishes the tick."""
+    import signal
+    import time
+    from contextlib import ExitStack
+
+    from exchange import Instrument
+    from fsm.machine import load_machine
+    from fsm.tick import open_machine_state, run_tick
+    from fsm.view import ExchangeView
+
+    loaded = [load_machine(m, state_dir=state_dir) for m in machines]
+    client = _venue(base_url, live, submit=submit, yes=yes).client(armed=submit)
+    stop = False
+
+    def request_stop(signum: int, frame: Any) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    console = _console()
+    instruments: dict[str, Instrument] = {}
+    with ExitStack() as stack:
+        opened = [(m, *stack.enter_context(open_machine_state(m))) for m in loaded]
+        done = 0
+        while not stop:
+            view = ExchangeView(client, instruments=instruments)
+            for machine, store, state in opened:
+                result = run_tick(machine, store, state, view, trader=client if submit else None)
+                for f in result.fired:
+                    console.print(f"{machine.name}: {f.source} -> {f.dest}", markup=False)
+            done += 1
+            if ticks and done >= ticks:
+                break
+            deadline = time.monotonic() + interval
+            while not stop and time.monotonic() < deadline:
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+    console.print(f"stopped after {done} tick(s)")
+
+
+# --- read commands -----------------------------------------------------------------------------
+
+
+@app.command()
+@handles_errors
+def status(
+    machine: MachineArg,
+    observe: Annotated[
+        bool, typer.Option("--observe", help="ask OKX (read-only) to evaluate the next row's guards")
+    ] = False,
+    state_dir: StateDirOpt = Path("state"),
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The machine at a glance: state, rungs, fills, position and PnL, countdowns, the next row.
+
+    Local files only (no network) unless --observe.
+    """
+    from fsm.machine import load_machine
+    from fsm.render import print_json, print_status
+    from fsm.reports import observe_for_status, status_document
+    from fsm.tick import read_state_unlocked
+
+    loaded = load_machine(machine, state_dir=state_dir)
+    state, cursor = read_state_unlocked(loaded)
+    observation = None
+    if observe:
+        from fsm.view import ExchangeView
+
+        client = _venue(base_url, live).client(armed=False)
+        observation = observe_for_status(loaded, state, ExchangeView(client))
+    doc = status_document(loaded, state, cursor, observation)
+    if as_json:
+        print_json(doc)
+    else:
+        print_status(_console(), doc)
+
+
+@app.command("intent")
+@handles_errors
+def intent(
+    machine: MachineArg,
+    state_dir: StateDirOpt = Path("state"),
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The signal, the exact entry payloads, the expiry and the transition they would cause. Read-only."""
+    from fsm.machine import load_machine
+    from fsm.render import print_intent, print_json
+    from fsm.reports import intent_document
+    from fsm.tick import read_state_unlocked
+    from fsm.view import ExchangeView
+
+    loaded = load_machine(machine, state_dir=state_dir)
+    state, _ = read_state_unlocked(loaded)
+    client = _venue(base_url, live).client(armed=False)
+    doc = intent_document(loaded, state, ExchangeView(client))
+    if as_json:
+        print_json(doc)
+    else:
+        print_intent(_console(), doc)
+
+
+@app.command("open-orders")
+@handles_errors
+def open_orders(
+    machine: MachineArg,
+    state_dir: StateDirOpt = Path("state"),
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """OKX's pending orders on the machine's symbol: ours marked by clOrdId, foreign ones never touched."""
+    from fsm.machine import load_machine
+    from fsm.render import print_json, print_open_orders
+    from fsm.reports import open_orders_document
+    from fsm.tick import read_state_unlocked
+
+    loaded = load_machine(machine, state_dir=state_dir)
+    state, _ = read_state_unlocked(loaded)
+    client = _venue(base_url, live).client(armed=False)
+    doc = open_orders_document(loaded, state, client.list_open_orders(loaded.params.symbol))
+    if as_json:
+        print_json(doc)
+    else:
+        print_open_orders(_console(), doc)
+
+
+@app.command("reconcile")
+@handles_errors
+def reconcile(
+    machine: MachineArg,
+    state_dir: StateDirOpt = Path("state"),
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """A tick with an unarmed client: reads OKX, journals what changed, prints it. Never POSTs."""
+    from fsm.machine import load_machine
+    from fsm.render import print_json, print_reconcile
+    from fsm.reports import reconcile_document
+    from fsm.tick import open_machine_state, run_tick
+    from fsm.view import ExchangeView
+
+    loaded = load_machine(machine, state_dir=state_dir)
+    client = _venue(base_url, live).client(armed=False)
+    with open_machine_state(loaded) as (store, state):
+        before = state.to_dict()
+        result = run_tick(loaded, store, state, ExchangeView(client), trader=None)
+        doc = reconcile_document(loaded, before, result, {"seq": store.cursor.seq, "hash": store.cursor.hash})
+    if as_json:
+        print_json(doc)
+    else:
+        print_reconcile(_console(), doc)
+
+
+@app.command("account")
+@handles_errors
+def account(
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Balance and positions of the account. Read-only."""
+    from fsm.render import print_account, print_json
+    from fsm.reports import account_document
+
+    client = _venue(base_url, live).client(armed=False)
+    doc = account_document(client.get_balance(), client.get_positions(), client.get_account_config().posMode)
+    if as_json:
+        print_json(doc)
+    else:
+        print_account(_console(), doc)
+
+
+@app.command()
+@handles_errors
+def history(
+    machine: MachineArg,
+    cl_ord_id: Annotated[
+        str | None, typer.Option("--cl-ord-id", help="only records naming this clOrdId")
+    ] = None,
+    state_dir: StateDirOpt = Path("state"),
+    as_json: JsonOpt = False,
+) -> None:
+    """The journal as a timeline (verified as it is read). Local files only."""
+    from fsm.machine import load_machine
+    from fsm.render import print_history, print_json
+    from fsm.reports import history_document
+
+    doc = history_document(load_machine(machine, state_dir=state_dir), cl_ord_id)
+    if as_json:
+        print_json(doc)
+    else:
+        print_history(_console(), doc)
+
+
+@app.command("verify-log")
+@handles_errors
+def verify_log(
+    machine: MachineArg,
+    state_dir: StateDirOpt = Path("state"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the journal: gap-free seq, unbroken hash chain, no torn tail, and agreement with the state."""
+    from fsm.errors import StateRefused
+    from fsm.journal import verify_journal
+    from fsm.machine import load_machine
+    from fsm.render import print_json
+    from fsm.tick import open_machine_state
+
+    loaded = load_machine(machine, state_dir=state_dir)
+    journal = loaded.state_path.with_suffix(".jsonl")
+    if not journal.exists():
+        raise StateRefused(
+            f"no journal at {journal}: this machine has not ticked with --state-dir {state_dir}"
+        )
+    # Under the lock, so a runner's half-written append is never taken for a torn tail; opening the
+    # store also checks that the state file agrees with the journal.
+    with open_machine_state(loaded, allow_spec_change=True) as (store, _state):
+        report = verify_journal(journal)
+        cursor = store.cursor
+    doc = {
+        "journal": str(journal),
+        "records": report.records,
+        "last_seq": report.last_seq,
+        "last_hash": report.last_hash,
+        "first_ts": report.first_ts,
+        "last_ts": report.last_ts,
+        "kinds": report.kinds,
+        "state_cursor": {"seq": cursor.seq, "hash": cursor.hash},
+    }
+    if as_json:
+        print_json(doc)
+    else:
+        print(
+            f"ok: {journal}: {report.records} records, last seq {report.last_seq}, chain intact, "
+            f"state file at seq {cursor.seq}"
+        )
+
+
+# --- commands that may send (only with --submit) -----------------------------------------------
+
+
+def _show_operator(
+    command: str, request: Request, outcome: Outcome | None, state_doc: dict[str, Any] | None, as_json: bool
+) -> None:
+    """What a submit-capable command sent (or would send) and what the tick after it did."""
+    from fsm.render import fired_lines, print_json, print_request, print_state
+
+    tick = outcome.tick if outcome is not None else None
+    fired = [f.__dict__ for f in tick.fired] if tick is not None else []
+    if as_json:
+        print_json(
+            {
+                "command": command,
+                "submitted": outcome is not None,
+                "request": request.to_dict(),
+                "journaled": (outcome.journaled if outcome else []) + (tick.journaled if tick else []),
+                "fired": fired,
+                "state": state_doc,
+            }
+        )
+        return
+    console = _console()
+    print_request(console, request.to_dict(), sent=outcome is not None)
+    fired_lines(console, fired)
+    if state_doc is not None:
+        print_state(console, state_doc)
+
+
+def _machine_command(
+    command: str,
+    machine: str,
+    options: tuple[Path, str | None, bool, bool, bool, bool],
+    plan: Callable[[Any, Any], Request],
+    act: Callable[[Any, Any, Any, Any], Outcome],
+) -> None:
+    """Without --submit: plan from the state file (no lock, no network). With it: lock, plan, send."""
+    from fsm.machine import load_machine
+    from fsm.render import state_document
+    from fsm.tick import open_machine_state, read_state_unlocked
+
+    state_dir, base_url, live, submit, yes, as_json = options
+    loaded = load_machine(machine, state_dir=state_dir)
+    if not submit:
+        _show_operator(command, plan(loaded, read_state_unlocked(loaded)[0]), None, None, as_json)
+        return
+    client = _venue(base_url, live, submit=True, yes=yes).client(armed=True)
+    with open_machine_state(loaded) as (store, state):
+        request = plan(loaded, state)
+        outcome = act(loaded, store, state, client)
+        state_doc = state_document(loaded.name, state, {"seq": store.cursor.seq, "hash": store.cursor.hash})
+    _show_operator(command, request, outcome, state_doc, as_json)
+
+
+@app.command("submit-entries")
+@handles_errors
+def submit_entries(
+    machine: MachineArg,
+    submit: SubmitOpt = False,
+    state_dir: StateDirOpt = Path("state"),
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send the rendered entry rungs (one batch-orders request). Without --submit: print it, send nothing."""
+    from fsm import operator
+
+    _machine_command(
+        "submit-entries",
+        machine,
+        (state_dir, base_url, live, submit, yes, as_json),
+        plan=operator.entries_request,
+        act=operator.submit_entries,
+    )
+
+
+@app.command()
+@handles_errors
+def cancel(
+    machine: MachineArg,
+    rung: Annotated[
+        int | None, typer.Option("--rung", help="only this rung (1..3); default every working rung")
+    ] = None,
+    submit: SubmitOpt = False,
+    state_dir: StateDirOpt = Path("state"),
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cancel working rungs (one cancel-batch-orders request), then observe. Without --submit: print it."""
+    from fsm import operator
+
+    _machine_command(
+        "cancel",
+        machine,
+        (state_dir, base_url, live, submit, yes, as_json),
+        plan=lambda m, s: operator.cancel_request(m, operator.cancel_targets(m, s, rung)),
+        act=lambda m, store, s, client: operator.cancel_rungs(m, store, s, client, rung),
+    )
+
+
+@app.command()
+@handles_errors
+def close(
+    machine: MachineArg,
+    submit: SubmitOpt = False,
+    state_dir: StateDirOpt = Path("state"),
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Close the cycle's position now (reduce-only market), journaled as an operator request."""
+    from fsm import operator
+
+    _machine_command(
+        "close",
+        machine,
+        (state_dir, base_url, live, submit, yes, as_json),
+        plan=lambda m, s: operator.close_request(m, operator.close_cl_ord_id(m, s)),
+        act=operator.close_position,
+    )
+
+
+@app.command("order")
+@handles_errors
+def order(
+    symbol: Annotated[str, typer.Argument(help="instrument, e.g. ETH-USDT-SWAP")],
+    side: Annotated[str, typer.Option("--side", help="buy | sell")],
+    sz: Annotated[str, typer.Option("--sz", help="size in contracts")],
+    px: Annotated[str | None, typer.Option("--px", help="price (limit and post_only)")] = None,
+    ord_type: Annotated[str, typer.Option("--ord-type", help="market | limit | post_only")] = "limit",
+    pos_side: Annotated[str | None, typer.Option("--pos-side", help="long | short | net")] = None,
+    td_mode: Annotated[str, typer.Option("--td-mode", help="isolated | cross")] = "isolated",
+    submit: SubmitOpt = False,
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """One ad-hoc order through place_order, never through a machine. Without --submit: print it."""
+    from decimal import Decimal, InvalidOperation
+
+    from fsm.operator import AdHocOrder
+    from fsm.render import print_json, print_request
+
+    try:
+        size, price = Decimal(sz), None if px is None else Decimal(px)
+    except InvalidOperation:
+        raise typer.BadParameter(f"--sz and --px must be decimal numbers, got {sz!r} and {px!r}") from None
+    adhoc = AdHocOrder(symbol, side, ord_type, size, price, pos_side, td_mode)
+    request = adhoc.request()
+    ack = None
+    if submit:
+        ack = adhoc.send(_venue(base_url, live, submit=True, yes=yes).client(armed=True))
+    ack_doc = None if ack is None else {"ordId": ack.ordId, "clOrdId": ack.clOrdId, "sCode": ack.sCode}
+    if as_json:
+        print_json({"command": "order", "submitted": submit, "request": request.to_dict(), "ack": ack_doc})
+        return
+    console = _console()
+    print_request(console, request.to_dict(), sent=submit)
+    if ack_doc is not None:
+        console.print(f"accepted: ordId {ack_doc['ordId']}", markup=False)
+
+
+for _name, _fn in (
+    ("eth-robust-twap-order-intent", intent),
+    ("eth-robust-twap-open-orders", open_orders),
+    ("eth-robust-twap-reconcile", reconcile),
+    ("okx-account", account),
+    ("okx-order", order),
+):
+    _alias(_name, _fn)
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

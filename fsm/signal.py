@@ -59,7 +59,7 @@ def robust_twap_signal(
     if len(confirmed) < lookback:
         return None
     newest = confirmed[-1]
-    ref = median(typical_price(c) for c in confirmed)
+    ref = median(typical_price(c) for c in confirmed).normalize()  # no trailing zeros on disk
     if entry_filter == "close_above_ref" and newest.c < ref:
         return None
     return Signal(

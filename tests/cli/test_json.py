@@ -1,0 +1,103 @@
+"""Every read command's --json is one JSON document carrying exactly its documented keys (README)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from tests.cli.conftest import SYMBOL, Cli
+
+STATE = {
+    "machine", "state", "cycle_id", "cycles_completed", "signal", "expiry_ts", "entry_start_ts",
+    "exit_due_ts", "rungs", "fills", "filled_sz", "position", "close_request", "journal",
+}
+RUNG = {
+    "level", "clOrdId", "ordId", "state", "px", "sz", "accFillSz", "avgPx", "okx_state", "cancelSource",
+    "reject",
+}
+STATUS = STATE | {"symbol", "bar", "state_file", "clock", "pnl", "next"}
+CLOCK = {"now_ms", "source", "expiry_in_ms", "exit_due_in_ms"}
+PNL = {"filled_sz", "avg_fill_px", "fees", "fee_ccy", "upl", "mark_px", "upl_source"}
+NEXT = {"state", "trigger", "fires", "observed", "candidates"}
+CANDIDATE = {"index", "line", "dest", "label", "guards", "unless", "passes"}
+TICK = {"before", "after", "fired", "journaled", "rolled_forward", "armed"}
+INTENT = {
+    "machine", "state", "source", "signal", "cycle_id", "expiry_ts", "now_ms", "payloads", "rungs", "request",
+    "next",
+}
+OPEN_ORDERS = {"machine", "symbol", "orders", "ours", "foreign"}
+ORDER_ROW = {
+    "instId", "ordId", "clOrdId", "side", "posSide", "ordType", "px", "sz", "accFillSz", "avgPx", "state",
+    "cTime", "ours", "rung",
+}
+RECONCILE = {"machine", "before", "after", "fired", "journaled", "changes", "state"}
+ACCOUNT = {"pos_mode", "balance", "positions"}
+POSITION = {"instId", "posSide", "mgnMode", "pos", "avgPx", "markPx", "upl", "liqPx"}
+HISTORY = {"machine", "journal", "cl_ord_id", "records"}
+RECORD = {"seq", "ts", "kind", "state", "summary", "data"}
+VERIFY = {"journal", "records", "last_seq", "last_hash", "first_ts", "last_ts", "kinds", "state_cursor"}
+OPERATOR = {"command", "submitted", "request", "journaled", "fired", "state"}
+
+
+def keys(doc: Any) -> set[str]:
+    assert isinstance(doc, dict)
+    return set(doc)
+
+
+def test_status_and_tick_documents(cli: Cli) -> None:
+    tick = cli.partially_filled()
+    assert keys(tick) == STATE | {"tick"} and keys(tick["tick"]) == TICK
+    for args in ((), ("--observe",)):
+        doc = cli.json("status", *args)
+        assert keys(doc) == STATUS
+        assert keys(doc["clock"]) == CLOCK and keys(doc["pnl"]) == PNL and keys(doc["next"]) == NEXT
+        assert all(keys(r) == RUNG for r in doc["rungs"]) and len(doc["rungs"]) == 3
+        assert all(keys(c) == CANDIDATE for c in doc["next"]["candidates"])
+    observed = cli.json("status", "--observe")
+    assert observed["clock"]["expiry_in_ms"] == observed["expiry_ts"] - observed["clock"]["now_ms"]
+    assert Decimal(observed["pnl"]["filled_sz"]) == Decimal(observed["filled_sz"]) > 0
+    assert observed["pnl"]["upl_source"] == "okx"
+
+
+def test_intent_open_orders_reconcile_history_verify_documents(cli: Cli) -> None:
+    cli.signal()
+    intent = cli.json("intent")
+    assert keys(intent) == INTENT and intent["source"] == "rendered_now" and len(intent["payloads"]) == 3
+    assert intent["request"]["path"] == "/api/v5/trade/batch-orders"
+    assert not cli.state_path.exists()  # rendered in memory only
+    cli.tick(submit=True)
+    assert cli.json("intent")["source"] == "state"
+
+    orders = cli.json("open-orders")
+    assert keys(orders) == OPEN_ORDERS and orders["ours"] == 3 and orders["foreign"] == 0
+    assert all(keys(o) == ORDER_ROW for o in orders["orders"])
+
+    reconcile = cli.json("reconcile")
+    assert keys(reconcile) == RECONCILE and keys(reconcile["state"]) == STATE
+
+    history = cli.json("history")
+    assert keys(history) == HISTORY and all(keys(r) == RECORD for r in history["records"])
+    one = cli.json("history", "--cl-ord-id", orders["orders"][0]["clOrdId"])
+    assert 0 < len(one["records"]) < len(history["records"])
+
+    verify = cli.json("verify-log")
+    assert keys(verify) == VERIFY and verify["records"] == len(history["records"])
+
+
+def test_check_document(cli: Cli) -> None:
+    doc = json.loads(cli.run("check", "eth_robust_twap_15m", "--json").stdout)
+    assert keys(doc) == {"path", "machine", "kind", "states", "rows", "spec_hash", "order_machine"}
+    assert doc["kind"] == "ladder" and "partially_filled" in doc["states"]
+
+
+def test_account_and_operator_documents(cli: Cli) -> None:
+    cli.filled()
+    account = json.loads(cli.run("account", "--json").stdout)
+    assert keys(account) == ACCOUNT and account["pos_mode"] == "long_short_mode"
+    assert all(keys(p) == POSITION for p in account["positions"]) and account["positions"]
+    close = json.loads(cli.machine("close", "--json").stdout)
+    assert keys(close) == OPERATOR and close["submitted"] is False and close["state"] is None
+    args = ("order", SYMBOL, "--side", "sell", "--sz", "1", "--ord-type", "market", "--json")
+    order = json.loads(cli.run(*args).stdout)
+    assert keys(order) == {"command", "submitted", "request", "ack"}
