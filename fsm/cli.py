@@ -291,11 +291,11 @@ def run(
         nonlocal stop
         stop = True
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
     console = _console()
     instruments: dict[str, Instrument] = {}
     with ExitStack() as stack:
+        for signum in (signal.SIGINT, signal.SIGTERM):  # finish the tick, then stop; restored on exit
+            stack.callback(signal.signal, signum, signal.signal(signum, request_stop))
         opened = [(m, *stack.enter_context(open_machine_state(m))) for m in loaded]
         done = 0
         while not stop:

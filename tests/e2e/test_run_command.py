@@ -1,0 +1,81 @@
+"""`okx-fsm run`: several machines share one ExchangeView per tick; SIGINT finishes the tick and exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.e2e.conftest import MACHINE, Harness
+from tests.e2e.test_tick_cli import _second_machine
+
+
+def _requests(h: Harness) -> dict[str, int]:
+    counts: dict[str, int] = h.sim.stats()["requests"]
+    return dict(counts)
+
+
+def test_run_serves_every_machine_from_one_view_per_tick(harness: Harness, tmp_path: Path) -> None:
+    h = harness
+    twin = str(_second_machine(tmp_path))
+    h.signal()
+    state_dir = str(h.state_dir)
+    h.cli(
+        "run", MACHINE, twin, "--submit", "--ticks", "1", "--interval", "0", "--state-dir", state_dir, "--yes"
+    )
+    before = _requests(h)
+    h.sim.advance(5)
+    result = h.cli(
+        "run", MACHINE, twin, "--submit", "--ticks", "2", "--interval", "0", "--state-dir", state_dir
+    )
+    after = _requests(h)
+    delta = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+    assert "stopped after 2 tick(s)" in result.stdout
+    for name in (MACHINE, twin):
+        doc = json.loads(h.cli("status", name, "--state-dir", state_dir, "--json").stdout)
+        assert doc["state"] == "entries_open" and len(doc["rungs"]) == 3
+    # Two ticks of two machines with entries open: orders-pending and time once per tick, not per machine.
+    assert delta["GET /api/v5/trade/orders-pending"] == 2
+    assert delta["GET /api/v5/public/time"] == 2
+    assert not any(k.startswith("POST") for k in delta)
+
+
+def test_sigint_finishes_the_tick_and_exits_cleanly(harness: Harness) -> None:
+    h = harness
+    h.signal()
+    cmd = [
+        sys.executable,
+        "-c",
+        "from fsm.cli import main; main()",
+        "run",
+        MACHINE,
+        "--interval",
+        "60",
+        "--state-dir",
+        str(h.state_dir),
+    ]
+    proc = subprocess.Popen(
+        cmd, env={**os.environ, **h.env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not h.journal_path.exists() or "transition" not in h.journal_path.read_text():
+            assert time.monotonic() < deadline, "the first tick did not finish"
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "stopped after 1 tick(s)" in out
+    assert h.status()["state"] == "intent_rendered"
+    assert h.posts() == 0
+    h.verify_log()
