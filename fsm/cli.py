@@ -54,6 +54,16 @@ def _console(stderr: bool = False) -> Console:
     return make_console(stderr=stderr)
 
 
+def _emit(doc: dict[str, Any], as_json: bool, show: Callable[[Any, dict[str, Any]], None]) -> None:
+    """Every read command's ending: one JSON document with --json, else the rich view of the same."""
+    if as_json:
+        from fsm.render import print_json
+
+        print_json(doc)
+    else:
+        show(_console(), doc)
+
+
 def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn engine and exchange errors into one clear line on stderr and their stable exit code."""
 
@@ -333,7 +343,7 @@ def status(
     Local files only (no network) unless --observe.
     """
     from fsm.machine import load_machine
-    from fsm.render import print_json, print_status
+    from fsm.render import print_status
     from fsm.reports import observe_for_status, status_document
     from fsm.tick import read_state_unlocked
 
@@ -346,10 +356,7 @@ def status(
         client = _venue(base_url, live).client(armed=False)
         observation = observe_for_status(loaded, state, ExchangeView(client))
     doc = status_document(loaded, state, cursor, observation)
-    if as_json:
-        print_json(doc)
-    else:
-        print_status(_console(), doc)
+    _emit(doc, as_json, print_status)
 
 
 @app.command("intent")
@@ -363,7 +370,7 @@ def intent(
 ) -> None:
     """The signal, the exact entry payloads, the expiry and the transition they would cause. Read-only."""
     from fsm.machine import load_machine
-    from fsm.render import print_intent, print_json
+    from fsm.render import print_intent
     from fsm.reports import intent_document
     from fsm.tick import read_state_unlocked
     from fsm.view import ExchangeView
@@ -372,10 +379,7 @@ def intent(
     state, _ = read_state_unlocked(loaded)
     client = _venue(base_url, live).client(armed=False)
     doc = intent_document(loaded, state, ExchangeView(client))
-    if as_json:
-        print_json(doc)
-    else:
-        print_intent(_console(), doc)
+    _emit(doc, as_json, print_intent)
 
 
 @app.command("open-orders")
@@ -389,7 +393,7 @@ def open_orders(
 ) -> None:
     """OKX's pending orders on the machine's symbol: ours marked by clOrdId, foreign ones never touched."""
     from fsm.machine import load_machine
-    from fsm.render import print_json, print_open_orders
+    from fsm.render import print_open_orders
     from fsm.reports import open_orders_document
     from fsm.tick import read_state_unlocked
 
@@ -397,10 +401,7 @@ def open_orders(
     state, _ = read_state_unlocked(loaded)
     client = _venue(base_url, live).client(armed=False)
     doc = open_orders_document(loaded, state, client.list_open_orders(loaded.params.symbol))
-    if as_json:
-        print_json(doc)
-    else:
-        print_open_orders(_console(), doc)
+    _emit(doc, as_json, print_open_orders)
 
 
 @app.command("reconcile")
@@ -414,7 +415,7 @@ def reconcile(
 ) -> None:
     """A tick with an unarmed client: reads OKX, journals what changed, prints it. Never POSTs."""
     from fsm.machine import load_machine
-    from fsm.render import print_json, print_reconcile
+    from fsm.render import print_reconcile
     from fsm.reports import reconcile_document
     from fsm.tick import open_machine_state, run_tick
     from fsm.view import ExchangeView
@@ -425,10 +426,7 @@ def reconcile(
         before = state.to_dict()
         result = run_tick(loaded, store, state, ExchangeView(client), trader=None)
         doc = reconcile_document(loaded, before, result, {"seq": store.cursor.seq, "hash": store.cursor.hash})
-    if as_json:
-        print_json(doc)
-    else:
-        print_reconcile(_console(), doc)
+    _emit(doc, as_json, print_reconcile)
 
 
 @app.command("account")
@@ -439,15 +437,12 @@ def account(
     as_json: JsonOpt = False,
 ) -> None:
     """Balance and positions of the account. Read-only."""
-    from fsm.render import print_account, print_json
+    from fsm.render import print_account
     from fsm.reports import account_document
 
     client = _venue(base_url, live).client(armed=False)
     doc = account_document(client.get_balance(), client.get_positions(), client.get_account_config().posMode)
-    if as_json:
-        print_json(doc)
-    else:
-        print_account(_console(), doc)
+    _emit(doc, as_json, print_account)
 
 
 @app.command()
@@ -462,14 +457,11 @@ def history(
 ) -> None:
     """The journal as a timeline (verified as it is read). Local files only."""
     from fsm.machine import load_machine
-    from fsm.render import print_history, print_json
+    from fsm.render import print_history
     from fsm.reports import history_document
 
     doc = history_document(load_machine(machine, state_dir=state_dir), cl_ord_id)
-    if as_json:
-        print_json(doc)
-    else:
-        print_history(_console(), doc)
+    _emit(doc, as_json, print_history)
 
 
 @app.command("verify-log")

@@ -193,30 +193,23 @@ class AdHocOrder:
     pos_side: str | None
     td_mode: str
 
+    def _arguments(self) -> dict[str, Any]:
+        return {
+            "side": self.side,
+            "ord_type": self.ord_type,
+            "sz": self.sz,
+            "px": self.px,
+            "pos_side": self.pos_side,
+            "td_mode": self.td_mode,
+        }
+
     def request(self) -> Request:
         """The body `OkxClient.place_order` sends for these arguments."""
         try:
-            body = order_body(
-                self.symbol,
-                side=self.side,
-                ord_type=self.ord_type,
-                sz=self.sz,
-                px=self.px,
-                pos_side=self.pos_side,
-                td_mode=self.td_mode,
-            )
+            return Request("POST", ORDER, order_body(self.symbol, **self._arguments()))
         except OkxInvalidRequest as exc:
             raise BadOrder(str(exc)) from exc
-        return Request("POST", ORDER, body)
 
     def send(self, client: OkxClient) -> OkxOrderAck:
-        self.request()
-        return client.place_order(
-            self.symbol,
-            side=self.side,
-            ord_type=self.ord_type,
-            sz=self.sz,
-            px=self.px,
-            pos_side=self.pos_side,
-            td_mode=self.td_mode,
-        )
+        self.request()  # refuses bad options before any I/O
+        return client.place_order(self.symbol, **self._arguments())
