@@ -40,6 +40,13 @@ BaseUrlOpt = Annotated[
 ]
 LiveOpt = Annotated[bool, typer.Option("--live", help="trade live (default: demo trading header)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON document")]
+AcceptSpecOpt = Annotated[
+    bool,
+    typer.Option(
+        "--accept-spec-change",
+        help="the machine's YAML changed on purpose: journal the new spec hash and go on",
+    ),
+]
 SubmitOpt = Annotated[bool, typer.Option("--submit", help="arm the client: this command may POST orders")]
 YesOpt = Annotated[bool, typer.Option("--yes", help="skip the typed confirmation that --live --submit asks")]
 
@@ -236,6 +243,7 @@ def tick(
     live: LiveOpt = False,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
+    accept_spec_change: AcceptSpecOpt = False,
 ) -> None:
     """One reconcile tick: observe OKX, fire the first passing rows, journal every step."""
     from fsm.machine import load_machine
@@ -245,7 +253,7 @@ def tick(
 
     loaded = load_machine(machine, state_dir=state_dir)
     client = _venue(base_url, live, submit=submit, yes=yes).client(armed=submit)
-    with open_machine_state(loaded) as (store, state):
+    with open_machine_state(loaded, allow_spec_change=accept_spec_change) as (store, state):
         result = run_tick(loaded, store, state, ExchangeView(client), trader=client if submit else None)
         doc = state_document(loaded.name, result.state, {"seq": store.cursor.seq, "hash": store.cursor.hash})
     fired = [f.__dict__ for f in result.fired]
@@ -282,6 +290,7 @@ def run(
     base_url: BaseUrlOpt = None,
     live: LiveOpt = False,
     yes: YesOpt = False,
+    accept_spec_change: AcceptSpecOpt = False,
 ) -> None:
     """Tick machines in a loop; one ExchangeView per tick serves them all. SIGINT finishes the tick."""
     import signal
@@ -306,7 +315,10 @@ def run(
     with ExitStack() as stack:
         for signum in (signal.SIGINT, signal.SIGTERM):  # finish the tick, then stop; restored on exit
             stack.callback(signal.signal, signum, signal.signal(signum, request_stop))
-        opened = [(m, *stack.enter_context(open_machine_state(m))) for m in loaded]
+        opened = [
+            (m, *stack.enter_context(open_machine_state(m, allow_spec_change=accept_spec_change)))
+            for m in loaded
+        ]
         done = 0
         while not stop:
             view = ExchangeView(client, instruments=instruments)
@@ -412,6 +424,7 @@ def reconcile(
     base_url: BaseUrlOpt = None,
     live: LiveOpt = False,
     as_json: JsonOpt = False,
+    accept_spec_change: AcceptSpecOpt = False,
 ) -> None:
     """A tick with an unarmed client: reads OKX, journals what changed, prints it. Never POSTs."""
     from fsm.machine import load_machine
@@ -422,7 +435,7 @@ def reconcile(
 
     loaded = load_machine(machine, state_dir=state_dir)
     client = _venue(base_url, live).client(armed=False)
-    with open_machine_state(loaded) as (store, state):
+    with open_machine_state(loaded, allow_spec_change=accept_spec_change) as (store, state):
         before = state.to_dict()
         result = run_tick(loaded, store, state, ExchangeView(client), trader=None)
         doc = reconcile_document(loaded, before, result, {"seq": store.cursor.seq, "hash": store.cursor.hash})

@@ -70,7 +70,8 @@ class StateMismatch(StateRefused):
         if field == "spec_hash":
             advice = (
                 "The machine's YAML changed since this state was written; if the change is intended, "
-                "allow the spec change explicitly, otherwise restore the YAML."
+                "run `okx-fsm reconcile MACHINE --accept-spec-change` (it journals the new spec hash), "
+                "otherwise restore the YAML."
             )
         else:
             advice = "Point the machine at its own state file (its state file name or --state-dir)."

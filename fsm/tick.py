@@ -123,6 +123,17 @@ def run_tick(
         store.commit(kind, data, state.to_dict(), ts_ms=view.now_ms())
         result.journaled.append(kind)
 
+    if store.spec_changed_from is not None:  # accepted by the operator: on the record before anything else
+        commit(
+            "operator",
+            {
+                "command": "accept-spec-change",
+                "spec_hash_from": store.spec_changed_from,
+                "spec_hash_to": machine.spec.spec_hash,
+                "spec": str(machine.spec.path),
+            },
+        )
+        store.spec_changed_from = None
     ctx = TickContext(params=machine.params, state=state, view=view, armed=trader is not None)
     env = ActionEnv(ctx=ctx, order_spec=machine.order_spec, commit=commit, trader=trader)
     observe(ctx, machine, commit)
