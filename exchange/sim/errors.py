@@ -53,6 +53,7 @@ HTTP_STATUS: dict[str, int] = {
     "50026": 500,
     "50115": 405,
     "51000": 400,
+    "51115": 429,  # facts sheet sections 4 and 6.14: the error table lists it with HTTP 429
     "51406": 400,
     **{str(code): 401 for code in range(50101, 50115)},
 }
