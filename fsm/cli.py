@@ -19,6 +19,9 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from exchange import OkxClient
+    from fsm.machine import LoadedMachine
+    from fsm.model import LadderState
     from fsm.operator import Outcome, Request
     from fsm.venue import Venue
 
@@ -109,6 +112,18 @@ def _venue(base_url: str | None, live: bool, *, submit: bool = False, yes: bool 
             err.print("not confirmed: nothing was sent", markup=False)
             raise typer.Exit(EXIT_USAGE)
     return venue
+
+
+def _read_only(
+    machine: str, state_dir: Path, base_url: str | None, live: bool
+) -> tuple[LoadedMachine, LadderState, OkxClient]:
+    """Where read commands start: the machine, its last saved state (no lock), an unarmed client."""
+    from fsm.machine import load_machine
+    from fsm.tick import read_state_unlocked
+
+    loaded = load_machine(machine, state_dir=state_dir)
+    state, _ = read_state_unlocked(loaded)
+    return loaded, state, _venue(base_url, live).client(armed=False)
 
 
 def _alias(name: str, fn: Callable[..., Any]) -> None:
@@ -381,15 +396,11 @@ def intent(
     as_json: JsonOpt = False,
 ) -> None:
     """The signal, the exact entry payloads, the expiry and the transition they would cause. Read-only."""
-    from fsm.machine import load_machine
     from fsm.render import print_intent
     from fsm.reports import intent_document
-    from fsm.tick import read_state_unlocked
     from fsm.view import ExchangeView
 
-    loaded = load_machine(machine, state_dir=state_dir)
-    state, _ = read_state_unlocked(loaded)
-    client = _venue(base_url, live).client(armed=False)
+    loaded, state, client = _read_only(machine, state_dir, base_url, live)
     doc = intent_document(loaded, state, ExchangeView(client))
     _emit(doc, as_json, print_intent)
 
@@ -404,14 +415,10 @@ def open_orders(
     as_json: JsonOpt = False,
 ) -> None:
     """OKX's pending orders on the machine's symbol: ours marked by clOrdId, foreign ones never touched."""
-    from fsm.machine import load_machine
     from fsm.render import print_open_orders
     from fsm.reports import open_orders_document
-    from fsm.tick import read_state_unlocked
 
-    loaded = load_machine(machine, state_dir=state_dir)
-    state, _ = read_state_unlocked(loaded)
-    client = _venue(base_url, live).client(armed=False)
+    loaded, state, client = _read_only(machine, state_dir, base_url, live)
     doc = open_orders_document(loaded, state, client.list_open_orders(loaded.params.symbol))
     _emit(doc, as_json, print_open_orders)
 
