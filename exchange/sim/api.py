@@ -44,7 +44,7 @@ class Api:
                     request.target.encode("latin-1"),
                     request.body,
                     self.credentials,
-                    self.venue.now_ms(),
+                    (self.venue.now_ms(), self.venue.clock.wall_ms()),
                 )
             in_time_us = self.venue.now_ms() * 1000
             body = _json_body(request) if request.method == "POST" else None

@@ -38,6 +38,17 @@ class Clock:
             raise ValueError("the clock only moves forward")
         self._offset_ms += int(seconds * 1000)
 
+    @staticmethod
+    def wall_ms() -> int:
+        """The host's wall clock: a signed request stamped with it is fresh whatever the sim clock says."""
+        return int(time.time() * 1000)
+
     def limiter_ms(self) -> int:
-        """Time for rate-limit windows: the sim clock when manual (deterministic), wall time otherwise."""
-        return self.now_ms() if self.manual else int(time.monotonic() * 1000)
+        """Time for rate-limit windows, which must never deadlock a client.
+
+        Real time: the wall clock (OKX's budgets are real seconds, whatever the speed). Manual: the sim
+        clock plus the wall time elapsed since start, so a window empties when the test advances the clock
+        by 2 s (deterministic) and also when 2 s of wall time pass (nobody waits forever for an advance).
+        """
+        wall_elapsed = int((time.monotonic() - self._t0) * 1000)
+        return self.now_ms() + wall_elapsed if self.manual else int(time.monotonic() * 1000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -94,6 +95,19 @@ def test_timestamp_is_judged_against_the_simulator_clock_within_30_seconds(
         assert (status, body) == (401, {"msg": "Timestamp request expired", "code": "50102"})
     sim.advance(60)
     assert _refusal(okx, timestamp=iso_ms(now))[1]["code"] == "50102"
+
+
+def test_a_timestamp_from_the_host_wall_clock_is_fresh_whatever_the_simulator_clock_shows(
+    sim: Simulator, okx: RawOkx
+) -> None:
+    """Third-party clients sign with their wall clock; an advanced sim clock must not lock them out."""
+    sim.advance(6 * 3600)
+    wall = int(time.time() * 1000)
+    assert abs(wall - sim.now_ms()) > 60_000
+    for skew in (-29_000, 0, 29_000):
+        assert _refusal(okx, timestamp=iso_ms(wall + skew))[0] == 200
+    assert _refusal(okx, timestamp=iso_ms(wall - 31_000))[1]["code"] == "50102"
+    assert _refusal(okx, timestamp=iso_ms(sim.now_ms()))[0] == 200  # the sim clock still counts too
 
 
 def test_timestamp_fraction_may_have_other_precisions(sim: Simulator, okx: RawOkx) -> None:

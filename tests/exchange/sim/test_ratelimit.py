@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from exchange.sim import Simulator
 from tests.exchange.sim.okx_http import RawOkx
 
@@ -61,3 +63,30 @@ def test_rate_limits_can_be_switched_off_for_long_scripted_runs() -> None:
 def test_public_endpoints_are_limited_per_ip(okx: RawOkx) -> None:
     assert {okx.send("GET", "/api/v5/public/time").status_code for _ in range(10)} == {200}
     assert okx.send("GET", "/api/v5/public/time").status_code == 429
+
+
+def test_a_manual_clock_window_also_empties_after_two_seconds_of_wall_time(
+    okx: RawOkx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 11th /public/time is 429, but a manual clock that nobody advances must not block it forever."""
+    import exchange.sim.clock as clock_module
+
+    base = clock_module.time.monotonic()
+    wall = {"elapsed": 0.0}
+
+    class FakeTime:
+        @staticmethod
+        def monotonic() -> float:
+            return base + wall["elapsed"]
+
+        @staticmethod
+        def time() -> float:
+            import time
+
+            return time.time()
+
+    monkeypatch.setattr(clock_module, "time", FakeTime)
+    assert {_status(okx, "/api/v5/public/time") for _ in range(10)} == {200}
+    assert _status(okx, "/api/v5/public/time") == 429
+    wall["elapsed"] += 2.5
+    assert _status(okx, "/api/v5/public/time") == 200
