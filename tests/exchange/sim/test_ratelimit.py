@@ -69,11 +69,11 @@ def test_a_manual_clock_window_also_empties_after_two_seconds_of_wall_time(
     okx: RawOkx, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The 11th /public/time is 429, but a manual clock that nobody advances must not block it forever."""
-    import time
+    import time as real_time
 
     import exchange.sim.clock as clock_module
 
-    base = time.monotonic()
+    base = real_time.monotonic()
     wall = {"elapsed": 0.0}
 
     class FakeTime:
@@ -81,7 +81,7 @@ def test_a_manual_clock_window_also_empties_after_two_seconds_of_wall_time(
         def monotonic() -> float:
             return base + wall["elapsed"]
 
-        time = staticmethod(time.time)
+        time = staticmethod(real_time.time)
 
     monkeypatch.setattr(clock_module, "time", FakeTime)
     assert {_status(okx, "/api/v5/public/time") for _ in range(10)} == {200}
