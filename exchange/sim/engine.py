@@ -20,6 +20,7 @@ from .instruments import INSTRUMENTS, PRIMARY_INST_ID, Instrument
 from .market import Market, PricePath
 from .orders import Fill, IdSource, Order, closes
 from .params import ClosePosition, PlaceOrder
+from .quirks import Quirks
 
 CANCELED_UNFILLED_KEPT_MS = 2 * 3_600_000  # canceled orders without fills are kept only about 2 h
 HISTORY_KEPT_MS = 7 * 86_400_000
@@ -59,6 +60,7 @@ class Venue:
         self._fill_ratio = fill_ratio
         self._start_balance = balance
         self.ids = IdSource()
+        self.quirks = Quirks()
         self.reset_account()
 
     def reset_account(self) -> None:

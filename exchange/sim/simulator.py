@@ -25,6 +25,7 @@ from .decimals import fmt
 from .engine import Venue
 from .errors import ApiError
 from .instruments import PRIMARY_INST_ID
+from .quirks import Quirks
 from .ratelimit import RateLimiter
 from .server import HttpServer, Request, Response
 
@@ -62,6 +63,7 @@ class Simulator:
         fill_ratio: str | Decimal = "0.5",
         balance: str | Decimal = "100000",
         rate_limits: bool = True,
+        quirks: Mapping[str, Any] | None = None,
     ) -> None:
         self._clock = Clock(clock, speed, start_ms)
         self._venue = Venue(
@@ -72,6 +74,7 @@ class Simulator:
             _decimal(fill_ratio, "fill_ratio"),
             _decimal(balance, "balance"),
         )
+        self._venue.quirks = Quirks().updated(quirks or {})
         self._credentials = Credentials(
             api_key or str(uuid.UUID(secrets.token_hex(16))),
             secret_key or secrets.token_hex(16).upper(),
@@ -146,6 +149,16 @@ class Simulator:
         with self._venue.lock:
             return self._faults.configure(spec)
 
+    def set_quirks(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Change some of the "not verified" switches (exchange.sim.quirks); returns them all."""
+        with self._venue.lock:
+            self._venue.quirks = self._venue.quirks.updated(changes)
+            return self._venue.quirks.to_dict()
+
+    def quirks(self) -> dict[str, Any]:
+        with self._venue.lock:
+            return self._venue.quirks.to_dict()
+
     def user_cancel(self, ord_id: str | None = None, cl_ord_id: str | None = None) -> dict[str, Any]:
         """Cancel a pending order as a trader in the OKX app would (cancelSource "1")."""
         with self._venue.lock:
@@ -176,12 +189,14 @@ class Simulator:
             return {"requests": dict(sorted(self._requests.items())), "total": sum(self._requests.values())}
 
     def reset(self) -> None:
-        """A fresh account (orders, fills, positions, balance), no faults, empty rate windows and stats.
+        """A fresh account (orders, fills, positions, balance), no faults, default quirks, empty rate
+        windows and stats.
 
         The clock and the market go on: time never runs backwards for a client.
         """
         with self._venue.lock:
             self._venue.reset_account()
+            self._venue.quirks = Quirks()
             self._faults.reset()
             self._api.limiter = RateLimiter()
             self._requests.clear()

@@ -106,3 +106,15 @@ def test_the_simulator_repr_keeps_its_secrets(sim: Simulator) -> None:
     text = repr(sim) + repr(vars(sim))
     assert sim.secret_key not in text
     assert sim.passphrase not in text
+
+
+def test_quirks_route_shows_and_changes_the_unverified_switches(okx: RawOkx) -> None:
+    defaults = okx.admin("GET", "/sim/quirks").json()
+    assert defaults["cancel_canceled_code"] == "51400"
+    changed = okx.admin("POST", "/sim/quirks", {"cancel_canceled_code": "51401"}).json()
+    assert changed == {**defaults, "cancel_canceled_code": "51401"}
+    refused = okx.admin("POST", "/sim/quirks", {"cancel_canceled_code": "1"})
+    assert refused.status_code == 400 and "must be one of" in refused.json()["error"]
+    assert okx.admin("POST", "/sim/quirks", {"nope": True}).status_code == 400
+    assert okx.admin("POST", "/sim/reset").status_code == 200
+    assert okx.admin("GET", "/sim/quirks").json() == defaults

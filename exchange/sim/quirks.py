@@ -1,0 +1,51 @@
+"""Switches for OKX behaviour the facts sheet marks "not verified" (section 11): each is testable both ways.
+
+The defaults are the simulator's best reading of OKX. `POST /sim/quirks` (or `Simulator(quirks=...)`)
+changes any of them; `GET /sim/quirks` shows them all. /sim/reset restores the defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+_CHOICES: dict[str, tuple[Any, ...]] = {
+    # sCode for a cancel of an order that is already canceled: 51400 (2026 docs) or 51401 (seen in 2022).
+    "cancel_canceled_code": ("51400", "51401"),
+    # sCode for sz below minSz on a SWAP: 51020, 51120 or 51000 are all plausible.
+    "min_sz_code": ("51020", "51120", "51000"),
+    # sCode for a reduce-only (or closing) order larger than what the position can close.
+    "reduce_only_oversize_code": ("51112", "51134", "51148"),
+    # Whether tdMode "isolated" is accepted for SWAP in Futures mode (acctLv 2); refused with 51010 if not.
+    "isolated_swap_in_futures_mode": (True, False),
+    # Whether reduceOnly (and other booleans) may come as the strings "true"/"false" besides JSON booleans.
+    "boolean_strings": (True, False),
+    # Whether OK-ACCESS-TIMESTAMP must have exactly 3 fraction digits (else 50112), or 0 to 9 are accepted.
+    "timestamp_exact_ms": (False, True),
+}
+
+
+@dataclass(frozen=True)
+class Quirks:
+    cancel_canceled_code: str = "51400"
+    min_sz_code: str = "51020"
+    reduce_only_oversize_code: str = "51112"
+    isolated_swap_in_futures_mode: bool = True
+    boolean_strings: bool = True
+    timestamp_exact_ms: bool = False
+
+    def updated(self, changes: Mapping[str, Any]) -> Quirks:
+        """A copy with `changes` applied; an unknown name or a value outside its choices is a ValueError."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown quirks: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        for name, value in changes.items():
+            choices = _CHOICES[name]
+            if value not in choices or type(value) is not type(choices[0]):
+                raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}")
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
