@@ -1,7 +1,12 @@
-"""The account: one USDT balance, isolated positions per (instId, posSide), margin and P&L arithmetic."""
+"""The account: one USDT balance, its modes and leverage, positions, margin and P&L arithmetic.
+
+A position is keyed (instId, mgnMode, posSide). In long/short mode posSide is long or short and `pos` is
+positive; in net mode posSide is net and `pos` is signed (positive long, negative short), as OKX shows it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -9,14 +14,20 @@ from typing import Any
 from .decimals import fmt
 from .instruments import Instrument
 
-LEVER = Decimal(10)
+DEFAULT_LEVER = Decimal(10)
+LONG_SHORT = "long_short_mode"
+NET = "net_mode"
+POS_MODES = (LONG_SHORT, NET)
+ACCT_LEVELS = ("1", "2", "3", "4")  # spot, futures, multi-currency margin, portfolio margin
+MGN_MODES = ("cross", "isolated")
+PosKey = tuple[str, str, str]  # (instId, mgnMode, posSide)
 MAKER_RATE = Decimal("0.0002")
 TAKER_RATE = Decimal("0.0005")
 
 # Fields OKX sends as "" where they do not apply (options, margin, spot, risk figures not modelled).
 _POSITION_BLANKS = (
     "baseBal", "baseBorrowed", "baseInterest", "bePx", "bizRefId", "bizRefType", "clSpotInUseAmt",
-    "deltaBS", "deltaPA", "gammaBS", "gammaPA", "hedgedPos", "imr", "interest", "liab", "liabCcy", "liqPx",
+    "deltaBS", "deltaPA", "gammaBS", "gammaPA", "hedgedPos", "interest", "liab", "liabCcy", "liqPx",
     "maxSpotInUseAmt", "mgnRatio", "mmr", "nonSettleAvgPx", "optVal", "posCcy", "quoteBal", "quoteBorrowed",
     "quoteInterest", "settledPnl", "spotInUseAmt", "spotInUseCcy", "thetaBS", "thetaPA", "usdPx", "vegaBS",
     "vegaPA",
@@ -30,7 +41,9 @@ _DETAIL_BLANKS = (
 @dataclass
 class Position:
     inst: Instrument
-    pos_side: str
+    mgn_mode: str
+    pos_side: str  # long, short or net
+    lever: Decimal
     pos_id: str
     c_time: int
     u_time: int
@@ -41,13 +54,39 @@ class Position:
     fee: Decimal = Decimal(0)
     trade_id: str = ""
 
+    @property
+    def key(self) -> PosKey:
+        return (self.inst.inst_id, self.mgn_mode, self.pos_side)
+
+    @property
+    def direction(self) -> int:
+        """+1 for a long holding, -1 for a short one, 0 when a net position is flat."""
+        if self.pos_side == "long":
+            return 1
+        if self.pos_side == "short":
+            return -1
+        return (self.pos > 0) - (self.pos < 0)
+
+    @property
+    def size(self) -> Decimal:
+        """Contracts held, whatever the sign convention."""
+        return abs(self.pos)
+
+    def notional(self, px: Decimal) -> Decimal:
+        return self.size * self.inst.ct_val * px
+
     def upl(self, mark: Decimal) -> Decimal:
-        diff = mark - self.avg_px if self.pos_side == "long" else self.avg_px - mark
-        return diff * self.pos * self.inst.ct_val
+        return (mark - self.avg_px) * self.direction * self.size * self.inst.ct_val
+
+    def imr(self, mark: Decimal) -> Decimal:
+        """Initial margin of a cross position (isolated ones hold `margin` instead)."""
+        return self.notional(mark) / self.lever if self.mgn_mode == "cross" else Decimal(0)
 
     def to_okx(self, mark: Decimal, avail_pos: Decimal) -> dict[str, Any]:
         upl = self.upl(mark)
-        ratio = upl / self.margin if self.margin else Decimal(0)
+        held = self.margin if self.mgn_mode == "isolated" else self.imr(mark)
+        ratio = upl / held if held else Decimal(0)
+        isolated = self.mgn_mode == "isolated"
         return {
             **dict.fromkeys(_POSITION_BLANKS, ""),
             "adl": "1",
@@ -62,12 +101,13 @@ class Position:
             "instId": self.inst.inst_id,
             "instType": "SWAP",
             "last": fmt(mark),
-            "lever": fmt(LEVER),
+            "imr": "" if isolated else fmt(self.imr(mark)),
+            "lever": fmt(self.lever),
             "liqPenalty": "0",
-            "margin": fmt(self.margin),
+            "margin": fmt(self.margin) if isolated else "",
             "markPx": fmt(mark),
-            "mgnMode": "isolated",
-            "notionalUsd": fmt(self.pos * self.inst.ct_val * mark),
+            "mgnMode": self.mgn_mode,
+            "notionalUsd": fmt(self.notional(mark)),
             "pendingCloseOrdLiabVal": "0",
             "pnl": fmt(self.pnl),
             "pos": fmt(self.pos),
@@ -83,8 +123,8 @@ class Position:
         }
 
 
-def margin_for(inst: Instrument, px: Decimal, sz: Decimal) -> Decimal:
-    return px * sz * inst.ct_val / LEVER
+def margin_for(inst: Instrument, px: Decimal, sz: Decimal, lever: Decimal) -> Decimal:
+    return px * sz * inst.ct_val / lever
 
 
 def fee_for(inst: Instrument, px: Decimal, sz: Decimal, exec_type: str) -> Decimal:
@@ -92,39 +132,68 @@ def fee_for(inst: Instrument, px: Decimal, sz: Decimal, exec_type: str) -> Decim
 
 
 class Account:
-    """Cash (cashBal) moves by fees and realised P&L; isolated margin and order margin are frozen in it."""
+    """Cash (cashBal) moves by fees and realised P&L; isolated margin and order margin are frozen in it.
+
+    Modes as OKX keeps them: posMode, acctLv, and a leverage per (instId, mgnMode, posSide) where posSide
+    counts only for isolated margin in long/short mode ("net" otherwise).
+    """
 
     def __init__(self, balance: Decimal) -> None:
         self.cash = balance
-        self.positions: dict[tuple[str, str], Position] = {}
+        self.positions: dict[PosKey, Position] = {}
+        self.pos_mode = LONG_SHORT
+        self.acct_lv = "2"
+        self._levers: dict[PosKey, Decimal] = {}
 
-    def open(self, pos: Position, px: Decimal, sz: Decimal, fee: Decimal) -> None:
-        total = pos.pos + sz
-        pos.avg_px = (pos.avg_px * pos.pos + px * sz) / total
-        pos.pos = total
-        pos.margin += margin_for(pos.inst, px, sz)
+    def lever_key(self, inst_id: str, mgn_mode: str, pos_side: str) -> PosKey:
+        per_side = mgn_mode == "isolated" and self.pos_mode == LONG_SHORT
+        return (inst_id, mgn_mode, pos_side if per_side else "net")
+
+    def lever(self, inst_id: str, mgn_mode: str, pos_side: str) -> Decimal:
+        return self._levers.get(self.lever_key(inst_id, mgn_mode, pos_side), DEFAULT_LEVER)
+
+    def set_lever(self, key: PosKey, lever: Decimal) -> None:
+        self._levers[key] = lever
+
+    def lever_sides(self, mgn_mode: str) -> tuple[str, ...]:
+        """The posSides that carry their own leverage for `mgn_mode` in the current mode."""
+        return ("long", "short") if mgn_mode == "isolated" and self.pos_mode == LONG_SHORT else ("net",)
+
+    def fill(self, pos: Position, signed_sz: Decimal, px: Decimal, fee: Decimal) -> Decimal:
+        """Apply a fill of `signed_sz` (buy positive) to `pos`: reduce first, then open; returns the
+        realised P&L of the reduced part (fees apart). In long/short mode a fill never crosses zero."""
+        pnl = Decimal(0)
+        direction = pos.direction
+        reducing = min(abs(signed_sz), pos.size) if direction and (signed_sz > 0) != (direction > 0) else 0
+        if reducing:
+            pnl = (px - pos.avg_px) * direction * reducing * pos.inst.ct_val
+            pos.margin -= pos.margin * reducing / pos.size
+            pos.pos -= reducing * direction if pos.pos_side == "net" else reducing
+            pos.pnl += pnl
+            self.cash += pnl
+        opening = abs(signed_sz) - reducing
+        if opening:
+            held = pos.size
+            pos.avg_px = (pos.avg_px * held + px * opening) / (held + opening)
+            step = opening if pos.pos_side != "net" else (opening if signed_sz > 0 else -opening)
+            pos.pos += step
+            if pos.mgn_mode == "isolated":
+                pos.margin += margin_for(pos.inst, px, opening, pos.lever)
         pos.fee += fee
         self.cash += fee
-
-    def close(self, pos: Position, px: Decimal, sz: Decimal, fee: Decimal) -> Decimal:
-        """Reduce the position; returns the realised P&L (fees apart)."""
-        diff = px - pos.avg_px if pos.pos_side == "long" else pos.avg_px - px
-        pnl = diff * sz * pos.inst.ct_val
-        pos.margin -= pos.margin * sz / pos.pos
-        pos.pos -= sz
-        pos.pnl += pnl
-        pos.fee += fee
-        self.cash += pnl + fee
         if pos.pos == 0:
-            del self.positions[(pos.inst.inst_id, pos.pos_side)]
+            del self.positions[pos.key]
         return pnl
 
     def iso_margin(self) -> Decimal:
         return sum((p.margin for p in self.positions.values()), Decimal(0))
 
-    def to_okx(self, ord_frozen: Decimal, upl: Decimal, now_ms: int) -> dict[str, Any]:
+    def cross_imr(self, mark: Callable[[Instrument], Decimal]) -> Decimal:
+        return sum((p.imr(mark(p.inst)) for p in self.positions.values()), Decimal(0))
+
+    def to_okx(self, ord_frozen: Decimal, cross_imr: Decimal, upl: Decimal, now_ms: int) -> dict[str, Any]:
         iso = self.iso_margin()
-        frozen = iso + ord_frozen
+        frozen = iso + cross_imr + ord_frozen
         avail = self.cash - frozen
         eq = self.cash + upl
         detail = {
@@ -172,7 +241,7 @@ class Account:
             "deltaLever": "0",
             "deltaNeutralStatus": "0",
             "details": [detail],
-            "imr": "0",
+            "imr": fmt(cross_imr),
             "isoEq": fmt(iso + upl),
             "mgnRatio": "",
             "mmr": "0",

@@ -21,7 +21,8 @@ class Controls(Protocol):
     def quirks(self) -> dict[str, Any]: ...
     def set_quirks(self, changes: Mapping[str, Any]) -> dict[str, Any]: ...
     def user_cancel(self, ord_id: str | None = None, cl_ord_id: str | None = None) -> dict[str, Any]: ...
-    def user_close(self, inst_id: str, pos_side: str) -> dict[str, Any]: ...
+    def user_close(self, inst_id: str, pos_side: str, mgn_mode: str | None = None) -> dict[str, Any]: ...
+    def set_account(self, acct_lv: str | None = None, pos_mode: str | None = None) -> dict[str, Any]: ...
 
 
 def _is_loopback(ip: str) -> bool:
@@ -74,7 +75,14 @@ def _route(sim: Controls, route: str, body: dict[str, Any]) -> Response:
     elif route == "POST /sim/user-cancel":
         return Response(200, sim.user_cancel(body.get("ordId") or None, body.get("clOrdId") or None))
     elif route == "POST /sim/user-close":
-        return Response(200, sim.user_close(str(body["instId"]), str(body["posSide"])))
+        mgn_mode = body.get("mgnMode")
+        return Response(
+            200,
+            sim.user_close(str(body["instId"]), str(body["posSide"]), str(mgn_mode) if mgn_mode else None),
+        )
+    elif route == "POST /sim/account":
+        acct_lv, pos_mode = body.get("acctLv"), body.get("posMode")
+        return Response(200, sim.set_account(acct_lv and str(acct_lv), pos_mode and str(pos_mode)))
     else:
         raise LookupError(f"no admin route {route}")
     state = sim.state()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from . import params
+from .account import ACCT_LEVELS, MGN_MODES, POS_MODES
 from .engine import FILLS_HISTORY_KEPT_MS, FILLS_KEPT_MS, Venue
 from .envelopes import items, ok
 from .errors import ApiError, ItemError, bad_param
@@ -117,7 +118,7 @@ def _objects(body: Any, many: bool) -> list[Mapping[str, Any]]:
 def _place_ack(venue: Venue, item: Mapping[str, Any], taken: set[str]) -> dict[str, Any]:
     ts = str(venue.now_ms())
     try:
-        order = venue.place(params.place_item(item), taken)
+        order = venue.place(params.place_item(item, venue.quirks), taken)
     except ItemError as exc:
         return {
             "clOrdId": params.text(item, "clOrdId") or "",
@@ -146,7 +147,7 @@ def _place(venue: Venue, call: Call, many: bool) -> Response:
     if not rows:
         raise bad_param("data")
     for row in rows:
-        params.place_shape(row)
+        params.place_shape(row, venue.quirks)
     taken: set[str] = set()
     acks = [_place_ack(venue, row, taken) for row in rows]
     return items(acks, call.in_time_us, _out_us(venue), single=not many)
@@ -191,10 +192,17 @@ def cancel_batch(venue: Venue, call: Call) -> Response:
 
 
 def close_position(venue: Venue, call: Call) -> Response:
-    req = params.close_position(_objects(call.body, many=False)[0])
+    req = params.close_position(_objects(call.body, many=False)[0], venue.quirks)
     order = venue.close_position(req)
     return ok(
-        [{"clOrdId": order.cl_ord_id, "instId": req.inst.inst_id, "posSide": req.pos_side, "tag": order.tag}]
+        [
+            {
+                "clOrdId": order.cl_ord_id,
+                "instId": req.inst.inst_id,
+                "posSide": order.pos_side,
+                "tag": order.tag,
+            }
+        ]
     )
 
 
@@ -298,6 +306,33 @@ def account_config(venue: Venue, call: Call) -> Response:
     return ok([venue.config()])
 
 
+def set_position_mode(venue: Venue, call: Call) -> Response:
+    body = _objects(call.body, many=False)[0]
+    pos_mode = params.one_of(body, "posMode", POS_MODES)
+    venue.set_position_mode(pos_mode)
+    return ok([{"posMode": pos_mode}])
+
+
+def set_account_level(venue: Venue, call: Call) -> Response:
+    body = _objects(call.body, many=False)[0]
+    acct_lv = params.one_of(body, "acctLv", ACCT_LEVELS)
+    venue.set_account_level(acct_lv)
+    return ok([{"acctLv": acct_lv}])
+
+
+def set_leverage(venue: Venue, call: Call) -> Response:
+    return ok([venue.set_leverage(params.set_leverage(_objects(call.body, many=False)[0]))])
+
+
+def leverage_info(venue: Venue, call: Call) -> Response:
+    mgn_mode = params.one_of(call.query, "mgnMode", MGN_MODES)
+    inst_ids = params.required(call.query, "instId").split(",")
+    if len(inst_ids) > 20:
+        raise bad_param("instId")
+    insts = [params.instrument_top_level(inst_id) for inst_id in inst_ids]
+    return ok([row for inst in insts for row in venue.leverage_info(inst, mgn_mode)])
+
+
 ROUTES: dict[str, tuple[Handler, bool]] = {
     # "METHOD path": (handler, private)
     "GET /api/v5/public/time": (public_time, False),
@@ -317,4 +352,8 @@ ROUTES: dict[str, tuple[Handler, bool]] = {
     "GET /api/v5/account/balance": (balance, True),
     "GET /api/v5/account/positions": (positions, True),
     "GET /api/v5/account/config": (account_config, True),
+    "POST /api/v5/account/set-position-mode": (set_position_mode, True),
+    "POST /api/v5/account/set-account-level": (set_account_level, True),
+    "POST /api/v5/account/set-leverage": (set_leverage, True),
+    "GET /api/v5/account/leverage-info": (leverage_info, True),
 }

@@ -13,13 +13,15 @@ from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from .account import LEVER, Account, Position, fee_for, margin_for
+from .account import LONG_SHORT, NET, Account, Position, PosKey, fee_for, margin_for
 from .clock import Clock
-from .errors import ApiError, ItemError
+from .decimals import fmt
+from .errors import ApiError, ItemError, bad_param
 from .instruments import INSTRUMENTS, PRIMARY_INST_ID, Instrument
 from .market import Market, PricePath
+from .modes import PORTFOLIO_MARGIN, check_trading_allowed, pos_side_for, top_level
 from .orders import Fill, IdSource, Order, closes
-from .params import ClosePosition, PlaceOrder
+from .params import ClosePosition, PlaceOrder, SetLeverage
 from .quirks import Quirks
 
 CANCELED_UNFILLED_KEPT_MS = 2 * 3_600_000  # canceled orders without fills are kept only about 2 h
@@ -116,14 +118,17 @@ class Venue:
 
     def _fill(self, order: Order, px: Decimal, sz: Decimal, exec_type: str, t: int) -> None:
         inst = order.inst
+        key = (inst.inst_id, order.td_mode, order.pos_side)
+        if order.reduce_only:  # never more than the position still holds (someone may have closed it)
+            sz = min(sz, self._reducible(key, order.side))
+            if sz == 0:
+                self._terminate(order, CANCEL_POSITION_CLOSED)
+                return
         fee = fee_for(inst, px, sz, exec_type)
-        pos = self._position(inst, order.pos_side, t)
-        if order.closing:
-            pnl = self.account.close(pos, px, sz, fee)
-        else:
+        pos = self.account.positions.get(key) or self._open_position(key, t)
+        if not order.reduce_only:
             order.frozen -= order.frozen * sz / order.remaining
-            self.account.open(pos, px, sz, fee)
-            pnl = Decimal(0)
+        pnl = self.account.fill(pos, sz if order.side == "buy" else -sz, px, fee)
         fill = Fill(
             inst=inst,
             trade_id=self.ids.trade_id(),
@@ -152,14 +157,22 @@ class Venue:
         order.u_time = t
         if order.state == "filled":
             self.open.pop(order.ord_id, None)
+        elif order.reduce_only and self._reducible(key, order.side) == 0:
+            self._terminate(order, CANCEL_POSITION_CLOSED)
 
-    def _position(self, inst: Instrument, pos_side: str, t: int) -> Position:
-        key = (inst.inst_id, pos_side)
-        pos = self.account.positions.get(key)
-        if pos is None:
-            pos = Position(inst, pos_side, self.ids.timed("pos", t), t, t)
-            self.account.positions[key] = pos
+    def _open_position(self, key: PosKey, t: int) -> Position:
+        inst_id, mgn_mode, pos_side = key
+        lever = self.account.lever(inst_id, mgn_mode, pos_side)
+        pos = Position(INSTRUMENTS[inst_id], mgn_mode, pos_side, lever, self.ids.timed("pos", t), t, t)
+        self.account.positions[key] = pos
         return pos
+
+    def _reducible(self, key: PosKey, side: str) -> Decimal:
+        """How much an order on `side` can reduce the position at `key` (0 if none or same direction)."""
+        pos = self.account.positions.get(key)
+        if pos is None or pos.direction == (1 if side == "buy" else -1):
+            return Decimal(0)
+        return pos.size
 
     def _terminate(self, order: Order, source: str) -> None:
         order.state = "canceled"
@@ -174,16 +187,23 @@ class Venue:
         """Place one order, or raise ItemError with its sCode; `taken_cl_ord_ids`: the batch's so far."""
         if req.cl_ord_id and (req.cl_ord_id in taken_cl_ord_ids or self._pending_by_cl_ord_id(req.cl_ord_id)):
             raise ItemError("51016")
+        check_trading_allowed(self.account, req.td_mode, self.quirks)
+        pos_side = pos_side_for(self.account, req.pos_side)
+        key = (req.inst.inst_id, req.td_mode, pos_side)
+        long_short = self.account.pos_mode == LONG_SHORT
+        reduce_only = closes(req.side, pos_side) if long_short else req.reduce_only
         market_px = self.mark(req.inst)
-        frozen = Decimal(0)
-        if closes(req.side, req.pos_side):
-            self._check_closable(req.inst.inst_id, req.pos_side, req.sz)
-        else:
-            frozen = margin_for(req.inst, req.px or market_px, req.sz)
-            if frozen > self.avail_bal():
-                raise ItemError("51008")
+        if reduce_only:
+            self._check_reducible(key, req.side, req.sz)
+            opening = Decimal(0)
+        else:  # in net mode an opposite order first reduces the position, then opens the rest
+            opening = req.sz - min(req.sz, self._reducible(key, req.side)) if not long_short else req.sz
+        lever = self.account.lever(*key)
+        frozen = margin_for(req.inst, req.px or market_px, opening, lever)
+        if frozen > self.avail_bal():
+            raise ItemError("51008")
         order = self._new_order(
-            req.inst, req.cl_ord_id, req.tag, req.side, req.pos_side, req.ord_type, req.px, req.sz
+            req.inst, req.cl_ord_id, req.tag, req.side, key, req.ord_type, req.px, req.sz, reduce_only
         )
         order.frozen = frozen
         if req.cl_ord_id:
@@ -199,12 +219,14 @@ class Venue:
         cl_ord_id: str,
         tag: str,
         side: str,
-        pos_side: str,
+        key: PosKey,
         ord_type: str,
         px: Decimal | None,
         sz: Decimal,
+        reduce_only: bool,
     ) -> Order:
         now = self.now_ms()
+        _, td_mode, pos_side = key
         return Order(
             inst=inst,
             ord_id=self.ids.timed("ord", now),
@@ -213,29 +235,39 @@ class Venue:
             side=side,
             pos_side=pos_side,
             ord_type=ord_type,
-            td_mode="isolated",
+            td_mode=td_mode,
             px=px,
             sz=sz,
-            lever=LEVER,
+            lever=self.account.lever(*key),
             c_time=now,
             u_time=now,
+            reduce_only=reduce_only,
         )
 
-    def _check_closable(self, inst_id: str, pos_side: str, sz: Decimal) -> None:
-        pos = self.account.positions.get((inst_id, pos_side))
+    def _check_reducible(self, key: PosKey, side: str, sz: Decimal) -> None:
+        """A reduce-only order: a position to reduce (51169), against its direction (51170), and no
+        larger than it less the reduce-only orders already resting on it (rejected whole, not trimmed)."""
+        pos = self.account.positions.get(key)
         if pos is None:
             raise ItemError("51169")
-        if sz > pos.pos - self._pending_close(inst_id, pos_side):
-            raise ItemError("51112")
+        if pos.direction == (1 if side == "buy" else -1):
+            raise ItemError("51170")
+        if sz > pos.size - self._pending_close(key):
+            raise ItemError(self.quirks.reduce_only_oversize_code)
 
-    def _pending_close(self, inst_id: str, pos_side: str) -> Decimal:
-        return sum(
-            (o.remaining for o in self._closing_orders(inst_id, pos_side)),
-            Decimal(0),
-        )
+    def _pending_close(self, key: PosKey) -> Decimal:
+        return sum((o.remaining for o in self._closing_orders(key)), Decimal(0))
 
-    def _closing_orders(self, inst_id: str, pos_side: str) -> list[Order]:
-        return [o for o in self.resting(inst_id) if o.closing and o.pos_side == pos_side]
+    def _closing_orders(self, key: PosKey) -> list[Order]:
+        """The reduce-only orders resting against the position at `key`."""
+        pos = self.account.positions.get(key)
+        return [
+            o
+            for o in self.resting(key[0])
+            if o.reduce_only
+            and (o.td_mode, o.pos_side) == key[1:]
+            and (pos is None or pos.direction != (1 if o.side == "buy" else -1))
+        ]
 
     def _execute(self, order: Order, market_px: Decimal) -> None:
         crosses = order.px is None or (
@@ -280,34 +312,117 @@ class Venue:
         return order
 
     def close_position(self, req: ClosePosition) -> Order:
-        """Close the whole position with a market order (raise ApiError when it cannot)."""
-        pos = self.account.positions.get((req.inst.inst_id, req.pos_side))
-        if pos is None or req.mgn_mode != "isolated":
+        """Close the whole (instId, mgnMode, posSide) position with a market order, whoever opened it."""
+        try:
+            pos_side = pos_side_for(self.account, req.pos_side)
+        except ItemError as exc:
+            raise top_level(exc) from None
+        pos = self.account.positions.get((req.inst.inst_id, req.mgn_mode, pos_side))
+        if pos is None:
             raise ApiError("51023")
-        pending_close = self._closing_orders(req.inst.inst_id, req.pos_side)
-        if pending_close and not req.auto_cxl:
+        if self._closing_orders(pos.key) and not req.auto_cxl:
             raise ApiError("51115")
         if req.cl_ord_id and self._pending_by_cl_ord_id(req.cl_ord_id):
             raise ApiError("51016")
         return self._close_at_market(pos, req.cl_ord_id, req.tag)
 
-    def user_close(self, inst_id: str, pos_side: str) -> Order:
+    def user_close(self, inst_id: str, pos_side: str, mgn_mode: str | None = None) -> Order:
         """A trader closing the position in the OKX app."""
         self.sync()
-        pos = self.account.positions.get((inst_id, pos_side))
+        pos = next(
+            (
+                p
+                for p in self.account.positions.values()
+                if p.inst.inst_id == inst_id and p.pos_side == pos_side and mgn_mode in (None, p.mgn_mode)
+            ),
+            None,
+        )
         if pos is None:
             raise LookupError(f"no {pos_side} position on {inst_id}")
         return self._close_at_market(pos, "", "")
 
     def _close_at_market(self, pos: Position, cl_ord_id: str, tag: str) -> Order:
-        for order in self._closing_orders(pos.inst.inst_id, pos.pos_side):
+        for order in self._closing_orders(pos.key):
             self._terminate(order, CANCEL_POSITION_CLOSED)
-        side = "sell" if pos.pos_side == "long" else "buy"
-        order = self._new_order(pos.inst, cl_ord_id, tag, side, pos.pos_side, "market", None, pos.pos)
+        side = "sell" if pos.direction > 0 else "buy"
+        order = self._new_order(pos.inst, cl_ord_id, tag, side, pos.key, "market", None, pos.size, True)
         self.orders[order.ord_id] = order
         self.open[order.ord_id] = order
         self._execute(order, self.mark(pos.inst))
         return order
+
+    # -- account modes and leverage --------------------------------------------------------------
+
+    def _settings_locked(self) -> bool:
+        """OKX refuses mode changes while the account has positions or pending orders (59000)."""
+        return bool(self.account.positions or self.open)
+
+    def set_position_mode(self, pos_mode: str) -> None:
+        if self._settings_locked():
+            raise ApiError("59000")
+        if self.account.acct_lv == PORTFOLIO_MARGIN and pos_mode == LONG_SHORT:
+            raise ApiError("51041")
+        self.account.pos_mode = pos_mode
+
+    def set_account_level(self, acct_lv: str) -> None:
+        """Switch the account mode; portfolio margin trades SWAP in net mode only, so it switches to it."""
+        if self._settings_locked():
+            raise ApiError("59000")
+        self.account.acct_lv = acct_lv
+        if acct_lv == PORTFOLIO_MARGIN:
+            self.account.pos_mode = NET
+
+    def set_leverage(self, req: SetLeverage) -> dict[str, str]:
+        """Set the leverage of (instId, mgnMode[, posSide]) and re-margin the positions it governs."""
+        account = self.account
+        try:
+            check_trading_allowed(account, req.mgn_mode, self.quirks)
+        except ItemError as exc:
+            raise top_level(exc) from None
+        per_side = account.lever_sides(req.mgn_mode) != ("net",)
+        if per_side and req.pos_side not in ("long", "short"):
+            raise bad_param("posSide")
+        key = account.lever_key(req.inst.inst_id, req.mgn_mode, req.pos_side or "net")
+        if req.lever > req.inst.max_lever:
+            raise ApiError("59102")
+        pending = (o for o in self.open.values() if not o.reduce_only)
+        if any((o.inst.inst_id, o.td_mode) == key[:2] for o in pending):
+            raise ApiError("59101" if req.mgn_mode == "isolated" else "59107")
+        governed = [p for p in account.positions.values() if account.lever_key(*p.key) == key]
+        extra = sum(
+            (
+                p.notional(p.avg_px) / req.lever - p.margin
+                if p.mgn_mode == "isolated"
+                else p.notional(self.mark(p.inst)) * (1 / req.lever - 1 / p.lever)
+                for p in governed
+            ),
+            Decimal(0),
+        )
+        if extra > self.avail_bal():
+            raise ApiError("59108")
+        account.set_lever(key, req.lever)
+        for pos in governed:
+            pos.lever = req.lever
+            if pos.mgn_mode == "isolated":
+                pos.margin = pos.notional(pos.avg_px) / req.lever
+        return {
+            "instId": req.inst.inst_id,
+            "lever": fmt(req.lever),
+            "mgnMode": req.mgn_mode,
+            "posSide": req.pos_side or "",
+        }
+
+    def leverage_info(self, inst: Instrument, mgn_mode: str) -> list[dict[str, str]]:
+        return [
+            {
+                "ccy": "",
+                "instId": inst.inst_id,
+                "lever": fmt(self.account.lever(inst.inst_id, mgn_mode, side)),
+                "mgnMode": mgn_mode,
+                "posSide": side,
+            }
+            for side in self.account.lever_sides(mgn_mode)
+        ]
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -340,7 +455,10 @@ class Venue:
         return [f for f in reversed(self.fills) if now - f.ts <= kept_ms]
 
     def avail_bal(self) -> Decimal:
-        return self.account.cash - self.account.iso_margin() - self.ord_frozen()
+        return self.account.cash - self.account.iso_margin() - self._cross_imr() - self.ord_frozen()
+
+    def _cross_imr(self) -> Decimal:
+        return self.account.cross_imr(self.mark)
 
     def ord_frozen(self) -> Decimal:
         return sum((o.frozen for o in self.open.values()), Decimal(0))
@@ -348,18 +466,15 @@ class Venue:
     def positions(self, accept: Callable[[Position], bool] = lambda _: True) -> list[dict[str, Any]]:
         chosen = [p for p in self.account.positions.values() if accept(p)]
         chosen.sort(key=lambda p: p.c_time, reverse=True)
-        return [
-            p.to_okx(self.mark(p.inst), p.pos - self._pending_close(p.inst.inst_id, p.pos_side))
-            for p in chosen
-        ]
+        return [p.to_okx(self.mark(p.inst), p.size - self._pending_close(p.key)) for p in chosen]
 
     def balance(self) -> dict[str, Any]:
         upl = sum((p.upl(self.mark(p.inst)) for p in self.account.positions.values()), Decimal(0))
-        return self.account.to_okx(self.ord_frozen(), upl, self.now_ms())
+        return self.account.to_okx(self.ord_frozen(), self._cross_imr(), upl, self.now_ms())
 
     def config(self) -> dict[str, Any]:
         return {
-            "acctLv": "2",
+            "acctLv": self.account.acct_lv,
             "acctStpMode": "cancel_maker",
             "autoLoan": False,
             "ctIsoMode": "automatic",
@@ -376,7 +491,7 @@ class Venue:
             "mgnIsoMode": "automatic",
             "opAuth": "1",
             "perm": "read_only,trade",
-            "posMode": "long_short_mode",
+            "posMode": self.account.pos_mode,
             "roleType": "0",
             "settleCcy": "USDT",
             "settleCcyList": ["USDT"],

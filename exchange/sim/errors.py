@@ -24,16 +24,25 @@ MESSAGES: dict[str, str] = {
     "51001": "Instrument ID, Instrument ID code or Spread ID doesn't exist.",
     "51003": "Either client order ID or order ID is required.",
     "51008": "Order failed. Insufficient USDT margin in account",
+    "51010": "Request unsupported under current account mode",
     "51016": "Client order ID already exists.",
     "51020": "Your order should meet or exceed the minimum order amount.",
     "51023": "Position doesn't exist.",
+    "51041": "Portfolio margin account only supports net mode.",
     "51111": "Maximum 20 orders can be placed in bulk.",
     "51112": "Close order size exceeds available size for this position.",
     "51115": "Cancel all pending close-orders before liquidation.",
+    "51120": "Order quantity is less than 0.01. Please try again.",
     "51121": "Order quantity must be a multiple of the lot size.",
+    "51134": "Closing failed. Please check your holdings and pending orders.",
+    "51148": "ReduceOnly cannot increase the position quantity.",
     "51169": (
         "Order failed because you don't have any positions in this direction "
         "for this contract to reduce or close."
+    ),
+    "51170": (
+        "Failed to place order. A reduce-only order can't be the same trading direction "
+        "as your existing positions."
     ),
     "51202": "Market order amount exceeds the maximum amount.",
     "51204": "The price for the limit order cannot be empty.",
@@ -41,6 +50,20 @@ MESSAGES: dict[str, str] = {
     "51406": "Canceled - order count exceeds the limit 20",
     "51407": "Either order ID or client order ID is required.",
     "51603": "Order does not exist",
+    "50072": (
+        "Isolated margin mode is no longer supported in multi-currency margin mode and portfolio margin mode."
+    ),
+    "59000": "Your settings failed as you have positions or open orders.",
+    "59101": (
+        "You have pending orders with isolated positions. "
+        "Please cancel all the pending isolated margin orders and adjust the leverage."
+    ),
+    "59102": "Leverage exceeds the maximum leverage. Please adjust the leverage.",
+    "59107": (
+        "You have pending cross margin orders under the service. "
+        "Please modify the leverage after canceling all pending cross margin orders."
+    ),
+    "59108": "Low leverage and insufficient margin. Please adjust the leverage.",
 }
 
 HTTP_STATUS: dict[str, int] = {

@@ -23,6 +23,7 @@ class Instrument:
     max_mkt_sz: Decimal
     default_px: Decimal
     inst_id_code: int
+    max_lever: Decimal = Decimal(100)
 
     @property
     def inst_family(self) -> str:
@@ -47,7 +48,7 @@ class Instrument:
             "instId": self.inst_id,
             "instIdCode": self.inst_id_code,
             "instType": "SWAP",
-            "lever": "100",
+            "lever": fmt(self.max_lever),
             "listTime": str(LIST_TIME_MS),
             "lotSz": fmt(self.lot_sz),
             "maxIcebergSz": "100000000",

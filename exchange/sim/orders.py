@@ -11,12 +11,19 @@ from .instruments import Instrument
 
 PENDING_STATES = ("live", "partially_filled")
 
-# Fill subType codes for SWAP in long/short mode.
-_SUB_TYPE = {("buy", "long"): "3", ("sell", "short"): "4", ("sell", "long"): "5", ("buy", "short"): "6"}
+# Fill subType codes for SWAP: open/close long/short in long/short mode, plain buy/sell in net mode.
+_SUB_TYPE = {
+    ("buy", "long"): "3",
+    ("sell", "short"): "4",
+    ("sell", "long"): "5",
+    ("buy", "short"): "6",
+    ("buy", "net"): "1",
+    ("sell", "net"): "2",
+}
 
 
 def closes(side: str, pos_side: str) -> bool:
-    """In long/short mode an order against its posSide's direction closes (is reduce-only)."""
+    """In long/short mode an order against its posSide's direction closes (and is reduce-only)."""
     return (side, pos_side) in (("sell", "long"), ("buy", "short"))
 
 
@@ -89,12 +96,9 @@ class Order:
     fee: Decimal = Decimal(0)
     pnl: Decimal = Decimal(0)
     frozen: Decimal = Decimal(0)  # margin still frozen for the unfilled part of an opening order
+    reduce_only: bool = False  # closing orders in long/short mode; reduceOnly=true ones in net mode
     cancel_source: str = ""
     last_fill: Fill | None = field(default=None, repr=False)
-
-    @property
-    def closing(self) -> bool:
-        return closes(self.side, self.pos_side)
 
     @property
     def remaining(self) -> Decimal:
@@ -145,7 +149,7 @@ class Order:
             "quickMgnType": "",
             "rebate": "0",
             "rebateCcy": "USDT",
-            "reduceOnly": "true" if self.closing else "false",
+            "reduceOnly": "true" if self.reduce_only else "false",
             "side": self.side,
             "slOrdPx": "",
             "slTriggerPx": "",

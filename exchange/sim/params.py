@@ -16,6 +16,7 @@ from typing import Any
 from .decimals import parse_plain
 from .errors import ApiError, ItemError, bad_item_param, bad_param
 from .instruments import INSTRUMENTS, Instrument
+from .quirks import Quirks
 
 _CL_ORD_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
 _TAG = re.compile(r"^[A-Za-z0-9]{1,16}$")
@@ -53,11 +54,14 @@ def one_of(source: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> st
     return value
 
 
-def flag(source: Mapping[str, Any], name: str) -> bool:
-    value = text(source, name)
-    if value not in (None, "true", "false"):
-        raise bad_param(name)
-    return value == "true"
+def flag(source: Mapping[str, Any], name: str, strings: bool = True) -> bool:
+    """A Boolean field: JSON true/false; absent ("" or null) is false; "true"/"false" only if `strings`."""
+    value = source.get(name)
+    if value is None or value == "" or isinstance(value, bool):
+        return bool(value)
+    if strings and value in ("true", "false"):
+        return str(value) == "true"
+    raise bad_param(name)
 
 
 def integer(source: Mapping[str, Any], name: str) -> int | None:
@@ -106,9 +110,10 @@ def tag(source: Mapping[str, Any]) -> str:
     return value or ""
 
 
-def long_short_pos_side(source: Mapping[str, Any]) -> str:
+def pos_side(source: Mapping[str, Any]) -> str | None:
+    """posSide as sent (None when omitted); whether it fits the account's posMode is the venue's call."""
     value = text(source, "posSide")
-    if value not in ("long", "short"):
+    if value not in (None, "long", "short", "net"):
         raise bad_item_param("posSide")
     return value
 
@@ -118,33 +123,34 @@ class PlaceOrder:
     inst: Instrument
     td_mode: str
     side: str
-    pos_side: str
+    pos_side: str | None  # as sent; None when omitted
     ord_type: str
     sz: Decimal
     px: Decimal | None
     cl_ord_id: str
     tag: str
+    reduce_only: bool = False
 
 
-def place_shape(item: Mapping[str, Any]) -> None:
+def place_shape(item: Mapping[str, Any], quirks: Quirks) -> None:
     """The request-level checks of one place item (raise ApiError)."""
     required(item, "instId")
     one_of(item, "tdMode", TD_MODES)
     one_of(item, "side", SIDES)
     one_of(item, "ordType", ORD_TYPES)
     required(item, "sz")
-    flag(item, "reduceOnly")  # accepted; in long/short mode every closing order is reduce-only anyway
+    flag(item, "reduceOnly", quirks.boolean_strings)
 
 
-def place_item(item: Mapping[str, Any]) -> PlaceOrder:
+def place_item(item: Mapping[str, Any], quirks: Quirks) -> PlaceOrder:
     """The item-level checks of one place item, in OKX's spirit (raise ItemError)."""
     inst = instrument(required(item, "instId"))
     client_id = cl_ord_id(item)
     order_tag = tag(item)
     td_mode = required(item, "tdMode")
-    if td_mode != "isolated":
+    if td_mode not in ("cross", "isolated"):  # cash and spot_isolated are for spot
         raise bad_item_param("tdMode")
-    pos_side = long_short_pos_side(item)
+    side_of_position = pos_side(item)
     ord_type = required(item, "ordType")
     px: Decimal | None = None
     if ord_type in PRICED_ORD_TYPES:
@@ -160,12 +166,23 @@ def place_item(item: Mapping[str, Any]) -> PlaceOrder:
     if sz % inst.lot_sz != 0:
         raise ItemError("51121")
     if sz < inst.min_sz:
-        raise ItemError("51020")
+        raise ItemError(quirks.min_sz_code)
     if ord_type == "market" and sz > inst.max_mkt_sz:
         raise ItemError("51202")
     if ord_type != "market" and sz > inst.max_lmt_sz:
         raise bad_item_param("sz")
-    return PlaceOrder(inst, td_mode, required(item, "side"), pos_side, ord_type, sz, px, client_id, order_tag)
+    return PlaceOrder(
+        inst,
+        td_mode,
+        required(item, "side"),
+        side_of_position,
+        ord_type,
+        sz,
+        px,
+        client_id,
+        order_tag,
+        flag(item, "reduceOnly", quirks.boolean_strings),
+    )
 
 
 @dataclass(frozen=True)
@@ -183,17 +200,43 @@ def cancel_item(item: Mapping[str, Any]) -> CancelOrder:
 class ClosePosition:
     inst: Instrument
     mgn_mode: str
-    pos_side: str
+    pos_side: str | None  # as sent; None when omitted
     cl_ord_id: str
     tag: str
     auto_cxl: bool
 
 
-def close_position(body: Mapping[str, Any]) -> ClosePosition:
+def close_position(body: Mapping[str, Any], quirks: Quirks) -> ClosePosition:
     inst = instrument_top_level(required(body, "instId"))
     mgn_mode = one_of(body, "mgnMode", ("cross", "isolated"))
-    pos_side = one_of(body, "posSide", ("long", "short"))
     try:
-        return ClosePosition(inst, mgn_mode, pos_side, cl_ord_id(body), tag(body), flag(body, "autoCxl"))
+        return ClosePosition(
+            inst,
+            mgn_mode,
+            pos_side(body),
+            cl_ord_id(body),
+            tag(body),
+            flag(body, "autoCxl", quirks.boolean_strings),
+        )
     except ItemError as exc:
         raise ApiError(exc.code, exc.msg) from None
+
+
+@dataclass(frozen=True)
+class SetLeverage:
+    inst: Instrument
+    lever: Decimal
+    mgn_mode: str
+    pos_side: str | None
+
+
+def set_leverage(body: Mapping[str, Any]) -> SetLeverage:
+    inst = instrument_top_level(required(body, "instId"))
+    lever = parse_plain(required(body, "lever"))
+    if lever is None or lever <= 0:
+        raise bad_param("lever")
+    mgn_mode = one_of(body, "mgnMode", ("cross", "isolated"))
+    side = text(body, "posSide")
+    if side not in (None, "long", "short", "net"):
+        raise bad_param("posSide")
+    return SetLeverage(inst, lever, mgn_mode, side)

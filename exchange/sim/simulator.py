@@ -18,6 +18,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from . import admin, envelopes, faults
+from .account import ACCT_LEVELS, POS_MODES
 from .api import Api
 from .auth import Credentials
 from .clock import Clock
@@ -38,6 +39,12 @@ def _decimal(value: str | int | float | Decimal, name: str) -> Decimal:
     if not result.is_finite():
         raise ValueError(f"{name} must be a finite number")
     return result
+
+
+def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}")
+    return value
 
 
 class Simulator:
@@ -164,10 +171,24 @@ class Simulator:
         with self._venue.lock:
             return self._venue.user_cancel(ord_id, cl_ord_id).to_okx()
 
-    def user_close(self, inst_id: str, pos_side: str) -> dict[str, Any]:
+    def user_close(self, inst_id: str, pos_side: str, mgn_mode: str | None = None) -> dict[str, Any]:
         """Close a position at market as a trader in the OKX app would; returns the closing order."""
         with self._venue.lock:
-            return self._venue.user_close(inst_id, pos_side).to_okx()
+            return self._venue.user_close(inst_id, pos_side, mgn_mode).to_okx()
+
+    def set_account(self, acct_lv: str | None = None, pos_mode: str | None = None) -> dict[str, Any]:
+        """Switch the account level and/or position mode as in the OKX app (refused while positions or
+        pending orders exist); returns the account configuration."""
+        with self._venue.lock:
+            self._venue.sync()
+            try:
+                if acct_lv is not None:
+                    self._venue.set_account_level(_choice(acct_lv, ACCT_LEVELS, "acctLv"))
+                if pos_mode is not None:
+                    self._venue.set_position_mode(_choice(pos_mode, POS_MODES, "posMode"))
+            except ApiError as exc:
+                raise ValueError(f"{exc.code} {exc.msg}") from None
+            return self._venue.config()
 
     def state(self) -> dict[str, Any]:
         with self._venue.lock:
