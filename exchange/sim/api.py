@@ -45,6 +45,7 @@ class Api:
                     request.body,
                     self.credentials,
                     (self.venue.now_ms(), self.venue.clock.wall_ms()),
+                    self.venue.quirks.timestamp_exact_ms,
                 )
             in_time_us = self.venue.now_ms() * 1000
             body = _json_body(request) if request.method == "POST" else None

@@ -31,10 +31,11 @@ def sign(secret_key: str, prehash: bytes) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def parse_timestamp(value: str) -> int | None:
-    """ISO-8601 UTC with a Z suffix (fraction optional, 1-9 digits) -> Unix ms; None when malformed."""
+def parse_timestamp(value: str, exact_ms: bool = False) -> int | None:
+    """ISO-8601 UTC with a Z suffix -> Unix ms; None when malformed. The fraction is optional with 1-9
+    digits, or exactly 3 digits when `exact_ms` (the quirk timestamp_exact_ms)."""
     match = _TIMESTAMP.match(value)
-    if match is None:
+    if match is None or (exact_ms and len(match.group(7) or "") != 3):
         return None
     year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
     fraction = (match.group(7) or "0").ljust(3, "0")[:3]
@@ -52,6 +53,7 @@ def authenticate(
     body: bytes,
     credentials: Credentials,
     clocks_ms: Sequence[int],
+    exact_ms: bool = False,
 ) -> None:
     """Raise ApiError with OKX's 501xx code (HTTP 401) unless the request is signed by our demo key.
 
@@ -79,7 +81,7 @@ def authenticate(
         raise ApiError("50107")
     if passphrase is None:
         raise ApiError("50104")
-    sent_ms = parse_timestamp(timestamp)
+    sent_ms = parse_timestamp(timestamp, exact_ms)
     if sent_ms is None:
         raise ApiError("50112")
     if all(abs(sent_ms - now_ms) > TIMESTAMP_WINDOW_MS for now_ms in clocks_ms):

@@ -116,6 +116,14 @@ def test_timestamp_fraction_may_have_other_precisions(sim: Simulator, okx: RawOk
         assert _refusal(okx, timestamp=stamp)[0] == 200
 
 
+def test_exactly_three_fraction_digits_when_the_quirk_says_so(sim: Simulator, okx: RawOkx) -> None:
+    sim.set_quirks({"timestamp_exact_ms": True})
+    seconds = iso_ms(sim.now_ms())[:19]
+    for stamp in (seconds + "Z", seconds + ".5Z", seconds + ".123456Z"):
+        assert _refusal(okx, timestamp=stamp) == (401, {"msg": "Invalid OK-ACCESS-TIMESTAMP", "code": "50112"})
+    assert _refusal(okx, timestamp=seconds + ".123Z")[0] == 200
+
+
 def test_post_signed_with_spaced_separators_verifies(okx: RawOkx) -> None:
     body = json.dumps({"instId": "ETH-USDT-SWAP", "ordId": "1"})  # Python's default ", " and ": "
     assert ", " in body

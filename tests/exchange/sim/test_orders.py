@@ -356,3 +356,9 @@ def test_a_short_position_gains_when_the_price_falls(sim: Simulator, okx: RawOkx
         ("buy", "short", "6"),
         ("sell", "short", "4"),
     ]
+
+
+@pytest.mark.parametrize("code", ["51020", "51120", "51000"])
+def test_the_code_for_a_size_below_min_sz_is_a_quirk(sim: Simulator, okx: RawOkx, code: str) -> None:
+    sim.set_quirks({"min_sz_code": code})
+    assert _ack(okx.place(**BUY_LONG, ordType="market", sz="0"))["sCode"] == code
