@@ -26,6 +26,7 @@ from exchange.payloads import (
     order_body,
     render_eth_entry_batch_payloads,
     render_post_only_limit_order_payload,
+    set_leverage_body,
 )
 from exchange.records import (
     AccountConfig,
@@ -33,6 +34,7 @@ from exchange.records import (
     BalanceDetail,
     Candle,
     Instrument,
+    Leverage,
     OkxFill,
     OkxOrder,
     OkxOrderAck,
@@ -46,6 +48,7 @@ __all__ = [
     "BalanceDetail",
     "Candle",
     "Instrument",
+    "Leverage",
     "OkxAmbiguousOutcome",
     "OkxApiError",
     "OkxAuthError",
@@ -74,4 +77,5 @@ __all__ = [
     "order_body",
     "render_eth_entry_batch_payloads",
     "render_post_only_limit_order_payload",
+    "set_leverage_body",
 ]

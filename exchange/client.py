@@ -29,13 +29,20 @@ from exchange.errors import (
     OkxTransportError,
     api_error,
 )
-from exchange.payloads import cancel_item, check_client_order_id, close_position_body, order_body
+from exchange.payloads import (
+    cancel_item,
+    check_client_order_id,
+    close_position_body,
+    order_body,
+    set_leverage_body,
+)
 from exchange.ratelimit import RateLimiter
 from exchange.records import (
     AccountConfig,
     Balance,
     Candle,
     Instrument,
+    Leverage,
     OkxFill,
     OkxOrder,
     OkxOrderAck,
@@ -46,6 +53,7 @@ from exchange.records import (
     parse_candle,
     parse_fill,
     parse_instrument,
+    parse_leverage,
     parse_order,
     parse_position,
     parse_server_time,
@@ -73,6 +81,8 @@ FILLS = "/api/v5/trade/fills"
 BALANCE = "/api/v5/account/balance"
 POSITIONS = "/api/v5/account/positions"
 ACCOUNT_CONFIG = "/api/v5/account/config"
+LEVERAGE_INFO = "/api/v5/account/leverage-info"
+SET_LEVERAGE = "/api/v5/account/set-leverage"
 INSTRUMENTS = "/api/v5/public/instruments"
 CANDLES = "/api/v5/market/candles"
 SERVER_TIME = "/api/v5/public/time"
@@ -252,6 +262,24 @@ class OkxClient:
     def get_account_config(self) -> AccountConfig:
         return parse_account_config(first_object(self._read(ACCOUNT_CONFIG)))
 
+    def get_leverage(self, symbol: str, mgn_mode: str) -> list[Leverage]:
+        """The leverage of `symbol` in `mgn_mode`: one row, or long and short for isolated long/short."""
+        return [
+            parse_leverage(o)
+            for o in objects(self._read(LEVERAGE_INFO, {"instId": symbol, "mgnMode": mgn_mode}))
+        ]
+
+    def set_leverage(
+        self, symbol: str, lever: Decimal, mgn_mode: str, pos_side: str | None = None
+    ) -> Mapping[str, str]:
+        """Set the leverage (posSide only for isolated margin in long/short mode); returns OKX's item.
+
+        Refusals raise their OkxApiError (e.g. 59101/59107 while opening orders rest, 59102 above the
+        instrument's maximum); a lost answer is ambiguous: read get_leverage to know.
+        """
+        self._require_armed()
+        return self._write_one(SET_LEVERAGE, set_leverage_body(symbol, lever, mgn_mode, pos_side), symbol)
+
     # ---- trading ----------------------------------------------------------------------------------
 
     def place_order(
@@ -324,16 +352,21 @@ class OkxClient:
     ) -> Mapping[str, str]:
         """Close a whole position with OKX's reduce-only market close; returns OKX's answer item."""
         self._require_armed()
-        body = close_position_body(symbol, pos_side, mgn_mode, client_order_id)
-        env = self._write(CLOSE_POSITION, body, key=symbol)
+        return self._write_one(
+            CLOSE_POSITION, close_position_body(symbol, pos_side, mgn_mode, client_order_id), symbol
+        )
+
+    def _write_one(self, path: str, body: Mapping[str, str], symbol: str) -> Mapping[str, str]:
+        """A POST answered by one object for `symbol` (no per-item sCode): refused, ambiguous, or its item."""
+        env = self._write(path, body, key=symbol)
         if env.code != "0":
             raise self._api_error(env)
         try:
             item = first_object(env)
             if item.get("instId") != symbol:
-                raise OkxInvalidPayload(f"close-position answered for {item.get('instId')!r}")
+                raise OkxInvalidPayload(f"answered for {item.get('instId')!r}")
         except OkxInvalidPayload as exc:
-            raise OkxAmbiguousOutcome(f"POST {CLOSE_POSITION}: unreadable answer: {exc}") from exc
+            raise OkxAmbiguousOutcome(f"POST {path}: unreadable answer: {exc}") from exc
         return {k: v for k, v in item.items() if isinstance(v, str)}
 
     # ---- transport --------------------------------------------------------------------------------

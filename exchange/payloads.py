@@ -184,3 +184,15 @@ def close_position_body(
     if client_order_id is not None:
         body["clOrdId"] = check_client_order_id(client_order_id)
     return body
+
+
+def set_leverage_body(
+    symbol: str, lever: Decimal, mgn_mode: str, pos_side: str | None = None
+) -> dict[str, str]:
+    """The body of POST /api/v5/account/set-leverage (posSide only for isolated long/short mode)."""
+    if mgn_mode not in MGN_MODES or pos_side not in (None, *POS_SIDES):
+        raise OkxInvalidRequest(f"bad mgnMode {mgn_mode!r} or posSide {pos_side!r}")
+    body = {"instId": symbol, "lever": format_decimal(require_positive("lever", lever)), "mgnMode": mgn_mode}
+    if pos_side is not None:
+        body["posSide"] = pos_side
+    return body

@@ -290,6 +290,17 @@ class AccountConfig:
     raw: Mapping[str, Any] = _raw()
 
 
+@dataclass(frozen=True)
+class Leverage:
+    """One row of GET /account/leverage-info (posSide is long/short only for isolated long/short mode)."""
+
+    instId: str
+    mgnMode: str
+    posSide: str | None
+    lever: Decimal
+    raw: Mapping[str, Any] = _raw()
+
+
 def parse_order(obj: Any) -> OkxOrder:
     f = _Fields("order", obj)
     return OkxOrder(
@@ -448,6 +459,17 @@ def parse_candle(row: Any) -> Candle:
 def parse_account_config(obj: Any) -> AccountConfig:
     f = _Fields("account config", obj)
     return AccountConfig(uid=f.label("uid"), acctLv=f.label("acctLv"), posMode=f.text("posMode"), raw=f.obj)
+
+
+def parse_leverage(obj: Any) -> Leverage:
+    f = _Fields("leverage", obj)
+    return Leverage(
+        instId=f.text("instId"),
+        mgnMode=f.choice("mgnMode", frozenset({"cross", "isolated"})),
+        posSide=f.opt_text("posSide"),
+        lever=f.positive("lever"),
+        raw=f.obj,
+    )
 
 
 def parse_server_time(obj: Any) -> int:

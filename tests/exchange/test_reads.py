@@ -303,3 +303,14 @@ def test_reads_do_not_retry_an_explicit_refusal() -> None:
     with pytest.raises(OkxApiError, match="51001"):
         make_client(session).list_open_orders(SYMBOL)
     assert len(session.sent) == 1
+
+
+def test_leverage_info_asks_for_the_instrument_and_margin_mode() -> None:
+    rows = [
+        {"ccy": "", "instId": SYMBOL, "lever": "10", "mgnMode": "isolated", "posSide": "long"},
+        {"ccy": "", "instId": SYMBOL, "lever": "3", "mgnMode": "isolated", "posSide": "short"},
+    ]
+    session = FakeSession(okx(rows))
+    levers = make_client(session).get_leverage(SYMBOL, "isolated")
+    assert session.paths() == ["/api/v5/account/leverage-info?instId=ETH-USDT-SWAP&mgnMode=isolated"]
+    assert [(x.posSide, x.lever) for x in levers] == [("long", Decimal(10)), ("short", Decimal(3))]

@@ -64,6 +64,7 @@ TRADING_CALLS: dict[str, Callable[[OkxClient], object]] = {
     "cancel_order": lambda c: c.cancel_order(SYMBOL, ord_id="1"),
     "cancel_batch_orders": lambda c: c.cancel_batch_orders(SYMBOL, [("1", None)]),
     "close_position": lambda c: c.close_position(SYMBOL, "long", "isolated"),
+    "set_leverage": lambda c: c.set_leverage(SYMBOL, Decimal(5), "cross"),
     "place_order with bad arguments": lambda c: c.place_order(
         SYMBOL, side="up", ord_type="?", sz=Decimal(-1)
     ),
@@ -350,3 +351,19 @@ def test_connection_refused_means_not_sent() -> None:
         client.place_batch_orders(SYMBOL, _ladder())
     assert info.value.sent is False
     assert not isinstance(info.value, OkxAmbiguousOutcome)
+
+
+def test_set_leverage_body_names_the_side_only_when_given_and_answers_its_item() -> None:
+    item = {"instId": SYMBOL, "lever": "5", "mgnMode": "isolated", "posSide": "long"}
+    session = FakeSession(okx([item]))
+    answer = make_client(session, armed=True).set_leverage(SYMBOL, Decimal("5.0"), "isolated", "long")
+    assert answer == item
+    assert session.paths() == ["/api/v5/account/set-leverage"]
+    assert json.loads(session.body()) == {
+        "instId": SYMBOL,
+        "lever": "5.0",
+        "mgnMode": "isolated",
+        "posSide": "long",
+    }
+    with pytest.raises(OkxInvalidRequest):
+        make_client(FakeSession(), armed=True).set_leverage(SYMBOL, Decimal(0), "cross")

@@ -14,7 +14,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.exchange.contract.venue import DEMO_SWITCH, OKX_DEMO, SIM, Venue, demo_credentials, open_venue
+from tests.exchange.contract.venue import (
+    DEMO_SWITCH,
+    OKX_DEMO,
+    SIM,
+    SIM_NET_CROSS,
+    Venue,
+    demo_credentials,
+    open_venue,
+)
 
 _REAL_CONNECT = socket.socket.connect
 
@@ -42,7 +50,7 @@ def _addresses(host: str, port: int) -> set[Any]:
     return {info[4][0] for info in socket.getaddrinfo(host, port)}
 
 
-@pytest.fixture(params=[SIM, OKX_DEMO])
+@pytest.fixture(params=[SIM, SIM_NET_CROSS, OKX_DEMO])
 def venue(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Venue]:
     credentials = None
     if request.param == OKX_DEMO:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from exchange import Balance, BalanceDetail
-from tests.exchange.contract.venue import Venue
+from tests.exchange.contract.venue import SIM_NET_CROSS, Venue
 
 pytestmark = pytest.mark.contract
 
@@ -24,8 +24,11 @@ def test_account_config_names_a_position_mode(venue: Venue) -> None:
 
 
 @pytest.mark.sim_only
-def test_simulator_account_is_long_short_mode(venue: Venue) -> None:
-    assert venue.client.get_account_config().posMode == "long_short_mode"
+def test_the_account_mode_decides_the_side_a_buy_opens(venue: Venue) -> None:
+    """OKX demo and the plain simulator are long/short; the net-cross simulator is net mode."""
+    expected = "net_mode" if venue.name == SIM_NET_CROSS else "long_short_mode"
+    assert venue.client.get_account_config().posMode == expected
+    assert venue.pos_side == ("net" if expected == "net_mode" else "long")
 
 
 def test_balance_lists_usdt_with_equity_and_available_amounts(venue: Venue) -> None:

@@ -100,10 +100,17 @@ def test_close_position_while_a_close_order_rests_is_refused_as_the_error_table_
     """Facts 6.14: refused unless autoCxl; the code is 51115 (HTTP 429 in the error table) or 51117."""
     venue.place_market_buy(Decimal("2"))
     venue.client.place_order(
-        venue.symbol, side="sell", ord_type="post_only", sz=Decimal("1"), px=MARKET + 100, pos_side="long"
+        venue.symbol,
+        side="sell",
+        ord_type="post_only",
+        sz=Decimal("1"),
+        px=MARKET + 100,
+        pos_side=venue.pos_side,
+        td_mode=venue.td_mode,
+        reduce_only=True if venue.pos_side == "net" else None,  # in long/short mode a close is reduce-only
     )
     with pytest.raises(OkxApiError) as refused:
-        venue.client.close_position(venue.symbol, "long", venue.td_mode)
+        venue.client.close_position(venue.symbol, venue.pos_side, venue.td_mode)
     assert (refused.value.code, refused.value.http_status) in {("51115", 429), ("51117", 200)}
 
 

@@ -26,6 +26,7 @@ T = TypeVar("T")
 SYMBOL = "ETH-USDT-SWAP"
 TD_MODE = "isolated"
 SIM = "sim"
+SIM_NET_CROSS = "sim-net-cross"  # the simulator with the account in net mode, trading cross margin
 OKX_DEMO = "okx-demo"
 DEMO_SWITCH = "OKX_CONTRACT_DEMO"
 DEFAULT_BASE_URL = "https://www.okx.com"
@@ -109,11 +110,17 @@ class Venue:
     """One test's venue; `client` is armed and synced. `close()` leaves a demo account flat."""
 
     def __init__(
-        self, name: str, credentials: Credentials, controls: SimControls | None, poll_s: float, polls: int
+        self,
+        name: str,
+        credentials: Credentials,
+        controls: SimControls | None,
+        poll_s: float,
+        polls: int,
+        td_mode: str = TD_MODE,
     ) -> None:
         self.name = name
         self.symbol = SYMBOL
-        self.td_mode = TD_MODE
+        self.td_mode = td_mode
         self._credentials = credentials
         self._controls = controls
         self._poll_s = poll_s
@@ -261,10 +268,14 @@ def _accepted(ack: OkxOrderAck) -> str:
 @contextmanager
 def open_venue(name: str, credentials: Credentials | None = None) -> Iterator[Venue]:
     """The named venue for one test: a fresh seeded simulator, or OKX demo (left flat afterwards)."""
-    if name == SIM:
+    if name in (SIM, SIM_NET_CROSS):
         with Simulator(seed=7, clock="manual", start_px="3000", volatility="0") as sim:
+            td_mode = TD_MODE
+            if name == SIM_NET_CROSS:
+                sim.set_account(pos_mode="net_mode")
+                td_mode = "cross"
             creds = Credentials(sim.base_url, sim.api_key, sim.secret_key, sim.passphrase)
-            venue = Venue(name, creds, SimControls(sim, SYMBOL), poll_s=0.0, polls=1)
+            venue = Venue(name, creds, SimControls(sim, SYMBOL), poll_s=0.0, polls=1, td_mode=td_mode)
             try:
                 yield venue
             finally:
