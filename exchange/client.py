@@ -78,6 +78,10 @@ CANCEL_BATCH_ORDERS = "/api/v5/trade/cancel-batch-orders"
 CLOSE_POSITION = "/api/v5/trade/close-position"
 ORDERS_PENDING = "/api/v5/trade/orders-pending"
 FILLS = "/api/v5/trade/fills"
+FILLS_HISTORY = "/api/v5/trade/fills-history"
+FILLS_RECENT_MS = 3 * 86_400_000 - 3_600_000  # /trade/fills keeps 3 days; an hour's margin for clocks
+ORDERS_HISTORY = "/api/v5/trade/orders-history"
+ORDERS_HISTORY_ARCHIVE = "/api/v5/trade/orders-history-archive"
 BALANCE = "/api/v5/account/balance"
 POSITIONS = "/api/v5/account/positions"
 ACCOUNT_CONFIG = "/api/v5/account/config"
@@ -225,18 +229,52 @@ class OkxClient:
         }
         return [parse_fill(o) for o in objects(self._read(FILLS, params))]
 
-    def list_fills_since(self, symbol: str, bill_id: str | None) -> list[OkxFill]:
-        """Every fill with billId > bill_id (all of the last 3 days if None), ascending by billId."""
+    def list_fills_since(
+        self, symbol: str, bill_id: str | None, begin_ms: int | None = None
+    ) -> list[OkxFill]:
+        """Every fill with billId > bill_id and ts >= begin_ms, ascending by billId.
+
+        /trade/fills covers 3 days: when `begin_ms` is older than that (a long outage, a long hold),
+        /trade/fills-history (3 months) is read instead, so a fill is never missed for its age. Without
+        either bound, everything /trade/fills still holds.
+        """
         if bill_id is not None and not (bill_id.isascii() and bill_id.isdigit()):
             raise OkxInvalidRequest(f"bill_id must be a numeric string, got {bill_id!r}")
         floor = -1 if bill_id is None else int(bill_id)
         newer: dict[str, OkxFill] = {}
-        params = {"instType": inst_type_of(symbol), "instId": symbol}
-        for page in self._pages(FILLS, params, parse_fill, lambda page: min(page, key=_bill).billId):
+        recent = begin_ms is None or self.now_ms() - begin_ms < FILLS_RECENT_MS
+        params = {
+            "instType": inst_type_of(symbol),
+            "instId": symbol,
+            "begin": None if begin_ms is None else str(begin_ms),
+        }
+        path = FILLS if recent else FILLS_HISTORY
+        for page in self._pages(path, params, parse_fill, lambda page: min(page, key=_bill).billId):
             newer.update((f.billId, f) for f in page if _bill(f) > floor)
             if any(_bill(f) <= floor for f in page):
                 break
         return sorted(newer.values(), key=_bill)
+
+    def find_order_in_history(self, symbol: str, ord_id: str) -> OkxOrder | None:
+        """A terminal order looked up in orders-history (7 days), then its archive (3 months).
+
+        For an order GET /trade/order no longer finds. None when neither holds it: OKX keeps a canceled
+        order with no fill only about 2 hours anywhere.
+        """
+        if not (ord_id.isascii() and ord_id.isdigit()):
+            raise OkxInvalidRequest(f"ord_id must be a numeric string, got {ord_id!r}")
+        params = {
+            "instType": inst_type_of(symbol),
+            "instId": symbol,
+            "after": str(int(ord_id) + 1),
+            "limit": "1",
+        }
+        for path in (ORDERS_HISTORY, ORDERS_HISTORY_ARCHIVE):
+            for obj in objects(self._read(path, params)):
+                order = parse_order(obj)
+                if order.ordId == ord_id and order.instId == symbol:
+                    return order
+        return None
 
     def get_balance(self) -> Balance:
         return parse_balance(first_object(self._read(BALANCE)))
@@ -294,8 +332,13 @@ class OkxClient:
         td_mode: str = "isolated",
         client_order_id: str | None = None,
         reduce_only: bool | None = None,
+        exp_time_ms: int | None = None,
     ) -> OkxOrderAck:
-        """Place one order. Returns the accepted ack; a refused order raises its OkxApiError subclass."""
+        """Place one order. Returns the accepted ack; a refused order raises its OkxApiError subclass.
+
+        `exp_time_ms` (Unix ms, exchange time) is sent as OKX's expTime header: processed later than
+        that, the request is refused (50037) and never applied.
+        """
         self._require_armed()
         body = order_body(
             symbol,
@@ -308,12 +351,15 @@ class OkxClient:
             client_order_id=client_order_id,
             reduce_only=reduce_only,
         )
-        return self._acks(self._write(ORDER, body, key=symbol), ORDER, 1)[0]
+        return self._acks(self._write(ORDER, body, key=symbol, exp_time_ms=exp_time_ms), ORDER, 1)[0]
 
-    def place_batch_orders(self, symbol: str, payloads: Sequence[Mapping[str, str]]) -> list[OkxOrderAck]:
+    def place_batch_orders(
+        self, symbol: str, payloads: Sequence[Mapping[str, str]], exp_time_ms: int | None = None
+    ) -> list[OkxOrderAck]:
         """Place up to 20 rendered orders in one request; one ack per payload (code 0 or 2).
 
-        Code 1 (every item refused) raises OkxApiError with the acks in `.items`.
+        Code 1 (every item refused) raises OkxApiError with the acks in `.items`. `exp_time_ms` as for
+        place_order: after it no item of the request is applied.
         """
         self._require_armed()
         items = [dict(p) for p in payloads]
@@ -326,7 +372,7 @@ class OkxClient:
         cl_ids = [item["clOrdId"] for item in items if "clOrdId" in item]
         if len(set(cl_ids)) != len(cl_ids):
             raise OkxInvalidRequest(f"clOrdIds must be unique within a batch: {cl_ids}")
-        env = self._write(BATCH_ORDERS, items, key=symbol, units=len(items))
+        env = self._write(BATCH_ORDERS, items, key=symbol, units=len(items), exp_time_ms=exp_time_ms)
         return self._acks(env, BATCH_ORDERS, len(items))
 
     def cancel_order(
@@ -426,13 +472,16 @@ class OkxClient:
             self._sleep(delay)
         return self._with_fresh_time(once, auth)
 
-    def _write(self, path: str, payload: Any, *, key: str, units: int = 1) -> Envelope:
+    def _write(
+        self, path: str, payload: Any, *, key: str, units: int = 1, exp_time_ms: int | None = None
+    ) -> Envelope:
         """A POST, sent once; returns envelopes with code 0, 1 or 2 (per-item results follow)."""
         body = json_body(payload)
+        extra = {} if exp_time_ms is None else {"expTime": str(exp_time_ms)}
 
         def once() -> Envelope:
             try:
-                response = self._send("POST", path, path, body, auth=True, key=key, units=units)
+                response = self._send("POST", path, path, body, auth=True, key=key, units=units, extra=extra)
             except OkxTransportError as exc:
                 if not exc.sent:
                     raise
@@ -473,14 +522,25 @@ class OkxClient:
         return send()
 
     def _send(
-        self, method: str, path: str, target: str, body: str, *, auth: bool, key: str | None, units: int = 1
+        self,
+        method: str,
+        path: str,
+        target: str,
+        body: str,
+        *,
+        auth: bool,
+        key: str | None,
+        units: int = 1,
+        extra: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """Sign and send exactly `target` and `body`; network failures become OkxTransportError."""
+        """Sign and send exactly `target` and `body` (plus unsigned `extra` headers such as expTime);
+        network failures become OkxTransportError."""
         self._limiter.acquire(f"{method} {path}", key, units)
         if auth:
             headers = self._signer.signed_headers(iso_timestamp(self.now_ms()), method, target, body)
         else:
             headers = self._signer.public_headers()
+        headers = {**headers, **(extra or {})}
         request = requests.Request(
             method, self._base_url + target, headers=headers, data=body.encode("utf-8") if body else None
         )

@@ -114,6 +114,7 @@ class Rung:
     attempt: int = 0
     payload: dict[str, str] = field(default_factory=dict)
     submit_ts: int | None = None
+    exp_time_ms: int | None = None  # the expTime deadline of the last place request (exchange ms)
     cancel_sent_ts: int | None = None
     reject: dict[str, str] | None = None  # {"sCode", "sMsg"} of an explicit rejection
     last_anomaly: str | None = None  # the last anomaly journaled for this rung (journaled once)
@@ -145,6 +146,7 @@ class Rung:
             "attempt": self.attempt,
             "payload": dict(self.payload),
             "submit_ts": self.submit_ts,
+            "exp_time_ms": self.exp_time_ms,
             "cancel_sent_ts": self.cancel_sent_ts,
             "reject": None if self.reject is None else dict(self.reject),
             "last_anomaly": self.last_anomaly,
@@ -162,6 +164,7 @@ class Rung:
             attempt=int(d.get("attempt", 0)),
             payload={str(k): str(v) for k, v in d.get("payload", {}).items()},
             submit_ts=d.get("submit_ts"),
+            exp_time_ms=d.get("exp_time_ms"),
             cancel_sent_ts=d.get("cancel_sent_ts"),
             reject=None if d.get("reject") is None else {str(k): str(v) for k, v in d["reject"].items()},
             last_anomaly=d.get("last_anomaly"),
@@ -252,16 +255,34 @@ class PositionMirror:
 
 @dataclass
 class CloseOrder:
-    """The reduce-only market close of the cycle: who asked, when, and whether it was sent."""
+    """The cycle's exit: a reduce-only market order for what this machine's own fills hold.
+
+    Bot-owned: who asked and when, the attempt (each attempt has its own deterministic clOrdId), the
+    size and deadline sent. Mirrored: `okx`, what OKX last showed of the attempt's order.
+    """
 
     requested_by: str  # "exit" (hold time up) or "operator"
     requested_ts: int
     clOrdId: str
     sent_ts: int | None = None
     outcome: str | None = None  # "accepted", "rejected:<code>", "ambiguous"
+    attempt: int = 0
+    sz: Decimal | None = None
+    exp_time_ms: int | None = None
+    okx: OkxMirror = field(default_factory=OkxMirror)
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {
+            "requested_by": self.requested_by,
+            "requested_ts": self.requested_ts,
+            "clOrdId": self.clOrdId,
+            "sent_ts": self.sent_ts,
+            "outcome": self.outcome,
+            "attempt": self.attempt,
+            "sz": _opt_dec(self.sz),
+            "exp_time_ms": self.exp_time_ms,
+            "okx": self.okx.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CloseOrder:
@@ -271,7 +292,15 @@ class CloseOrder:
             clOrdId=str(d["clOrdId"]),
             sent_ts=d.get("sent_ts"),
             outcome=d.get("outcome"),
+            attempt=int(d.get("attempt", 0)),
+            sz=_to_opt_dec(d.get("sz")),
+            exp_time_ms=d.get("exp_time_ms"),
+            okx=OkxMirror.from_dict(d.get("okx", {})),
         )
+
+    @property
+    def terminal_on_okx(self) -> bool:
+        return self.okx.state in ("filled", "canceled", "mmp_canceled")
 
 
 @dataclass
@@ -289,7 +318,12 @@ class LadderState:
     exit_due_ts: int | None = None
     last_cancel_ts: int | None = None
     close_request: CloseOrder | None = None
+    exit_cl_ord_ids: list[str] = field(default_factory=list)  # every exit attempt of the cycle
     fills_cursor: str | None = None  # highest billId seen for this machine's symbol
+    fills_cursor_ts: int | None = None  # ts of that fill: where the next fills read begins
+    pos_mode: str | None = None  # the account's posMode when the cycle began (net_mode / long_short_mode)
+    ct_val: Decimal | None = None  # the instrument's contract value, for PnL in the settle currency
+    archived_cycle_id: str | None = None  # the cycle whose archive record is journaled (never twice)
     rungs: list[Rung] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     position: PositionMirror | None = None
@@ -301,6 +335,21 @@ class LadderState:
 
     def rung_by_cl_ord_id(self, cl_ord_id: str) -> Rung | None:
         return next((r for r in self.rungs if r.clOrdId == cl_ord_id), None)
+
+    def own_cl_ord_ids(self) -> set[str]:
+        """Every clOrdId of this cycle's orders, entries and exits: the fills this machine owns."""
+        return {r.clOrdId for r in self.rungs} | set(self.exit_cl_ord_ids)
+
+    def bought_and_sold(self, entry_side: str) -> tuple[Decimal, Decimal]:
+        """Contracts this cycle's own fills entered and exited (entry side, and the other side)."""
+        entered = sum((f.fillSz for f in self.fills if f.side == entry_side), Decimal("0"))
+        exited = sum((f.fillSz for f in self.fills if f.side != entry_side), Decimal("0"))
+        return entered, exited
+
+    def own_open(self, entry_side: str) -> Decimal:
+        """What this machine's own fills still hold (never below zero)."""
+        entered, exited = self.bought_and_sold(entry_side)
+        return max(entered - exited, Decimal("0"))
 
     def known_trade_ids(self) -> set[str]:
         return {f.tradeId for f in self.fills}
@@ -318,7 +367,12 @@ class LadderState:
             "exit_due_ts": self.exit_due_ts,
             "last_cancel_ts": self.last_cancel_ts,
             "close_request": None if self.close_request is None else self.close_request.to_dict(),
+            "exit_cl_ord_ids": list(self.exit_cl_ord_ids),
             "fills_cursor": self.fills_cursor,
+            "fills_cursor_ts": self.fills_cursor_ts,
+            "pos_mode": self.pos_mode,
+            "ct_val": _opt_dec(self.ct_val),
+            "archived_cycle_id": self.archived_cycle_id,
             "rungs": [r.to_dict() for r in self.rungs],
             "fills": [f.to_dict() for f in self.fills],
             "position": None if self.position is None else self.position.to_dict(),
@@ -340,7 +394,12 @@ class LadderState:
             close_request=None
             if d.get("close_request") is None
             else CloseOrder.from_dict(d["close_request"]),
+            exit_cl_ord_ids=[str(x) for x in d.get("exit_cl_ord_ids", [])],
             fills_cursor=d.get("fills_cursor"),
+            fills_cursor_ts=d.get("fills_cursor_ts"),
+            pos_mode=d.get("pos_mode"),
+            ct_val=_to_opt_dec(d.get("ct_val")),
+            archived_cycle_id=d.get("archived_cycle_id"),
             rungs=[Rung.from_dict(r) for r in d.get("rungs", [])],
             fills=[Fill.from_dict(f) for f in d.get("fills", [])],
             position=None if d.get("position") is None else PositionMirror.from_dict(d["position"]),

@@ -33,6 +33,8 @@ class LadderParams:
     cancel_retry_seconds: int
     signal: SignalParams
     state_file: str
+    exp_time_ms: int = 5000
+    leverage: Decimal | None = None
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any], *, base_dir: Path) -> LadderParams:
@@ -58,4 +60,6 @@ class LadderParams:
                 path=None if sig_path is None else (base_dir / str(sig_path)),
             ),
             state_file=str(params["state_file"]),
+            exp_time_ms=int(params["exp_time_ms"]),
+            leverage=None if params["leverage"] is None else Decimal(str(params["leverage"])),
         )

@@ -581,13 +581,24 @@ class _Checker:
             return MappingProxyType({})
         if node is None:
             raise self.fail(section, "params", "missing (a ladder machine needs its params)")
-        schema = self.ladder_schema()
+        schema, optional = self.ladder_schema(), self.ladder_optional()
         at = _At("params", section.line)
-        fields = self.mapping(node, at, "", tuple(schema))
+        fields = self.mapping(node, at, "", (*schema, *optional))
         out: dict[str, Any] = {}
         for key, read in schema.items():
             out[key] = read(self.required(fields, key, at), fields.at(key, "params"), key)
+        for key, (read, default) in optional.items():
+            out[key] = read(fields[key], fields.at(key, "params"), key) if key in fields else default
         return MappingProxyType(out)
+
+    def ladder_optional(self) -> dict[str, tuple[_Read, Any]]:
+        """Params a ladder may leave out, with the value it then gets."""
+        return {
+            # expTime of every place request: OKX never applies it later, so "not found" after it is final.
+            "exp_time_ms": (self.integer(500), 5000),
+            # The leverage set (and verified) before a cycle's first entry; left as it is when absent.
+            "leverage": (self.positive_decimal, None),
+        }
 
     def ladder_schema(self) -> dict[str, _Read]:
         return {

@@ -156,6 +156,8 @@ ORDER_TRANSITIONS: dict[tuple[str, str], str] = {
         for s in ("submitting", "unknown", "live", "cancelling")
     },
     **{(s, "cancel_sent"): "cancelling" for s in ("live", "partially_filled")},
+    ("submitting", "ack_duplicate"): "unknown",
+    **{(s, "vanished"): "canceled" for s in ("live", "partially_filled", "cancelling")},
 }
 ORDER_IGNORES = {
     ("live", "seen_live"),
@@ -174,9 +176,13 @@ ORDER_IGNORES = {
     ("unknown", "cancel_ambiguous"),
     ("canceled", "cancel_rejected"),
     ("filled", "cancel_rejected"),
+    ("rejected_post_only", "cancel_rejected"),
+    ("canceled", "vanished"),
+    ("rejected", "vanished"),
+    ("rejected_post_only", "vanished"),
 }
 ORDER_TRIGGERS = (
-    "submit", "ack_accepted", "ack_rejected", "ack_ambiguous", "seen_live", "seen_partially_filled",
+    "submit", "ack_accepted", "ack_rejected", "ack_ambiguous", "ack_duplicate", "vanished", "seen_live", "seen_partially_filled",
     "seen_filled", "seen_canceled", "seen_canceled_post_only", "not_found", "cancel_sent",
     "cancel_rejected", "cancel_ambiguous",
 )  # fmt: skip
