@@ -56,7 +56,7 @@ class Venue:
             )
             for inst_id, inst in INSTRUMENTS.items()
         }
-        self.market = Market(paths, start_ms)
+        self.market = Market(paths, start_ms, lambda: bool(self.open))
         self._fill_ratio = fill_ratio
         self._start_balance = balance
         self.ids = IdSource()
