@@ -22,6 +22,18 @@ class Controls(Protocol):
     def set_quirks(self, changes: Mapping[str, Any]) -> dict[str, Any]: ...
     def user_cancel(self, ord_id: str | None = None, cl_ord_id: str | None = None) -> dict[str, Any]: ...
     def user_close(self, inst_id: str, pos_side: str) -> dict[str, Any]: ...
+    def user_order(
+        self,
+        side: str,
+        sz: str | Decimal,
+        *,
+        inst_id: str = ...,
+        ord_type: str = ...,
+        px: str | Decimal | None = ...,
+        pos_side: str | None = ...,
+        td_mode: str = ...,
+        cl_ord_id: str | None = ...,
+    ) -> dict[str, Any]: ...
 
 
 def _is_loopback(ip: str) -> bool:
@@ -31,6 +43,11 @@ def _is_loopback(ip: str) -> bool:
         return False
     mapped = getattr(address, "ipv4_mapped", None)
     return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+def _optional(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    return None if value is None or value == "" else str(value)
 
 
 def _fail(status: int, message: str) -> Response:
@@ -75,6 +92,18 @@ def _route(sim: Controls, route: str, body: dict[str, Any]) -> Response:
         return Response(200, sim.user_cancel(body.get("ordId") or None, body.get("clOrdId") or None))
     elif route == "POST /sim/user-close":
         return Response(200, sim.user_close(str(body["instId"]), str(body["posSide"])))
+    elif route == "POST /sim/user-order":
+        order = sim.user_order(
+            str(body["side"]),
+            str(body["sz"]),
+            inst_id=_optional(body, "instId") or "ETH-USDT-SWAP",
+            ord_type=_optional(body, "ordType") or "market",
+            px=_optional(body, "px"),
+            pos_side=_optional(body, "posSide"),
+            td_mode=_optional(body, "tdMode") or "isolated",
+            cl_ord_id=_optional(body, "clOrdId"),
+        )
+        return Response(200, order)
     else:
         raise LookupError(f"no admin route {route}")
     state = sim.state()
