@@ -40,6 +40,12 @@ CANCEL_POSITION_CLOSED = "17"
 CANCEL_POST_ONLY = "31"
 
 
+def _reaches(order: Order, low_px: Decimal, high_px: Decimal) -> bool:
+    """Whether the market trading over [low_px, high_px] reaches a resting order's price."""
+    assert order.px is not None
+    return (order.side == "buy" and low_px <= order.px) or (order.side == "sell" and high_px >= order.px)
+
+
 class Venue:
     def __init__(
         self,
@@ -62,7 +68,7 @@ class Venue:
             )
             for inst_id, inst in INSTRUMENTS.items()
         }
-        self.market = Market(paths, start_ms, lambda: bool(self.open))
+        self.market = Market(paths, start_ms, self._can_match)
         self._fill_ratio = fill_ratio
         self._start_balance = balance
         self.ids = IdSource()
@@ -110,9 +116,13 @@ class Venue:
     def _match(self, path: PricePath, low: int, high: int, t: int) -> None:
         low_px, high_px = path.to_px(low), path.to_px(high)
         for order in self.resting(path.inst.inst_id):
-            assert order.px is not None
-            if (order.side == "buy" and low_px <= order.px) or (order.side == "sell" and high_px >= order.px):
+            if _reaches(order, low_px, high_px):
+                assert order.px is not None
                 self._fill(order, order.px, min(order.remaining, self._step_cap(order)), "M", t)
+
+    def _can_match(self) -> bool:
+        """Whether a step could fill a resting order if the market stayed where it is."""
+        return any(_reaches(o, self.mark(o.inst), self.mark(o.inst)) for o in self.open.values())
 
     def resting(self, inst_id: str) -> list[Order]:
         return [o for o in self.open.values() if o.inst.inst_id == inst_id]

@@ -2,10 +2,10 @@
 
 Prices are kept as integer counts of the instrument's tickSz, so every price is on the tick and exact.
 The walk takes one step per whole second of simulator time. A still path (volatility 0) never moves on
-its own and draws one volume per minute instead of one per step, so a stretch with nothing resting can
-be skipped to its last second with the same bars. History before the start is generated backwards from
-the start price on demand (a separate seeded stream), so a run reads the same bars however and whenever
-it asks for them.
+its own and draws one volume per minute instead of one per step, so a stretch in which no resting order
+is within reach can be skipped to its last second with the same bars. History before the start is
+generated backwards from the start price on demand (a separate seeded stream), so a run reads the same
+bars however and whenever it asks for them.
 """
 
 from __future__ import annotations
@@ -185,8 +185,8 @@ class PricePath:
 class Market:
     """All instruments' price paths, stepped together once per whole second of simulator time.
 
-    `busy()` says whether a step may do more than walk (orders rest); while it is false and every path
-    is still, the steps before the last whole second change nothing and are skipped.
+    `busy()` says whether a step may do more than walk (a resting order is within reach); while it is
+    false and every path is still, the steps before the last whole second change nothing and are skipped.
     """
 
     def __init__(self, paths: dict[str, PricePath], start_ms: int, busy: Callable[[], bool]) -> None:
