@@ -69,6 +69,8 @@ CANCEL_ORDER = "/api/v5/trade/cancel-order"
 CANCEL_BATCH_ORDERS = "/api/v5/trade/cancel-batch-orders"
 CLOSE_POSITION = "/api/v5/trade/close-position"
 ORDERS_PENDING = "/api/v5/trade/orders-pending"
+ORDERS_HISTORY = "/api/v5/trade/orders-history"
+ORDERS_HISTORY_ARCHIVE = "/api/v5/trade/orders-history-archive"
 FILLS = "/api/v5/trade/fills"
 BALANCE = "/api/v5/account/balance"
 POSITIONS = "/api/v5/account/positions"
@@ -214,6 +216,30 @@ class OkxClient:
             "limit": str(limit),
         }
         return [parse_fill(o) for o in objects(self._read(FILLS, params))]
+
+    def list_orders_history(
+        self,
+        symbol: str,
+        *,
+        archive: bool = False,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int = PAGE_LIMIT,
+    ) -> list[OkxOrder]:
+        """One page of ended orders, newest first: the last 7 days, or 3 months with archive=True.
+
+        after/before are ordId cursors. OKX keeps a canceled order that never filled only about 2 hours.
+        """
+        _check_limit(limit, PAGE_LIMIT)
+        params = {
+            "instType": inst_type_of(symbol),
+            "instId": symbol,
+            "after": after,
+            "before": before,
+            "limit": str(limit),
+        }
+        path = ORDERS_HISTORY_ARCHIVE if archive else ORDERS_HISTORY
+        return [parse_order(o) for o in objects(self._read(path, params))]
 
     def list_fills_since(self, symbol: str, bill_id: str | None) -> list[OkxFill]:
         """Every fill with billId > bill_id (all of the last 3 days if None), ascending by billId."""
