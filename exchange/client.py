@@ -77,11 +77,11 @@ CANCEL_ORDER = "/api/v5/trade/cancel-order"
 CANCEL_BATCH_ORDERS = "/api/v5/trade/cancel-batch-orders"
 CLOSE_POSITION = "/api/v5/trade/close-position"
 ORDERS_PENDING = "/api/v5/trade/orders-pending"
+ORDERS_HISTORY = "/api/v5/trade/orders-history"
+ORDERS_HISTORY_ARCHIVE = "/api/v5/trade/orders-history-archive"
 FILLS = "/api/v5/trade/fills"
 FILLS_HISTORY = "/api/v5/trade/fills-history"
 FILLS_RECENT_MS = 3 * 86_400_000 - 3_600_000  # /trade/fills keeps 3 days; an hour's margin for clocks
-ORDERS_HISTORY = "/api/v5/trade/orders-history"
-ORDERS_HISTORY_ARCHIVE = "/api/v5/trade/orders-history-archive"
 BALANCE = "/api/v5/account/balance"
 POSITIONS = "/api/v5/account/positions"
 ACCOUNT_CONFIG = "/api/v5/account/config"
@@ -229,6 +229,30 @@ class OkxClient:
         }
         return [parse_fill(o) for o in objects(self._read(FILLS, params))]
 
+    def list_orders_history(
+        self,
+        symbol: str,
+        *,
+        archive: bool = False,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int = PAGE_LIMIT,
+    ) -> list[OkxOrder]:
+        """One page of ended orders, newest first: the last 7 days, or 3 months with archive=True.
+
+        after/before are ordId cursors. OKX keeps a canceled order that never filled only about 2 hours.
+        """
+        _check_limit(limit, PAGE_LIMIT)
+        params = {
+            "instType": inst_type_of(symbol),
+            "instId": symbol,
+            "after": after,
+            "before": before,
+            "limit": str(limit),
+        }
+        path = ORDERS_HISTORY_ARCHIVE if archive else ORDERS_HISTORY
+        return [parse_order(o) for o in objects(self._read(path, params))]
+
     def list_fills_since(
         self, symbol: str, bill_id: str | None, begin_ms: int | None = None
     ) -> list[OkxFill]:
@@ -263,17 +287,11 @@ class OkxClient:
         """
         if not (ord_id.isascii() and ord_id.isdigit()):
             raise OkxInvalidRequest(f"ord_id must be a numeric string, got {ord_id!r}")
-        params = {
-            "instType": inst_type_of(symbol),
-            "instId": symbol,
-            "after": str(int(ord_id) + 1),
-            "limit": "1",
-        }
-        for path in (ORDERS_HISTORY, ORDERS_HISTORY_ARCHIVE):
-            for obj in objects(self._read(path, params)):
-                order = parse_order(obj)
-                if order.ordId == ord_id and order.instId == symbol:
-                    return order
+        for archive in (False, True):  # `after` is exclusive: one past ordId gives ordId itself first
+            page = self.list_orders_history(symbol, archive=archive, after=str(int(ord_id) + 1), limit=1)
+            found = next((o for o in page if o.ordId == ord_id), None)
+            if found is not None:
+                return found
         return None
 
     def get_balance(self) -> Balance:

@@ -7,7 +7,7 @@ Money is Decimal in memory and a plain decimal string on disk.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 

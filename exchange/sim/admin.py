@@ -23,6 +23,18 @@ class Controls(Protocol):
     def user_cancel(self, ord_id: str | None = None, cl_ord_id: str | None = None) -> dict[str, Any]: ...
     def user_close(self, inst_id: str, pos_side: str, mgn_mode: str | None = None) -> dict[str, Any]: ...
     def set_account(self, acct_lv: str | None = None, pos_mode: str | None = None) -> dict[str, Any]: ...
+    def user_order(
+        self,
+        side: str,
+        sz: str | Decimal,
+        *,
+        inst_id: str = ...,
+        ord_type: str = ...,
+        px: str | Decimal | None = ...,
+        pos_side: str | None = ...,
+        td_mode: str = ...,
+        cl_ord_id: str | None = ...,
+    ) -> dict[str, Any]: ...
 
 
 def _is_loopback(ip: str) -> bool:
@@ -32,6 +44,11 @@ def _is_loopback(ip: str) -> bool:
         return False
     mapped = getattr(address, "ipv4_mapped", None)
     return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+def _optional(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    return None if value is None or value == "" else str(value)
 
 
 def _fail(status: int, message: str) -> Response:
@@ -83,6 +100,18 @@ def _route(sim: Controls, route: str, body: dict[str, Any]) -> Response:
     elif route == "POST /sim/account":
         acct_lv, pos_mode = body.get("acctLv"), body.get("posMode")
         return Response(200, sim.set_account(acct_lv and str(acct_lv), pos_mode and str(pos_mode)))
+    elif route == "POST /sim/user-order":
+        order = sim.user_order(
+            str(body["side"]),
+            str(body["sz"]),
+            inst_id=_optional(body, "instId") or "ETH-USDT-SWAP",
+            ord_type=_optional(body, "ordType") or "market",
+            px=_optional(body, "px"),
+            pos_side=_optional(body, "posSide"),
+            td_mode=_optional(body, "tdMode") or "isolated",
+            cl_ord_id=_optional(body, "clOrdId"),
+        )
+        return Response(200, order)
     else:
         raise LookupError(f"no admin route {route}")
     state = sim.state()

@@ -9,9 +9,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from . import params
+from . import params, pricelimit
 from .account import ACCT_LEVELS, MGN_MODES, POS_MODES
-from .engine import FILLS_HISTORY_KEPT_MS, FILLS_KEPT_MS, Venue
+from .engine import ARCHIVE_KEPT_MS, FILLS_HISTORY_KEPT_MS, FILLS_KEPT_MS, HISTORY_KEPT_MS, Venue
 from .envelopes import items, ok
 from .errors import ApiError, ItemError, bad_param
 from .instruments import INSTRUMENTS
@@ -20,6 +20,7 @@ from .orders import Fill, Order
 from .server import Response
 
 INST_TYPES = ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "EVENTS")
+HISTORY_STATES = ("filled", "canceled", "mmp_canceled")
 MAX_BATCH = 20
 T = TypeVar("T")
 
@@ -57,6 +58,12 @@ def _inst_type_ok(query: Mapping[str, str], required: bool) -> bool:
 def _split(query: Mapping[str, str], name: str) -> set[str] | None:
     value = params.text(query, name)
     return None if value is None else set(value.split(","))
+
+
+def _in_window(query: Mapping[str, str]) -> Callable[[int], bool]:
+    """begin/end (Unix ms, both inclusive) as a test on a record's time."""
+    begin, end = params.integer(query, "begin"), params.integer(query, "end")
+    return lambda ms: (begin is None or ms >= begin) and (end is None or ms <= end)
 
 
 # -- public ----------------------------------------------------------------------------------------
@@ -97,6 +104,11 @@ def candles(venue: Venue, call: Call) -> Response:
 
 def ticker(venue: Venue, call: Call) -> Response:
     return ok([_path(venue, call.query).ticker(venue.now_ms())])
+
+
+def price_limit(venue: Venue, call: Call) -> Response:
+    path = _path(venue, call.query)
+    return ok([pricelimit.to_okx(path.inst, path.px, venue.now_ms())])
 
 
 def _path(venue: Venue, query: Mapping[str, str]) -> PricePath:
@@ -243,23 +255,30 @@ def orders_pending(venue: Venue, call: Call) -> Response:
     return _orders(venue.pending(), call, inst_type_required=False)
 
 
+def _history(venue: Venue, call: Call, kept_ms: int) -> Response:
+    states = _split(call.query, "state")
+    if states is not None and not states <= set(HISTORY_STATES):
+        raise bad_param("state")
+    in_window = _in_window(call.query)
+    return _orders([o for o in venue.history(kept_ms) if in_window(o.c_time)], call, inst_type_required=True)
+
+
 def orders_history(venue: Venue, call: Call) -> Response:
-    return _orders(venue.history(), call, inst_type_required=True)
+    return _history(venue, call, HISTORY_KEPT_MS)
+
+
+def orders_history_archive(venue: Venue, call: Call) -> Response:
+    return _history(venue, call, ARCHIVE_KEPT_MS)
 
 
 def _fills(venue: Venue, call: Call, kept_ms: int, inst_type_required: bool) -> Response:
     if not _inst_type_ok(call.query, inst_type_required):
         return ok([])
     inst_id, ord_id = params.text(call.query, "instId"), params.text(call.query, "ordId")
-    begin, end = params.integer(call.query, "begin"), params.integer(call.query, "end")
+    in_window = _in_window(call.query)
 
     def accept(f: Fill) -> bool:
-        return (
-            inst_id in (None, f.inst.inst_id)
-            and ord_id in (None, f.ord_id)
-            and (begin is None or f.ts >= begin)
-            and (end is None or f.ts <= end)
-        )
+        return inst_id in (None, f.inst.inst_id) and ord_id in (None, f.ord_id) and in_window(f.ts)
 
     rows = [f for f in venue.recent_fills(kept_ms) if accept(f)]
     return ok([f.to_okx() for f in _page(rows, lambda f: int(f.bill_id), call.query)])
@@ -339,6 +358,7 @@ ROUTES: dict[str, tuple[Handler, bool]] = {
     "GET /api/v5/public/instruments": (instruments, False),
     "GET /api/v5/market/candles": (candles, False),
     "GET /api/v5/market/ticker": (ticker, False),
+    "GET /api/v5/public/price-limit": (price_limit, False),
     "POST /api/v5/trade/order": (place_order, True),
     "POST /api/v5/trade/batch-orders": (place_batch, True),
     "POST /api/v5/trade/cancel-order": (cancel_order, True),
@@ -347,6 +367,7 @@ ROUTES: dict[str, tuple[Handler, bool]] = {
     "GET /api/v5/trade/order": (get_order, True),
     "GET /api/v5/trade/orders-pending": (orders_pending, True),
     "GET /api/v5/trade/orders-history": (orders_history, True),
+    "GET /api/v5/trade/orders-history-archive": (orders_history_archive, True),
     "GET /api/v5/trade/fills": (fills, True),
     "GET /api/v5/trade/fills-history": (fills_history, True),
     "GET /api/v5/account/balance": (balance, True),

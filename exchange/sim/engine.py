@@ -11,8 +11,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
+from itertools import takewhile
 from typing import Any
 
+from . import pricelimit
 from .account import LONG_SHORT, NET, Account, Position, PosKey, fee_for, margin_for
 from .clock import Clock
 from .decimals import fmt
@@ -24,16 +26,26 @@ from .orders import Fill, IdSource, Order, closes
 from .params import ClosePosition, PlaceOrder, SetLeverage
 from .quirks import Quirks
 
-CANCELED_UNFILLED_KEPT_MS = 2 * 3_600_000  # canceled orders without fills are kept only about 2 h
-HISTORY_KEPT_MS = 7 * 86_400_000
-FILLS_KEPT_MS = 3 * 86_400_000
-FILLS_HISTORY_KEPT_MS = 92 * 86_400_000
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+# OKX's retention windows (facts sheet 6.6, 6.7). Orders count by cTime, fills by ts.
+CANCELED_UNFILLED_KEPT_MS = 2 * HOUR_MS  # a canceled order without fills: about 2 h after it ended
+HISTORY_KEPT_MS = 7 * DAY_MS  # orders-history
+ARCHIVE_KEPT_MS = 92 * DAY_MS  # orders-history-archive and GET /trade/order: 3 months
+FILLS_KEPT_MS = 3 * DAY_MS  # /trade/fills
+FILLS_HISTORY_KEPT_MS = ARCHIVE_KEPT_MS  # /trade/fills-history
 
 CANCEL_BY_USER = "1"
 CANCEL_FOK = "13"
 CANCEL_IOC = "14"
 CANCEL_POSITION_CLOSED = "17"
 CANCEL_POST_ONLY = "31"
+
+
+def _reaches(order: Order, low_px: Decimal, high_px: Decimal) -> bool:
+    """Whether the market trading over [low_px, high_px] reaches a resting order's price."""
+    assert order.px is not None
+    return (order.side == "buy" and low_px <= order.px) or (order.side == "sell" and high_px >= order.px)
 
 
 class Venue:
@@ -58,7 +70,7 @@ class Venue:
             )
             for inst_id, inst in INSTRUMENTS.items()
         }
-        self.market = Market(paths, start_ms)
+        self.market = Market(paths, start_ms, self._can_match)
         self._fill_ratio = fill_ratio
         self._start_balance = balance
         self.ids = IdSource()
@@ -87,6 +99,7 @@ class Venue:
         self.sync()
         self.clock.advance(seconds)
         self.sync()
+        self.forget_expired()
 
     def set_price(self, inst_id: str, px: Decimal) -> None:
         self.sync()
@@ -105,9 +118,13 @@ class Venue:
     def _match(self, path: PricePath, low: int, high: int, t: int) -> None:
         low_px, high_px = path.to_px(low), path.to_px(high)
         for order in self.resting(path.inst.inst_id):
-            assert order.px is not None
-            if (order.side == "buy" and low_px <= order.px) or (order.side == "sell" and high_px >= order.px):
+            if _reaches(order, low_px, high_px):
+                assert order.px is not None
                 self._fill(order, order.px, min(order.remaining, self._step_cap(order)), "M", t)
+
+    def _can_match(self) -> bool:
+        """Whether a step could fill a resting order if the market stayed where it is."""
+        return any(_reaches(o, self.mark(o.inst), self.mark(o.inst)) for o in self.open.values())
 
     def resting(self, inst_id: str) -> list[Order]:
         return [o for o in self.open.values() if o.inst.inst_id == inst_id]
@@ -185,6 +202,7 @@ class Venue:
 
     def place(self, req: PlaceOrder, taken_cl_ord_ids: set[str]) -> Order:
         """Place one order, or raise ItemError with its sCode; `taken_cl_ord_ids`: the batch's so far."""
+        pricelimit.check(req.inst, req.side, req.px, self.mark(req.inst))
         if req.cl_ord_id and (req.cl_ord_id in taken_cl_ord_ids or self._pending_by_cl_ord_id(req.cl_ord_id)):
             raise ItemError("51016")
         check_trading_allowed(self.account, req.td_mode, self.quirks)
@@ -427,7 +445,8 @@ class Venue:
     # -- reading -------------------------------------------------------------------------------
 
     def find_order(self, inst_id: str, ord_id: str | None, cl_ord_id: str | None) -> Order | None:
-        """GET /trade/order: ordId wins, a clOrdId gives its latest order; stale unfilled cancels are gone."""
+        """GET /trade/order: ordId wins, a clOrdId gives its latest order; only retained orders are found."""
+        self.forget_expired()
         if ord_id is not None:
             matches = [self.orders[ord_id]] if ord_id in self.orders else []
         else:
@@ -435,24 +454,45 @@ class Venue:
         return next((o for o in matches if o.inst.inst_id == inst_id and self._retained(o)), None)
 
     def _retained(self, order: Order) -> bool:
-        expired = self.now_ms() - order.u_time > CANCELED_UNFILLED_KEPT_MS
-        return not (order.state == "canceled" and order.acc_fill_sz == 0 and expired)
-
-    def history(self) -> list[Order]:
-        """Terminal orders of the last 7 days, newest first."""
+        """Pending, or placed within 3 months; a canceled order without fills until 2 h after it ended."""
+        if order.pending:
+            return True
         now = self.now_ms()
-        return [
-            o
-            for o in reversed(self.orders.values())
-            if not o.pending and now - o.c_time <= HISTORY_KEPT_MS and self._retained(o)
-        ]
+        unfilled_cancel = order.state == "canceled" and order.acc_fill_sz == 0
+        if unfilled_cancel and now - order.u_time > CANCELED_UNFILLED_KEPT_MS:
+            return False
+        return now - order.c_time <= ARCHIVE_KEPT_MS
+
+    def history(self, kept_ms: int) -> list[Order]:
+        """Retained ended orders placed within `kept_ms` (7 days: orders-history, 3 months: its archive).
+
+        Newest first.
+        """
+        self.forget_expired()
+        now = self.now_ms()
+        recent = takewhile(lambda o: now - o.c_time <= kept_ms, reversed(self.orders.values()))
+        return [o for o in recent if not o.pending and self._retained(o)]
+
+    def forget_expired(self) -> None:
+        """Drop fills and ended orders older than the 3-month windows: no endpoint answers with them any more.
+
+        Orders are kept in cTime order and fills in ts order, so only the expired ones are visited.
+        """
+        cutoff = self.now_ms() - ARCHIVE_KEPT_MS
+        stale = sum(1 for _ in takewhile(lambda f: f.ts < cutoff, self.fills))
+        del self.fills[:stale]
+        old = takewhile(lambda o: o.c_time < cutoff, self.orders.values())
+        for ord_id in [o.ord_id for o in old if not o.pending]:
+            del self.orders[ord_id]
 
     def pending(self) -> list[Order]:
         return list(reversed(self.open.values()))
 
     def recent_fills(self, kept_ms: int) -> list[Fill]:
+        """Fills of the last `kept_ms` (fills: 3 days, fills-history: 3 months), newest first."""
+        self.forget_expired()
         now = self.now_ms()
-        return [f for f in reversed(self.fills) if now - f.ts <= kept_ms]
+        return list(takewhile(lambda f: now - f.ts <= kept_ms, reversed(self.fills)))
 
     def avail_bal(self) -> Decimal:
         return self.account.cash - self.account.iso_margin() - self._cross_imr() - self.ord_frozen()

@@ -1,16 +1,18 @@
 """The market: a seeded random walk per instrument, 1-minute bars built from it, candles and tickers.
 
 Prices are kept as integer counts of the instrument's tickSz, so every price is on the tick and exact.
-The walk takes one step per whole second of simulator time. History before the start is generated
-backwards from the start price on demand (a separate seeded stream), so a run reads the same bars
-however and whenever it asks for them.
+The walk takes one step per whole second of simulator time. A still path (volatility 0) never moves on
+its own and draws one volume per minute instead of one per step, so a stretch in which no resting order
+is within reach can be skipped to its last second with the same bars. History before the start is
+generated backwards from the start price on demand (a separate seeded stream), so a run reads the same
+bars however and whenever it asks for them.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -54,6 +56,7 @@ class PricePath:
         self._walk = random.Random(f"{seed}:{inst.inst_id}:walk")
         self._past = random.Random(f"{seed}:{inst.inst_id}:history")
         self._sigma_per_minute = float(volatility)
+        self.still = volatility == 0
         self._first_ms = start_ms - start_ms % MINUTE_MS
         self._forward = [Bar(self._first_ms, self.ticks, self.ticks, self.ticks, self.ticks, 0)]
         self._history: list[Bar] = []  # newest first; each bar closes at the next one's open
@@ -71,7 +74,9 @@ class PricePath:
         return self.to_px(self.ticks)
 
     def step(self, t_ms: int) -> tuple[int, int]:
-        """One random step; returns the (low, high) range traded, in ticks."""
+        """One random step (none on a still path); returns the (low, high) range traded, in ticks."""
+        if self.still:
+            return self.move_to(t_ms, self.ticks)
         delta = round(self._walk.gauss(0.0, self.ticks * self._sigma_per_step))
         return self.move_to(t_ms, max(1, self.ticks + delta), self._walk.randint(0, 20))
 
@@ -82,7 +87,8 @@ class PricePath:
         minute = t_ms - t_ms % MINUTE_MS
         last = self._forward[-1]
         while last.ts < minute:
-            last = Bar(last.ts + MINUTE_MS, last.c, last.c, last.c, last.c, 0)
+            minute_vol = self._walk.randint(0, 1200) if self.still else 0
+            last = Bar(last.ts + MINUTE_MS, last.c, last.c, last.c, last.c, minute_vol)
             self._forward.append(last)
         last.merge(Bar(minute, ticks, ticks, ticks, ticks, vol))
         return min(before, ticks), max(before, ticks)
@@ -177,16 +183,24 @@ class PricePath:
 
 
 class Market:
-    """All instruments' price paths, stepped together once per whole second of simulator time."""
+    """All instruments' price paths, stepped together once per whole second of simulator time.
 
-    def __init__(self, paths: dict[str, PricePath], start_ms: int) -> None:
+    `busy()` says whether a step may do more than walk (a resting order is within reach); while it is
+    false and every path is still, the steps before the last whole second change nothing and are skipped.
+    """
+
+    def __init__(self, paths: dict[str, PricePath], start_ms: int, busy: Callable[[], bool]) -> None:
         self.paths = paths
         self._stepped_ms = start_ms
+        self._busy = busy
+        self._still = all(path.still for path in paths.values())
 
     def step_times(self, now_ms: int) -> Iterator[int]:
-        """The whole-second instants not yet stepped, up to now."""
+        """The whole-second instants not yet stepped, up to now (idle still stretches: only the last)."""
         t = (self._stepped_ms // STEP_MS + 1) * STEP_MS
         while t <= now_ms:
+            if self._still and not self._busy():
+                t = max(t, now_ms - now_ms % STEP_MS)
             self._stepped_ms = t
             yield t
             t += STEP_MS

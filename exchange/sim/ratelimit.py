@@ -27,6 +27,7 @@ RULES: dict[str, Rule] = {
     "GET /api/v5/trade/order": Rule(60, "uid_inst"),
     "GET /api/v5/trade/orders-pending": Rule(60, "uid"),
     "GET /api/v5/trade/orders-history": Rule(40, "uid"),
+    "GET /api/v5/trade/orders-history-archive": Rule(20, "uid"),
     "GET /api/v5/trade/fills": Rule(60, "uid"),
     "GET /api/v5/trade/fills-history": Rule(10, "uid"),
     "GET /api/v5/account/balance": Rule(10, "uid"),
@@ -40,6 +41,7 @@ RULES: dict[str, Rule] = {
     "GET /api/v5/public/time": Rule(10, "ip"),
     "GET /api/v5/market/candles": Rule(40, "ip"),
     "GET /api/v5/market/ticker": Rule(20, "ip"),
+    "GET /api/v5/public/price-limit": Rule(20, "ip"),
 }
 
 

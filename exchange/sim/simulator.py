@@ -17,18 +17,20 @@ from decimal import Decimal
 from types import FrameType, TracebackType
 from typing import Any
 
-from . import admin, envelopes, faults
-from .account import ACCT_LEVELS, POS_MODES
+from . import admin, envelopes, faults, params
+from .account import ACCT_LEVELS, LONG_SHORT, POS_MODES
 from .api import Api
 from .auth import Credentials
 from .clock import Clock
 from .decimals import fmt
 from .engine import Venue
-from .errors import ApiError
+from .errors import ApiError, ItemError
 from .instruments import PRIMARY_INST_ID
 from .quirks import Quirks
 from .ratelimit import RateLimiter
 from .server import HttpServer, Request, Response
+
+USER_ORD_TYPES = ("market", "limit", "post_only")  # what the OKX app's order form offers here
 
 
 def _decimal(value: str | int | float | Decimal, name: str) -> Decimal:
@@ -189,6 +191,47 @@ class Simulator:
             except ApiError as exc:
                 raise ValueError(f"{exc.code} {exc.msg}") from None
             return self._venue.config()
+
+    def user_order(
+        self,
+        side: str,
+        sz: str | Decimal,
+        *,
+        inst_id: str = PRIMARY_INST_ID,
+        ord_type: str = "market",
+        px: str | Decimal | None = None,
+        pos_side: str | None = None,
+        td_mode: str = "isolated",
+        cl_ord_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Place an order as a trader in the OKX app would; returns it (OKX shape).
+
+        The API's checks and trading rules apply and its fills land on the same positions. A buy without
+        posSide opens a long in long/short mode (net mode needs none). A refusal raises
+        ValueError("<sCode> <sMsg>").
+        """
+        if ord_type not in USER_ORD_TYPES:
+            raise ValueError(f"ordType must be one of {', '.join(USER_ORD_TYPES)}")
+        item = {
+            "instId": inst_id,
+            "side": side,
+            "sz": str(sz),
+            "ordType": ord_type,
+            "px": None if px is None else str(px),
+            "posSide": pos_side,
+            "tdMode": td_mode,
+            "clOrdId": cl_ord_id,
+        }
+        with self._venue.lock:
+            self._venue.sync()
+            if pos_side is None and side == "buy" and self._venue.account.pos_mode == LONG_SHORT:
+                item["posSide"] = "long"
+            try:
+                params.place_shape(item, self._venue.quirks)
+                order = self._venue.place(params.place_item(item, self._venue.quirks), set())
+            except (ApiError, ItemError) as exc:
+                raise ValueError(f"{exc.code} {exc.msg}") from None
+            return order.to_okx()
 
     def state(self) -> dict[str, Any]:
         with self._venue.lock:

@@ -182,9 +182,9 @@ ORDER_IGNORES = {
     ("rejected_post_only", "vanished"),
 }
 ORDER_TRIGGERS = (
-    "submit", "ack_accepted", "ack_rejected", "ack_ambiguous", "ack_duplicate", "vanished", "seen_live", "seen_partially_filled",
-    "seen_filled", "seen_canceled", "seen_canceled_post_only", "not_found", "cancel_sent",
-    "cancel_rejected", "cancel_ambiguous",
+    "submit", "ack_accepted", "ack_rejected", "ack_ambiguous", "ack_duplicate", "vanished", "seen_live",
+    "seen_partially_filled", "seen_filled", "seen_canceled", "seen_canceled_post_only", "not_found",
+    "cancel_sent", "cancel_rejected", "cancel_ambiguous",
 )  # fmt: skip
 
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from exchange import Instrument, OkxClient, OkxIncorrectOrderState, OkxOrder, OkxOrderAck
 from exchange.sim import Simulator
 from exchange.sizing import round_price
+from tests.exchange.sim.okx_http import RawOkx
 
 T = TypeVar("T")
 
@@ -104,6 +105,15 @@ class SimControls:
 
     def now_ms(self) -> int:
         return self._sim.now_ms()
+
+    def user_order(self, side: str, sz: Decimal, **fields: Any) -> dict[str, Any]:
+        """An order placed by hand in the OKX app on the same account (Simulator.user_order keywords)."""
+        return self._sim.user_order(side, sz, inst_id=self._symbol, **fields)
+
+    def read(self, target: str) -> dict[str, Any]:
+        """A signed GET of `target` (path and query) the client has no method for; the whole envelope."""
+        envelope: dict[str, Any] = RawOkx(self._sim).get(target)
+        return envelope
 
 
 class Venue:
