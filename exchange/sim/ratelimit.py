@@ -36,6 +36,7 @@ RULES: dict[str, Rule] = {
     "GET /api/v5/public/time": Rule(10, "ip"),
     "GET /api/v5/market/candles": Rule(40, "ip"),
     "GET /api/v5/market/ticker": Rule(20, "ip"),
+    "GET /api/v5/market/history-candles": Rule(20, "ip"),
 }
 
 
