@@ -76,9 +76,9 @@ def test_post_only_buy_rests_is_found_by_both_ids_and_cancels(sim: Simulator) ->
     by_id = trade.get_order(instId=INST_ID, ordId=ord_id)["data"][0]
     by_cl_id = trade.get_order(instId=INST_ID, clOrdId="okxsdk1")["data"][0]
     assert by_id == by_cl_id
-    assert (by_id["state"], by_id["px"], by_id["tdMode"], by_id["posSide"]) == (
+    assert (by_id["state"], Decimal(by_id["px"]), by_id["tdMode"], by_id["posSide"]) == (
         "live",
-        str(px),
+        px,
         "isolated",
         "long",
     )
@@ -105,8 +105,8 @@ def test_a_fill_shows_in_fills_and_positions(sim: Simulator) -> None:
     sim.set_price(px - Decimal("1"))
     assert trade.get_order(instId=INST_ID, ordId=ord_id)["data"][0]["state"] == "filled"
     fills = trade.get_fills(instType="SWAP", instId=INST_ID)["data"]
-    assert {(f["ordId"], f["fillPx"], f["side"], f["posSide"], f["execType"]) for f in fills} == {
-        (ord_id, str(px), "buy", "long", "M")
+    assert {(f["ordId"], Decimal(f["fillPx"]), f["side"], f["posSide"], f["execType"]) for f in fills} == {
+        (ord_id, px, "buy", "long", "M")
     }
     assert sum(Decimal(f["fillSz"]) for f in fills) == 1
     positions = _account(sim).get_positions(instType="SWAP", instId=INST_ID)["data"]
