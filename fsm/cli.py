@@ -211,17 +211,28 @@ def diagram(
 @app.command()
 @handles_errors
 def sim(
-    host: Annotated[str, typer.Option(help="bind address (loopback)")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="0 picks a free port")] = 0,
-    seed: Annotated[int, typer.Option(help="seed of the price path and faults")] = 0,
+    host: Annotated[str, typer.Option(help="bind address (loopback unless --allow-remote)")] = "127.0.0.1",
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="listen on a non-loopback --host (API clients from elsewhere; the /sim/ admin routes "
+            "still answer loopback clients only)",
+        ),
+    ] = False,
+    port: Annotated[str, typer.Option(metavar="INTEGER", help="0 picks a free port")] = "0",
+    seed: Annotated[str, typer.Option(metavar="INTEGER", help="seed of the price path and faults")] = "0",
     clock: Annotated[str, typer.Option(help="manual | realtime")] = "realtime",
-    speed: Annotated[float, typer.Option(help="realtime clock speed-up")] = 1.0,
+    speed: Annotated[str, typer.Option(metavar="FLOAT", help="realtime clock speed-up (positive)")] = "1",
     start_px: Annotated[str, typer.Option("--start-px", help="starting price")] = "3000",
 ) -> None:
-    """Serve the local OKX-compatible simulator; prints one JSON line with its URL and credentials."""
+    """Serve the local OKX-compatible simulator; prints one JSON line with its URL and credentials.
+
+    The simulator checks the flags (one line on stderr and exit 2 when one is bad).
+    """
     from exchange.sim import serve
 
-    raise typer.Exit(serve(host, port, seed, clock, speed, start_px))
+    raise typer.Exit(serve(host, port, seed, clock, speed, start_px, allow_remote))
 
 
 @app.command()

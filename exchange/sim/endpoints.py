@@ -87,7 +87,7 @@ def instruments(venue: Venue, call: Call) -> Response:
     )
 
 
-def candles(venue: Venue, call: Call) -> Response:
+def _candles(venue: Venue, call: Call, max_limit: int, history: bool) -> Response:
     path = _path(venue, call.query)
     bar = params.text(call.query, "bar") or "1m"
     if bar not in BAR_MINUTES:
@@ -97,9 +97,19 @@ def candles(venue: Venue, call: Call) -> Response:
         venue.now_ms(),
         params.integer(call.query, "after"),
         params.integer(call.query, "before"),
-        params.limit(call.query, 100, 300),
+        params.limit(call.query, 100, max_limit),
+        history,
     )
     return ok(rows)
+
+
+def candles(venue: Venue, call: Call) -> Response:
+    return _candles(venue, call, 300, history=False)
+
+
+def history_candles(venue: Venue, call: Call) -> Response:
+    """Older bars than /market/candles reaches (ccxt's fetch_ohlcv asks here for a `since` in the past)."""
+    return _candles(venue, call, 100, history=True)
 
 
 def ticker(venue: Venue, call: Call) -> Response:
@@ -377,4 +387,5 @@ ROUTES: dict[str, tuple[Handler, bool]] = {
     "POST /api/v5/account/set-account-level": (set_account_level, True),
     "POST /api/v5/account/set-leverage": (set_leverage, True),
     "GET /api/v5/account/leverage-info": (leverage_info, True),
+    "GET /api/v5/market/history-candles": (history_candles, False),
 }

@@ -25,6 +25,7 @@ STEP_MS = 1_000
 BAR_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1H": 60, "4H": 240}
 MAX_CANDLE_ENTRIES = 1440  # /market/candles reaches only the latest 1,440 bars
 DAY_MS = 86_400_000
+HISTORY_CANDLES_REACH_MS = 30 * DAY_MS  # /market/history-candles here: 30 days back (1,440 bars at least)
 UTC8_MS = 8 * 3_600_000
 
 
@@ -128,13 +129,17 @@ class PricePath:
         return agg
 
     def candles(
-        self, bar: str, now_ms: int, after: int | None, before: int | None, limit: int
+        self, bar: str, now_ms: int, after: int | None, before: int | None, limit: int, history: bool = False
     ) -> list[list[str]]:
-        """OKX candle rows, newest first: [ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]."""
+        """OKX candle rows, newest first: [ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm].
+
+        The latest 1,440 bars; with `history` (/market/history-candles) also those of the last 30 days.
+        """
         minutes = BAR_MINUTES[bar]
         span = minutes * MINUTE_MS
         newest = self.newest_minute - self.newest_minute % span
-        oldest = newest - (MAX_CANDLE_ENTRIES - 1) * span
+        entries = max(MAX_CANDLE_ENTRIES, HISTORY_CANDLES_REACH_MS // span) if history else MAX_CANDLE_ENTRIES
+        oldest = newest - (entries - 1) * span
         ts = newest if after is None else min(newest, (after - 1) - (after - 1) % span)
         rows: list[list[str]] = []
         while len(rows) < limit and ts >= oldest and (before is None or ts > before):

@@ -42,6 +42,7 @@ RULES: dict[str, Rule] = {
     "GET /api/v5/market/candles": Rule(40, "ip"),
     "GET /api/v5/market/ticker": Rule(20, "ip"),
     "GET /api/v5/public/price-limit": Rule(20, "ip"),
+    "GET /api/v5/market/history-candles": Rule(20, "ip"),
 }
 
 

@@ -1,15 +1,27 @@
-"""`okx-fsm sim`: one JSON line within 2 s, then serves until SIGTERM and exits cleanly."""
+"""`okx-fsm sim`: one JSON line within 2 s, then serves until SIGTERM and exits cleanly.
+
+A bad flag or a port in use: one line on stderr and exit 2, never a traceback.
+"""
 
 from __future__ import annotations
 
 import json
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import pytest
 import requests
+from typer.testing import CliRunner
+
+from fsm.cli import app
+from tests.exchange.sim.test_cli import BAD_FLAGS
+
+OKX_FSM = str(Path(sys.executable).with_name("okx-fsm"))  # the console script installed beside python
 
 
 def test_okx_fsm_sim_prints_its_line_within_two_seconds_and_stops_on_sigterm() -> None:
@@ -43,3 +55,32 @@ def test_okx_fsm_sim_prints_its_line_within_two_seconds_and_stops_on_sigterm() -
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize(("args", "named"), BAD_FLAGS, ids=[" ".join(args) for args, _ in BAD_FLAGS])
+def test_a_bad_flag_is_one_stderr_line_and_exit_2(args: list[str], named: str) -> None:
+    result = CliRunner().invoke(app, ["sim", *args])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("error: ")
+    assert named in result.stderr
+
+
+def test_the_console_script_refuses_a_bad_clock_without_a_traceback() -> None:
+    result = subprocess.run([OKX_FSM, "sim", "--clock", "bogus"], capture_output=True, text=True, timeout=10)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == ["error: --clock must be manual or realtime, not 'bogus'"]
+
+
+def test_the_console_script_refuses_a_port_in_use_without_a_traceback() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [OKX_FSM, "sim", "--port", str(port)], capture_output=True, text=True, timeout=10
+        )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [f"error: cannot listen on 127.0.0.1:{port}: Address already in use"]

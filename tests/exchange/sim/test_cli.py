@@ -1,4 +1,7 @@
-"""`python -m exchange.sim`: one JSON line on stdout within 2 s, then serve until SIGTERM, exit 0."""
+"""`python -m exchange.sim`: one JSON line on stdout within 2 s, then serve until SIGTERM, exit 0.
+
+A bad flag or a port in use: one line on stderr and exit 2, before serving.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,13 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -66,3 +71,55 @@ def test_credentials_come_from_the_client_environment_variables() -> None:
     proc, line, _ = _start({"OKX_API_KEY": "k-1", "OKX_API_SECRET": "s-1", "OKX_API_PASSPHRASE": "p-1"})
     assert _stop(proc, signal.SIGINT) == 0
     assert (line["api_key"], line["secret_key"], line["passphrase"]) == ("k-1", "s-1", "p-1")
+
+
+BAD_FLAGS = [
+    (["--clock", "bogus"], "--clock"),
+    (["--start-px", "abc"], "--start-px"),
+    (["--start-px", "3000.005"], "--start-px"),
+    (["--speed", "-1"], "--speed"),
+    (["--speed", "0"], "--speed"),
+    (["--seed", "abc"], "--seed"),
+    (["--port", "abc"], "--port"),
+    (["--host", "0.0.0.0"], "--allow-remote"),
+]
+
+
+@pytest.mark.parametrize(("args", "named"), BAD_FLAGS, ids=[" ".join(args) for args, _ in BAD_FLAGS])
+def test_a_bad_flag_is_one_stderr_line_and_exit_2(args: list[str], named: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "exchange.sim", *args], cwd=ROOT, capture_output=True, text=True, timeout=10
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("error: ")
+    assert named in result.stderr
+
+
+def test_a_port_in_use_is_one_stderr_line_and_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "exchange.sim", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+
+
+def test_allow_remote_lets_it_listen_beyond_loopback() -> None:
+    proc, line, _ = _start({}, "--host", "0.0.0.0", "--allow-remote", "--clock", "manual")
+    try:
+        port = line["base_url"].rsplit(":", 1)[1]
+        assert line["base_url"] == f"http://0.0.0.0:{port}"
+        local = f"http://127.0.0.1:{port}"
+        assert requests.get(local + "/api/v5/public/time", timeout=2).json()["code"] == "0"
+        assert requests.get(local + "/sim/state", timeout=2).status_code == 200
+    finally:
+        assert _stop(proc, signal.SIGTERM) == 0

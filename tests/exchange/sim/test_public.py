@@ -129,3 +129,33 @@ def test_ticker_reports_the_last_price(sim: Simulator, okx: RawOkx) -> None:
     assert ticker["last"] == "3012.34"
     assert ticker["instId"] == "ETH-USDT-SWAP"
     assert Decimal(ticker["low24h"]) <= Decimal(ticker["last"]) <= Decimal(ticker["high24h"])
+
+
+HISTORY = "/api/v5/market/history-candles?instId=ETH-USDT-SWAP"
+
+
+def test_history_candles_reach_older_bars_than_candles(okx: RawOkx) -> None:
+    oldest_recent = int(okx.get(f"{CANDLES}&bar=1m&after=1767571200000&limit=300")["data"][-1][0])
+    far = oldest_recent - 5 * 1440 * BAR_MS["1m"]
+    assert okx.get(f"{CANDLES}&bar=1m&after={far}")["data"] == []
+    rows = okx.get(f"{HISTORY}&bar=1m&after={far}&limit=3")["data"]
+    assert [int(r[0]) for r in rows] == [far - 60_000, far - 120_000, far - 180_000]
+    assert {r[8] for r in rows} == {"1"}
+
+
+def test_history_candles_agree_with_candles_where_both_reach(okx: RawOkx) -> None:
+    assert okx.get(f"{HISTORY}&bar=15m&limit=5") == okx.get(f"{CANDLES}&bar=15m&limit=5")
+
+
+def test_history_candles_limit_defaults_to_and_caps_at_100(okx: RawOkx) -> None:
+    assert len(okx.get(HISTORY)["data"]) == 100
+    assert len(okx.get(f"{HISTORY}&limit=300")["data"]) == 100
+
+
+def test_history_candles_reach_30_days_back_or_1440_bars(okx: RawOkx) -> None:
+    now, span = 1767571200000, BAR_MS["15m"]
+    oldest = now - 30 * 86_400_000 + span  # 2,880 bars of 15m, the forming one included
+    rows = okx.get(f"{HISTORY}&bar=15m&after={oldest + 2 * span}")["data"]
+    assert [int(r[0]) for r in rows] == [oldest + span, oldest]
+    four_hours = okx.get(f"{HISTORY}&bar=4H&after={now - 1439 * BAR_MS['4H'] + 1}")["data"]
+    assert [int(r[0]) for r in four_hours] == [now - 1439 * BAR_MS["4H"]]
