@@ -1,17 +1,23 @@
-"""The OKX REST gateway: route, authenticate, read the body, rate-limit, then run the endpoint."""
+"""The OKX REST gateway: route, authenticate, read the body, rate-limit, then run the endpoint.
+
+`inTime` (and the arrival a late request's delay and expTime are judged from) is when the gateway
+received the request, on the simulator's clock.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from . import envelopes
 from .auth import Credentials, authenticate
-from .endpoints import ROUTES, Call
+from .endpoints import EXP_TIME_ENDPOINTS, ROUTES, Call, Handler, exp_time
 from .engine import Venue
 from .errors import ApiError
+from .faults import NO_FAULTS, FaultPlan
 from .ratelimit import RateLimiter, charges
 from .server import Request, Response
 
@@ -28,7 +34,8 @@ class Api:
         self._limiter_ms = limiter_ms
         self._rate_limits = rate_limits
 
-    def handle(self, request: Request) -> Response:
+    def handle(self, request: Request, plan: FaultPlan = NO_FAULTS) -> Response:
+        """The answer to `request`; a late one (plan.late) is queued and answered with nothing (dropped)."""
         endpoint = f"{request.method} {request.path}"
         route = ROUTES.get(endpoint)
         if route is None:
@@ -56,9 +63,25 @@ class Api:
                 if self._rate_limits and not self.limiter.admit(units, self._limiter_ms()):
                     return envelopes.rate_limited()
                 self.venue.sync()
-                return handler(self.venue, Call(query, body, in_time_us))
+                now = self.venue.now_ms()
+                honours = endpoint in EXP_TIME_ENDPOINTS
+                deadline = exp_time(request.header("expTime"), now) if honours else None
+                call = Call(query, body, in_time_us, deadline, plan.async_cancel)
+                late = plan.late
+                if late is None:
+                    return handler(self.venue, call)
+                run = partial(_answer, handler, self.venue, call)
+                self.venue.deferred.add(run, call.expired, late.clock, late.ms, now)
+                return Response.dropped()
         except ApiError as exc:
             return envelopes.error(exc)
+
+
+def _answer(handler: Handler, venue: Venue, call: Call) -> Response:
+    try:
+        return handler(venue, call)
+    except ApiError as exc:
+        return envelopes.error(exc)
 
 
 def _json_body(request: Request) -> Any:

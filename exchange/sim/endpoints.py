@@ -1,10 +1,12 @@
 """The OKX v5 REST endpoints: read the request's parameters, ask the venue, answer in OKX's shape.
 
-Each handler runs with the venue's lock held and the market synced to the clock.
+Each handler runs with the venue's lock held and the market synced to the clock (for a request
+applied late: when it is applied, with the call as it arrived).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -29,10 +31,31 @@ T = TypeVar("T")
 class Call:
     query: Mapping[str, str]
     body: Any  # the parsed JSON body of a POST, None for a GET
-    in_time_us: int
+    in_time_us: int  # when the gateway received it (sim clock)
+    exp_time_ms: int | None = None  # the expTime deadline, on endpoints that honour it
+    async_cancel: bool = False  # cancels are accepted now and carried out at the next matching step
+
+    def expired(self, now_ms: int) -> bool:
+        """Whether processing at `now_ms` (sim time) comes after the request's expTime."""
+        return self.exp_time_ms is not None and now_ms > self.exp_time_ms
 
 
 Handler = Callable[[Venue, Call], Response]
+
+EXP_TIME_ENDPOINTS = frozenset({"POST /api/v5/trade/order", "POST /api/v5/trade/batch-orders"})
+_UNIX_MS = re.compile(r"\d{1,19}")
+
+
+def exp_time(header: str | None, now_ms: int) -> int | None:
+    """The `expTime` header (Unix ms): malformed is 51000, a deadline already past on arrival 50036."""
+    if header is None:
+        return None
+    if not _UNIX_MS.fullmatch(header):
+        raise bad_param("expTime")
+    deadline = int(header)
+    if deadline < now_ms:
+        raise ApiError("50036")
+    return deadline
 
 
 def _out_us(venue: Venue) -> int:
@@ -137,20 +160,24 @@ def _objects(body: Any, many: bool) -> list[Mapping[str, Any]]:
     return rows
 
 
+def _refused_place_ack(item: Mapping[str, Any], exc: ItemError, ts: str) -> dict[str, Any]:
+    return {
+        "clOrdId": params.text(item, "clOrdId") or "",
+        "ordId": "",
+        "sCode": exc.code,
+        "sMsg": exc.msg,
+        "subCode": "",
+        "tag": params.text(item, "tag") or "",
+        "ts": ts,
+    }
+
+
 def _place_ack(venue: Venue, item: Mapping[str, Any], taken: set[str]) -> dict[str, Any]:
     ts = str(venue.now_ms())
     try:
         order = venue.place(params.place_item(item, venue.quirks), taken)
     except ItemError as exc:
-        return {
-            "clOrdId": params.text(item, "clOrdId") or "",
-            "ordId": "",
-            "sCode": exc.code,
-            "sMsg": exc.msg,
-            "subCode": "",
-            "tag": params.text(item, "tag") or "",
-            "ts": ts,
-        }
+        return _refused_place_ack(item, exc, ts)
     return {
         "clOrdId": order.cl_ord_id,
         "ordId": order.ord_id,
@@ -170,6 +197,10 @@ def _place(venue: Venue, call: Call, many: bool) -> Response:
         raise bad_param("data")
     for row in rows:
         params.place_shape(row, venue.quirks)
+    if call.expired(venue.now_ms()):  # processed after its expTime: refused, nothing applied
+        ts = str(venue.now_ms())
+        acks = [_refused_place_ack(row, ItemError("50037"), ts) for row in rows]
+        return items(acks, call.in_time_us, _out_us(venue), single=not many)
     taken: set[str] = set()
     acks = [_place_ack(venue, row, taken) for row in rows]
     return items(acks, call.in_time_us, _out_us(venue), single=not many)
@@ -183,11 +214,11 @@ def place_batch(venue: Venue, call: Call) -> Response:
     return _place(venue, call, many=True)
 
 
-def _cancel_ack(venue: Venue, item: Mapping[str, Any]) -> dict[str, Any]:
+def _cancel_ack(venue: Venue, item: Mapping[str, Any], asynchronous: bool) -> dict[str, Any]:
     req = params.cancel_item(item)
     ack = {"clOrdId": req.cl_ord_id or "", "ordId": req.ord_id or "", "ts": str(venue.now_ms())}
     try:
-        order = venue.cancel(req.inst_id, req.ord_id, req.cl_ord_id)
+        order = venue.cancel(req.inst_id, req.ord_id, req.cl_ord_id, asynchronous)
     except ItemError as exc:
         return {**ack, "sCode": exc.code, "sMsg": exc.msg}
     return {**ack, "clOrdId": order.cl_ord_id, "ordId": order.ord_id, "sCode": "0", "sMsg": ""}
@@ -201,7 +232,7 @@ def _cancel(venue: Venue, call: Call, many: bool) -> Response:
         raise bad_param("data")
     for row in rows:
         params.required(row, "instId")
-    acks = [_cancel_ack(venue, row) for row in rows]
+    acks = [_cancel_ack(venue, row, call.async_cancel) for row in rows]
     return items(acks, call.in_time_us, _out_us(venue), single=not many)
 
 

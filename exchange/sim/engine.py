@@ -3,7 +3,8 @@
 Callers hold `Venue.lock` around every call. Resting orders fill when the market trades at or
 through their price, at their price, as maker; each step fills at most `fill_ratio` of an order's size
 (rounded down to the lot, at least one lot), so partial fills really happen. Orders that take
-liquidity fill at once at the market price, as taker.
+liquidity fill at once at the market price, as taker. Requests applied late (`deferred`) and cancels
+that take effect after their answer (`cancel_requested`) are carried out at the matching steps.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from . import pricelimit
 from .account import LONG_SHORT, NET, Account, Position, PosKey, fee_for, margin_for
 from .clock import Clock
 from .decimals import fmt
+from .deferred import DeferredQueue
 from .errors import ApiError, ItemError, bad_param
 from .instruments import INSTRUMENTS, PRIMARY_INST_ID, Instrument
 from .market import Market, PricePath
@@ -75,6 +77,7 @@ class Venue:
         self._start_balance = balance
         self.ids = IdSource()
         self.quirks = Quirks()
+        self._step_ms: int | None = None  # the matching step being carried out, if any
         self.reset_account()
 
     def reset_account(self) -> None:
@@ -82,18 +85,36 @@ class Venue:
         self.orders: dict[str, Order] = {}  # every order, oldest first
         self.open: dict[str, Order] = {}  # the pending ones (live, partially_filled)
         self.fills: list[Fill] = []
+        self.deferred = DeferredQueue()  # requests accepted on arrival, applied later
+        self.cancel_requested: dict[str, Order] = {}  # answered sCode 0, canceled at the next step
 
     # -- time and price ------------------------------------------------------------------------
 
     def now_ms(self) -> int:
-        return self.clock.now_ms()
+        """The clock, or during a matching step that step's time (what late requests are stamped with)."""
+        return self.clock.now_ms() if self._step_ms is None else self._step_ms
 
     def sync(self) -> None:
-        """Walk the market up to the clock, matching resting orders at every step."""
-        for t in self.market.step_times(self.clock.now_ms()):
-            for path in self.market.paths.values():
-                low, high = path.step(t)
-                self._match(path, low, high, t)
+        """Bring the venue up to the clock.
+
+        First the wall-clock late requests that are due, at the clock's time. Then the market walks
+        one step per whole second; at each step t the sim-clock late requests due by t are applied,
+        the market moves and matches, and the requested cancels take effect. Last, the sim-clock late
+        requests due between the last step and now.
+        """
+        now = self.clock.now_ms()
+        self.deferred.run_wall_due(now)
+        for t in self.market.step_times(now):
+            self._step_ms = t
+            try:
+                self.deferred.run_sim_due(t)
+                for path in self.market.paths.values():
+                    low, high = path.step(t)
+                    self._match(path, low, high, t)
+                self._apply_requested_cancels()
+            finally:
+                self._step_ms = None
+        self.deferred.run_sim_due(now)
 
     def advance(self, seconds: Decimal) -> None:
         self.sync()
@@ -106,6 +127,7 @@ class Venue:
         path = self.path(inst_id)
         low, high = path.move_to(self.now_ms(), path.to_ticks(px))
         self._match(path, low, high, self.now_ms())
+        self._apply_requested_cancels()
 
     def path(self, inst_id: str) -> PricePath:
         return self.market.paths[inst_id]
@@ -123,7 +145,10 @@ class Venue:
                 self._fill(order, order.px, min(order.remaining, self._step_cap(order)), "M", t)
 
     def _can_match(self) -> bool:
-        """Whether a step could fill a resting order if the market stayed where it is."""
+        """Whether a step could change anything if the market stayed where it is: fill a resting order,
+        apply a late request due on the sim clock, or carry out an accepted cancel."""
+        if self.cancel_requested or self.deferred.waits_on_sim_clock():
+            return True
         return any(_reaches(o, self.mark(o.inst), self.mark(o.inst)) for o in self.open.values())
 
     def resting(self, inst_id: str) -> list[Order]:
@@ -190,6 +215,13 @@ class Venue:
         if pos is None or pos.direction == (1 if side == "buy" else -1):
             return Decimal(0)
         return pos.size
+
+    def _apply_requested_cancels(self) -> None:
+        """After a step's matching: cancel what is still pending of the orders whose cancel was accepted."""
+        for order in self.cancel_requested.values():
+            if order.pending:
+                self._terminate(order, CANCEL_BY_USER)
+        self.cancel_requested.clear()
 
     def _terminate(self, order: Order, source: str) -> None:
         order.state = "canceled"
@@ -301,14 +333,27 @@ class Venue:
         elif order.ord_type == "fok":
             self._terminate(order, CANCEL_FOK)
 
-    def cancel(self, inst_id: str, ord_id: str | None, cl_ord_id: str | None) -> Order:
-        """Cancel a pending order (raise ItemError 51400 when it is filled, canceled or unknown)."""
+    def cancel(
+        self, inst_id: str, ord_id: str | None, cl_ord_id: str | None, asynchronous: bool = False
+    ) -> Order:
+        """Cancel a pending order now, or (asynchronous) accept the cancel for the next matching step.
+
+        Raise ItemError 51410 when its cancel is already accepted, the `cancel_canceled_code` quirk when
+        it is canceled, 51400 when it is filled or unknown.
+        """
         if ord_id is None and cl_ord_id is None:
             raise ItemError("51407")
         order = self._find_pending(ord_id, cl_ord_id)
         if order is None or order.inst.inst_id != inst_id:
-            raise ItemError("51400")
-        self._terminate(order, CANCEL_BY_USER)
+            known = self.find_order(inst_id, ord_id, cl_ord_id)
+            canceled = known is not None and known.state == "canceled"
+            raise ItemError(self.quirks.cancel_canceled_code if canceled else "51400")
+        if order.ord_id in self.cancel_requested:
+            raise ItemError("51410")
+        if asynchronous:
+            self.cancel_requested[order.ord_id] = order
+        else:
+            self._terminate(order, CANCEL_BY_USER)
         return order
 
     def _find_pending(self, ord_id: str | None, cl_ord_id: str | None) -> Order | None:

@@ -10,6 +10,11 @@ MESSAGES: dict[str, str] = {
     "50006": 'Invalid Content-Type. Please use "application/JSON".',
     "50011": "Too Many Requests",
     "50026": "System error. Try again later",
+    "50036": (
+        "The expTime can't be earlier than the current system time. "
+        "Please adjust the expTime and try again."
+    ),
+    "50037": "Order expired.",
     "50101": "APIKey does not match current environment",
     "50102": "Timestamp request expired",
     "50103": 'Request header "OK-ACCESS-KEY" cannot be empty',
@@ -47,8 +52,10 @@ MESSAGES: dict[str, str] = {
     "51202": "Market order amount exceeds the maximum amount.",
     "51204": "The price for the limit order cannot be empty.",
     "51400": "Order cancellation failed as the order has been filled, canceled or does not exist.",
+    "51401": "Cancellation failed as the order is already canceled.",
     "51406": "Canceled - order count exceeds the limit 20",
     "51407": "Either order ID or client order ID is required.",
+    "51410": "Cancellation failed as the order is already under cancelling status.",
     "51603": "Order does not exist",
     "50072": (
         "Isolated margin mode is no longer supported in multi-currency margin mode and portfolio margin mode."

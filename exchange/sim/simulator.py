@@ -157,7 +157,8 @@ class Simulator:
             self._venue.advance(_decimal(seconds, "seconds"))
 
     def set_faults(self, spec: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Replace the fault rules (see exchange.sim.faults); returns them as stored."""
+        """Replace the fault rules: a list, {"rules": [...]}, or {"profile": "okx-harsh", "probability": p,
+        "seed": s} (see exchange.sim.faults); returns them as stored."""
         with self._venue.lock:
             return self._faults.configure(spec)
 
@@ -251,13 +252,19 @@ class Simulator:
             }
 
     def stats(self) -> dict[str, Any]:
-        """Requests under /api/v5 since the last reset, by "METHOD /path" (query left out)."""
+        """Since the last reset: requests under /api/v5 by "METHOD /path" (query left out), faults fired
+        by kind, and late requests (queued = applied + refused past their expTime + waiting)."""
         with self._venue.lock:
-            return {"requests": dict(sorted(self._requests.items())), "total": sum(self._requests.values())}
+            return {
+                "requests": dict(sorted(self._requests.items())),
+                "total": sum(self._requests.values()),
+                "faults": dict(sorted(self._faults.fired.items())),
+                "late": self._venue.deferred.counts(),
+            }
 
     def reset(self) -> None:
-        """A fresh account (orders, fills, positions, balance), no faults, default quirks, empty rate
-        windows and stats.
+        """A fresh account (orders, fills, positions, balance, no late requests or pending cancels), no
+        faults, default quirks, empty rate windows and stats.
 
         The clock and the market go on: time never runs backwards for a client.
         """
@@ -288,13 +295,15 @@ class Simulator:
         if plan.outcome == faults.DROP_BEFORE_APPLY:
             return Response.dropped()
         try:
-            response = self._api.handle(request)
+            response = self._api.handle(request, plan)
         except Exception:  # a simulator bug must not look like a dropped connection to the client
             traceback.print_exc(file=sys.stderr)
             return envelopes.error(ApiError("50026"))
-        if plan.outcome == faults.CODE_50004_AFTER_APPLY:
+        if plan.late is not None and not response.drop:  # refused on arrival: nothing was queued
+            return response
+        if plan.outcome in (faults.CODE_50004_AFTER_APPLY, faults.LATE_50004):
             return envelopes.error(ApiError("50004"))
-        if plan.outcome == faults.DROP_AFTER_APPLY:
+        if plan.outcome in (faults.DROP_AFTER_APPLY, faults.LATE_APPLY):
             return Response.dropped()
         return response
 

@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import requests
+
 from exchange import Instrument, OkxClient, OkxIncorrectOrderState, OkxOrder, OkxOrderAck
+from exchange.signing import Signer, iso_timestamp, json_body
 from exchange.sim import Simulator
 from exchange.sizing import round_price
 from tests.exchange.sim.okx_http import RawOkx
@@ -114,6 +117,14 @@ class SimControls:
         """A signed GET of `target` (path and query) the client has no method for; the whole envelope."""
         envelope: dict[str, Any] = RawOkx(self._sim).get(target)
         return envelope
+
+    def harsh(self, probability: float, seed: int) -> list[dict[str, Any]]:
+        """Replace the fault rules with the okx-harsh profile (every kind at `probability`)."""
+        return self._sim.set_faults({"profile": "okx-harsh", "probability": probability, "seed": seed})
+
+    def stats(self) -> dict[str, Any]:
+        """The venue's counts: requests, faults fired by kind, late requests (exchange.sim stats)."""
+        return self._sim.stats()
 
 
 class Venue:
@@ -268,6 +279,17 @@ class Venue:
     def close(self) -> None:
         for client in self._clients:
             client.close()
+
+    def signed_post(self, path: str, payload: Any, headers: Mapping[str, str]) -> requests.Response:
+        """A signed POST with extra headers (e.g. expTime, which the client does not send), stamped
+        with the client's estimate of the venue's time."""
+        creds = self._credentials
+        signer = Signer(creds.api_key, creds.secret_key, creds.passphrase, demo=True)
+        body = json_body(payload)
+        signed = signer.signed_headers(iso_timestamp(self.client.now_ms()), "POST", path, body)
+        return requests.post(
+            creds.base_url + path, data=body.encode("utf-8"), headers={**signed, **headers}, timeout=10
+        )
 
 
 def _accepted(ack: OkxOrderAck) -> str:

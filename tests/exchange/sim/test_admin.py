@@ -33,12 +33,18 @@ def test_stats_count_api_requests_by_method_and_path_since_reset(okx: RawOkx) ->
     okx.get("/api/v5/account/positions?instId=ETH-USDT-SWAP")
     okx.get("/api/v5/account/positions")
     okx.admin("GET", "/sim/state")
-    assert okx.admin("GET", "/sim/stats").json() == {
-        "requests": {"GET /api/v5/account/positions": 2, "GET /api/v5/public/time": 1},
-        "total": 3,
-    }
+    stats = okx.admin("GET", "/sim/stats").json()
+    assert (stats["requests"], stats["total"]) == (
+        {"GET /api/v5/account/positions": 2, "GET /api/v5/public/time": 1},
+        3,
+    )
     assert okx.admin("POST", "/sim/reset").status_code == 200
-    assert okx.admin("GET", "/sim/stats").json() == {"requests": {}, "total": 0}
+    assert okx.admin("GET", "/sim/stats").json() == {
+        "requests": {},
+        "total": 0,
+        "faults": {},
+        "late": {"queued": 0, "applied": 0, "refused": 0, "waiting": 0},
+    }
 
 
 def test_price_and_advance_routes_move_the_market_and_the_clock(okx: RawOkx) -> None:
