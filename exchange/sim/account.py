@@ -15,6 +15,7 @@ from .decimals import fmt
 from .instruments import Instrument
 
 DEFAULT_LEVER = Decimal(10)
+RATIO_STEP = Decimal("1e-16")
 LONG_SHORT = "long_short_mode"
 NET = "net_mode"
 POS_MODES = (LONG_SHORT, NET)
@@ -85,7 +86,7 @@ class Position:
     def to_okx(self, mark: Decimal, avail_pos: Decimal) -> dict[str, Any]:
         upl = self.upl(mark)
         held = self.margin if self.mgn_mode == "isolated" else self.imr(mark)
-        ratio = upl / held if held else Decimal(0)
+        ratio = (upl / held).quantize(RATIO_STEP) if held else Decimal(0)  # OKX shows ~16 places
         isolated = self.mgn_mode == "isolated"
         return {
             **dict.fromkeys(_POSITION_BLANKS, ""),
