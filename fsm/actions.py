@@ -3,7 +3,11 @@
 Each action journals what it is about to send (write-ahead, fsynced) before the POST, then journals
 the outcome, which is one of three: rejected with an explicit code, accepted, or ambiguous. An
 ambiguous outcome is never taken as failed or not found: the rung goes to `unknown` and is resolved
-later by a query by clOrdId, never by resubmitting.
+later by a query by clOrdId, never by resubmitting. Every place carries an expTime deadline, so after
+it OKX's "does not exist" is final. 51016 means an order with that clOrdId exists: it is adopted.
+
+Each action is idempotent over the state it leaves: run again after a crash that lost the transition
+record, it sends nothing twice and journals no effect twice.
 """
 
 from __future__ import annotations
@@ -20,24 +24,54 @@ from exchange import (
     build_client_order_id,
     render_eth_entry_batch_payloads,
 )
+from fsm import ownership
+from fsm.errors import EngineError
 from fsm.guards import TickContext
-from fsm.model import CloseOrder, Rung
+from fsm.model import CloseOrder, OkxMirror, Rung
 from fsm.observe import Commit, OrderSpec, apply_order_observation
+from fsm.orphans import adopt_orphans, find_orphans
+from fsm.pnl import cycle_summary
 from fsm.signal import bar_ms, newest_closed_bar_open
 
-CLOSE_LEVEL = 0  # the clOrdId "rung" number of the cycle's close order (entry rungs are 1..n)
+CLOSE_LEVEL = 0  # the clOrdId "rung" number of the cycle's exit order (entry rungs are 1..n)
+DUPLICATE_CL_ORD_ID = "51016"
+SPOT_ACCOUNT = "1"
+ISOLATED_REFUSED_LEVELS = ("3", "4")  # multi-currency and portfolio margin: cross only
 
 
 class TradingClient(Protocol):
     """The trading half of `exchange.OkxClient` that actions use."""
 
-    def place_batch_orders(self, symbol: str, payloads: Any) -> list[OkxOrderAck]: ...
+    def place_batch_orders(
+        self, symbol: str, payloads: Any, exp_time_ms: int | None = None
+    ) -> list[OkxOrderAck]: ...
+
+    def place_order(
+        self,
+        symbol: str,
+        *,
+        side: str,
+        ord_type: str,
+        sz: Decimal,
+        px: Decimal | None = None,
+        pos_side: str | None = None,
+        td_mode: str = "isolated",
+        client_order_id: str | None = None,
+        reduce_only: bool | None = None,
+        exp_time_ms: int | None = None,
+    ) -> OkxOrderAck: ...
 
     def cancel_batch_orders(self, symbol: str, order_ids: Any) -> list[OkxOrderAck]: ...
 
-    def close_position(
-        self, symbol: str, pos_side: str, mgn_mode: str, client_order_id: str | None = None
+    def set_leverage(
+        self, symbol: str, lever: Decimal, mgn_mode: str, pos_side: str | None = None
     ) -> Mapping[str, str]: ...
+
+
+class ModeRefused(EngineError):
+    """The account's mode, margin mode or leverage is one this machine cannot trade in; nothing sent."""
+
+    exit_code = 4
 
 
 @dataclass
@@ -78,6 +112,12 @@ def render_intent(env: ActionEnv) -> None:
     sig = ctx.signal()
     if sig is None:  # the guard said yes in this very tick; a None here is a bug, not a market event
         raise RuntimeError("render_intent fired without a signal")
+    cycle_id = f"{p.cl_ord_id_prefix}{sig.candle_ts}"
+    if s.cycle_id == cycle_id and s.rungs:
+        return  # rendered and journaled already (a crash lost the transition record): never twice
+    config = ctx.view.account_config()
+    check_tradeable(p.td_mode, config.acctLv)
+    s.pos_mode = config.posMode
     instrument = ctx.view.instrument(p.symbol)
     payloads = render_eth_entry_batch_payloads(
         reference_px=sig.ref_px,
@@ -89,10 +129,11 @@ def render_intent(env: ActionEnv) -> None:
         attempt=0,
         symbol=p.symbol,
         td_mode=p.td_mode,
-        pos_side=p.pos_side,
+        pos_side=ownership.okx_pos_side(p, s),
     )
     s.signal = sig
-    s.cycle_id = f"{p.cl_ord_id_prefix}{sig.candle_ts}"
+    s.cycle_id = cycle_id
+    s.ct_val = instrument.ctVal
     s.last_signal_candle_ts = sig.candle_ts
     s.last_evaluated_candle_ts = max(sig.candle_ts, s.last_evaluated_candle_ts or 0)
     s.expiry_ts = sig.close_ts + p.expiry_bars * bar_ms(p.bar)
@@ -100,26 +141,55 @@ def render_intent(env: ActionEnv) -> None:
         Rung(level=i + 1, clOrdId=pl["clOrdId"], px=Decimal(pl["px"]), sz=Decimal(pl["sz"]), payload=dict(pl))
         for i, pl in enumerate(payloads)
     ]
-    env.commit("intent", {"signal": sig.to_dict(), "payloads": payloads, "instrument": dict(instrument.raw)})
+    env.commit(
+        "intent",
+        {
+            "signal": sig.to_dict(),
+            "payloads": payloads,
+            "instrument": dict(instrument.raw),
+            "account": {"posMode": config.posMode, "acctLv": config.acctLv},
+        },
+    )
+
+
+def check_tradeable(td_mode: str, acct_lv: str | None) -> None:
+    """Refuse (before anything is sent) an account level that cannot trade this SWAP margin mode."""
+    if acct_lv == SPOT_ACCOUNT:
+        raise ModeRefused("the OKX account is in Spot mode (acctLv 1): it cannot trade perpetual swaps")
+    if td_mode == "isolated" and acct_lv in ISOLATED_REFUSED_LEVELS:
+        raise ModeRefused(
+            f"the OKX account (acctLv {acct_lv}) trades swaps in cross margin only; set td_mode: cross"
+        )
 
 
 def submit_entries(env: ActionEnv) -> None:
-    """Send every rendered rung in one batch-orders request (write-ahead journaled first)."""
+    """Send every rendered rung in one batch-orders request with an expTime deadline.
+
+    Before anything is sent: orders of ours OKX holds that the state does not know are adopted (with
+    --adopt) or refused, the leverage the YAML asks for is set and verified, and the write-ahead record
+    (payloads, deadline) is fsynced.
+    """
     ctx, p, s = env.ctx, env.ctx.params, env.ctx.state
     trader = _trader(env)
-    now = ctx.view.now_ms()
     to_send = [r for r in s.rungs if r.state == "rendered"]
     if not to_send:
+        return  # sent already (a crash lost the transition record): never twice
+    orphans = find_orphans(ctx)
+    if orphans:
+        adopt_orphans(env.ctx, orphans, env.commit)
         return
+    _ensure_leverage(env, trader)
+    now = ctx.view.now_ms()
+    deadline = now + p.exp_time_ms
     for r in to_send:
         apply_order_observation(r, "submit", env.order_spec, lambda *_: None, {})
-        r.submit_ts = now
+        r.submit_ts, r.exp_time_ms = now, deadline
     if s.entry_start_ts is None:
         s.entry_start_ts = now
         s.exit_due_ts = now + p.hold_bars * bar_ms(p.bar)
-    env.commit("submit", {"what": "entries", "payloads": [r.payload for r in to_send]})
+    env.commit("submit", {"what": "entries", "payloads": [r.payload for r in to_send], "expTime": deadline})
     try:
-        acks = trader.place_batch_orders(p.symbol, [r.payload for r in to_send])
+        acks = trader.place_batch_orders(p.symbol, [r.payload for r in to_send], exp_time_ms=deadline)
     except OkxAmbiguousOutcome as exc:
         for r in to_send:
             apply_order_observation(r, "ack_ambiguous", env.order_spec, env.commit, _error_evidence(exc))
@@ -134,6 +204,39 @@ def submit_entries(env: ActionEnv) -> None:
     _apply_place_acks(env, to_send, acks)
 
 
+def _ensure_leverage(env: ActionEnv, trader: TradingClient) -> None:
+    """Set the YAML's leverage when OKX shows another, then read it back; refuse when it does not hold."""
+    ctx, p = env.ctx, env.ctx.params
+    if p.leverage is None:
+        return
+    side = p.pos_side if p.td_mode == "isolated" and ctx.state.pos_mode != ownership.NET_MODE else None
+
+    def current() -> Decimal | None:
+        rows = ctx.view.leverage(p.symbol, p.td_mode)
+        return next((r.lever for r in rows if side is None or r.posSide == side), None)
+
+    if current() == p.leverage:
+        return
+    try:
+        answer = trader.set_leverage(p.symbol, p.leverage, p.td_mode, side)
+    except (OkxApiError, OkxAmbiguousOutcome) as exc:
+        env.commit("ack", {"what": "leverage", "lever": format(p.leverage, "f"), **_error_evidence(exc)})
+        raise ModeRefused(f"OKX did not set leverage {p.leverage} on {p.symbol} {p.td_mode}: {exc}") from exc
+    ctx.view.forget("leverage", p.symbol, p.td_mode)
+    seen = current()
+    env.commit(
+        "ack",
+        {
+            "what": "leverage",
+            "lever": format(p.leverage, "f"),
+            "answer": dict(answer),
+            "verified": None if seen is None else format(seen, "f"),
+        },
+    )
+    if seen != p.leverage:
+        raise ModeRefused(f"OKX shows leverage {seen} on {p.symbol} {p.td_mode} after setting {p.leverage}")
+
+
 def _apply_place_acks(env: ActionEnv, sent: list[Rung], acks: list[OkxOrderAck]) -> None:
     by_cl = {a.clOrdId: a for a in acks if a.clOrdId}
     for i, r in enumerate(sent):
@@ -145,6 +248,8 @@ def _apply_place_acks(env: ActionEnv, sent: list[Rung], acks: list[OkxOrderAck])
         if ack.ok:
             r.okx.ordId = ack.ordId
             apply_order_observation(r, "ack_accepted", env.order_spec, env.commit, evidence)
+        elif ack.sCode == DUPLICATE_CL_ORD_ID:  # an order with this clOrdId exists: ours, adopt it
+            apply_order_observation(r, "ack_duplicate", env.order_spec, env.commit, evidence)
         else:
             r.reject = {"sCode": ack.sCode, "sMsg": ack.sMsg or ""}
             apply_order_observation(r, "ack_rejected", env.order_spec, env.commit, evidence)
@@ -155,8 +260,23 @@ CANCELLABLE_STATES = ("live", "partially_filled", "cancelling", "unknown")
 
 
 def cancel_working_rungs(env: ActionEnv) -> None:
-    """Ask OKX to cancel every rung that may still rest on the book (one cancel-batch request)."""
-    cancel_rungs(env, [r for r in env.ctx.state.rungs if r.state in CANCELLABLE_STATES])
+    """Ask OKX to cancel every rung that may still rest on the book, strays included (one request).
+
+    A rung whose cancel went out within the retry interval is left alone: after a crash that lost the
+    transition record, the same cancel is not sent (or journaled) again.
+    """
+    ctx = env.ctx
+    now, retry_ms = ctx.view.now_ms(), ctx.params.cancel_retry_seconds * 1000
+    targets = [
+        r
+        for r in ctx.state.rungs
+        if (r.state in CANCELLABLE_STATES or r.stray)
+        and (r.cancel_sent_ts is None or now - r.cancel_sent_ts >= retry_ms)
+    ]
+    if not targets:
+        ctx.state.last_cancel_ts = now
+        return
+    cancel_rungs(env, targets)
 
 
 def cancel_rungs(env: ActionEnv, targets: list[Rung]) -> None:
@@ -195,38 +315,69 @@ def cancel_rungs(env: ActionEnv, targets: list[Rung]) -> None:
 
 
 def close_position(env: ActionEnv) -> None:
-    """Close the cycle's position with OKX's reduce-only market close (sent once, outcome journaled)."""
+    """Exit what this machine's own fills hold: a reduce-only market order of exactly that size
+    (capped by what OKX still holds on the side), deterministic clOrdId, expTime deadline.
+
+    Never close-position, which would take the whole instrument's position, others' included. A new
+    attempt (the next clOrdId) only after the last one ended short of the size.
+    """
     ctx, p, s = env.ctx, env.ctx.params, env.ctx.state
     trader = _trader(env)
     now = ctx.view.now_ms()
-    if s.close_request is None:
-        s.close_request = CloseOrder(
-            requested_by="exit",
-            requested_ts=now,
-            clOrdId=build_client_order_id(p.cl_ord_id_prefix, s.last_signal_candle_ts or 0, CLOSE_LEVEL, 0),
-        )
+    if ownership.exit_in_flight(s):
+        return  # sent already (a crash lost the transition record): never twice
+    size = ownership.exit_size(p, s, ctx.view)
+    if size <= 0:
+        return  # nothing of ours left on OKX: position_flat archives the cycle
     req = s.close_request
-    req.sent_ts = now
+    if req is None:
+        req = s.close_request = CloseOrder(requested_by="exit", requested_ts=now, clOrdId=_exit_id(env, 0))
+    elif req.terminal_on_okx:  # the last attempt ended short: the next one, with its own clOrdId
+        req.attempt += 1
+        req.clOrdId, req.okx, req.outcome = _exit_id(env, req.attempt), OkxMirror(), None
+    if req.clOrdId not in s.exit_cl_ord_ids:
+        s.exit_cl_ord_ids.append(req.clOrdId)
+    req.sz, req.sent_ts, req.exp_time_ms = size, now, now + p.exp_time_ms
     env.commit("submit", {"what": "close", "close": req.to_dict()})
+    net = s.pos_mode == ownership.NET_MODE
     try:
-        answer = trader.close_position(p.symbol, p.pos_side, p.td_mode, client_order_id=req.clOrdId)
+        ack = trader.place_order(
+            p.symbol,
+            side=ownership.exit_side(p),
+            ord_type="market",
+            sz=size,
+            pos_side=ownership.okx_pos_side(p, s),
+            td_mode=p.td_mode,
+            client_order_id=req.clOrdId,
+            reduce_only=True if net else None,  # in long/short mode a closing order is reduce-only
+            exp_time_ms=req.exp_time_ms,
+        )
     except OkxAmbiguousOutcome as exc:
         req.outcome = "ambiguous"
         env.commit("ack", {"what": "close", "outcome": "ambiguous", **_error_evidence(exc)})
         return
     except OkxApiError as exc:
-        req.outcome = f"rejected:{exc.s_code or exc.code}"
+        code = exc.s_code or exc.code
+        req.outcome = "ambiguous" if code == DUPLICATE_CL_ORD_ID else f"rejected:{code}"  # 51016: it exists
         env.commit("ack", {"what": "close", "outcome": req.outcome, **_error_evidence(exc)})
         return
-    req.outcome = "accepted"
-    env.commit("ack", {"what": "close", "outcome": "accepted", "evidence": dict(answer)})
+    req.outcome, req.okx.ordId = "accepted", ack.ordId
+    env.commit("ack", {"what": "close", "outcome": "accepted", "evidence": dict(ack.raw)})
+
+
+def _exit_id(env: ActionEnv, attempt: int) -> str:
+    p, s = env.ctx.params, env.ctx.state
+    return build_client_order_id(p.cl_ord_id_prefix, s.last_signal_candle_ts or 0, CLOSE_LEVEL, attempt)
 
 
 def archive_cycle(env: ActionEnv) -> None:
-    """Write the finished cycle to the journal; the next tick may start a new one."""
+    """Write the finished cycle to the journal, once, with what its own fills bought and sold."""
     s = env.ctx.state
-    s.cycles_completed += 1
     env.ctx.entered_closed_this_tick = True
+    if s.archived_cycle_id is not None and s.archived_cycle_id == s.cycle_id:
+        return  # archived already (a crash lost the transition record): never twice
+    s.cycles_completed += 1
+    s.archived_cycle_id = s.cycle_id
     env.commit(
         "archive",
         {
@@ -234,6 +385,7 @@ def archive_cycle(env: ActionEnv) -> None:
             "rungs": [r.to_dict() for r in s.rungs],
             "fills": [f.to_dict() for f in s.fills],
             "filled_sz": format(s.filled_sz, "f"),
+            "summary": cycle_summary(s, env.ctx.params.side).to_dict(),
         },
     )
 
@@ -251,9 +403,11 @@ def reset_cycle(env: ActionEnv) -> None:
     s.signal = None
     s.expiry_ts = s.entry_start_ts = s.exit_due_ts = s.last_cancel_ts = None
     s.close_request = None
+    s.exit_cl_ord_ids = []
     s.rungs = []
     s.fills = []
     s.position = None
+    s.position_anomaly = None
 
 
 ACTIONS: Mapping[str, Callable[[ActionEnv], None]] = {

@@ -43,6 +43,13 @@ BaseUrlOpt = Annotated[
 ]
 LiveOpt = Annotated[bool, typer.Option("--live", help="trade live (default: demo trading header)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON document")]
+AdoptOpt = Annotated[
+    bool,
+    typer.Option(
+        "--adopt",
+        help="take over orders with this machine's clOrdId prefix that OKX holds and the state does not know",
+    ),
+]
 AcceptSpecOpt = Annotated[
     bool,
     typer.Option(
@@ -270,6 +277,7 @@ def tick(
     yes: YesOpt = False,
     as_json: JsonOpt = False,
     accept_spec_change: AcceptSpecOpt = False,
+    adopt: AdoptOpt = False,
 ) -> None:
     """One reconcile tick: observe OKX, fire the first passing rows, journal every step."""
     from fsm.machine import load_machine
@@ -280,7 +288,9 @@ def tick(
     loaded = load_machine(machine, state_dir=state_dir)
     client = _venue(base_url, live, submit=submit, yes=yes).client(armed=submit)
     with open_machine_state(loaded, allow_spec_change=accept_spec_change) as (store, state):
-        result = run_tick(loaded, store, state, ExchangeView(client), trader=client if submit else None)
+        result = run_tick(
+            loaded, store, state, ExchangeView(client), trader=client if submit else None, adopt=adopt
+        )
         doc = state_document(loaded.name, result.state, {"seq": store.cursor.seq, "hash": store.cursor.hash})
     fired = [f.__dict__ for f in result.fired]
     if as_json:
@@ -317,6 +327,7 @@ def run(
     live: LiveOpt = False,
     yes: YesOpt = False,
     accept_spec_change: AcceptSpecOpt = False,
+    adopt: AdoptOpt = False,
 ) -> None:
     """Tick machines in a loop; one ExchangeView per tick serves them all. SIGINT finishes the tick."""
     import signal
@@ -349,7 +360,7 @@ def run(
         while not stop:
             view = ExchangeView(client, instruments=instruments)
             for machine, store, state in opened:
-                result = run_tick(machine, store, state, view, trader=client if submit else None)
+                result = run_tick(machine, store, state, view, trader=client if submit else None, adopt=adopt)
                 for f in result.fired:
                     console.print(f"{machine.name}: {f.source} -> {f.dest}", markup=False)
             done += 1
@@ -654,14 +665,14 @@ def close(
     yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Close the cycle's position now (reduce-only market), journaled as an operator request."""
+    """Exit the machine's own position now (reduce-only market order), journaled as an operator request."""
     from fsm import operator
 
     _machine_command(
         "close",
         machine,
         (state_dir, base_url, live, submit, yes, as_json),
-        plan=lambda m, s: operator.close_request(m, operator.close_cl_ord_id(m, s)),
+        plan=operator.close_request,
         act=operator.close_position,
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from fsm import ownership
 from fsm.model import LadderState, Signal
 from fsm.params import LadderParams
 from fsm.signal import file_signal, newest_closed_bar_open, robust_twap_signal
@@ -23,6 +24,7 @@ class TickContext:
     state: LadderState
     view: ExchangeView
     armed: bool
+    adopt: bool = False  # the operator allows taking over orders of ours the state does not know
     entered_closed_this_tick: bool = False
     _signal_memo: list[Signal | None] = field(default_factory=list)
 
@@ -68,6 +70,12 @@ def submit_armed(ctx: TickContext) -> bool:
     return ctx.armed
 
 
+def submit_in_doubt(ctx: TickContext) -> bool:
+    """A place request of ours may still apply: a rung is submitting (a crash around its POST) or
+    unknown (an ambiguous answer), and a query by clOrdId has not settled it yet."""
+    return any(r.state in ("submitting", "unknown") for r in ctx.state.rungs)
+
+
 def any_fill(ctx: TickContext) -> bool:
     """OKX shows some contracts filled on some rung."""
     return ctx.state.filled_sz > 0
@@ -87,9 +95,12 @@ def cancel_retry_due(ctx: TickContext) -> bool:
 
 
 def position_flat(ctx: TickContext) -> bool:
-    """OKX shows no open position on the machine's symbol and posSide."""
-    pos = ctx.view.position(ctx.params.symbol, ctx.params.pos_side)
-    return pos is None or pos.pos == 0
+    """Nothing of ours is left: our own fills net to zero, or OKX holds nothing on our side any more
+    (closed by hand); with no exit in flight and every fill OKX reports for our orders journaled."""
+    s, p = ctx.state, ctx.params
+    if ownership.exit_in_flight(s) or not ownership.fills_accounted(s):
+        return False
+    return s.own_open(p.side) == 0 or ownership.okx_held(p, s, ctx.view) == 0
 
 
 def exit_due(ctx: TickContext) -> bool:
@@ -104,9 +115,22 @@ def close_requested(ctx: TickContext) -> bool:
 
 
 def close_sent(ctx: TickContext) -> bool:
-    """The close order has been sent already (never sent twice blindly)."""
-    req = ctx.state.close_request
-    return req is not None and req.sent_ts is not None
+    """An exit order is in flight: sent, and not yet shown ended by OKX with its fills journaled
+    (never sent twice blindly; a new attempt only after the last one ended short)."""
+    return ownership.exit_in_flight(ctx.state)
+
+
+def strays_on_book(ctx: TickContext) -> bool:
+    """OKX shows working an order of ours that its rung holds as ended (a rung never left on the book)."""
+    return any(r.stray for r in ctx.state.rungs)
+
+
+def stray_cancel_due(ctx: TickContext) -> bool:
+    """A stray order of ours has not been asked to cancel within the retry interval."""
+    now, retry_ms = ctx.view.now_ms(), ctx.params.cancel_retry_seconds * 1000
+    return any(
+        r.stray and (r.cancel_sent_ts is None or now - r.cancel_sent_ts >= retry_ms) for r in ctx.state.rungs
+    )
 
 
 def closed_in_earlier_tick(ctx: TickContext) -> bool:
@@ -118,6 +142,7 @@ GUARDS: Mapping[str, Callable[[TickContext], bool]] = {
     "signal_ready": signal_ready,
     "entry_expired": entry_expired,
     "submit_armed": submit_armed,
+    "submit_in_doubt": submit_in_doubt,
     "any_fill": any_fill,
     "all_rungs_terminal": all_rungs_terminal,
     "cancel_retry_due": cancel_retry_due,
@@ -125,5 +150,7 @@ GUARDS: Mapping[str, Callable[[TickContext], bool]] = {
     "exit_due": exit_due,
     "close_requested": close_requested,
     "close_sent": close_sent,
+    "strays_on_book": strays_on_book,
+    "stray_cancel_due": stray_cancel_due,
     "closed_in_earlier_tick": closed_in_earlier_tick,
 }

@@ -118,6 +118,7 @@ class Rung:
     cancel_sent_ts: int | None = None
     reject: dict[str, str] | None = None  # {"sCode", "sMsg"} of an explicit rejection
     last_anomaly: str | None = None  # the last anomaly journaled for this rung (journaled once)
+    stray: bool = False  # OKX shows the order working although the rung holds it as ended
     okx: OkxMirror = field(default_factory=OkxMirror)
 
     @property
@@ -150,6 +151,7 @@ class Rung:
             "cancel_sent_ts": self.cancel_sent_ts,
             "reject": None if self.reject is None else dict(self.reject),
             "last_anomaly": self.last_anomaly,
+            "stray": self.stray,
             "okx": self.okx.to_dict(),
         }
 
@@ -168,6 +170,7 @@ class Rung:
             cancel_sent_ts=d.get("cancel_sent_ts"),
             reject=None if d.get("reject") is None else {str(k): str(v) for k, v in d["reject"].items()},
             last_anomaly=d.get("last_anomaly"),
+            stray=bool(d.get("stray", False)),
             okx=OkxMirror.from_dict(d.get("okx", {})),
         )
 
@@ -324,6 +327,7 @@ class LadderState:
     pos_mode: str | None = None  # the account's posMode when the cycle began (net_mode / long_short_mode)
     ct_val: Decimal | None = None  # the instrument's contract value, for PnL in the settle currency
     archived_cycle_id: str | None = None  # the cycle whose archive record is journaled (never twice)
+    position_anomaly: str | None = None  # the last position shortfall journaled (journaled once)
     rungs: list[Rung] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     position: PositionMirror | None = None
@@ -373,6 +377,7 @@ class LadderState:
             "pos_mode": self.pos_mode,
             "ct_val": _opt_dec(self.ct_val),
             "archived_cycle_id": self.archived_cycle_id,
+            "position_anomaly": self.position_anomaly,
             "rungs": [r.to_dict() for r in self.rungs],
             "fills": [f.to_dict() for f in self.fills],
             "position": None if self.position is None else self.position.to_dict(),
@@ -400,6 +405,7 @@ class LadderState:
             pos_mode=d.get("pos_mode"),
             ct_val=_to_opt_dec(d.get("ct_val")),
             archived_cycle_id=d.get("archived_cycle_id"),
+            position_anomaly=d.get("position_anomaly"),
             rungs=[Rung.from_dict(r) for r in d.get("rungs", [])],
             fills=[Fill.from_dict(f) for f in d.get("fills", [])],
             position=None if d.get("position") is None else PositionMirror.from_dict(d["position"]),

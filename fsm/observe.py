@@ -1,9 +1,18 @@
 """Applying exchange evidence to the rungs: the one path every OKX observation takes.
 
-For each tracked rung: find its order by clOrdId (pending first, then order details), turn what OKX
-shows into one observation, and let the order machine (machines/okx_order.yaml) classify it:
-a declared transition, an ignorable repeat, or an anomaly that is journaled and shown but changes
-nothing. Fills are deduplicated by tradeId; accFillSz never decreases.
+For each tracked rung: find its order by clOrdId (pending first, then order details, then
+orders-history), turn what OKX shows into one observation, and let the order machine
+(machines/okx_order.yaml) classify it: a declared transition, an ignorable repeat, or an anomaly that
+is journaled and shown but changes nothing.
+
+Invariants kept here:
+- identity: an order is ours only when its clOrdId is the rung's (or the exit's);
+- "does not exist" is believed only after the request's own expTime deadline has passed, in exchange
+  time (OKX never applies a request later than that), never on a single early answer;
+- an order that details and history no longer find has ended (OKX keeps a canceled order that never
+  filled about 2 hours): it vanished, and its fills are what the fills show;
+- fills are deduplicated by tradeId and owned by clOrdId, entries and exits alike; accFillSz never
+  decreases; a terminal rung that OKX shows working is a stray of ours, journaled and cancelled.
 """
 
 from __future__ import annotations
@@ -13,18 +22,28 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from exchange import OkxFill, OkxOrder
+from fsm import ownership
 from fsm.guards import TickContext
-from fsm.model import Fill, PositionMirror, Rung
+from fsm.model import Fill, OkxMirror, PositionMirror, Rung
 
 Commit = Callable[[str, dict[str, Any]], None]
 
 # Rung states whose order may exist on OKX and is not final yet.
 TRACKED_STATES = frozenset({"submitting", "live", "partially_filled", "cancelling", "unknown"})
-# Ladder states in which fills and the position matter.
+# Ladder states in which the position matters (besides any state where our own fills hold some).
 POSITION_STATES = frozenset({"partially_filled", "filled", "cancelling"})
-FILL_STATES = frozenset({"entries_open", "partially_filled", "filled", "cancelling"})
-# After an ambiguous submit, OKX's "does not exist" counts only once this much exchange time passed.
+# A request sent before expTime was recorded: "does not exist" counts this long after the send.
 NOT_FOUND_GRACE_MS = 5_000
+# Our exchange-time estimate and OKX's clock may differ a little: a deadline counts as passed this later.
+DEADLINE_MARGIN_MS = 1_000
+# How far before the first send the first fills read of a cycle begins.
+FILLS_BEGIN_MARGIN_MS = 60_000
+
+
+def deadline_passed(now_ms: int, sent_ms: int | None, exp_time_ms: int | None) -> bool:
+    """Whether a place request sent at `sent_ms` with deadline `exp_time_ms` can no longer apply."""
+    deadline = exp_time_ms if exp_time_ms is not None else (sent_ms or 0) + NOT_FOUND_GRACE_MS
+    return now_ms > deadline + DEADLINE_MARGIN_MS
 
 
 class OrderSpec(Protocol):
@@ -69,14 +88,13 @@ def apply_order_observation(
         )
 
 
-def _mirror(rung: Rung, order: OkxOrder, commit: Commit) -> bool:
-    """Copy OKX's fields onto the rung; accFillSz never decreases. Returns whether anything changed."""
-    m = rung.okx
+def _mirror(cl_ord_id: str, m: OkxMirror, order: OkxOrder, commit: Commit) -> bool:
+    """Copy OKX's fields onto a mirror; accFillSz never decreases. Returns whether anything changed."""
     if order.accFillSz < m.accFillSz:
         commit(
             "anomaly",
             {
-                "clOrdId": rung.clOrdId,
+                "clOrdId": cl_ord_id,
                 "observation": "accFillSz_decreased",
                 "stored": format(m.accFillSz, "f"),
                 "seen": format(order.accFillSz, "f"),
@@ -102,38 +120,62 @@ def _mirror(rung: Rung, order: OkxOrder, commit: Commit) -> bool:
 
 
 def observe_rungs(ctx: TickContext, order_spec: OrderSpec, commit: Commit) -> None:
-    """Bring every tracked rung up to what OKX shows.
+    """Bring every tracked rung up to what OKX shows, and notice ended rungs OKX shows working.
 
-    Terminal rungs are not queried, but once orders-pending has been fetched for the tracked ones, a
-    terminal rung that still shows there is run through the order machine too (it is an anomaly).
+    Terminal rungs are not queried; once orders-pending is fetched (for the tracked or stray ones), a
+    terminal rung that shows there is a stray of ours: journaled, and cancelled by the ladder's rows.
     """
     symbol = ctx.params.symbol
-    tracked = [r for r in ctx.state.rungs if r.state in TRACKED_STATES]
+    tracked = [r for r in ctx.state.rungs if r.state in TRACKED_STATES or r.stray]
     if not tracked:
         return
     pending_by_cl = {o.clOrdId: o for o in ctx.view.pending_orders(symbol).values() if o.clOrdId}
+    now = ctx.view.now_ms()
     for rung in ctx.state.rungs:
         order = pending_by_cl.get(rung.clOrdId)
         if rung.state not in TRACKED_STATES:
-            if order is not None and rung.terminal:
-                apply_order_observation(rung, observation_of(order), order_spec, commit,
-                                        {"evidence": dict(order.raw)})
+            if rung.terminal:
+                _note_stray(rung, order, commit)
             continue
         if order is None:
             order = ctx.view.order(symbol, rung.clOrdId)
         if order is not None and order.clOrdId not in (None, rung.clOrdId):
             continue  # never adopt an order whose identity does not match
         trigger = observation_of(order)
-        if trigger == "not_found" and rung.state == "unknown":
-            since = ctx.view.now_ms() - (rung.submit_ts or 0)
-            if since < NOT_FOUND_GRACE_MS:
-                continue  # too early to believe "does not exist" after an ambiguous submit
+        if trigger == "not_found":
+            if rung.state in ("submitting", "unknown"):
+                if not deadline_passed(now, rung.submit_ts, rung.exp_time_ms):
+                    continue  # the request may still apply: not yet known, not "never placed"
+            elif rung.ordId is not None:  # it existed: ended, and gone from order details
+                order = ctx.view.order_in_history(symbol, rung.ordId)
+                trigger = "vanished" if order is None else observation_of(order)
         evidence: dict[str, Any] = {"evidence": dict(order.raw) if order is not None else None}
-        changed = order is not None and _mirror(rung, order, commit)
+        changed = order is not None and _mirror(rung.clOrdId, rung.okx, order, commit)
         state_before = rung.state
         apply_order_observation(rung, trigger, order_spec, commit, evidence)
         if changed and rung.state == state_before:
             commit("order", {"clOrdId": rung.clOrdId, "observation": trigger, "update": True, **evidence})
+
+
+def _note_stray(rung: Rung, order: OkxOrder | None, commit: Commit) -> None:
+    """Journal when an ended rung's order shows working on OKX, and when it stops."""
+    working = order is not None
+    if working == rung.stray:
+        return
+    rung.stray = working
+    if order is not None:
+        commit(
+            "anomaly",
+            {
+                "clOrdId": rung.clOrdId,
+                "observation": "stray_working",
+                "state": rung.state,
+                "why": "OKX shows working an order whose rung has ended: it is ours and will be cancelled",
+                "evidence": dict(order.raw),
+            },
+        )
+    else:
+        commit("order", {"clOrdId": rung.clOrdId, "observation": "stray_ended", "state": rung.state})
 
 
 def _fill_record(f: OkxFill) -> Fill:
@@ -152,13 +194,24 @@ def _fill_record(f: OkxFill) -> Fill:
 
 
 def observe_fills(ctx: TickContext, commit: Commit) -> None:
-    """Record every new fill of our rungs once (by tradeId) and move the billId cursor."""
+    """Record every new fill of our orders (entries and exits) once, by tradeId, and move the cursor.
+
+    The read begins at the newest fill seen (or just before the cycle's first send), so it never
+    reaches further back than needed, and reads fills-history when that is older than /trade/fills
+    keeps (a long outage or a long hold).
+    """
     s = ctx.state
-    if s.state not in FILL_STATES or not s.rungs:
-        return
-    fills = ctx.view.fills_since(ctx.params.symbol, s.fills_cursor)
-    ours_cl = {r.clOrdId for r in s.rungs}
+    sent = [r.submit_ts for r in s.rungs if r.submit_ts is not None]
+    if not sent and s.close_request is None:
+        return  # nothing of this cycle has been sent: no fill can be ours
+    begin = s.fills_cursor_ts
+    if begin is None and sent:
+        begin = min(sent) - FILLS_BEGIN_MARGIN_MS
+    fills = ctx.view.fills_since(ctx.params.symbol, s.fills_cursor, begin)
+    ours_cl = s.own_cl_ord_ids()
     ours_ord = {r.ordId for r in s.rungs if r.ordId}
+    if s.close_request is not None and s.close_request.okx.ordId:
+        ours_ord.add(s.close_request.okx.ordId)
     known = s.known_trade_ids()
     for f in sorted(fills, key=lambda f: int(f.billId)):
         if (f.clOrdId in ours_cl or f.ordId in ours_ord) and f.tradeId not in known:
@@ -166,16 +219,16 @@ def observe_fills(ctx: TickContext, commit: Commit) -> None:
             known.add(f.tradeId)
             commit("fill", {"clOrdId": f.clOrdId, "tradeId": f.tradeId, "evidence": dict(f.raw)})
     if fills:
-        newest = max(fills, key=lambda f: int(f.billId)).billId
-        if s.fills_cursor is None or int(newest) > int(s.fills_cursor):
-            s.fills_cursor = newest
+        newest = max(fills, key=lambda f: int(f.billId))
+        if s.fills_cursor is None or int(newest.billId) > int(s.fills_cursor):
+            s.fills_cursor, s.fills_cursor_ts = newest.billId, newest.ts
     _check_fill_sums(ctx, commit)
 
 
 def _check_fill_sums(ctx: TickContext, commit: Commit) -> None:
     """The fills of an order never sum past its accFillSz (fills may lag; never lead)."""
     for rung in ctx.state.rungs:
-        total = sum((f.fillSz for f in ctx.state.fills if f.clOrdId == rung.clOrdId), Decimal("0"))
+        total = ownership.filled_by(ctx.state, rung.clOrdId)
         label = f"fills {format(total, 'f')} exceed accFillSz {format(rung.accFillSz, 'f')}"
         if total > rung.accFillSz and rung.last_anomaly != label:
             rung.last_anomaly = label
@@ -191,16 +244,19 @@ def _check_fill_sums(ctx: TickContext, commit: Commit) -> None:
 
 
 def observe_position(ctx: TickContext, commit: Commit) -> None:
-    """Mirror the position in states that hold or may hold one; journal when its size changes."""
+    """Mirror OKX's position on our side while it matters; journal when its size changes, and once
+    when OKX holds less than our own fills (someone closed part of it by hand)."""
     s, p = ctx.state, ctx.params
-    if s.state not in POSITION_STATES:
+    own = s.own_open(p.side)
+    if s.state not in POSITION_STATES and own == 0:
         return
-    pos = ctx.view.position(p.symbol, p.pos_side)
+    side = ownership.okx_pos_side(p, s)
+    pos = ctx.view.position(p.symbol, side)
     size = Decimal("0") if pos is None else pos.pos
     previous = None if s.position is None else s.position.pos
     s.position = PositionMirror(
         instId=p.symbol,
-        posSide=p.pos_side,
+        posSide=side,
         pos=size,
         avgPx=None if pos is None else pos.avgPx,
         upl=None if pos is None else pos.upl,
@@ -211,37 +267,63 @@ def observe_position(ctx: TickContext, commit: Commit) -> None:
         commit(
             "observe", {"position": s.position.to_dict(), "evidence": None if pos is None else dict(pos.raw)}
         )
+    held = ownership.okx_held(p, s, ctx.view)
+    shortfall = f"okx holds {format(held, 'f')} of our {format(own, 'f')}" if held < own else None
+    if shortfall != s.position_anomaly:
+        s.position_anomaly = shortfall
+        if shortfall is not None:
+            why = "someone closed part of our position by hand: the exit shrinks to what OKX holds"
+            commit(
+                "anomaly",
+                {
+                    "observation": "position_short",
+                    "own": format(own, "f"),
+                    "okx": format(held, "f"),
+                    "why": why,
+                },
+            )
 
 
 def observe_close(ctx: TickContext, commit: Commit) -> None:
-    """Settle a sent close whose outcome leaves the position open, once per tick, before rows fire.
+    """Follow the cycle's exit order on OKX until it ends, once per tick, before rows fire.
 
-    Refused with an explicit code (journaled last tick): nothing was applied, so it is no longer
-    "sent" and the exit row may send it again. Ambiguous, or a crash after its write-ahead record:
-    a query by its clOrdId decides: found, it was accepted; unknown to OKX after the grace, it never
-    landed and may be sent again. Never resent within the tick that sent it.
+    Refused with an explicit code: nothing was applied, so it is no longer "sent" and the exit row may
+    send it again. Otherwise its clOrdId decides: found, its fields are mirrored (accFillSz never
+    decreases) until it ends; unknown to OKX past its expTime deadline, it never landed and may be
+    sent again; once known but gone from details and history, it ended.
     """
-    s, req = ctx.state, ctx.state.close_request
-    if s.state != "filled" or req is None or req.sent_ts is None or req.outcome == "accepted":
+    req = ctx.state.close_request
+    if req is None or req.sent_ts is None or req.terminal_on_okx:
         return
-    order: OkxOrder | None = None
+    symbol = ctx.params.symbol
     if req.outcome is not None and req.outcome.startswith("rejected:"):
-        observation = req.outcome  # the refusal journaled when it was sent: nothing was applied
-    else:  # ambiguous, or no answer journaled at all (a crash after the write-ahead record)
-        order = ctx.view.order(ctx.params.symbol, req.clOrdId)
-        if order is None and ctx.view.now_ms() - req.sent_ts < NOT_FOUND_GRACE_MS:
+        req.sent_ts = None  # the refusal journaled when it was sent: nothing was applied
+        commit("order", {"clOrdId": req.clOrdId, "observation": req.outcome, "close": req.to_dict()})
+        return
+    pending = {o.clOrdId: o for o in ctx.view.pending_orders(symbol).values() if o.clOrdId}
+    order = pending.get(req.clOrdId) or ctx.view.order(symbol, req.clOrdId)
+    if order is None and req.okx.ordId is not None:
+        order = ctx.view.order_in_history(symbol, req.okx.ordId)
+        if order is None:  # it existed and is gone everywhere: it ended without more fills
+            req.okx.state = "canceled"
+            commit("order", {"clOrdId": req.clOrdId, "observation": "vanished", "close": req.to_dict()})
             return
-        observation = observation_of(order)
     if order is None:
-        req.sent_ts = None
-    else:
+        if not deadline_passed(ctx.view.now_ms(), req.sent_ts, req.exp_time_ms):
+            return
+        req.sent_ts, req.outcome = None, None  # past its deadline and unknown: it never landed
+        commit("order", {"clOrdId": req.clOrdId, "observation": "not_found", "close": req.to_dict()})
+        return
+    if order.clOrdId not in (None, req.clOrdId):
+        return
+    if _mirror(req.clOrdId, req.okx, order, commit) or req.outcome != "accepted":
         req.outcome = "accepted"
-    commit(
-        "order",
-        {
-            "clOrdId": req.clOrdId,
-            "observation": observation,
-            "close": req.to_dict(),
-            "evidence": None if order is None else dict(order.raw),
-        },
-    )
+        commit(
+            "order",
+            {
+                "clOrdId": req.clOrdId,
+                "observation": observation_of(order),
+                "close": req.to_dict(),
+                "evidence": dict(order.raw),
+            },
+        )

@@ -18,10 +18,9 @@ from exchange import (
     OkxOrderAck,
     build_client_order_id,
     cancel_item,
-    close_position_body,
     order_body,
 )
-from fsm import actions
+from fsm import actions, ownership
 from fsm.actions import CANCELLABLE_STATES, CLOSE_LEVEL, ActionEnv
 from fsm.errors import EXIT_STATE_REFUSED, EXIT_USAGE, EngineError
 from fsm.guards import TickContext
@@ -33,7 +32,6 @@ from fsm.view import ExchangeView
 
 BATCH_ORDERS = "/api/v5/trade/batch-orders"
 CANCEL_BATCH_ORDERS = "/api/v5/trade/cancel-batch-orders"
-CLOSE_POSITION = "/api/v5/trade/close-position"
 ORDER = "/api/v5/trade/order"
 
 
@@ -143,7 +141,7 @@ def close_states(machine: LoadedMachine) -> list[str]:
 
 
 def close_cl_ord_id(machine: LoadedMachine, state: LadderState) -> str:
-    """The clOrdId of this cycle's close, if the operator may ask for it now (else OperatorRefused)."""
+    """The clOrdId the operator's exit will carry, if it may be asked for now (else OperatorRefused)."""
     allowed = close_states(machine)
     if state.state not in allowed:
         raise OperatorRefused(
@@ -151,19 +149,32 @@ def close_cl_ord_id(machine: LoadedMachine, state: LadderState) -> str:
             "(the states with a close_requested row)"
         )
     req = state.close_request
-    if req is not None and req.sent_ts is not None:
+    if ownership.exit_in_flight(state):
+        assert req is not None
         raise OperatorRefused(
-            f"the close {req.clOrdId} was already sent (outcome {req.outcome or 'unknown'}); "
-            "a close is never sent twice blindly: run `okx-fsm reconcile` to see the position"
+            f"the exit {req.clOrdId} was already sent (outcome {req.outcome or 'unknown'}); "
+            "an exit is never sent twice blindly: run `okx-fsm reconcile` to see it end"
         )
+    attempt = 0 if req is None else req.attempt + (1 if req.terminal_on_okx else 0)
     prefix = machine.params.cl_ord_id_prefix
-    return build_client_order_id(prefix, state.last_signal_candle_ts or 0, CLOSE_LEVEL, 0)
+    return build_client_order_id(prefix, state.last_signal_candle_ts or 0, CLOSE_LEVEL, attempt)
 
 
-def close_request(machine: LoadedMachine, cl_ord_id: str) -> Request:
-    """The body `OkxClient.close_position` sends."""
+def close_request(machine: LoadedMachine, state: LadderState) -> Request:
+    """The exit `close_position` sends: a reduce-only market order for what our own fills hold (on
+    submit, capped by what OKX still holds on the side)."""
     p = machine.params
-    return Request("POST", CLOSE_POSITION, close_position_body(p.symbol, p.pos_side, p.td_mode, cl_ord_id))
+    body = order_body(
+        p.symbol,
+        side=ownership.exit_side(p),
+        ord_type="market",
+        sz=state.own_open(p.side),
+        pos_side=ownership.okx_pos_side(p, state),
+        td_mode=p.td_mode,
+        client_order_id=close_cl_ord_id(machine, state),
+        reduce_only=True if state.pos_mode == ownership.NET_MODE else None,
+    )
+    return Request("POST", ORDER, body)
 
 
 def close_position(
@@ -172,9 +183,11 @@ def close_position(
     """Journal the operator's close request, then tick armed so the close_requested row sends it."""
     view = ExchangeView(client)
     now = view.now_ms()
-    state.close_request = CloseOrder(
-        requested_by="operator", requested_ts=now, clOrdId=close_cl_ord_id(machine, state)
-    )
+    cl_ord_id = close_cl_ord_id(machine, state)
+    if state.close_request is None:
+        state.close_request = CloseOrder(requested_by="operator", requested_ts=now, clOrdId=cl_ord_id)
+    else:  # the hold-time exit ended short (or never landed): the operator's request takes it over
+        state.close_request.requested_by, state.close_request.requested_ts = "operator", now
     record = {"command": "close", "close": state.close_request.to_dict()}
     store.commit("operator", record, state.to_dict(), ts_ms=now)
     return Outcome(journaled=["operator"], tick=run_tick(machine, store, state, view, trader=client))

@@ -31,6 +31,7 @@ LADDER_GUARDS: frozenset[str] = frozenset(
         "entry_expired",
         "submit_armed",
         "any_fill",
+        "submit_in_doubt",
         "all_rungs_terminal",
         "cancel_retry_due",
         "position_flat",
@@ -38,6 +39,8 @@ LADDER_GUARDS: frozenset[str] = frozenset(
         "close_requested",
         "close_sent",
         "closed_in_earlier_tick",
+        "strays_on_book",
+        "stray_cancel_due",
     }
 )
 LADDER_ACTIONS: frozenset[str] = frozenset(

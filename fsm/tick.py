@@ -109,8 +109,10 @@ def run_tick(
     view: ExchangeView,
     *,
     trader: TradingClient | None,
+    adopt: bool = False,
 ) -> TickResult:
-    """One tick of one machine whose store is open and locked. Armed exactly when a trader is given."""
+    """One tick of one machine whose store is open and locked. Armed exactly when a trader is given;
+    `adopt` lets the first send take over orders of ours that the state does not know."""
     result = TickResult(
         machine=machine.name,
         before=state.state,
@@ -134,7 +136,7 @@ def run_tick(
             },
         )
         store.spec_changed_from = None
-    ctx = TickContext(params=machine.params, state=state, view=view, armed=trader is not None)
+    ctx = TickContext(params=machine.params, state=state, view=view, armed=trader is not None, adopt=adopt)
     env = ActionEnv(ctx=ctx, order_spec=machine.order_spec, commit=commit, trader=trader)
     observe(ctx, machine, commit)
     guards, actions = _bind(ctx, env)

@@ -10,7 +10,16 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from exchange import Candle, Instrument, OkxFill, OkxOrder, OkxOrderNotFound, Position
+from exchange import (
+    AccountConfig,
+    Candle,
+    Instrument,
+    Leverage,
+    OkxFill,
+    OkxOrder,
+    OkxOrderNotFound,
+    Position,
+)
 
 T = TypeVar("T")
 
@@ -28,7 +37,25 @@ class ReadClient(Protocol):
         self, symbol: str, ord_id: str | None = None, client_order_id: str | None = None
     ) -> OkxOrder: ...
 
-    def list_fills_since(self, symbol: str, bill_id: str | None) -> list[OkxFill]: ...
+    def list_fills_since(
+        self, symbol: str, bill_id: str | None, begin_ms: int | None = None
+    ) -> list[OkxFill]: ...
+
+    def find_order_in_history(self, symbol: str, ord_id: str) -> OkxOrder | None: ...
+
+    def list_orders_history(
+        self,
+        symbol: str,
+        *,
+        archive: bool = False,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int = 100,
+    ) -> list[OkxOrder]: ...
+
+    def get_account_config(self) -> AccountConfig: ...
+
+    def get_leverage(self, symbol: str, mgn_mode: str) -> list[Leverage]: ...
 
     def get_positions(self, symbol: str | None = None) -> list[Position]: ...
 
@@ -82,8 +109,33 @@ class ExchangeView:
 
         return self._once(("order", symbol, cl_ord_id), fetch)
 
-    def fills_since(self, symbol: str, bill_id: str | None) -> list[OkxFill]:
-        return self._once(("fills", symbol, bill_id), lambda: self._client.list_fills_since(symbol, bill_id))
+    def fills_since(self, symbol: str, bill_id: str | None, begin_ms: int | None = None) -> list[OkxFill]:
+        """Fills after the billId cursor and from begin_ms (fills-history when that is over 3 days ago)."""
+        return self._once(
+            ("fills", symbol, bill_id, begin_ms),
+            lambda: self._client.list_fills_since(symbol, bill_id, begin_ms),
+        )
+
+    def order_in_history(self, symbol: str, ord_id: str) -> OkxOrder | None:
+        """An ended order from orders-history or its archive, or None when neither keeps it."""
+        return self._once(
+            ("orders-history", symbol, ord_id), lambda: self._client.find_order_in_history(symbol, ord_id)
+        )
+
+    def recent_history(self, symbol: str) -> list[OkxOrder]:
+        """The newest page of ended orders of `symbol` (orders-history, last 7 days)."""
+        return self._once(("orders-history-page", symbol), lambda: self._client.list_orders_history(symbol))
+
+    def account_config(self) -> AccountConfig:
+        """posMode and acctLv, read at most once per tick."""
+        return self._once(("account-config",), self._client.get_account_config)
+
+    def leverage(self, symbol: str, mgn_mode: str) -> list[Leverage]:
+        return self._once(("leverage", symbol, mgn_mode), lambda: self._client.get_leverage(symbol, mgn_mode))
+
+    def forget(self, *key: object) -> None:
+        """Drop a memoised answer, so the next ask reads OKX again (after this tick changed it)."""
+        self._memo.pop(key, None)
 
     def position(self, symbol: str, pos_side: str) -> Position | None:
         """The position of `symbol` on `pos_side`, or None when OKX shows none."""

@@ -60,9 +60,12 @@ def test_operator_close_is_journaled_then_sent_by_the_close_requested_row(cli: C
     operator = next(r for r in records if r["kind"] == "operator")
     submit = next(r for r in records if r["kind"] == "submit" and r["data"]["what"] == "close")
     assert operator["seq"] < submit["seq"]
-    assert posts_to(cli, "close-position") == 1
+    assert posts_to(cli, "order") == 1 and posts_to(cli, "close-position") == 0
+    held = sum(Decimal(r["accFillSz"]) for r in doc["state"]["rungs"])
+    [exit_order] = [o for o in cli.sim.state()["orders"] if o["ordType"] == "market"]
+    assert (exit_order["side"], Decimal(exit_order["sz"]), exit_order["reduceOnly"]) == ("sell", held, "true")
     cli.machine("close", "--submit", expect=3)  # never sent twice blindly
-    assert posts_to(cli, "close-position") == 1
+    assert posts_to(cli, "order") == 1
     assert cli.tick()["state"] == "closed"
     assert all(Decimal(p["pos"]) == 0 for p in cli.sim.state()["positions"])
 

@@ -252,7 +252,8 @@ def test_expiry_after_partial_fill_cancels_remainder_holds_then_closes(harness: 
         ("closed", "idle"),
     ]
     assert {"intent", "submit", "order", "fill", "cancel", "ack", "archive"} <= set(h.kinds())
-    assert post_count(h, "cancel-batch-orders") == 1 and post_count(h, "close-position") == 1
+    assert post_count(h, "cancel-batch-orders") == 1 and post_count(h, "close-position") == 0
+    assert exits(h) == [("sell", partial, "true")]  # one reduce-only market sell of exactly our fills
     assert flat(h)
     assert_clean_record(h)
 
@@ -356,9 +357,12 @@ def test_position_closed_by_hand_closes_the_cycle_without_our_close(harness: Har
     ]
     position_records = [r["data"]["position"]["pos"] for r in h.journal() if "position" in r["data"]]
     assert position_records[-1] == "0"  # the flat position is journaled as exchange evidence
+    anomalies = [r["data"] for r in h.journal() if r["kind"] == "anomaly"]
+    assert [(a["observation"], a["own"], a["okx"]) for a in anomalies] == [("position_short", str(held), "0")]
     assert post_count(h, "close-position") == 0 and post_count(h, "order") == 0
     assert flat(h)
-    assert_clean_record(h)
+    h.assert_exchange_agrees()
+    h.verify_log()
 
 
 # ---- 6. post-only would cross -------------------------------------------------------------------
@@ -486,19 +490,25 @@ class CrashingTrader:
         if method == self.crash_in:
             raise CrashBeforeSend
 
-    def place_batch_orders(self, symbol: str, payloads: Any) -> list[OkxOrderAck]:
+    def place_batch_orders(
+        self, symbol: str, payloads: Any, exp_time_ms: int | None = None
+    ) -> list[OkxOrderAck]:
         self._check("place_batch_orders")
-        return self.client.place_batch_orders(symbol, payloads)
+        return self.client.place_batch_orders(symbol, payloads, exp_time_ms=exp_time_ms)
+
+    def place_order(self, symbol: str, **kwargs: Any) -> OkxOrderAck:
+        self._check("place_order")
+        return self.client.place_order(symbol, **kwargs)
 
     def cancel_batch_orders(self, symbol: str, order_ids: Any) -> list[OkxOrderAck]:
         self._check("cancel_batch_orders")
         return self.client.cancel_batch_orders(symbol, order_ids)
 
-    def close_position(
-        self, symbol: str, pos_side: str, mgn_mode: str, client_order_id: str | None = None
+    def set_leverage(
+        self, symbol: str, lever: Decimal, mgn_mode: str, pos_side: str | None = None
     ) -> Mapping[str, str]:
-        self._check("close_position")
-        return self.client.close_position(symbol, pos_side, mgn_mode, client_order_id)
+        self._check("set_leverage")
+        return self.client.set_leverage(symbol, lever, mgn_mode, pos_side)
 
 
 def crash_in_process(h: Harness, crash_in: str) -> None:
@@ -521,6 +531,9 @@ def test_crash_after_write_ahead_before_post_submits_exactly_once_on_restart(har
     assert crashed["state"] == "intent_rendered" and rung_states(crashed) == ["submitting"] * 3
     assert h.kinds()[-1] == "submit" and post_count(h, "batch-orders") == 0
 
+    doc = h.tick(submit=True)  # within the request's expTime: OKX could still apply it, so nothing is sent
+    assert rung_states(doc) == ["submitting"] * 3 and post_count(h, "batch-orders") == 0
+    h.sim.advance(7)  # past the deadline: "does not exist" is now final
     doc = h.tick(submit=True)
     assert doc["state"] == "entries_open"
     assert rung_states(doc) == ["live"] * 3
@@ -548,6 +561,15 @@ def close_orders(h: Harness) -> list[dict[str, Any]]:
     return [o for o in h.sim_orders() if o["ordType"] == "market"]
 
 
+def exits(h: Harness) -> list[tuple[str, Decimal, str]]:
+    """The venue's exit orders of the machine (clOrdId ...r0a<attempt>): side, filled size, reduceOnly."""
+    return [
+        (o["side"], Decimal(o["accFillSz"]), o["reduceOnly"])
+        for o in h.sim_orders()
+        if o["clOrdId"].startswith("ertw") and "r0a" in o["clOrdId"]
+    ]
+
+
 @pytest.mark.parametrize("fault", ["drop_before_apply", "drop_after_apply", "crash_before_post"])
 def test_unconfirmed_close_is_resolved_by_clordid_and_the_position_closed_once(
     harness: Harness, fault: str
@@ -557,15 +579,15 @@ def test_unconfirmed_close_is_resolved_by_clordid_and_the_position_closed_once(
     h = harness
     held = hold_full_position(h)
     if fault == "crash_before_post":
-        crash_in_process(h, "close_position")
+        crash_in_process(h, "place_order")
     else:
-        h.sim.set_faults([{"endpoint": f"POST {TRADE}/close-position", "kind": fault}])
+        h.sim.set_faults([{"endpoint": f"POST {TRADE}/order", "kind": fault}])
         doc = h.tick(submit=True)
         assert doc["state"] == "filled" and doc["close_request"]["outcome"] == "ambiguous"
     landed = fault == "drop_after_apply"
     assert len(close_orders(h)) == (1 if landed else 0)
 
-    h.sim.advance(10)  # past the not-found grace
+    h.sim.advance(10)  # past the exit's expTime deadline
     for _ in range(2):  # resolve (and resend if OKX does not know it), then see the position flat
         doc = h.tick(submit=True)
         if doc["state"] == "closed":
@@ -576,7 +598,7 @@ def test_unconfirmed_close_is_resolved_by_clordid_and_the_position_closed_once(
     assert len(closes) == 1 and Decimal(closes[0]["accFillSz"]) == held
     assert closes[0]["clOrdId"] == doc["close_request"]["clOrdId"]
     sent = {"drop_before_apply": 2, "drop_after_apply": 1, "crash_before_post": 1}[fault]
-    assert post_count(h, "close-position") == sent
+    assert post_count(h, "order") == sent and post_count(h, "close-position") == 0
     assert_clean_record(h)
 
 
@@ -584,7 +606,7 @@ def test_close_refused_with_an_explicit_code_is_sent_again_next_tick(harness: Ha
     """A refused close applied nothing: the position must not be left open past the exit."""
     h = harness
     held = hold_full_position(h)
-    h.sim.set_faults([{"endpoint": f"POST {TRADE}/close-position", "kind": "burst_429"}])
+    h.sim.set_faults([{"endpoint": f"POST {TRADE}/order", "kind": "burst_429"}])
     doc = h.tick(submit=True)
     assert doc["state"] == "filled" and doc["close_request"]["outcome"] == "rejected:50011"
     assert close_orders(h) == []
@@ -594,6 +616,6 @@ def test_close_refused_with_an_explicit_code_is_sent_again_next_tick(harness: Ha
     assert h.tick(submit=True)["state"] == "closed"
     closes = close_orders(h)
     assert len(closes) == 1 and Decimal(closes[0]["accFillSz"]) == held
-    assert post_count(h, "close-position") == 2
+    assert post_count(h, "order") == 2 and post_count(h, "close-position") == 0
     assert flat(h)
     assert_clean_record(h)

@@ -9,8 +9,8 @@ from typing import Any
 from exchange.records import OkxFill, OkxOrder, parse_fill, parse_order
 from fsm.guards import TickContext
 from fsm.machine import load_machine
-from fsm.model import LadderState, Rung
-from fsm.observe import NOT_FOUND_GRACE_MS, observe_fills, observe_rungs
+from fsm.model import CloseOrder, LadderState, Rung
+from fsm.observe import DEADLINE_MARGIN_MS, observe_fills, observe_rungs
 
 MACHINE = load_machine("eth_robust_twap_15m", state_dir=Path("unused"))
 CL = "ertw900000r1a0"
@@ -80,8 +80,11 @@ class View:
         details: OkxOrder | None = None,
         fills: list[OkxFill] | None = None,
         now: int = NOW,
+        history: OkxOrder | None = None,
     ) -> None:
         self._pending, self._details, self._fills, self._now = pending or [], details, fills or [], now
+        self._history = history
+        self.fills_asked: list[tuple[str | None, int | None]] = []
 
     def now_ms(self) -> int:
         return self._now
@@ -92,7 +95,11 @@ class View:
     def order(self, symbol: str, cl_ord_id: str) -> OkxOrder | None:
         return self._details
 
-    def fills_since(self, symbol: str, bill_id: str | None) -> list[OkxFill]:
+    def order_in_history(self, symbol: str, ord_id: str) -> OkxOrder | None:
+        return self._history
+
+    def fills_since(self, symbol: str, bill_id: str | None, begin_ms: int | None = None) -> list[OkxFill]:
+        self.fills_asked.append((bill_id, begin_ms))
         return self._fills
 
 
@@ -137,12 +144,44 @@ def test_cancel_race_keeps_the_fill() -> None:
     assert ctx.state.rungs[0].state == "filled" and ctx.state.rungs[0].accFillSz == 1
 
 
-def test_ambiguous_submit_is_not_taken_as_not_found_within_the_grace() -> None:
-    ctx = ctx_with("unknown", View(details=None, now=NOW + NOT_FOUND_GRACE_MS - 1))
+def _with_deadline(rung_state: str, now: int) -> TickContext:
+    ctx = ctx_with(rung_state, View(details=None, now=now))
+    ctx.state.rungs[0].exp_time_ms = NOW + 5_000
+    return ctx
+
+
+def test_not_found_after_an_ambiguous_submit_counts_only_once_its_exp_time_passed() -> None:
+    """OKX may still apply the request until its expTime: before that, "does not exist" is not yet known."""
+    ctx = _with_deadline("unknown", NOW + 5_000 + DEADLINE_MARGIN_MS)
     assert run(ctx) == [] and ctx.state.rungs[0].state == "unknown"
-    ctx = ctx_with("unknown", View(details=None, now=NOW + NOT_FOUND_GRACE_MS))
+    ctx = _with_deadline("unknown", NOW + 5_000 + DEADLINE_MARGIN_MS + 1)
     run(ctx)
     assert ctx.state.rungs[0].state == "rejected"
+
+
+def test_a_crash_mid_submit_is_sent_again_only_once_the_deadline_has_passed() -> None:
+    ctx = _with_deadline("submitting", NOW + 3_000)
+    assert run(ctx) == [] and ctx.state.rungs[0].state == "submitting"
+    ctx = _with_deadline("submitting", NOW + 7_000)
+    run(ctx)
+    assert ctx.state.rungs[0].state == "rendered"
+
+
+def test_an_order_gone_from_details_is_looked_up_in_history() -> None:
+    ctx = ctx_with("cancelling", View(details=None, history=order("canceled", "0.4")), acc="0.4")
+    ctx.state.rungs[0].okx.ordId = "1234567890123456789"
+    journal = run(ctx)
+    assert ctx.state.rungs[0].state == "canceled" and ctx.state.rungs[0].accFillSz == Decimal("0.4")
+    assert journal[-1][1]["observation"] == "seen_canceled"
+
+
+def test_an_order_found_nowhere_any_more_has_vanished_and_ends_canceled() -> None:
+    """OKX keeps a canceled order with no fill about 2 hours: then details and history both lose it."""
+    ctx = ctx_with("cancelling", View(details=None, history=None))
+    ctx.state.rungs[0].okx.ordId = "1234567890123456789"
+    journal = run(ctx)
+    assert ctx.state.rungs[0].state == "canceled"
+    assert [(k, d["observation"]) for k, d in journal] == [("order", "vanished")]
 
 
 def test_anomaly_is_journaled_once_and_changes_nothing() -> None:
@@ -155,7 +194,20 @@ def test_anomaly_is_journaled_once_and_changes_nothing() -> None:
     second = run(ctx)
     assert [k for k, _ in first].count("anomaly") == 1
     assert [k for k, _ in second].count("anomaly") == 0
-    assert ctx.state.rungs[0].state == "canceled"
+    assert ctx.state.rungs[0].state == "canceled" and ctx.state.rungs[0].stray
+    assert [d["observation"] for k, d in first if k == "anomaly"] == ["stray_working"]
+
+
+def test_a_stray_that_leaves_the_book_is_journaled_once_and_no_longer_stray() -> None:
+    ctx = ctx_with("canceled", View(pending=[order("live")]))
+    ctx.state.rungs.append(
+        Rung(level=2, clOrdId="ertw900000r2a0", px=Decimal(1), sz=Decimal(1), state="live")
+    )
+    run(ctx)
+    ctx.view = View(pending=[])  # type: ignore[assignment]
+    journal = run(ctx)
+    assert not ctx.state.rungs[0].stray
+    assert ("order", "stray_ended") in [(k, d["observation"]) for k, d in journal]
 
 
 def test_order_with_another_clordid_is_never_adopted() -> None:
@@ -185,3 +237,28 @@ def test_fills_past_acc_fill_size_are_an_anomaly() -> None:
     journal: list[tuple[str, dict[str, Any]]] = []
     observe_fills(ctx, lambda k, d: journal.append((k, d)))
     assert "anomaly" in [k for k, _ in journal]
+
+
+def test_the_exits_fills_are_recorded_like_the_entries() -> None:
+    exit_fill = parse_fill(
+        {
+            **fill("9", "12", "0.5").raw,
+            "clOrdId": "ertw900000r0a0",
+            "side": "sell",
+            "ordId": "2234567890123456789",
+        }
+    )
+    ctx = ctx_with("filled", View(fills=[fill("1", "10", "0.5"), exit_fill]), ladder="filled", acc="0.5")
+    ctx.state.close_request = CloseOrder(requested_by="exit", requested_ts=NOW, clOrdId="ertw900000r0a0")
+    ctx.state.exit_cl_ord_ids = ["ertw900000r0a0"]
+    observe_fills(ctx, lambda k, d: None)
+    assert [(f.clOrdId, f.side) for f in ctx.state.fills] == [(CL, "buy"), ("ertw900000r0a0", "sell")]
+    assert ctx.state.own_open("buy") == 0
+
+
+def test_the_first_fills_read_begins_just_before_the_first_send_then_at_the_cursor() -> None:
+    view = View(fills=[fill("1", "10", "0.5")])
+    ctx = ctx_with("partially_filled", view, ladder="partially_filled", acc="0.5")
+    observe_fills(ctx, lambda k, d: None)
+    observe_fills(ctx, lambda k, d: None)
+    assert view.fills_asked == [(None, NOW - 60_000), ("10", 3)]

@@ -121,7 +121,7 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
     assert [(r.sources, r.dest, r.guards, r.unless, r.actions) for r in spec.rows] == [
         (("idle",), "intent_rendered", ("signal_ready",), (), ("render_intent",)),
         (("intent_rendered",), "closed", ("entry_expired",), (), ("archive_cycle",)),
-        (("intent_rendered",), "entries_open", ("submit_armed",), (), ("submit_entries",)),
+        (("intent_rendered",), "entries_open", ("submit_armed",), ("submit_in_doubt",), ("submit_entries",)),
         (("entries_open",), "partially_filled", ("any_fill",), (), ()),
         (("entries_open",), "closed", ("all_rungs_terminal",), (), ("archive_cycle",)),
         (("entries_open",), "cancelling", ("entry_expired", "submit_armed"), (), ("cancel_working_rungs",)),
@@ -139,10 +139,17 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
         (("filled",), "closed", ("position_flat",), (), ("archive_cycle",)),
         (("filled",), "filled", ("exit_due", "submit_armed"), ("close_sent",), ("close_position",)),
         (("filled",), "filled", ("close_requested", "submit_armed"), ("close_sent",), ("close_position",)),
-        (("closed",), "idle", ("closed_in_earlier_tick",), (), ("reset_cycle",)),
+        (
+            ("closed",),
+            "closed",
+            ("strays_on_book", "stray_cancel_due", "submit_armed"),
+            (),
+            ("cancel_working_rungs",),
+        ),
+        (("closed",), "idle", ("closed_in_earlier_tick",), ("strays_on_book",), ("reset_cycle",)),
     ]
     assert all(row.trigger == "tick" and row.description for row in spec.rows)
-    assert [row.index for row in spec.rows] == list(range(15))
+    assert [row.index for row in spec.rows] == list(range(16))
     assert spec.spec_hash == hashlib.sha256(LADDER.read_bytes()).hexdigest()
     params = spec.params
     assert params["offsets"] == (Decimal("0.003"), Decimal("0.006"), Decimal("0.009"))
@@ -209,7 +216,7 @@ def rewritten(tmp_path: Path, name: str, old: str, new: str, source: Path = LADD
         ("state_file: eth_robust_twap_15m_live.json", "state_file: live.txt", "ending in .json"),
         ("kind: ladder", "kind: ladderr", "kind: 'ladderr' must be one of ladder, order"),
         ("    dest: idle\n", "    dest:\n", "dest: missing"),
-        ("    source: closed\n", "    source: []\n", "source: must name at least one state"),
+        ("    source: idle\n", "    source: []\n", "source: must name at least one state"),
         ("guards: [signal_ready]", "guards: signal_ready", "guards: must be a list of names, got a string"),
         ("guards: [signal_ready]", "guards: [signal_ready, signal_ready]", "'signal_ready' is listed twice"),
         ("{name: idle, ", "{name: idle, terminal: yes please, ", "terminal: must be true or false"),

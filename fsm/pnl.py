@@ -1,0 +1,62 @@
+"""What a cycle bought and sold and what it made, from its own journaled fills (never a fresh query)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from fsm.model import Fill, LadderState, dec
+
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class CycleSummary:
+    """Entries are the fills on the machine's side, exits the rest; realized PnL is net of all fees."""
+
+    bought: Decimal
+    sold: Decimal
+    avg_entry: Decimal | None
+    avg_exit: Decimal | None
+    fees: Decimal
+    fee_ccy: str | None
+    realized_pnl: Decimal | None  # None until the contract value is known
+
+    def to_dict(self) -> dict[str, Any]:
+        def opt(value: Decimal | None) -> str | None:
+            return None if value is None else dec(value)
+
+        return {
+            "bought": dec(self.bought),
+            "sold": dec(self.sold),
+            "avg_entry": opt(self.avg_entry),
+            "avg_exit": opt(self.avg_exit),
+            "fees": dec(self.fees),
+            "fee_ccy": self.fee_ccy,
+            "realized_pnl": opt(self.realized_pnl),
+        }
+
+
+def _average(fills: list[Fill]) -> tuple[Decimal, Decimal | None]:
+    size = sum((f.fillSz for f in fills), ZERO)
+    value = sum((f.fillPx * f.fillSz for f in fills), ZERO)
+    return size, (value / size if size else None)
+
+
+def cycle_summary(state: LadderState, entry_side: str) -> CycleSummary:
+    """The cycle's entries, exits, fees and realized PnL (the exited part, in the settle currency)."""
+    entries = [f for f in state.fills if f.side == entry_side]
+    exits = [f for f in state.fills if f.side != entry_side]
+    bought, avg_entry = _average(entries)
+    sold, avg_exit = _average(exits)
+    fees = sum((f.fee for f in state.fills), ZERO)
+    realized: Decimal | None = None
+    if state.ct_val is not None:
+        direction = 1 if entry_side == "buy" else -1
+        gross = ZERO
+        if avg_entry is not None and avg_exit is not None:
+            gross = (avg_exit - avg_entry) * sold * state.ct_val * direction
+        realized = gross + fees
+    fee_ccy = next((f.feeCcy for f in state.fills), None)
+    return CycleSummary(bought, sold, avg_entry, avg_exit, fees, fee_ccy, realized)
