@@ -281,7 +281,8 @@ def recovery_line(console: Console, recovery: Mapping[str, Any] | None) -> None:
         where = f"the state file is at seq {recovery['state_file_seq']}, the journal at seq {seq}"
         fix = "the next tick rolls the state file forward"
     text = f"journal ahead: {where}; showing the journal's state ({fix})"
-    console.print(f"recovery  [bold yellow]{text}[/bold yellow]" if fancy(console) else f"recovery  {text}")
+    shown = f"[bold yellow]{text}[/bold yellow]" if fancy(console) else text
+    console.print(f"recovery  {shown}", soft_wrap=True)  # one line, so that it can be grepped
 
 
 def print_next(console: Console, nxt: Mapping[str, Any]) -> None:
