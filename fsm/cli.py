@@ -544,10 +544,12 @@ def verify_log(
         return
     where = "no state file" if state_cursor is None else f"state file at seq {state_cursor.seq}"
     line = f"ok: {journal}: {report.records} records, last seq {report.last_seq}, chain intact, {where}"
-    if ahead:
+    if ahead and state_cursor is None:
+        line += f"; journal ahead by {ahead}: the next tick rebuilds the state file from it"
+    elif ahead:
         line += (
             f"; journal ahead by {ahead} (a crash between the journal append and the state file replace): "
-            f"the next tick {'rebuilds' if state_cursor is None else 'rolls forward'} the state file"
+            "the next tick rolls the state file forward"
         )
     print(line)
 
