@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
@@ -389,22 +390,28 @@ def status(
 ) -> None:
     """The machine at a glance: state, rungs, fills, position and PnL, countdowns, the next row.
 
-    Local files only (no network) unless --observe.
+    Local files only (no network) unless --observe. Reads and verifies the state file and journal
+    without the lock and writes nothing; a journal ahead of the state file is shown rolled forward.
     """
     from fsm.machine import load_machine
+    from fsm.model import LadderState
     from fsm.render import print_status
     from fsm.reports import observe_for_status, status_document
-    from fsm.tick import read_state_unlocked
+    from fsm.store import StateStore
+    from fsm.tick import typed_state
 
     loaded = load_machine(machine, state_dir=state_dir)
-    state, cursor = read_state_unlocked(loaded)
+    store = StateStore(loaded.state_path, loaded.identity, allow_spec_change=True)
+    inspection = store.inspect()
+    state = LadderState() if inspection.snapshot is None else typed_state(store, inspection.snapshot)
+    cursor = None if inspection.snapshot is None else asdict(inspection.cursor)
     observation = None
     if observe:
         from fsm.view import ExchangeView
 
         client = _venue(base_url, live).client(armed=False)
         observation = observe_for_status(loaded, state, ExchangeView(client))
-    doc = status_document(loaded, state, cursor, observation)
+    doc = status_document(loaded, state, cursor, observation, inspection=inspection)
     _emit(doc, as_json, print_status)
 
 
@@ -513,24 +520,25 @@ def verify_log(
     state_dir: StateDirOpt = Path("state"),
     as_json: JsonOpt = False,
 ) -> None:
-    """Check the journal: gap-free seq, unbroken hash chain, no torn tail, and agreement with the state."""
+    """Check the journal: gap-free seq, unbroken hash chain, no torn tail, and agreement with the state.
+
+    Read-only: no lock (a runner may be ticking), nothing written, nothing repaired.
+    """
     from fsm.errors import StateRefused
-    from fsm.journal import verify_journal
     from fsm.machine import load_machine
     from fsm.render import print_json
-    from fsm.tick import open_machine_state
+    from fsm.store import StateStore
 
     loaded = load_machine(machine, state_dir=state_dir)
     journal = loaded.state_path.with_suffix(".jsonl")
-    if not journal.exists():
+    inspection = StateStore(loaded.state_path, loaded.identity, allow_spec_change=True).inspect()
+    report = inspection.journal
+    if report is None:
         raise StateRefused(
             f"no journal at {journal}: this machine has not ticked with --state-dir {state_dir}"
         )
-    # Under the lock, so a runner's half-written append is never taken for a torn tail; opening the
-    # store also checks that the state file agrees with the journal.
-    with open_machine_state(loaded, allow_spec_change=True) as (store, _state):
-        report = verify_journal(journal)
-        cursor = store.cursor
+    state_cursor = inspection.state_file_cursor
+    ahead = inspection.journal_ahead_by
     doc = {
         "journal": str(journal),
         "records": report.records,
@@ -539,15 +547,22 @@ def verify_log(
         "first_ts": report.first_ts,
         "last_ts": report.last_ts,
         "kinds": report.kinds,
-        "state_cursor": {"seq": cursor.seq, "hash": cursor.hash},
+        "state_cursor": None if state_cursor is None else asdict(state_cursor),
+        "journal_ahead_by": ahead,
     }
     if as_json:
         print_json(doc)
-    else:
-        print(
-            f"ok: {journal}: {report.records} records, last seq {report.last_seq}, chain intact, "
-            f"state file at seq {cursor.seq}"
+        return
+    where = "no state file" if state_cursor is None else f"state file at seq {state_cursor.seq}"
+    line = f"ok: {journal}: {report.records} records, last seq {report.last_seq}, chain intact, {where}"
+    if ahead and state_cursor is None:
+        line += f"; journal ahead by {ahead}: the next tick rebuilds the state file from it"
+    elif ahead:
+        line += (
+            f"; journal ahead by {ahead} (a crash between the journal append and the state file replace): "
+            "the next tick rolls the state file forward"
         )
+    print(line)
 
 
 # --- commands that may send (only with --submit) -----------------------------------------------

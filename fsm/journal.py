@@ -20,7 +20,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -282,25 +282,39 @@ def read_journal(path: Path) -> JournalScan:
     return JournalScan(path, records, reader.size)
 
 
-def verify_journal(path: Path) -> VerifyReport:
-    """Verify the journal's chain and summarise it; raises as ``read_journal`` does."""
-    kinds: Counter[str] = Counter()
+@dataclass
+class Tally:
+    """Counts the records a verified pass yields, to summarise them as a VerifyReport."""
+
+    kinds: Counter[str] = field(default_factory=Counter)
     first_ts: int | None = None
     last_ts: int | None = None
+
+    def add(self, record: JournalRecord) -> None:
+        self.kinds[record.kind] += 1
+        self.first_ts = record.ts if self.first_ts is None else self.first_ts
+        self.last_ts = record.ts
+
+    def report(self, path: Path, cursor: Cursor) -> VerifyReport:
+        """The summary of a journal whose verified pass ended at ``cursor``."""
+        return VerifyReport(
+            path=path,
+            records=cursor.seq,
+            last_seq=cursor.seq,
+            last_hash=cursor.hash,
+            first_ts=self.first_ts,
+            last_ts=self.last_ts,
+            kinds=dict(sorted(self.kinds.items())),
+        )
+
+
+def verify_journal(path: Path) -> VerifyReport:
+    """Verify the journal's chain and summarise it; raises as ``read_journal`` does."""
+    tally = Tally()
     reader = JournalReader(path)
     for record in reader:
-        kinds[record.kind] += 1
-        first_ts = record.ts if first_ts is None else first_ts
-        last_ts = record.ts
-    return VerifyReport(
-        path=path,
-        records=reader.cursor.seq,
-        last_seq=reader.cursor.seq,
-        last_hash=reader.cursor.hash,
-        first_ts=first_ts,
-        last_ts=last_ts,
-        kinds=dict(sorted(kinds.items())),
-    )
+        tally.add(record)
+    return tally.report(path, reader.cursor)
 
 
 def fsync_directory(directory: Path) -> None:

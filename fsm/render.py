@@ -243,6 +243,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
     """The status screen: state, signal, clock and countdowns, rungs, fills, position and PnL, next row."""
     headline(console, doc)
     console.print(f"market    {doc['symbol']} {doc['bar']}   state file {doc['state_file']}")
+    recovery_line(console, doc.get("recovery"))
     signal_line(console, doc["signal"])
     clock = doc["clock"]
     if clock["now_ms"] is not None:
@@ -266,6 +267,22 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
         )
     close_line(console, doc["close_request"])
     print_next(console, doc["next"])
+
+
+def recovery_line(console: Console, recovery: Mapping[str, Any] | None) -> None:
+    """Say so when the journal is ahead of the state file, whose state is then the journal's."""
+    if not recovery or not recovery["journal_ahead"]:
+        return
+    seq = recovery["journal_seq"]
+    if recovery["state_file_seq"] is None:
+        where = f"there is no state file, the journal is at seq {seq}"
+        fix = "the next tick rebuilds the state file from it"
+    else:
+        where = f"the state file is at seq {recovery['state_file_seq']}, the journal at seq {seq}"
+        fix = "the next tick rolls the state file forward"
+    text = f"journal ahead: {where}; showing the journal's state ({fix})"
+    shown = f"[bold yellow]{text}[/bold yellow]" if fancy(console) else text
+    console.print(f"recovery  {shown}", soft_wrap=True)  # one line, so that it can be grepped
 
 
 def print_next(console: Console, nxt: Mapping[str, Any]) -> None:

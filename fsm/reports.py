@@ -20,6 +20,7 @@ from fsm.machine import LoadedMachine
 from fsm.model import LadderState, dec
 from fsm.render import state_document
 from fsm.runtime import Preview
+from fsm.store import Inspection
 from fsm.tick import TickResult, preview_tick
 from fsm.view import ExchangeView
 
@@ -109,14 +110,29 @@ def next_rows_document(
     }
 
 
+def recovery_document(inspection: Inspection | None) -> dict[str, Any]:
+    """Whether the journal is ahead of the state file (a crash between the append and the replace)."""
+    if inspection is None:
+        return {"journal_ahead": False, "state_file_seq": None, "journal_seq": None}
+    state_file = inspection.state_file_cursor
+    return {
+        "journal_ahead": inspection.journal_ahead_by > 0,
+        "state_file_seq": None if state_file is None else state_file.seq,
+        "journal_seq": None if inspection.journal is None else inspection.journal.last_seq,
+    }
+
+
 def status_document(
     machine: LoadedMachine,
     state: LadderState,
     cursor: Mapping[str, Any] | None,
     observation: Observation | None,
+    *,
+    inspection: Inspection | None = None,
 ) -> dict[str, Any]:
-    """`status`: the state document plus clock, countdowns, PnL and the next row."""
+    """`status`: the state document plus recovery, clock, countdowns, PnL and the next row."""
     doc = state_document(machine.name, state, dict(cursor) if cursor is not None else None)
+    doc["recovery"] = recovery_document(inspection)
     now: int | None
     source: str | None
     if observation is not None:

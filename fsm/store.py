@@ -4,6 +4,7 @@
 the journal; ``<name>.json.lock`` is the one-runner lock. A commit appends to the journal (fsync)
 and only then replaces the state file, so the journal is never behind the state: on open, a
 journal that is ahead is rolled forward, and anything else that disagrees is refused untouched.
+``inspect()`` makes the same checks without the lock and without writing, for read-only commands.
 The snapshot is an opaque JSON-able dict (the typed model lives in ``fsm.model``).
 """
 
@@ -13,20 +14,24 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from fsm.errors import JournalChainBroken, StateCorrupt, StateLocked, StateMismatch
+from fsm.errors import JournalChainBroken, JournalTornTail, StateCorrupt, StateLocked, StateMismatch
 from fsm.journal import (
     GENESIS,
     Cursor,
     JournalReader,
     JournalRecord,
     JournalWriter,
+    Tally,
+    VerifyReport,
     fsync_directory,
     is_hex_digest,
     repair_torn_tail,
@@ -35,6 +40,10 @@ from fsm.journal import (
 SCHEMA_VERSION = 1
 _IDENTITY_KEY = "identity"
 _STATE_KEYS = frozenset({"schema_version", "identity", "cursor", "snapshot"})
+_TEMP_SUFFIX = ".tmp"
+# A torn tail seen without the lock may be a runner's append in progress: read again while it grows.
+_TORN_TAIL_READS = 3
+_APPEND_SETTLE_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -72,11 +81,39 @@ class _JournalPass:
     last: JournalRecord | None
     at_state_cursor: JournalRecord | None
     identity: Identity | None
+    tally: Tally
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """The state file and journal, verified and reconciled as ``open()`` would, read-only.
+
+    ``snapshot`` and ``cursor`` are what ``open()`` would return and reach: the journal's newest
+    record when the journal is ahead of the state file. ``state_file_cursor`` is None without a
+    state file, ``journal`` None without a journal.
+    """
+
+    snapshot: dict[str, Any] | None
+    cursor: Cursor
+    state_file_cursor: Cursor | None
+    journal: VerifyReport | None
+
+    @property
+    def journal_ahead_by(self) -> int:
+        """How many records the next ``open()`` rolls the state file forward by (its ``rolled_forward``)."""
+        return self.cursor.seq - (0 if self.state_file_cursor is None else self.state_file_cursor.seq)
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so a crash leaves the old file or the new one, never a mix."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Replace ``path`` with ``data`` so a crash leaves the old file or the new one, never a mix.
+
+    A process killed before the rename leaves ``.<name>.<random>.tmp``; ``StateStore.open`` removes it.
+    """
+    fd, temp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=_TEMP_SUFFIX, dir=path.parent)
     try:
         view = memoryview(data)
         while view:
@@ -110,6 +147,7 @@ class StateStore:
         self.identity = identity
         self.allow_spec_change = allow_spec_change
         self.rolled_forward = 0
+        self.cleaned_temp_files = 0
         self.spec_changed_from: str | None = None
         self._lock_fd: int | None = None
         self._writer: JournalWriter | None = None
@@ -131,22 +169,43 @@ class StateStore:
     def open(self) -> dict[str, Any] | None:
         """Lock, load and reconcile with the journal; the snapshot, or None for a fresh machine.
 
+        Once loaded, removes the temporary files an interrupted state write left behind (counted in
+        ``cleaned_temp_files``, not journaled); only a lock holder writes them, so none is in use.
         Refusals (StateLocked, StateCorrupt, StateMismatch, JournalChainBroken, JournalTornTail)
         leave every file as it was and release the lock.
         """
         if self._lock_fd is not None:
             raise RuntimeError(f"state store {self.state_path} is already open")
         self.rolled_forward = 0
+        self.cleaned_temp_files = 0
         self.spec_changed_from = None
         self._journal_identity = None
         self._cursor = GENESIS
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         self._lock()
         try:
-            return self._load()
+            snapshot = self._load()
+            self.cleaned_temp_files = self._remove_stale_temp_files()
+            return snapshot
         except BaseException:
             self.close()
             raise
+
+    def inspect(self) -> Inspection:
+        """Verify the state file against the whole journal without the lock, writing nothing.
+
+        Refuses as ``open()`` does (except StateLocked: a runner may hold the lock). The state file
+        is read before the journal, which is never behind it; a torn tail that grows while waiting a
+        moment is a runner's append in progress, and is read again.
+        """
+        for _ in range(_TORN_TAIL_READS - 1):
+            try:
+                return self._inspect_once()
+            except JournalTornTail as torn:
+                time.sleep(_APPEND_SETTLE_S)
+                if self._journal_size() == torn.offset + torn.length:
+                    raise
+        return self._inspect_once()
 
     def commit(
         self, kind: str, data: Mapping[str, Any], snapshot: Mapping[str, Any], ts_ms: int
@@ -216,16 +275,44 @@ class StateStore:
         self._lock_fd = fd
 
     def _load(self) -> dict[str, Any] | None:
+        state, journal = self._examine()
+        self._writer = JournalWriter(self.journal_path, journal.cursor, journal.size)
+        self._journal_identity = journal.identity
+        snapshot, cursor = self._reconcile(state, journal)
+        applied = cursor.seq - (0 if state is None else state.cursor.seq)
+        if applied:
+            assert journal.last is not None
+            self._write_state(journal.last)
+            self.rolled_forward = applied
+        self._cursor = cursor
+        return snapshot
+
+    def _inspect_once(self) -> Inspection:
+        state, journal = self._examine()
+        snapshot, cursor = self._reconcile(state, journal)
+        return Inspection(
+            snapshot=snapshot,
+            cursor=cursor,
+            state_file_cursor=None if state is None else state.cursor,
+            journal=journal.tally.report(self.journal_path, journal.cursor) if journal.exists else None,
+        )
+
+    def _examine(self) -> tuple[_StateFile | None, _JournalPass]:
+        """The state file, then the journal, each checked to belong to this machine."""
         state = self._read_state()
         if state is not None:
             self._check_identity(self.state_path, state.identity)
         journal = self._read_journal(state.cursor.seq if state is not None else 0)
-        self._writer = JournalWriter(self.journal_path, journal.cursor, journal.size)
         if journal.identity is not None:
             self._check_identity(self.journal_path, journal.identity)
-            self._journal_identity = journal.identity
+        return state, journal
+
+    def _reconcile(
+        self, state: _StateFile | None, journal: _JournalPass
+    ) -> tuple[dict[str, Any] | None, Cursor]:
+        """The snapshot and cursor the state file and journal agree on (the journal's if it is ahead)."""
         if state is None:
-            return None if journal.last is None else self._roll_forward(journal, applied=journal.cursor.seq)
+            return (None, GENESIS) if journal.last is None else (journal.last.state, journal.cursor)
         cursor = state.cursor
         if not journal.exists and cursor.seq > 0:
             raise JournalChainBroken(
@@ -253,20 +340,20 @@ class StateStore:
                 self.state_path, f"its snapshot differs from journal record {cursor.seq}'s state"
             )
         if cursor.seq < journal.cursor.seq:
-            return self._roll_forward(journal, applied=journal.cursor.seq - cursor.seq)
-        self._cursor = cursor
-        return state.snapshot
+            assert journal.last is not None
+            return journal.last.state, journal.cursor
+        return state.snapshot, cursor
 
     def _read_journal(self, state_seq: int) -> _JournalPass:
         """One streaming pass over the journal, keeping only what reconciling with the state needs."""
+        tally = Tally()
         if not self.journal_path.exists():
-            return _JournalPass(
-                exists=False, cursor=GENESIS, size=0, last=None, at_state_cursor=None, identity=None
-            )
+            return _JournalPass(False, GENESIS, 0, None, None, None, tally)
         reader = JournalReader(self.journal_path)
         last = at_state_cursor = None
         identity: Identity | None = None
         for record in reader:
+            tally.add(record)
             if _IDENTITY_KEY in record.data:
                 identity = Identity.from_dict(record.data[_IDENTITY_KEY])
                 if identity is None:
@@ -280,7 +367,29 @@ class StateStore:
             if record.seq == state_seq:
                 at_state_cursor = record
             last = record
-        return _JournalPass(True, reader.cursor, reader.size, last, at_state_cursor, identity)
+        return _JournalPass(True, reader.cursor, reader.size, last, at_state_cursor, identity, tally)
+
+    def _journal_size(self) -> int | None:
+        try:
+            return self.journal_path.stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def _remove_stale_temp_files(self) -> int:
+        """Delete the temp files of this state file that an interrupted write left; only under the lock."""
+        name = re.compile(
+            re.escape(_temp_prefix(self.state_path)) + "[A-Za-z0-9_]+" + re.escape(_TEMP_SUFFIX)
+        )
+        removed = 0
+        with os.scandir(self.state_path.parent) as entries:
+            for entry in entries:
+                if name.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+                        removed += 1
+        if removed:
+            fsync_directory(self.state_path.parent)
+        return removed
 
     def _read_state(self) -> _StateFile | None:
         """The state file's identity, cursor and snapshot; None if absent, StateCorrupt if unusable."""
@@ -331,13 +440,6 @@ class StateStore:
                 self.spec_changed_from = recorded
                 continue
             raise StateMismatch(path, name, expected, recorded)
-
-    def _roll_forward(self, journal: _JournalPass, *, applied: int) -> dict[str, Any]:
-        assert journal.last is not None
-        self._write_state(journal.last)
-        self._cursor = journal.cursor
-        self.rolled_forward = applied
-        return journal.last.state
 
     def _write_state(self, record: JournalRecord) -> None:
         document = {

@@ -16,7 +16,8 @@ RUNG = {
     "level", "clOrdId", "ordId", "state", "px", "sz", "accFillSz", "avgPx", "okx_state", "cancelSource",
     "reject",
 }
-STATUS = STATE | {"symbol", "bar", "state_file", "clock", "pnl", "next"}
+STATUS = STATE | {"symbol", "bar", "state_file", "recovery", "clock", "pnl", "next"}
+RECOVERY = {"journal_ahead", "state_file_seq", "journal_seq"}
 CLOCK = {"now_ms", "source", "expiry_in_ms", "exit_due_in_ms"}
 PNL = {"filled_sz", "avg_fill_px", "fees", "fee_ccy", "upl", "mark_px", "upl_source"}
 NEXT = {"state", "trigger", "fires", "observed", "candidates"}
@@ -36,7 +37,10 @@ ACCOUNT = {"pos_mode", "balance", "positions"}
 POSITION = {"instId", "posSide", "mgnMode", "pos", "avgPx", "markPx", "upl", "liqPx"}
 HISTORY = {"machine", "journal", "cl_ord_id", "records"}
 RECORD = {"seq", "ts", "kind", "state", "summary", "data"}
-VERIFY = {"journal", "records", "last_seq", "last_hash", "first_ts", "last_ts", "kinds", "state_cursor"}
+VERIFY = {
+    "journal", "records", "last_seq", "last_hash", "first_ts", "last_ts", "kinds", "state_cursor",
+    "journal_ahead_by",
+}
 OPERATOR = {"command", "submitted", "request", "journaled", "fired", "state"}
 
 
@@ -52,6 +56,7 @@ def test_status_and_tick_documents(cli: Cli) -> None:
         doc = cli.json("status", *args)
         assert keys(doc) == STATUS
         assert keys(doc["clock"]) == CLOCK and keys(doc["pnl"]) == PNL and keys(doc["next"]) == NEXT
+        assert keys(doc["recovery"]) == RECOVERY and doc["recovery"]["journal_ahead"] is False
         assert all(keys(r) == RUNG for r in doc["rungs"]) and len(doc["rungs"]) == 3
         assert all(keys(c) == CANDIDATE for c in doc["next"]["candidates"])
     observed = cli.json("status", "--observe")

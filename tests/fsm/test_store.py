@@ -477,3 +477,189 @@ def test_any_sequence_of_commits_verifies_and_reopens_to_the_last_snapshot(
         with store_at(Path(directory)) as store:
             assert store.open() == batch[-1][2]
             assert store.rolled_forward == 0
+
+
+# --- stale temporary files -------------------------------------------------------------------------
+
+_KILLED_MID_WRITE = """
+import os, sys
+from pathlib import Path
+from fsm.store import Identity, StateStore
+store = StateStore(Path(sys.argv[1]), Identity(*sys.argv[2:6]))
+store.open()
+os.replace = lambda *_: os._exit(9)  # killed after the temp file is written, before the rename
+store.commit("fill", {}, {"step": 2}, 2)
+"""
+
+
+def test_a_write_killed_before_the_rename_leaves_a_temp_file_the_next_open_removes(tmp_path: Path) -> None:
+    commit_steps(tmp_path, 1)
+    killed = subprocess.run(_python(_KILLED_MID_WRITE, tmp_path / "machine.json"), env=_env(), timeout=10)
+    assert killed.returncode == 9
+    [temp] = [name for name in disk(tmp_path) if name.endswith(".tmp")]
+    assert temp.startswith(".machine.json.")
+    with store_at(tmp_path) as store:
+        assert store.open() == {"step": 2}  # rolled forward from the journal, not from the temp file
+        assert store.cleaned_temp_files == 1 and store.rolled_forward == 1
+    assert set(disk(tmp_path)) == {"machine.json", "machine.jsonl"}
+    assert [r.kind for r in read_journal(tmp_path / "machine.jsonl").records] == ["order", "fill"]
+
+
+def test_open_removes_only_this_state_files_temp_files(tmp_path: Path) -> None:
+    commit_steps(tmp_path, 1)
+    ours = [".machine.json.k2j4_x9a.tmp", ".machine.json.zz.tmp"]
+    others = [
+        ".other.json.k2j4_x9a.tmp",  # another machine's
+        ".machine.json.b.json.k2j4_x9a.tmp",  # the temp file of a state file named machine.json.b.json
+        ".machine.json.tmp",
+        "machine.json.k2j4_x9a.tmp",
+        ".machine.json.k2j4_x9a.tmp.keep",
+        "notes.txt",
+    ]
+    for name in ours + others:
+        (tmp_path / name).write_bytes(b"partial")
+    before = disk(tmp_path)
+    (tmp_path / ".machine.json.adir.tmp").mkdir()
+    with store_at(tmp_path) as store:
+        assert store.open() == ladder_snapshot(1)
+        assert store.cleaned_temp_files == 2
+    assert (tmp_path / ".machine.json.adir.tmp").is_dir()
+    (tmp_path / ".machine.json.adir.tmp").rmdir()
+    assert disk(tmp_path) == {name: data for name, data in before.items() if name not in ours}
+    with store_at(tmp_path) as store:
+        store.open()
+        assert store.cleaned_temp_files == 0
+
+
+def test_a_refused_open_leaves_stale_temp_files_in_place(tmp_path: Path) -> None:
+    commit_steps(tmp_path, 2)
+    journal = tmp_path / "machine.jsonl"
+    journal.write_bytes(journal.read_bytes() + b'{"data":')
+    (tmp_path / ".machine.json.k2j4_x9a.tmp").write_bytes(b"partial")
+    before = disk(tmp_path)
+    with pytest.raises(JournalTornTail):
+        store_at(tmp_path).open()
+    assert disk(tmp_path) == before
+
+
+# --- read-only inspection --------------------------------------------------------------------------
+
+
+def listing(directory: Path) -> dict[str, tuple[bytes, int]]:
+    """Every entry's bytes and mtime_ns, the lock file's included, and the directory's own mtime_ns."""
+    entries = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(directory.iterdir())}
+    return {**entries, ".": (b"", directory.stat().st_mtime_ns)}
+
+
+def journal_ahead_by_one(directory: Path) -> bytes:
+    """Two commits, then a third whose state file replace 'crashed': the state file stays at seq 2."""
+    commit_steps(directory, 2)
+    state = directory / "machine.json"
+    older = state.read_bytes()
+    with store_at(directory) as store:
+        store.open()
+        store.commit("fill", {"tradeId": "1002"}, ladder_snapshot(3), TS + 3)
+    state.write_bytes(older)
+    return older
+
+
+def test_inspect_shows_the_journal_ahead_without_writing(tmp_path: Path) -> None:
+    journal_ahead_by_one(tmp_path)
+    before = listing(tmp_path)
+    inspection = store_at(tmp_path).inspect()
+    assert listing(tmp_path) == before
+    assert inspection.snapshot == ladder_snapshot(3)
+    assert inspection.cursor.seq == 3 and inspection.state_file_cursor is not None
+    assert inspection.state_file_cursor.seq == 2 and inspection.journal_ahead_by == 1
+    assert inspection.journal is not None
+    assert (inspection.journal.records, inspection.journal.kinds) == (3, {"fill": 1, "order": 2})
+    assert inspection.journal == verify_journal(tmp_path / "machine.jsonl")
+    with store_at(tmp_path) as store:  # what the next open does: exactly what inspect showed
+        assert store.open() == inspection.snapshot
+        assert store.rolled_forward == inspection.journal_ahead_by
+        assert store.cursor == inspection.cursor
+
+
+def test_inspect_without_a_state_file_shows_the_journal(tmp_path: Path) -> None:
+    commit_steps(tmp_path, 2)
+    (tmp_path / "machine.json").unlink()
+    before = listing(tmp_path)
+    inspection = store_at(tmp_path).inspect()
+    assert listing(tmp_path) == before
+    assert inspection.snapshot == ladder_snapshot(2)
+    assert inspection.state_file_cursor is None and inspection.journal_ahead_by == 2
+
+
+def test_inspect_of_a_fresh_machine_creates_nothing(tmp_path: Path) -> None:
+    inspection = store_at(tmp_path / "state").inspect()
+    assert (inspection.snapshot, inspection.cursor, inspection.journal) == (None, GENESIS, None)
+    assert inspection.state_file_cursor is None and inspection.journal_ahead_by == 0
+    assert not (tmp_path / "state").exists()
+
+
+def test_inspect_needs_no_lock_and_leaves_temp_files_alone(tmp_path: Path) -> None:
+    commit_steps(tmp_path, 2)
+    (tmp_path / ".machine.json.k2j4_x9a.tmp").write_bytes(b"a runner's write in progress")
+    with store_at(tmp_path) as runner:
+        runner.open()
+        before = listing(tmp_path)
+        inspection = store_at(tmp_path).inspect()
+        assert listing(tmp_path) == before
+        assert inspection.snapshot == ladder_snapshot(2) and inspection.journal_ahead_by == 0
+        runner.commit("fill", {}, ladder_snapshot(3), TS + 3)  # the runner's lock was never disturbed
+    assert store_at(tmp_path).inspect().cursor.seq == 3
+
+
+def _edit_journal(directory: Path) -> None:
+    journal = directory / "machine.jsonl"
+    journal.write_bytes(journal.read_bytes().replace(b'"ordId":"2"', b'"ordId":"9"'))
+
+
+def _cut_journal(directory: Path) -> None:
+    journal = directory / "machine.jsonl"
+    journal.write_bytes(journal.read_bytes().splitlines(keepends=True)[0])
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [_edit_journal, lambda d: (d / "machine.json").write_bytes(b"{"), _cut_journal],
+    ids=["edited-journal", "corrupt-state-file", "state-file-ahead"],
+)
+def test_inspect_refuses_what_open_refuses_and_changes_nothing(tmp_path: Path, damage: Any) -> None:
+    commit_steps(tmp_path, 2)
+    damage(tmp_path)
+    before = listing(tmp_path)
+    with pytest.raises((JournalChainBroken, StateCorrupt)) as inspected:
+        store_at(tmp_path).inspect()
+    assert listing(tmp_path) == before
+    with pytest.raises(type(inspected.value)):
+        store_at(tmp_path).open()
+
+
+def test_inspect_reports_a_torn_tail_and_how_to_move_it_aside(tmp_path: Path) -> None:
+    commit_steps(tmp_path, 2)
+    journal = tmp_path / "machine.jsonl"
+    journal.write_bytes(journal.read_bytes() + b'{"data":')
+    before = listing(tmp_path)
+    with pytest.raises(JournalTornTail) as caught:
+        store_at(tmp_path).inspect()
+    assert listing(tmp_path) == before
+    message = str(caught.value)
+    assert "Nothing was changed" in message and "StateStore.repair_torn_tail" in message
+
+
+def test_inspect_reads_again_when_the_torn_tail_was_an_append_in_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal_ahead_by_one(tmp_path)
+    journal = tmp_path / "machine.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:2]) + lines[2][:40])  # a runner's third append, half written
+
+    def the_append_finishes(_: float) -> None:
+        with journal.open("ab") as handle:
+            handle.write(lines[2][40:])
+
+    monkeypatch.setattr("fsm.store.time.sleep", the_append_finishes)
+    inspection = store_at(tmp_path).inspect()
+    assert inspection.cursor.seq == 3 and inspection.journal_ahead_by == 1
