@@ -76,12 +76,17 @@ class ModeRefused(EngineError):
 
 @dataclass
 class ActionEnv:
-    """What an action may touch: the tick's context, the order machine, the journal, the trader."""
+    """What an action may touch: the tick's context, the order machine, the journal, the trader.
+
+    `commit` may buffer records (the tick writes a transition and its actions' records as one unit);
+    `flush` makes everything committed so far durable, and every action calls it before it POSTs.
+    """
 
     ctx: TickContext
     order_spec: OrderSpec
     commit: Commit
     trader: TradingClient | None  # None unless the tick is armed
+    flush: Callable[[], None] = lambda: None
 
 
 class NotArmedError(RuntimeError):
@@ -188,6 +193,7 @@ def submit_entries(env: ActionEnv) -> None:
         s.entry_start_ts = now
         s.exit_due_ts = now + p.hold_bars * bar_ms(p.bar)
     env.commit("submit", {"what": "entries", "payloads": [r.payload for r in to_send], "expTime": deadline})
+    env.flush()  # write-ahead: durable before the POST
     try:
         acks = trader.place_batch_orders(p.symbol, [r.payload for r in to_send], exp_time_ms=deadline)
     except OkxAmbiguousOutcome as exc:
@@ -217,6 +223,7 @@ def _ensure_leverage(env: ActionEnv, trader: TradingClient) -> None:
 
     if current() == p.leverage:
         return
+    env.flush()
     try:
         answer = trader.set_leverage(p.symbol, p.leverage, p.td_mode, side)
     except (OkxApiError, OkxAmbiguousOutcome) as exc:
@@ -294,6 +301,7 @@ def cancel_rungs(env: ActionEnv, targets: list[Rung]) -> None:
         apply_order_observation(r, "cancel_sent", env.order_spec, lambda *_: None, {})
         r.cancel_sent_ts = s.last_cancel_ts
     env.commit("cancel", {"clOrdIds": [r.clOrdId for r in targets]})
+    env.flush()  # write-ahead: durable before the POST
     try:
         acks = trader.cancel_batch_orders(p.symbol, [(r.ordId, r.clOrdId) for r in targets])
     except OkxAmbiguousOutcome as exc:
@@ -339,6 +347,7 @@ def close_position(env: ActionEnv) -> None:
         s.exit_cl_ord_ids.append(req.clOrdId)
     req.sz, req.sent_ts, req.exp_time_ms = size, now, now + p.exp_time_ms
     env.commit("submit", {"what": "close", "close": req.to_dict()})
+    env.flush()  # write-ahead: durable before the POST
     net = s.pos_mode == ownership.NET_MODE
     try:
         ack = trader.place_order(

@@ -19,13 +19,15 @@ import json
 import math
 import os
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from fsm.errors import JournalChainBroken, JournalTornTail
+
+Event = tuple[str, Mapping[str, Any], Mapping[str, Any], int]  # kind, data, state after it, ts (ms)
 
 KINDS: tuple[str, ...] = (
     "intent",
@@ -391,12 +393,27 @@ class JournalWriter:
         self, kind: str, data: Mapping[str, Any], state: Mapping[str, Any], ts_ms: int
     ) -> JournalRecord:
         """Append one record durably; TypeError or ValueError (nothing written) for bad input."""
+        return self.append_many([(kind, data, state, ts_ms)])[-1]
+
+    def append_many(self, events: Sequence[Event]) -> list[JournalRecord]:
+        """Append records durably as one unit: one write, one fsync (a killed process leaves all of
+        them or none). TypeError or ValueError (nothing written) for bad input."""
+        if not events:
+            return []
         if self._failed:
             raise OSError(
                 errno.EIO,
                 f"an earlier append to journal {self.path} failed; reopen the store to re-check the journal",
             )
-        record, line = _encode(self._cursor.seq + 1, ts_ms, kind, data, state, self._cursor.hash)
+        records: list[JournalRecord] = []
+        lines: list[bytes] = []
+        cursor = self._cursor
+        for kind, data, state, ts_ms in events:
+            record, line = _encode(cursor.seq + 1, ts_ms, kind, data, state, cursor.hash)
+            records.append(record)
+            lines.append(line)
+            cursor = record.cursor
+        block = b"".join(lines)
         created = self._fd is None and not self.path.exists()
         if self._fd is None:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -409,10 +426,10 @@ class JournalWriter:
                 f"it is {size} bytes where {self._size} were written: something else changed it",
             )
         try:
-            written = os.write(self._fd, line)
-            if written != len(line):
+            written = os.write(self._fd, block)
+            if written != len(block):
                 raise OSError(
-                    errno.EIO, f"short write to journal {self.path}: {written} of {len(line)} bytes"
+                    errno.EIO, f"short write to journal {self.path}: {written} of {len(block)} bytes"
                 )
             os.fsync(self._fd)
             if created:
@@ -420,9 +437,9 @@ class JournalWriter:
         except OSError:
             self._failed = True
             raise
-        self._size += len(line)
-        self._cursor = record.cursor
-        return record
+        self._size += len(block)
+        self._cursor = cursor
+        return records
 
     def close(self) -> None:
         if self._fd is not None:

@@ -17,7 +17,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +27,7 @@ from fsm.errors import JournalChainBroken, JournalTornTail, StateCorrupt, StateL
 from fsm.journal import (
     GENESIS,
     Cursor,
+    Event,
     JournalReader,
     JournalRecord,
     JournalWriter,
@@ -210,24 +211,31 @@ class StateStore:
     def commit(
         self, kind: str, data: Mapping[str, Any], snapshot: Mapping[str, Any], ts_ms: int
     ) -> JournalRecord:
-        """Journal one event with the snapshot after it (fsync), then replace the state file.
+        """Journal one event with the snapshot after it (fsync), then replace the state file."""
+        return self.commit_many([(kind, data, snapshot, ts_ms)])[-1]
 
-        ``data`` must not use the key "identity": the store adds the machine's identity there on
-        the first record and whenever the spec hash changed, so the journal alone can be checked.
-        If replacing the state file fails, the record is already durable and the next open rolls
-        the state forward to it.
+    def commit_many(self, events: Sequence[Event]) -> list[JournalRecord]:
+        """Journal events as one unit (one write, one fsync), then replace the state file once.
+
+        Each event carries the snapshot after it. ``data`` must not use the key "identity": the store
+        adds the machine's identity there on the first record and whenever the spec hash changed, so
+        the journal alone can be checked. If replacing the state file fails, the records are already
+        durable and the next open rolls the state forward to them.
         """
         if self._writer is None:
             raise RuntimeError(f"state store {self.state_path} is not open")
-        if _IDENTITY_KEY in data:
+        if not events:
+            return []
+        if any(_IDENTITY_KEY in data for _, data, _, _ in events):
             raise ValueError(f"{_IDENTITY_KEY!r} is reserved in journal data")
         if self._journal_identity != self.identity:
-            data = {**data, _IDENTITY_KEY: asdict(self.identity)}
-        record = self._writer.append(kind, data, snapshot, ts_ms)
+            kind, data, snapshot, ts_ms = events[0]
+            events = [(kind, {**data, _IDENTITY_KEY: asdict(self.identity)}, snapshot, ts_ms), *events[1:]]
+        records = self._writer.append_many(events)
         self._journal_identity = self.identity
-        self._cursor = record.cursor
-        self._write_state(record)
-        return record
+        self._cursor = records[-1].cursor
+        self._write_state(records[-1])
+        return records
 
     def peek(self) -> tuple[dict[str, Any], Cursor] | None:
         """The state file's snapshot and cursor without the lock or the journal: for read-only displays.

@@ -1,12 +1,15 @@
-"""The reconcile tick: lock, load, observe, fire until quiet, persist every step.
+"""The reconcile tick: lock, load, observe, fire until quiet, persist as units.
 
-Persistence lives here, around the trigger, never inside a transitions callback: each observation,
-action outcome and transition is appended to the journal (fsynced) before the state file is
-replaced, so a crash at any point leaves a journal that is never behind the state.
+Persistence lives here, around the trigger, never inside a transitions callback. Records are buffered
+with the snapshot after each, and written as one unit (one append, one fsync, then one state-file
+replace): before every POST (the write-ahead record), and at the end of the tick. So a transition and
+its actions' records reach the journal together or not at all, and a crash at any point leaves a
+journal that is never behind the state; what a lost unit recorded is observed again from OKX.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +18,7 @@ from typing import Any
 from fsm.actions import ACTIONS, ActionEnv, TradingClient
 from fsm.errors import EngineError, StateCorrupt
 from fsm.guards import GUARDS, TickContext
+from fsm.journal import Event
 from fsm.machine import LoadedMachine
 from fsm.model import LadderState
 from fsm.observe import Commit, observe_close, observe_fills, observe_position, observe_rungs
@@ -121,10 +125,39 @@ def run_tick(
         state=state,
     )
 
+    pending: list[Event] = []
+
     def commit(kind: str, data: dict[str, Any]) -> None:
-        store.commit(kind, data, state.to_dict(), ts_ms=view.now_ms())
+        pending.append((kind, data, state.to_dict(), view.now_ms()))
         result.journaled.append(kind)
 
+    def flush() -> None:
+        if pending:
+            store.commit_many(pending)
+            pending.clear()
+
+    try:
+        _run(machine, store, state, view, trader, adopt, commit, flush, result)
+    except BaseException:
+        with contextlib.suppress(Exception):  # what was observed stays on the record when the tick fails
+            flush()
+        raise
+    flush()
+    return result
+
+
+def _run(
+    machine: LoadedMachine,
+    store: StateStore,
+    state: LadderState,
+    view: ExchangeView,
+    trader: TradingClient | None,
+    adopt: bool,
+    commit: Commit,
+    flush: Callable[[], None],
+    result: TickResult,
+) -> None:
+    """Observe, then fire rows until quiet; every record goes through `commit` (flushed by the caller)."""
     if store.spec_changed_from is not None:  # accepted by the operator: on the record before anything else
         commit(
             "operator",
@@ -137,7 +170,7 @@ def run_tick(
         )
         store.spec_changed_from = None
     ctx = TickContext(params=machine.params, state=state, view=view, armed=trader is not None, adopt=adopt)
-    env = ActionEnv(ctx=ctx, order_spec=machine.order_spec, commit=commit, trader=trader)
+    env = ActionEnv(ctx=ctx, order_spec=machine.order_spec, commit=commit, trader=trader, flush=flush)
     observe(ctx, machine, commit)
     guards, actions = _bind(ctx, env)
     runtime = MachineRuntime(machine.spec, guards=guards, actions=actions)
@@ -166,7 +199,6 @@ def run_tick(
         raise SpecLoopError(f"{machine.spec.path}: more than {MAX_FIRES_PER_TICK} transitions in one tick")
     _remember_evaluated_candle(ctx, commit)
     result.after = state.state
-    return result
 
 
 def observe(ctx: TickContext, machine: LoadedMachine, commit: Commit) -> None:
