@@ -7,12 +7,13 @@ cycle 1 fills in parts, holds and closes; cycle 2 never fills, expires and is ca
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from exchange import Instrument, OkxClient, OkxFill
+from exchange import Instrument, OkxClient
 from exchange.sim import Simulator
 from fsm.errors import EngineError
 from fsm.machine import LoadedMachine, load_machine
@@ -66,13 +67,15 @@ class StepOutcome:
 
 @dataclass(frozen=True)
 class CycleSummary:
+    """One archived cycle as its journal record says (from the journaled fills, never a fresh query)."""
+
     cycle_id: str
     bought: Decimal  # contracts
     avg_entry_px: Decimal | None
     sold: Decimal
     avg_exit_px: Decimal | None
     fees: Decimal
-    realized_pnl: Decimal  # quote currency, fees included
+    realized_pnl: Decimal  # settle currency, fees included
 
 
 @dataclass(frozen=True)
@@ -241,12 +244,10 @@ def run_demo(
                 )
             final, records = state.state, store.cursor.seq
             completed = state.cycles_completed
-        fills = client.list_fills_since(p.symbol, None)
-        ct_val = client.get_instrument(p.symbol).ctVal
         requests = dict(sim.stats()["requests"])
     diagram_path = _draw(machine, state_dir, final)
     journal_path = machine.state_path.with_suffix(".jsonl")
-    transitions, cycle_ids = _journal_story(journal_path)
+    transitions, cycles = _journal_story(journal_path)
     summary = DemoSummary(
         seed=seed,
         state_path=machine.state_path,
@@ -256,7 +257,7 @@ def run_demo(
         cycles_completed=completed,
         journal_records=records,
         transitions=transitions,
-        cycles=cycle_summaries(cycle_ids, fills, ct_val),
+        cycles=cycles,
         requests=requests,
     )
     if final != "idle" or completed != EXPECTED_CYCLES:
@@ -267,51 +268,31 @@ def run_demo(
     return summary
 
 
-def cycle_summaries(
-    cycle_ids: Sequence[str], fills: Sequence[OkxFill], ct_val: Decimal
-) -> list[CycleSummary]:
-    """Realized results per cycle from OKX's own fills (the entries and the close share the cycle id)."""
-    out = []
-    for cycle_id in cycle_ids:
-        ours = [f for f in fills if f.clOrdId and f.clOrdId.startswith(f"{cycle_id}r")]
-        buys = [f for f in ours if f.side == "buy"]
-        sells = [f for f in ours if f.side == "sell"]
-        fees = sum((f.fee for f in ours), Decimal("0"))
-        pnl = (_notional(sells) - _notional(buys)) * ct_val + fees
-        out.append(
-            CycleSummary(
-                cycle_id=cycle_id,
-                bought=_size(buys),
-                avg_entry_px=_avg(buys),
-                sold=_size(sells),
-                avg_exit_px=_avg(sells),
-                fees=fees,
-                realized_pnl=pnl.quantize(Decimal("0.0001")),
-            )
-        )
-    return out
-
-
-def _size(fills: Sequence[OkxFill]) -> Decimal:
-    return sum((f.fillSz for f in fills), Decimal("0"))
-
-
-def _notional(fills: Sequence[OkxFill]) -> Decimal:
-    return sum((f.fillPx * f.fillSz for f in fills), Decimal("0"))
-
-
-def _avg(fills: Sequence[OkxFill]) -> Decimal | None:
-    size = _size(fills)
-    return None if size == 0 else (_notional(fills) / size).quantize(Decimal("0.01"))
-
-
-def _journal_story(journal: Path) -> tuple[list[tuple[str, str]], list[str]]:
-    """The transitions and the archived cycle ids, read back from the journal."""
+def _journal_story(journal: Path) -> tuple[list[tuple[str, str]], list[CycleSummary]]:
+    """The transitions and the archived cycles' results, read back from the journal."""
     from fsm.journal import read_journal
 
     records = read_journal(journal).records
     transitions = [(str(r.data["from"]), str(r.data["to"])) for r in records if r.kind == "transition"]
-    return transitions, [str(r.data["cycle_id"]) for r in records if r.kind == "archive"]
+    return transitions, [_archived(r.data) for r in records if r.kind == "archive"]
+
+
+def _archived(data: Mapping[str, Any]) -> CycleSummary:
+    summary = data["summary"]
+
+    def opt(name: str) -> Decimal | None:
+        value = summary[name]
+        return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+
+    return CycleSummary(
+        cycle_id=str(data["cycle_id"]),
+        bought=Decimal(summary["bought"]),
+        avg_entry_px=opt("avg_entry"),
+        sold=Decimal(summary["sold"]),
+        avg_exit_px=opt("avg_exit"),
+        fees=Decimal(summary["fees"]),
+        realized_pnl=Decimal(summary["realized_pnl"] or "0").quantize(Decimal("0.0001")),
+    )
 
 
 def _draw(machine: LoadedMachine, state_dir: Path, current: str) -> Path:

@@ -70,7 +70,7 @@ class DemoScreen(AbstractContextManager["DemoScreen"]):
         path = " -> ".join([s.transitions[0][0], *(t[1] for t in s.transitions)]) if s.transitions else "-"
         c.print(f"path: {path}", soft_wrap=not fancy(c))
         cols = ("cycle", "bought", "avg entry", "sold", "avg exit", "fees", "realized PnL")
-        table = new_table(c, *cols, title="cycles (from OKX's fills)", right=cols[1:])
+        table = new_table(c, *cols, title="cycles (from the journal's fills)", right=cols[1:])
         for cy in s.cycles:
             table.add_row(
                 cy.cycle_id,

@@ -265,6 +265,12 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
             f"avg fill {cell(pnl['avg_fill_px'])}  mark {cell(pnl['mark_px'])}  "
             f"upl {cell(pnl['upl'])} ({cell(pnl['upl_source'])})  fees {pnl['fees']} {cell(pnl['fee_ccy'])}"
         )
+    if pnl["bought"] != "0":
+        console.print(
+            f"pnl       bought {pnl['bought']} @ {cell(pnl['avg_entry'])}  sold {pnl['sold']} @ "
+            f"{cell(pnl['avg_exit'])}  open {pnl['own_open']}  realized {cell(pnl['realized_pnl'])} "
+            f"{cell(pnl['fee_ccy'])} (from the journaled fills, fees included)"
+        )
     close_line(console, doc["close_request"])
     print_next(console, doc["next"])
 

@@ -18,6 +18,7 @@ from fsm.actions import ActionEnv, render_intent
 from fsm.guards import TickContext
 from fsm.machine import LoadedMachine
 from fsm.model import LadderState, dec
+from fsm.pnl import cycle_summary
 from fsm.render import state_document
 from fsm.runtime import Preview
 from fsm.store import Inspection
@@ -65,17 +66,16 @@ def last_journal_ts(journal: Path) -> int | None:
     return ts if isinstance(ts, int) else None
 
 
-def pnl_document(state: LadderState, position: Position | None) -> dict[str, Any]:
-    """Entry fills, their average and fees from the state; unrealized PnL from OKX's position."""
-    size = sum((f.fillSz for f in state.fills), Decimal("0"))
-    notional = sum((f.fillPx * f.fillSz for f in state.fills), Decimal("0"))
-    fees = sum((f.fee for f in state.fills), Decimal("0"))
+def pnl_document(state: LadderState, entry_side: str, position: Position | None) -> dict[str, Any]:
+    """Bought, sold, averages, fees and realized PnL from the journaled fills; unrealized PnL from OKX."""
+    summary = cycle_summary(state, entry_side)
     upl = position.upl if position is not None else (state.position.upl if state.position else None)
+    avg_entry = summary.avg_entry
     return {
-        "filled_sz": dec(size),
-        "avg_fill_px": None if size == 0 else dec((notional / size).quantize(Decimal("0.01"))),
-        "fees": dec(fees),
-        "fee_ccy": state.fills[0].feeCcy if state.fills else None,
+        **summary.to_dict(),
+        "own_open": dec(state.own_open(entry_side)),
+        "filled_sz": dec(summary.bought),
+        "avg_fill_px": None if avg_entry is None else dec(avg_entry.quantize(Decimal("0.01"))),
         "upl": _opt(upl),
         "mark_px": _opt(position.markPx) if position is not None else None,
         "upl_source": "okx" if position is not None else ("last_tick" if state.position else None),
@@ -149,7 +149,7 @@ def status_document(
         "expiry_in_ms": None if now is None or state.expiry_ts is None else state.expiry_ts - now,
         "exit_due_in_ms": None if now is None or state.exit_due_ts is None else state.exit_due_ts - now,
     }
-    doc["pnl"] = pnl_document(state, observation.position if observation else None)
+    doc["pnl"] = pnl_document(state, machine.params.side, observation.position if observation else None)
     doc["next"] = next_rows_document(machine, state, observation.preview if observation else None)
     return doc
 
@@ -333,7 +333,14 @@ def summarize(kind: str, data: Mapping[str, Any]) -> str:
     if kind == "anomaly":
         return f"{data.get('clOrdId')}: {data.get('observation')} in {data.get('state', '?')}"
     if kind == "archive":
-        return f"cycle {data.get('cycle_id')} archived, filled {data.get('filled_sz')}"
+        summary = data.get("summary") or {}
+        if not summary:  # archived before cycles carried their results
+            return f"cycle {data.get('cycle_id')} archived, filled {data.get('filled_sz')}"
+        return (
+            f"cycle {data.get('cycle_id')} archived: bought {summary['bought']} @ {summary['avg_entry']}, "
+            f"sold {summary['sold']} @ {summary['avg_exit']}, fees {summary['fees']}, "
+            f"realized {summary['realized_pnl']} {summary['fee_ccy'] or ''}".rstrip()
+        )
     if kind == "operator":
         return f"operator: {data.get('command')}"
     if kind == "observe":

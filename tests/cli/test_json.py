@@ -19,7 +19,10 @@ RUNG = {
 STATUS = STATE | {"symbol", "bar", "state_file", "recovery", "clock", "pnl", "next"}
 RECOVERY = {"journal_ahead", "state_file_seq", "journal_seq"}
 CLOCK = {"now_ms", "source", "expiry_in_ms", "exit_due_in_ms"}
-PNL = {"filled_sz", "avg_fill_px", "fees", "fee_ccy", "upl", "mark_px", "upl_source"}
+PNL = {
+    "filled_sz", "avg_fill_px", "fees", "fee_ccy", "upl", "mark_px", "upl_source",
+    "bought", "sold", "avg_entry", "avg_exit", "realized_pnl", "own_open",
+}  # fmt: skip
 NEXT = {"state", "trigger", "fires", "observed", "candidates"}
 CANDIDATE = {"index", "line", "dest", "label", "guards", "unless", "passes"}
 TICK = {"before", "after", "fired", "journaled", "rolled_forward", "armed"}
