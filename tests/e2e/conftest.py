@@ -72,13 +72,12 @@ class Harness:
         return orders
 
     def assert_exchange_agrees(self) -> None:
-        """No clOrdId submitted twice; every exchange fill of ours is in the journal."""
+        """No clOrdId submitted twice; every exchange fill of ours (entries and exits) is in the journal."""
         ours = [o for o in self.sim_orders() if o["clOrdId"].startswith("ertw")]
         cl_ids = [o["clOrdId"] for o in ours]
         assert len(cl_ids) == len(set(cl_ids)), f"a clOrdId was submitted twice: {cl_ids}"
         journaled = {r["data"]["tradeId"] for r in self.journal() if r["kind"] == "fill"}
-        entry_ids = {o["clOrdId"] for o in ours if o["ordType"] == "post_only"}
-        exchange_fills = {f["tradeId"] for f in self.sim.state()["fills"] if f["clOrdId"] in entry_ids}
+        exchange_fills = {f["tradeId"] for f in self.sim.state()["fills"] if f["clOrdId"] in set(cl_ids)}
         assert exchange_fills <= journaled, f"fills missing from the journal: {exchange_fills - journaled}"
 
     def verify_log(self) -> None:

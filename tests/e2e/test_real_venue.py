@@ -1,0 +1,276 @@
+"""The engine on a venue as harsh as OKX, judged from the simulator's own records: send deadlines,
+51016, vanished orders, orphans of a lost state, a shared instrument, account modes and leverage."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.conftest import BAR_S, MACHINE, SYMBOL, Harness
+from tests.e2e.test_ladder_paths import (
+    exits,
+    fill_rung_fully,
+    flat,
+    open_entries,
+    post_count,
+    rung_states,
+)
+
+LADDER_YAML = Path(__file__).resolve().parents[2] / "machines" / f"{MACHINE}.yaml"
+
+
+def variant(tmp_path: Path, name: str, prefix: str, **params: str) -> Path:
+    """A copy of the ETH ladder with its own identity (and any params replaced or added)."""
+    text = LADDER_YAML.read_text()
+    text = text.replace(f"machine: {MACHINE}", f"machine: {name}")
+    text = text.replace(f"strategy_id: {MACHINE}", f"strategy_id: {name}")
+    text = text.replace("cl_ord_id_prefix: ertw", f"cl_ord_id_prefix: {prefix}")
+    text = text.replace(f"state_file: {MACHINE}_live.json", f"state_file: {name}.json")
+    for key, value in params.items():
+        line = next((ln for ln in text.splitlines() if ln.startswith(f"  {key}:")), None)
+        new = f"  {key}: {value}"
+        text = text.replace(line, new) if line else text.replace("  state_file:", f"{new}\n  state_file:")
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def tick(h: Harness, machine: str | Path = MACHINE, *extra: str, expect: int = 0) -> Any:
+    args = ["tick", str(machine), "--state-dir", str(h.state_dir), "--submit", *extra]
+    result = h.cli(*args, *([] if expect else ["--json"]), expect=expect)
+    return json.loads(result.stdout) if not expect else result.output
+
+
+def journal_of(h: Harness, state_file: str) -> list[dict[str, Any]]:
+    return [
+        json.loads(line) for line in (h.state_dir / state_file).with_suffix(".jsonl").read_text().splitlines()
+    ]
+
+
+def venue_orders(h: Harness, prefix: str = "ertw") -> list[dict[str, Any]]:
+    return [o for o in h.sim_orders() if o["clOrdId"].startswith(prefix)]
+
+
+def fill_everything_and_hold(h: Harness) -> Any:
+    """Entries open, every rung filled: the ladder holds the position."""
+    px = open_entries(h)
+    fill_rung_fully(h, px[2])
+    doc = tick(h)
+    assert doc["state"] == "filled"
+    return doc
+
+
+# ---- deadlines and duplicates ----------------------------------------------------------------------
+
+
+def test_duplicate_client_order_id_adopts_the_existing_order(harness: Harness) -> None:
+    """51016 is proof an order with that clOrdId exists: it is queried and adopted, never rejected."""
+    h = harness
+    h.signal()
+    rendered = h.tick()  # read-only: the intent only
+    first = rendered["rungs"][0]
+    h.sim.user_order("buy", first["sz"], ord_type="post_only", px=first["px"], cl_ord_id=first["clOrdId"])
+    doc = tick(h)
+    assert rung_states(doc) == ["unknown", "live", "live"]
+    assert [m["observation"] for m in [r["data"] for r in h.journal() if r["kind"] == "order"]][:1] == [
+        "ack_duplicate"
+    ]
+    doc = tick(h)
+    assert rung_states(doc) == ["live"] * 3 and doc["rungs"][0]["ordId"] is not None
+    cl_ids = [o["clOrdId"] for o in venue_orders(h)]
+    assert sorted(cl_ids) == sorted(r["clOrdId"] for r in doc["rungs"])  # one order each, none twice
+    assert "rejected" not in json.dumps(doc["rungs"])
+    h.assert_exchange_agrees()
+
+
+def test_a_canceled_order_that_vanished_from_okx_settles_the_cycle(harness: Harness) -> None:
+    """OKX keeps a canceled order that never filled about 2 hours: after that it is found nowhere."""
+    h = harness
+    open_entries(h)
+    for order in venue_orders(h):
+        h.sim.user_cancel(cl_ord_id=order["clOrdId"])
+    h.sim.advance(3 * 3600)  # the engine was down while the orders were canceled and forgotten
+    doc = tick(h)
+    assert doc["state"] == "closed" and rung_states(doc) == ["canceled"] * 3
+    vanished = [
+        r["data"] for r in h.journal() if r["kind"] == "order" and r["data"].get("observation") == "vanished"
+    ]
+    assert len(vanished) == 3
+    assert post_count(h, "cancel-batch-orders") == 0 and flat(h)
+    h.verify_log()
+
+
+# ---- exits and fills ------------------------------------------------------------------------------
+
+
+def test_the_exit_is_our_own_size_and_its_fills_are_journaled_with_the_cycles_pnl(harness: Harness) -> None:
+    h = harness
+    doc = fill_everything_and_hold(h)
+    held = sum(Decimal(r["accFillSz"]) for r in doc["rungs"])
+    h.sim.advance(BAR_S * 9)
+    assert tick(h)["close_request"]["outcome"] == "accepted"
+    doc = tick(h)
+    assert doc["state"] == "closed"
+    assert exits(h) == [("sell", held, "true")] and post_count(h, "close-position") == 0
+    venue_fills = [f for f in h.sim.state()["fills"] if f["clOrdId"].startswith("ertw")]
+    [archive] = [r["data"] for r in h.journal() if r["kind"] == "archive"]
+    summary = archive["summary"]
+    bought = sum(Decimal(f["fillSz"]) for f in venue_fills if f["side"] == "buy")
+    sold = sum(Decimal(f["fillSz"]) for f in venue_fills if f["side"] == "sell")
+    fees = sum(Decimal(f["fee"]) for f in venue_fills)
+    value = sum(
+        Decimal(f["fillPx"]) * Decimal(f["fillSz"]) * (1 if f["side"] == "sell" else -1) for f in venue_fills
+    )
+    assert (Decimal(summary["bought"]), Decimal(summary["sold"])) == (bought, sold) == (held, held)
+    assert Decimal(summary["fees"]) == fees
+    assert Decimal(summary["realized_pnl"]) == value * Decimal("0.1") + fees  # ctVal 0.1 ETH
+    h.assert_exchange_agrees()
+
+
+def test_fills_older_than_three_days_are_read_from_fills_history_after_an_outage(harness: Harness) -> None:
+    h = harness
+    doc = fill_everything_and_hold(h)
+    held = sum(Decimal(r["accFillSz"]) for r in doc["rungs"])
+    h.sim.advance(4 * 86_400)  # the runner was down for four days: the entry fills left /trade/fills
+    assert tick(h)["close_request"]["outcome"] == "accepted"
+    doc = tick(h)
+    assert doc["state"] == "closed"
+    assert h.sim.stats()["requests"].get("GET /api/v5/trade/fills-history", 0) >= 1
+    sold = sum(Decimal(f["fillSz"]) for f in doc["fills"] if f["side"] == "sell")
+    assert sold == held
+    h.assert_exchange_agrees()
+
+
+def test_a_hand_close_of_part_of_the_position_shrinks_the_exit_and_never_sells_into_a_short(
+    harness: Harness,
+) -> None:
+    h = harness
+    doc = fill_everything_and_hold(h)
+    held = sum(Decimal(r["accFillSz"]) for r in doc["rungs"])
+    part = Decimal("0.5")
+    h.sim.user_order("sell", str(part), pos_side="long")  # someone closes part of it in the app
+    doc = tick(h)
+    anomaly = [r["data"] for r in h.journal() if r["kind"] == "anomaly"]
+    assert [(a["observation"], a["okx"]) for a in anomaly] == [("position_short", str(held - part))]
+    h.sim.advance(BAR_S * 9)
+    tick(h)
+    doc = tick(h)
+    assert doc["state"] == "closed"
+    assert exits(h) == [("sell", held - part, "true")]
+    positions = h.sim.state()["positions"]
+    assert all(Decimal(p["pos"]) == 0 for p in positions)  # flat, and never short
+    h.assert_exchange_agrees()
+
+
+def test_two_ladders_on_one_instrument_each_exit_their_own_size_and_leave_the_hand_position(
+    harness: Harness, tmp_path: Path
+) -> None:
+    h = harness
+    other = variant(tmp_path, "eth_second", "ertb")
+    h.signal()
+    assert tick(h)["state"] == "entries_open"
+    assert tick(h, other)["state"] == "entries_open"
+    h.sim.user_order("buy", "1")  # the trader's own position on the same instrument and side
+    low = min(Decimal(o["px"]) for o in venue_orders(h) + venue_orders(h, "ertb"))
+    fill_rung_fully(h, low)
+    h.sim.advance(60)
+    a, b = tick(h), tick(h, other)
+    assert (a["state"], b["state"]) == ("filled", "filled")
+    own_a = sum(Decimal(r["accFillSz"]) for r in a["rungs"])
+    own_b = sum(Decimal(r["accFillSz"]) for r in b["rungs"])
+    h.sim.advance(BAR_S * 9)
+    for _ in range(2):
+        tick(h)
+        tick(h, other)
+    assert tick(h)["state"] in ("closed", "idle") and tick(h, other)["state"] in ("closed", "idle")
+    exit_a = [o for o in venue_orders(h) if "r0a" in o["clOrdId"]]
+    exit_b = [o for o in venue_orders(h, "ertb") if "r0a" in o["clOrdId"]]
+    assert [Decimal(o["accFillSz"]) for o in exit_a] == [own_a]
+    assert [Decimal(o["accFillSz"]) for o in exit_b] == [own_b]
+    [position] = h.sim.state()["positions"]
+    assert (position["posSide"], Decimal(position["pos"])) == ("long", Decimal("1"))  # the hand's, untouched
+
+
+# ---- a lost state directory --------------------------------------------------------------------------
+
+
+def test_a_lost_state_directory_refuses_to_orphan_live_orders_until_adopted(harness: Harness) -> None:
+    h = harness
+    open_entries(h)
+    live = sorted(o["clOrdId"] for o in venue_orders(h))
+    shutil.rmtree(h.state_dir)  # the state directory is lost; OKX still holds the cycle's orders
+    h.signal()  # a new signal: its rungs would carry other clOrdIds
+    out = tick(h, MACHINE, expect=3)
+    assert "--adopt" in out and all(cl in out for cl in live)
+    assert sorted(o["clOrdId"] for o in venue_orders(h)) == live  # nothing was sent
+    doc = tick(h, MACHINE, "--adopt")
+    assert sorted(r["clOrdId"] for r in doc["rungs"]) == live and doc["state"] == "entries_open"
+    assert rung_states(doc) == ["live"] * 3
+    adopted = [r["data"] for r in h.journal() if r["kind"] == "operator" and r["data"]["command"] == "adopt"]
+    assert len(adopted) == 1 and sorted(o["clOrdId"] for o in adopted[0]["orders"]) == live
+    assert sorted(o["clOrdId"] for o in venue_orders(h)) == live
+    h.verify_log()
+
+
+# ---- account modes and leverage -----------------------------------------------------------------------
+
+
+def test_a_net_mode_cross_account_runs_the_full_ladder_path(harness: Harness, tmp_path: Path) -> None:
+    h = harness
+    h.sim.set_account(pos_mode="net_mode")
+    cross = variant(tmp_path, "eth_net", "ertn", td_mode="cross")
+    h.signal()
+    doc = tick(h, cross)
+    assert doc["state"] == "entries_open"
+    entries = venue_orders(h, "ertn")
+    assert {(o["posSide"], o["tdMode"]) for o in entries} == {("net", "cross")}
+    fill_rung_fully(h, min(Decimal(o["px"]) for o in entries))
+    doc = tick(h, cross)
+    assert doc["state"] == "filled"
+    held = sum(Decimal(r["accFillSz"]) for r in doc["rungs"])
+    [position] = h.sim.state()["positions"]
+    assert (position["posSide"], position["mgnMode"], Decimal(position["pos"])) == ("net", "cross", held)
+    h.sim.advance(BAR_S * 9)
+    tick(h, cross)
+    assert tick(h, cross)["state"] == "closed"
+    [exit_order] = [o for o in venue_orders(h, "ertn") if "r0a" in o["clOrdId"]]
+    assert (exit_order["side"], exit_order["reduceOnly"], exit_order["posSide"]) == ("sell", "true", "net")
+    assert Decimal(exit_order["accFillSz"]) == held and flat(h)
+
+
+def test_leverage_from_the_yaml_is_set_and_verified_before_the_first_entry(
+    harness: Harness, tmp_path: Path
+) -> None:
+    h = harness
+    levered = variant(tmp_path, "eth_levered", "ertl", leverage='"5"')
+    h.signal()
+    assert tick(h, levered)["state"] == "entries_open"
+    assert {o["lever"] for o in venue_orders(h, "ertl")} == {"5"}
+    journal = journal_of(h, "eth_levered.json")
+    [ack] = [r["data"] for r in journal if r["kind"] == "ack" and r["data"].get("what") == "leverage"]
+    assert ack["verified"] == "5"
+
+
+def test_leverage_that_okx_refuses_stops_the_entry_before_anything_is_sent(
+    harness: Harness, tmp_path: Path
+) -> None:
+    h = harness
+    levered = variant(tmp_path, "eth_levered", "ertl", leverage='"5"')
+    h.sim.user_order("buy", "1", ord_type="limit", px="2500")  # an opening order rests: OKX refuses (59101)
+    h.signal()
+    out = tick(h, levered, expect=4)
+    assert "leverage" in out and "59101" in out
+    assert venue_orders(h, "ertl") == [] and post_count(h, "batch-orders") == 0
+
+
+def test_a_spot_mode_account_is_refused_before_anything_is_sent(harness: Harness) -> None:
+    h = harness
+    h.sim.set_account(acct_lv="1")
+    h.signal()
+    out = tick(h, MACHINE, expect=4)
+    assert "Spot mode" in out
+    assert h.sim.stats()["requests"].get("POST /api/v5/trade/batch-orders", 0) == 0
+    assert SYMBOL not in json.dumps(venue_orders(h))
