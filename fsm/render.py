@@ -122,6 +122,7 @@ def rung_rows(state: LadderState) -> list[dict[str, Any]]:
             "okx_state": r.okx.state,
             "cancelSource": r.okx.cancelSource,
             "reject": r.reject,
+            "stray": r.stray,
         }
         for r in state.rungs
     ]
@@ -143,6 +144,8 @@ def state_document(machine: str, state: LadderState, cursor: dict[str, Any] | No
         "filled_sz": format(state.filled_sz, "f"),
         "position": None if state.position is None else state.position.to_dict(),
         "close_request": None if state.close_request is None else state.close_request.to_dict(),
+        "exit_cl_ord_ids": list(state.exit_cl_ord_ids),
+        "position_anomaly": state.position_anomaly,
         "journal": cursor,
     }
 
@@ -204,13 +207,31 @@ def print_state(console: Console, doc: Mapping[str, Any]) -> None:
             f"upl {cell(pos['upl'])}"
         )
     close_line(console, doc["close_request"])
+    anomaly_lines(console, doc)
 
 
 def close_line(console: Console, req: Mapping[str, Any] | None) -> None:
     if req is not None:
+        okx = req["okx"]
         console.print(
-            f"close     {req['clOrdId']} requested by {req['requested_by']} at {iso(req['requested_ts'])}, "
-            f"sent {iso(req['sent_ts'])}, outcome {cell(req['outcome'])}"
+            f"exit      {req['clOrdId']} (attempt {req['attempt']}) requested by {req['requested_by']} at "
+            f"{iso(req['requested_ts'])}, sent {iso(req['sent_ts'])} sz {cell(req['sz'])}, outcome "
+            f"{cell(req['outcome'])}, okx {cell(okx['state'])} {okx['accFillSz']}"
+        )
+
+
+def anomaly_lines(console: Console, doc: Mapping[str, Any]) -> None:
+    """What the exchange shows that the machine does not own or did not expect: strays, a short position."""
+    for rung in doc["rungs"]:
+        if rung["stray"]:
+            console.print(
+                f"anomaly   rung {rung['level']} {rung['clOrdId']} is {rung['state']} here but works on OKX: "
+                "it is ours and is being cancelled"
+            )
+    if doc["position_anomaly"]:
+        console.print(
+            f"anomaly   {doc['position_anomaly']}: someone closed part of our position by hand; the exit "
+            "sells only what OKX holds"
         )
 
 
@@ -272,6 +293,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
             f"{cell(pnl['fee_ccy'])} (from the journaled fills, fees included)"
         )
     close_line(console, doc["close_request"])
+    anomaly_lines(console, doc)
     print_next(console, doc["next"])
 
 

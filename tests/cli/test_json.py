@@ -10,11 +10,12 @@ from tests.cli.conftest import SYMBOL, Cli
 
 STATE = {
     "machine", "state", "cycle_id", "cycles_completed", "signal", "expiry_ts", "entry_start_ts",
-    "exit_due_ts", "rungs", "fills", "filled_sz", "position", "close_request", "journal",
+    "exit_due_ts", "rungs", "fills", "filled_sz", "position", "close_request", "exit_cl_ord_ids",
+    "position_anomaly", "journal",
 }
 RUNG = {
     "level", "clOrdId", "ordId", "state", "px", "sz", "accFillSz", "avgPx", "okx_state", "cancelSource",
-    "reject",
+    "reject", "stray",
 }
 STATUS = STATE | {"symbol", "bar", "state_file", "recovery", "clock", "pnl", "next"}
 RECOVERY = {"journal_ahead", "state_file_seq", "journal_seq"}

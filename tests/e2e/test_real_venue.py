@@ -155,6 +155,9 @@ def test_a_hand_close_of_part_of_the_position_shrinks_the_exit_and_never_sells_i
     doc = tick(h)
     anomaly = [r["data"] for r in h.journal() if r["kind"] == "anomaly"]
     assert [(a["observation"], a["okx"]) for a in anomaly] == [("position_short", str(held - part))]
+    shown = h.cli("status", MACHINE, "--state-dir", str(h.state_dir)).output
+    assert f"okx holds {held - part} of our {held}" in shown
+    assert "closed part of our position by hand" in shown
     h.sim.advance(BAR_S * 9)
     tick(h)
     doc = tick(h)
