@@ -25,7 +25,7 @@ from exchange import (
     render_eth_entry_batch_payloads,
 )
 from fsm import ownership
-from fsm.errors import EngineError
+from fsm.errors import EXIT_EXCHANGE, EngineError
 from fsm.guards import TickContext
 from fsm.model import CloseOrder, OkxMirror, Rung
 from fsm.observe import Commit, OrderSpec, apply_order_observation
@@ -71,7 +71,7 @@ class TradingClient(Protocol):
 class ModeRefused(EngineError):
     """The account's mode, margin mode or leverage is one this machine cannot trade in; nothing sent."""
 
-    exit_code = 4
+    exit_code = EXIT_EXCHANGE
 
 
 @dataclass

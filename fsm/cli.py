@@ -149,13 +149,27 @@ def _root() -> None:
 
 @app.command()
 @handles_errors
-def check(machine: MachineArg, as_json: JsonOpt = False) -> None:
-    """Validate a machine's YAML (and its order machine) without running anything."""
+def check(
+    machine: MachineArg,
+    as_json: JsonOpt = False,
+    observe: Annotated[
+        bool, typer.Option("--observe", help="also ask OKX (read-only) whether the account's modes fit")
+    ] = False,
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+) -> None:
+    """Validate a machine's YAML (and its order machine); with --observe, the account it would trade."""
     from fsm.machine import load_machine
-    from fsm.render import print_json
+    from fsm.render import account_line, print_json
 
     loaded = load_machine(machine, state_dir=Path("state"))
     spec = loaded.spec
+    account = None
+    if observe:
+        from fsm.reports import account_fit_document
+        from fsm.view import ExchangeView
+
+        account = account_fit_document(loaded, ExchangeView(_venue(base_url, live).client(armed=False)))
     if as_json:
         print_json(
             {
@@ -166,13 +180,17 @@ def check(machine: MachineArg, as_json: JsonOpt = False) -> None:
                 "rows": len(spec.rows),
                 "spec_hash": spec.spec_hash,
                 "order_machine": loaded.order_spec.name,
+                "account": account,
             }
         )
-        return
-    print(
-        f"ok: {spec.path}: machine {spec.name} ({spec.kind}), {len(spec.states)} states, "
-        f"{len(spec.rows)} rows; order machine {loaded.order_spec.name} ok"
-    )
+    else:
+        print(
+            f"ok: {spec.path}: machine {spec.name} ({spec.kind}), {len(spec.states)} states, "
+            f"{len(spec.rows)} rows; order machine {loaded.order_spec.name} ok"
+        )
+        account_line(_console(), account)
+    if account is not None and account["refusal"]:
+        raise typer.Exit(EXIT_EXCHANGE)
 
 
 @app.command()

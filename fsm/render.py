@@ -220,6 +220,21 @@ def close_line(console: Console, req: Mapping[str, Any] | None) -> None:
         )
 
 
+def account_line(console: Console, account: Mapping[str, Any] | None) -> None:
+    """The account's modes and leverage as OKX has them (observed), and whether the machine fits."""
+    if account is None:
+        return
+    levers = ", ".join(f"{side} {lever}x" for side, lever in account["leverage"].items())
+    wanted = "" if account["leverage_wanted"] is None else f" (the YAML wants {account['leverage_wanted']}x)"
+    fits = "refused: " + account["refusal"] if account["refusal"] else "fits the machine"
+    console.print(
+        f"account   {account['posMode']} acctLv {account['acctLv']}  {account['td_mode']} leverage {levers}"
+        f"{wanted}: {fits}",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 def anomaly_lines(console: Console, doc: Mapping[str, Any]) -> None:
     """What the exchange shows that the machine does not own or did not expect: strays, a short position."""
     for rung in doc["rungs"]:
@@ -294,6 +309,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
         )
     close_line(console, doc["close_request"])
     anomaly_lines(console, doc)
+    account_line(console, doc["account"])
     print_next(console, doc["next"])
 
 

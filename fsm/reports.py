@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from exchange import Balance, OkxOrder, Position
-from fsm.actions import ActionEnv, render_intent
+from fsm import ownership
+from fsm.actions import ActionEnv, ModeRefused, check_tradeable, render_intent
 from fsm.guards import TickContext
 from fsm.machine import LoadedMachine
 from fsm.model import LadderState, dec
@@ -35,11 +36,13 @@ def _opt(value: Decimal | None) -> str | None:
 
 @dataclass(frozen=True)
 class Observation:
-    """What `status --observe` learnt from OKX: exchange time, the preview, the live position."""
+    """What `status --observe` learnt from OKX: exchange time, the preview, the live position, and
+    whether the account's modes and leverage fit the machine."""
 
     now_ms: int
     preview: Preview
     position: Position | None
+    account: dict[str, Any]
 
 
 def observe_for_status(machine: LoadedMachine, state: LadderState, view: ExchangeView) -> Observation:
@@ -48,8 +51,30 @@ def observe_for_status(machine: LoadedMachine, state: LadderState, view: Exchang
     return Observation(
         now_ms=view.now_ms(),
         preview=preview,
-        position=view.position(machine.params.symbol, machine.params.pos_side),
+        position=view.position(machine.params.symbol, ownership.okx_pos_side(machine.params, state)),
+        account=account_fit_document(machine, view),
     )
+
+
+def account_fit_document(machine: LoadedMachine, view: ExchangeView) -> dict[str, Any]:
+    """posMode, acctLv and the instrument's leverage as OKX has them, and whether the machine can trade
+    there (`refusal` says why not, before anything is sent)."""
+    p = machine.params
+    config = view.account_config()
+    refusal = None
+    try:
+        check_tradeable(p.td_mode, config.acctLv)
+    except ModeRefused as exc:
+        refusal = str(exc)
+    levers = {row.posSide or "net": dec(row.lever) for row in view.leverage(p.symbol, p.td_mode)}
+    return {
+        "posMode": config.posMode,
+        "acctLv": config.acctLv,
+        "td_mode": p.td_mode,
+        "leverage": levers,
+        "leverage_wanted": None if p.leverage is None else dec(p.leverage),
+        "refusal": refusal,
+    }
 
 
 def last_journal_ts(journal: Path) -> int | None:
@@ -151,6 +176,7 @@ def status_document(
     }
     doc["pnl"] = pnl_document(state, machine.params.side, observation.position if observation else None)
     doc["next"] = next_rows_document(machine, state, observation.preview if observation else None)
+    doc["account"] = observation.account if observation else None
     return doc
 
 

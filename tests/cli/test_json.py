@@ -17,7 +17,7 @@ RUNG = {
     "level", "clOrdId", "ordId", "state", "px", "sz", "accFillSz", "avgPx", "okx_state", "cancelSource",
     "reject", "stray",
 }
-STATUS = STATE | {"symbol", "bar", "state_file", "recovery", "clock", "pnl", "next"}
+STATUS = STATE | {"symbol", "bar", "state_file", "recovery", "clock", "pnl", "next", "account"}
 RECOVERY = {"journal_ahead", "state_file_seq", "journal_seq"}
 CLOCK = {"now_ms", "source", "expiry_in_ms", "exit_due_in_ms"}
 PNL = {
@@ -96,7 +96,8 @@ def test_intent_open_orders_reconcile_history_verify_documents(cli: Cli) -> None
 
 def test_check_document(cli: Cli) -> None:
     doc = json.loads(cli.run("check", "eth_robust_twap_15m", "--json").stdout)
-    assert keys(doc) == {"path", "machine", "kind", "states", "rows", "spec_hash", "order_machine"}
+    assert keys(doc) == {"path", "machine", "kind", "states", "rows", "spec_hash", "order_machine", "account"}
+    assert doc["account"] is None  # only with --observe
     assert doc["kind"] == "ladder" and "partially_filled" in doc["states"]
 
 

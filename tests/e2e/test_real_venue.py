@@ -269,6 +269,17 @@ def test_leverage_that_okx_refuses_stops_the_entry_before_anything_is_sent(
     assert venue_orders(h, "ertl") == [] and post_count(h, "batch-orders") == 0
 
 
+def test_check_and_status_observe_the_accounts_modes_and_leverage(harness: Harness) -> None:
+    h = harness
+    fits = h.cli("check", MACHINE, "--observe").output
+    assert "long_short_mode acctLv 2  isolated leverage long 10x, short 10x: fits the machine" in fits
+    status = h.cli("status", MACHINE, "--observe", "--state-dir", str(h.state_dir)).output
+    assert "fits the machine" in status
+    h.sim.set_account(acct_lv="3")  # multi-currency margin: cross only
+    refused = h.cli("check", MACHINE, "--observe", expect=4).output
+    assert "refused: the OKX account (acctLv 3) trades swaps in cross margin only" in refused
+
+
 def test_a_spot_mode_account_is_refused_before_anything_is_sent(harness: Harness) -> None:
     h = harness
     h.sim.set_account(acct_lv="1")
