@@ -38,7 +38,7 @@ class ChaosConfig:
     harsh: float = 0.1  # okx-harsh probability per rule
     kill: float = 0.2  # chance that a tick is SIGKILLed
     kill_window_s: float = 0.3  # kills land 3 ms to this long after the tick starts talking to the venue
-    max_ticks_per_cycle: int = 40
+    max_ticks_per_cycle: int = 30
     settle_ticks: int = 30
     max_segments: int = 20
     wall_budget_s: float = 600.0
@@ -57,6 +57,8 @@ class ChaosReport:
     cycles: int = 0
     ticks: int = 0
     kills: int = 0
+    kills_after_io: int = 0  # kills that landed after the tick's first request reached the venue
+    kills_after_post: int = 0  # ...after one of its POSTs reached it
     faults: int = 0
     exit_codes: Counter[int] = field(default_factory=Counter)
     stderr_samples: dict[int, str] = field(default_factory=dict)
@@ -86,7 +88,8 @@ class ChaosReport:
         return (
             f"chaos: seed={self.seed} cycles={self.cycles} ticks={self.ticks} kills={self.kills} "
             f"faults={self.faults} exit_codes={{{codes}}} {counts} verify_log={self.verify_log} "
-            f"[overlapping={len(self.violations.overlapping)} segments={self.segments} "
+            f"[overlapping={len(self.violations.overlapping)} kills_after_io={self.kills_after_io} "
+            f"kills_after_post={self.kills_after_post} segments={self.segments} "
             f"hand_trades={self.hand_trades} user_cancels={self.user_cancels} "
             f"hour_jumps={self.hour_jumps}{stopped}] ({self.seconds:.1f} s)"
         )
@@ -153,10 +156,15 @@ class _Segment:
         roll, frac = self.kill_rng.random(), self.kill_rng.random()
         if chaos and roll < self.c.kill:
             delay = self.startup_s + 0.003 + frac * (self.c.kill_window_s - 0.003)
+        before_io = self.sim.stats()["requests"] if delay is not None else {}
         outcome = run_cli(tick_args(self.dir), self.sim.env, kill_after_s=delay)
         r.ticks += 1
         if outcome.killed:
             r.kills += 1
+            after_io = self.sim.stats()["requests"]
+            grew = {k for k, n in after_io.items() if n != before_io.get(k, 0)}
+            r.kills_after_io += bool(grew)
+            r.kills_after_post += any(k.startswith("POST ") for k in grew)
         else:
             r.exit_codes[outcome.code] += 1
             if outcome.code != 0:
