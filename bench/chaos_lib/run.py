@@ -37,7 +37,7 @@ class ChaosConfig:
     cycles: int = 15
     harsh: float = 0.1  # okx-harsh probability per rule
     kill: float = 0.2  # chance that a tick is SIGKILLed
-    kill_window_s: float = 0.3  # kills land 3 ms to this long after the tick starts talking to the venue
+    kill_window_s: float = 1.0  # kills land 3 ms to this long after the tick starts talking to the venue
     max_ticks_per_cycle: int = 30
     settle_ticks: int = 30
     max_segments: int = 20
