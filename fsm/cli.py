@@ -62,6 +62,7 @@ SubmitOpt = Annotated[bool, typer.Option("--submit", help="arm the client: this 
 YesOpt = Annotated[bool, typer.Option("--yes", help="skip the typed confirmation that --live --submit asks")]
 
 EXIT_USAGE = 2
+EXIT_STATE_REFUSED = 3
 EXIT_EXCHANGE = 4
 LIVE_WORD = "LIVE"
 
@@ -334,61 +335,100 @@ def tick(
     print_state(console, doc)
 
 
+def _env(name: str) -> str:
+    """The environment variable that may give a `run` option (for a service unit without a config file)."""
+    return f"OKX_FSM_{name}"
+
+
 @app.command()
 @handles_errors
 def run(
-    machines: Annotated[list[str], typer.Argument(help="one or more machines")],
-    submit: SubmitOpt = False,
-    interval: Annotated[float, typer.Option(help="seconds between ticks")] = 30.0,
-    ticks: Annotated[int, typer.Option(help="stop after this many ticks (0: until SIGINT)")] = 0,
-    state_dir: StateDirOpt = Path("state"),
+    machines: Annotated[
+        list[str], typer.Argument(help="one or more machines", envvar=_env("MACHINES"), show_envvar=True)
+    ],
+    submit: Annotated[
+        bool, typer.Option("--submit", help="arm the actions that send orders", envvar=_env("SUBMIT"))
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(help="seconds between a machine's ticks", envvar=_env("INTERVAL"))
+    ] = 30.0,
+    ticks: Annotated[
+        int, typer.Option(help="stop after this many rounds (0: until SIGINT/SIGTERM)", envvar=_env("TICKS"))
+    ] = 0,
+    state_dir: Annotated[
+        Path,
+        typer.Option("--state-dir", help="state files, journals and the run log", envvar=_env("STATE_DIR")),
+    ] = Path("state"),
     base_url: BaseUrlOpt = None,
-    live: LiveOpt = False,
-    yes: YesOpt = False,
-    accept_spec_change: AcceptSpecOpt = False,
+    live: Annotated[bool, typer.Option("--live", help="trade live", envvar=_env("LIVE"))] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="skip the typed LIVE confirmation", envvar=_env("YES"))
+    ] = False,
+    accept_spec_change: Annotated[
+        bool, typer.Option("--accept-spec-change", help="journal a changed YAML's hash and go on")
+    ] = False,
     adopt: AdoptOpt = False,
 ) -> None:
-    """Tick machines in a loop; one ExchangeView per tick serves them all. SIGINT finishes the tick."""
+    """Tick machines as a service: one ExchangeView per round; a failing machine backs off or is parked
+    while the others go on. SIGINT/SIGTERM finish the tick in flight; a second SIGINT stops at once."""
+    import logging
     import signal
-    import time
     from contextlib import ExitStack
 
-    from exchange import Instrument
-    from fsm.machine import load_machine
-    from fsm.tick import open_machine_state, run_tick
-    from fsm.view import ExchangeView
+    from fsm import runlog
+    from fsm.render import fancy
+    from fsm.runner import Runner, RunOptions
 
-    loaded = [load_machine(m, state_dir=state_dir) for m in machines]
     client = _venue(base_url, live, submit=submit, yes=yes).client(armed=submit)
-    stop = False
+    log_file = runlog.configure(state_dir, rich=fancy(_console(stderr=True)))
+    options = RunOptions(submit, interval, ticks, accept_spec_change, adopt)
+    runner = Runner(machines, state_dir, client, options)
 
-    def request_stop(signum: int, frame: Any) -> None:
-        nonlocal stop
-        stop = True
+    def first_stop(signum: int, frame: Any) -> None:
+        runner.request_stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second SIGINT stops at once
 
-    console = _console()
-    instruments: dict[str, Instrument] = {}
     with ExitStack() as stack:
-        for signum in (signal.SIGINT, signal.SIGTERM):  # finish the tick, then stop; restored on exit
-            stack.callback(signal.signal, signum, signal.signal(signum, request_stop))
-        opened = [
-            (m, *stack.enter_context(open_machine_state(m, allow_spec_change=accept_spec_change)))
-            for m in loaded
-        ]
-        done = 0
-        while not stop:
-            view = ExchangeView(client, instruments=instruments)
-            for machine, store, state in opened:
-                result = run_tick(machine, store, state, view, trader=client if submit else None, adopt=adopt)
-                for f in result.fired:
-                    console.print(f"{machine.name}: {f.source} -> {f.dest}", markup=False)
-            done += 1
-            if ticks and done >= ticks:
-                break
-            deadline = time.monotonic() + interval
-            while not stop and time.monotonic() < deadline:
-                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-    console.print(f"stopped after {done} tick(s)")
+        for signum in (signal.SIGINT, signal.SIGTERM):  # restored on exit
+            stack.callback(signal.signal, signum, signal.signal(signum, first_stop))
+        logging.getLogger("okx_fsm.run").info(
+            "runner started: %s, %s, every %.0f s; log %s",
+            ", ".join(machines),
+            "armed" if submit else "read-only",
+            interval,
+            log_file,
+        )
+        rounds = runner.run()
+    _console().print(f"stopped after {rounds} tick(s)", markup=False)
+    if all(slot.parked for slot in runner.slots):
+        raise typer.Exit(EXIT_STATE_REFUSED)
+
+
+@app.command()
+@handles_errors
+def repair(machine: MachineArg, state_dir: StateDirOpt = Path("state")) -> None:
+    """Move a torn journal tail aside (saved in <journal>.torn-<n>, never deleted); says what it moved."""
+    from fsm.errors import StateRefused
+    from fsm.journal import read_journal
+    from fsm.machine import load_machine
+    from fsm.store import StateStore
+
+    loaded = load_machine(machine, state_dir=state_dir)
+    store = StateStore(loaded.state_path, loaded.identity, allow_spec_change=True)
+    journal = store.journal_path
+    if not journal.exists():
+        raise StateRefused(f"{loaded.name} has no journal at {journal}: nothing to repair")
+    before = journal.stat().st_size
+    try:
+        moved = store.repair_torn_tail()
+    except ValueError as exc:
+        raise StateRefused(f"{exc} (verify-log checks the whole chain)") from None
+    scan = read_journal(journal)
+    print(
+        f"moved the torn tail of {journal} ({before - journal.stat().st_size} bytes) to {moved}; "
+        f"the journal now ends at seq {scan.last_seq} with its chain intact; the next tick rolls the "
+        "state forward from it"
+    )
 
 
 # --- read commands -----------------------------------------------------------------------------

@@ -105,7 +105,7 @@ class JournalTornTail(StateRefused):
         super().__init__(
             f"journal {path} ends with a torn line: {length} bytes at byte offset {offset} "
             "are not a complete record (an interrupted write). Nothing was changed. "
-            "The torn tail can be moved aside with StateStore.repair_torn_tail: it saves those bytes "
+            "`okx-fsm repair MACHINE` moves the torn tail aside: it saves those bytes "
             f"in {path.name}.torn-<n> (nothing is lost) and truncates the journal to its last complete "
             "record."
         )

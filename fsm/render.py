@@ -235,6 +235,24 @@ def account_line(console: Console, account: Mapping[str, Any] | None) -> None:
     )
 
 
+def runner_line(console: Console, beat: Mapping[str, Any] | None) -> None:
+    """The runner's last tick of this machine, and a warning when it is parked or has gone quiet."""
+    if beat is None:
+        return
+    age = beat["age_s"]
+    ago = "-" if age is None else f"{age:.0f} s ago"
+    took = beat["last_duration_s"]
+    line = (
+        f"runner    last tick {ago} ({'-' if took is None else f'{took:.2f}'} s): "
+        f"{cell(beat['last_result'])}; {beat['consecutive_failures']} failure(s) in a row"
+    )
+    if beat["parked"]:
+        line += f"  PARKED: {beat['parked']}"
+    elif beat["stale"]:
+        line += f"  WARNING: no tick for over {3 * (beat['interval_s'] or 0):.0f} s: is the runner running?"
+    console.print(line, markup=False, soft_wrap=True)
+
+
 def anomaly_lines(console: Console, doc: Mapping[str, Any]) -> None:
     """What the exchange shows that the machine does not own or did not expect: strays, a short position."""
     for rung in doc["rungs"]:
@@ -310,6 +328,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
     close_line(console, doc["close_request"])
     anomaly_lines(console, doc)
     account_line(console, doc["account"])
+    runner_line(console, doc["runner"])
     print_next(console, doc["next"])
 
 

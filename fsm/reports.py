@@ -77,6 +77,28 @@ def account_fit_document(machine: LoadedMachine, view: ExchangeView) -> dict[str
     }
 
 
+STALE_INTERVALS = 3  # a heartbeat older than this many intervals means the runner is not ticking
+
+
+def runner_document(state_path: Path, now: float | None = None) -> dict[str, Any] | None:
+    """The runner's heartbeat for this machine (None when no runner has ticked it), and whether it is
+    stale: older than a few intervals, or the machine parked."""
+    import time
+
+    from fsm.runner import Heartbeat, heartbeat_path
+
+    beat = Heartbeat.read(heartbeat_path(state_path))
+    if beat is None:
+        return None
+    doc = beat.to_dict()
+    age = None if beat.last_tick_at is None else (time.time() if now is None else now) - beat.last_tick_at
+    doc["age_s"] = age
+    doc["stale"] = beat.parked is not None or (
+        age is not None and beat.interval_s is not None and age > STALE_INTERVALS * beat.interval_s
+    )
+    return doc
+
+
 def last_journal_ts(journal: Path) -> int | None:
     """Exchange time of the journal's last record (the last tick), for countdowns without the network."""
     try:
@@ -177,6 +199,7 @@ def status_document(
     doc["pnl"] = pnl_document(state, machine.params.side, observation.position if observation else None)
     doc["next"] = next_rows_document(machine, state, observation.preview if observation else None)
     doc["account"] = observation.account if observation else None
+    doc["runner"] = runner_document(machine.state_path)
     return doc
 
 

@@ -109,7 +109,7 @@ def _temp_prefix(path: Path) -> str:
     return f".{path.name}."
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so a crash leaves the old file or the new one, never a mix.
 
     A process killed before the rename leaves ``.<name>.<random>.tmp``; ``StateStore.open`` removes it.
@@ -457,4 +457,4 @@ class StateStore:
             "snapshot": record.state,
         }
         text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-        _atomic_write(self.state_path, text.encode("utf-8"))
+        atomic_write(self.state_path, text.encode("utf-8"))

@@ -17,7 +17,7 @@ RUNG = {
     "level", "clOrdId", "ordId", "state", "px", "sz", "accFillSz", "avgPx", "okx_state", "cancelSource",
     "reject", "stray",
 }
-STATUS = STATE | {"symbol", "bar", "state_file", "recovery", "clock", "pnl", "next", "account"}
+STATUS = STATE | {"symbol", "bar", "state_file", "recovery", "clock", "pnl", "next", "account", "runner"}
 RECOVERY = {"journal_ahead", "state_file_seq", "journal_seq"}
 CLOCK = {"now_ms", "source", "expiry_in_ms", "exit_due_in_ms"}
 PNL = {

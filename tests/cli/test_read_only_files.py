@@ -101,7 +101,7 @@ def test_a_torn_tail_is_refused_without_writing(cli: Cli) -> None:
         for args in ((), ("--json",)):
             out = one_line(cli.machine(command, *args, expect=3).stderr)
             assert "ends with a torn line" in out and "Nothing was changed" in out
-            assert "The torn tail can be moved aside with StateStore.repair_torn_tail" in out
+            assert "`okx-fsm repair MACHINE` moves the torn tail aside" in out
     assert listing(cli.state_dir) == before
 
 

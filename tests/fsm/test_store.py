@@ -645,7 +645,7 @@ def test_inspect_reports_a_torn_tail_and_how_to_move_it_aside(tmp_path: Path) ->
         store_at(tmp_path).inspect()
     assert listing(tmp_path) == before
     message = str(caught.value)
-    assert "Nothing was changed" in message and "StateStore.repair_torn_tail" in message
+    assert "Nothing was changed" in message and "okx-fsm repair MACHINE" in message
 
 
 def test_inspect_reads_again_when_the_torn_tail_was_an_append_in_progress(

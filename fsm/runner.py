@@ -1,0 +1,232 @@
+"""`okx-fsm run` as a service: every machine of one account ticked in a loop that survives the venue.
+
+A failed tick of one machine is logged with its reason and that machine backs off (bounded
+exponential, reset on success) while the others keep ticking; an outage is ridden out and the next tick
+reconciles. What cannot heal by waiting (a spec error, a refused state, a lock held elsewhere, refused
+credentials, an account the machine cannot trade) parks that machine with its reason. Each machine's
+last tick (time, duration, result, consecutive failures) is written beside its state file as a
+heartbeat that `status` shows; the journal is never touched for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from exchange import Instrument, OkxAuthError, OkxClient, OkxError
+from fsm.errors import EngineError
+from fsm.machine import LoadedMachine, load_machine
+from fsm.model import LadderState
+from fsm.store import StateStore, atomic_write
+from fsm.tick import open_machine_state, run_tick
+from fsm.view import ExchangeView
+
+log = logging.getLogger("okx_fsm.run")
+
+MAX_BACKOFF_S = 300.0
+HEARTBEAT_SUFFIX = ".heartbeat.json"
+
+
+def heartbeat_path(state_path: Path) -> Path:
+    return state_path.with_name(state_path.stem + HEARTBEAT_SUFFIX)
+
+
+@dataclass
+class Heartbeat:
+    """What the runner last did for one machine (wall-clock times: this is the runner's own record)."""
+
+    machine: str
+    last_tick_at: float | None = None
+    last_duration_s: float | None = None
+    last_result: str | None = None  # "ok", "failed: <reason>", "parked: <reason>"
+    consecutive_failures: int = 0
+    parked: str | None = None
+    interval_s: float | None = None
+    next_due_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def read(cls, path: Path) -> Heartbeat | None:
+        """The heartbeat file, or None when there is none or it is unreadable (it is advisory)."""
+        try:
+            raw = json.loads(path.read_text())
+            return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+
+def _parks(exc: BaseException) -> bool:
+    """Errors that waiting cannot heal: the engine's own (spec, state, lock, an account that does not
+    fit, orders to adopt) and refused credentials. Network, 5xx, 429, bad payloads and bugs back off."""
+    return isinstance(exc, EngineError | OkxAuthError)
+
+
+@dataclass
+class Slot:
+    """One machine in the runner: loaded and opened once, ticked when due, parked when it cannot heal."""
+
+    name: str
+    state_dir: Path
+    interval_s: float
+    machine: LoadedMachine | None = None
+    store: StateStore | None = None
+    state: LadderState | None = None
+    beat: Heartbeat = field(init=False)
+    next_due: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.beat = Heartbeat(machine=self.name, interval_s=self.interval_s)
+
+    @property
+    def parked(self) -> bool:
+        return self.beat.parked is not None
+
+    def backoff_s(self) -> float:
+        """Bounded exponential: the interval doubled per consecutive failure, at most MAX_BACKOFF_S."""
+        grown = self.interval_s * float(2 ** min(self.beat.consecutive_failures, 16))
+        return min(grown, max(MAX_BACKOFF_S, self.interval_s))
+
+    def write_heartbeat(self) -> None:
+        if self.machine is not None:
+            path = heartbeat_path(self.machine.state_path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, json.dumps(self.beat.to_dict(), sort_keys=True).encode())
+
+
+@dataclass
+class RunOptions:
+    submit: bool
+    interval_s: float
+    ticks: int  # 0: until stopped
+    accept_spec_change: bool = False
+    adopt: bool = False
+
+
+class Runner:
+    """Tick every machine of one account until told to stop; one ExchangeView per round."""
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        state_dir: Path,
+        client: OkxClient,
+        options: RunOptions,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.slots = [Slot(name, state_dir, options.interval_s) for name in names]
+        self.client = client
+        self.options = options
+        self.stop_requested = False
+        self.rounds = 0
+        self._clock, self._wall, self._sleep = clock, wall, sleep
+        self._instruments: dict[str, Instrument] = {}
+
+    def request_stop(self) -> None:
+        self.stop_requested = True
+
+    def run(self) -> int:
+        """Rounds until stopped (or `ticks` rounds); returns the number of rounds made."""
+        with ExitStack() as stack:
+            for slot in self.slots:
+                self._open(slot, stack)
+            if all(slot.parked for slot in self.slots):
+                log.error("every machine is parked: nothing to run")
+                return 0
+            while not self.stop_requested:
+                self._round()
+                self.rounds += 1
+                if self.options.ticks and self.rounds >= self.options.ticks:
+                    break
+                self._wait_for_next()
+        log.info("runner stopped after %d round(s)", self.rounds)
+        return self.rounds
+
+    def _open(self, slot: Slot, stack: ExitStack) -> None:
+        try:
+            slot.machine = load_machine(slot.name, state_dir=slot.state_dir)
+            store, state = stack.enter_context(
+                open_machine_state(slot.machine, allow_spec_change=self.options.accept_spec_change)
+            )
+            slot.store, slot.state = store, state
+            log.info("%s: opened in %s", slot.name, state.state)
+        except (EngineError, OkxError, OSError) as exc:
+            self._park(slot, exc)
+
+    def _round(self) -> None:
+        view = ExchangeView(self.client, instruments=self._instruments)
+        now = self._clock()
+        for slot in self.slots:
+            if self.stop_requested and self.rounds:
+                return
+            if slot.parked or now < slot.next_due:
+                continue
+            self._tick(slot, view)
+
+    def _tick(self, slot: Slot, view: ExchangeView) -> None:
+        assert slot.machine is not None and slot.store is not None and slot.state is not None
+        started, at = self._clock(), self._wall()
+        trader = self.client if self.options.submit else None
+        try:
+            result = run_tick(
+                slot.machine, slot.store, slot.state, view, trader=trader, adopt=self.options.adopt
+            )
+        except Exception as exc:  # one machine's failure never stops the others
+            self._failed(slot, exc, at, self._clock() - started)
+            return
+        for fired in result.fired:
+            log.info("%s: %s -> %s (row %d)", slot.name, fired.source, fired.dest, fired.index)
+        beat = slot.beat
+        if beat.consecutive_failures:
+            log.info("%s: recovered after %d failed tick(s)", slot.name, beat.consecutive_failures)
+        beat.last_tick_at, beat.last_duration_s, beat.last_result = at, self._clock() - started, "ok"
+        beat.consecutive_failures = 0
+        slot.next_due = self._clock() + slot.interval_s
+        beat.next_due_at = at + slot.interval_s
+        slot.write_heartbeat()
+
+    def _failed(self, slot: Slot, exc: Exception, at: float, duration: float) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        if _parks(exc):
+            self._park(slot, exc)
+            return
+        beat = slot.beat
+        beat.consecutive_failures += 1
+        beat.last_tick_at, beat.last_duration_s, beat.last_result = at, duration, f"failed: {reason}"
+        wait = slot.backoff_s()
+        slot.next_due = self._clock() + wait
+        beat.next_due_at = at + wait
+        level = logging.WARNING if isinstance(exc, OkxError) else logging.ERROR
+        log.log(
+            level,
+            "%s: tick failed (%d in a row), next try in %.0f s: %s",
+            slot.name,
+            beat.consecutive_failures,
+            wait,
+            reason,
+        )
+        slot.write_heartbeat()
+
+    def _park(self, slot: Slot, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        slot.beat.parked = reason
+        slot.beat.last_result = f"parked: {reason}"
+        slot.beat.last_tick_at = self._wall()
+        log.error("%s: parked (waiting cannot fix it): %s", slot.name, reason)
+        slot.write_heartbeat()
+
+    def _wait_for_next(self) -> None:
+        due = [s.next_due for s in self.slots if not s.parked]
+        until = min(due) if due else self._clock() + self.options.interval_s
+        while not self.stop_requested and self._clock() < until:
+            self._sleep(min(0.2, max(0.0, until - self._clock())))

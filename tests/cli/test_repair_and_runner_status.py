@@ -1,0 +1,49 @@
+"""`repair` moves a torn journal tail aside and says what it moved; `status` shows the runner's heartbeat."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from fsm.runner import Heartbeat, heartbeat_path
+from tests.cli.conftest import Cli
+
+TORN = b'{"data":{"evidence":'
+
+
+def test_repair_moves_the_torn_tail_aside_keeping_its_bytes(cli: Cli) -> None:
+    cli.entries_open()
+    intact = cli.journal_path.read_bytes()
+    with cli.journal_path.open("ab") as handle:
+        handle.write(TORN)
+    out = cli.machine("repair").stdout
+    moved = cli.journal_path.with_name(cli.journal_path.name + ".torn-1")
+    assert f"moved the torn tail of {cli.journal_path} ({len(TORN)} bytes) to {moved}" in out
+    assert "chain intact" in out
+    assert moved.read_bytes() == TORN and cli.journal_path.read_bytes() == intact  # nothing deleted
+    cli.machine("verify-log")
+    err = cli.machine("repair", expect=3).stderr
+    assert "has no torn tail; nothing to repair" in err
+
+
+def test_status_shows_the_runners_last_tick_and_warns_when_it_is_stale(cli: Cli) -> None:
+    cli.entries_open()
+    path = heartbeat_path(cli.state_path)
+    fresh = Heartbeat("eth_robust_twap_15m", time.time() - 5, 0.12, "ok", 0, None, 30.0, None)
+    path.write_text(json.dumps(fresh.to_dict()))
+    shown = cli.machine("status").stdout
+    assert "runner    last tick 5 s ago (0.12 s): ok; 0 failure(s) in a row" in shown
+    assert "WARNING" not in shown
+    doc = json.loads(cli.machine("status", "--json").stdout)
+    assert doc["runner"]["stale"] is False and doc["runner"]["last_result"] == "ok"
+    stale = Heartbeat(
+        "eth_robust_twap_15m", time.time() - 600, 0.1, "failed: OkxTransportError: x", 4, None, 30.0, None
+    )
+    path.write_text(json.dumps(stale.to_dict()))
+    shown = cli.machine("status").stdout
+    assert "4 failure(s) in a row" in shown and "WARNING: no tick for over 90 s" in shown
+    parked = Heartbeat(
+        "eth_robust_twap_15m", time.time(), 0.1, "parked: SpecError: bad", 0, "SpecError: bad", 30.0, None
+    )
+    path.write_text(json.dumps(parked.to_dict()))
+    assert "PARKED: SpecError: bad" in cli.machine("status").stdout

@@ -1,0 +1,156 @@
+"""The runner as a service, against the simulator on a fake clock: outages and 429 storms are ridden
+out with backoff, what cannot heal parks one machine while the others keep ticking."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from exchange import OkxClient
+from exchange.sim import Simulator
+from fsm.runner import Heartbeat, Runner, RunOptions, heartbeat_path
+
+MACHINE = "eth_robust_twap_15m"
+LADDER = Path(__file__).resolve().parents[2] / "machines" / f"{MACHINE}.yaml"
+
+
+class FakeTime:
+    """The runner's and the client's clock: sleeping only moves it (and may run a scripted event)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(seed=7, clock="manual", start_px="3000", rate_limits=False) as simulator:
+        yield simulator
+
+
+def client_for(sim: Simulator, timer: FakeTime, secret: str | None = None) -> OkxClient:
+    return OkxClient(
+        sim.api_key,
+        secret or sim.secret_key,
+        sim.passphrase,
+        base_url=sim.base_url,
+        demo=True,
+        armed=False,
+        monotonic=timer.monotonic,
+        sleep=timer.sleep,
+    )
+
+
+def runner_for(
+    sim: Simulator, tmp_path: Path, names: list[str], rounds: int, **kw: Any
+) -> tuple[Runner, FakeTime]:
+    timer = FakeTime()
+    runner = Runner(
+        names,
+        tmp_path / "state",
+        client_for(sim, timer, kw.pop("secret", None)),
+        RunOptions(submit=False, interval_s=10.0, ticks=rounds),
+        clock=timer.monotonic,
+        wall=timer.monotonic,
+        sleep=timer.sleep,
+    )
+    return runner, timer
+
+
+def beat(tmp_path: Path, state_file: str = f"{MACHINE}_live.json") -> Heartbeat:
+    found = Heartbeat.read(heartbeat_path(tmp_path / "state" / state_file))
+    assert found is not None
+    return found
+
+
+def broken_yaml(tmp_path: Path) -> Path:
+    path = tmp_path / "broken.yaml"
+    path.write_text(
+        LADDER.read_text()
+        .replace("dest: filled", "dest: filed", 1)
+        .replace(f"machine: {MACHINE}", "machine: broken")
+    )
+    return path
+
+
+@pytest.mark.parametrize("fault", ["http_503", "burst_429"])
+def test_an_outage_is_ridden_out_with_backoff_and_the_next_tick_reconciles(
+    sim: Simulator, tmp_path: Path, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim.set_faults([{"endpoint": "*", "kind": fault, "count": 20}])  # every request fails for a while
+    runner, _ = runner_for(sim, tmp_path, [MACHINE], rounds=8)
+    with caplog.at_level(logging.INFO, logger="okx_fsm"):
+        assert runner.run() == 8
+    final = beat(tmp_path)
+    assert final.last_result == "ok" and final.consecutive_failures == 0 and final.parked is None
+    messages = [r.getMessage() for r in caplog.records]
+    failed = [m for m in messages if "tick failed" in m]
+    assert failed and any("recovered after" in m for m in messages)
+    waits = [float(m.split("next try in ")[1].split(" s")[0]) for m in failed]
+    assert waits == sorted(waits) and waits[0] == 20.0  # 10 s doubled per failure in a row
+    assert sim.stats()["faults"][fault] == 20
+
+
+def test_a_broken_yaml_parks_that_machine_and_the_healthy_one_keeps_ticking(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    runner, _ = runner_for(sim, tmp_path, [str(broken_yaml(tmp_path)), MACHINE], rounds=3)
+    assert runner.run() == 3
+    broken, healthy = runner.slots
+    assert broken.parked and "unknown state 'filed'" in (broken.beat.parked or "")
+    assert healthy.beat.last_result == "ok" and not healthy.parked
+    assert sim.stats()["requests"]["GET /api/v5/public/time"] >= 3
+
+
+def test_a_refused_state_parks_that_machine_and_leaves_its_files_as_they_were(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    twin = tmp_path / "twin.yaml"
+    twin.write_text(
+        LADDER.read_text()
+        .replace(f"machine: {MACHINE}", "machine: twin")
+        .replace(f"strategy_id: {MACHINE}", "strategy_id: twin")
+        .replace("cl_ord_id_prefix: ertw", "cl_ord_id_prefix: ertt")
+        .replace(f"state_file: {MACHINE}_live.json", "state_file: twin.json")
+    )
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    (state_dir / "twin.json").write_text("{not json")
+    runner, _ = runner_for(sim, tmp_path, [str(twin), MACHINE], rounds=2)
+    runner.run()
+    assert runner.slots[0].parked and "StateCorrupt" in (runner.slots[0].beat.parked or "")
+    assert (state_dir / "twin.json").read_text() == "{not json"
+    assert beat(tmp_path).last_result == "ok"
+
+
+def test_refused_credentials_park_instead_of_retrying_forever(sim: Simulator, tmp_path: Path) -> None:
+    sim.set_price("3010")
+    sim.advance(900)  # a signal: the intent reads the account's modes, a signed request
+    runner, _ = runner_for(sim, tmp_path, [MACHINE], rounds=3, secret="0" * 32)
+    runner.run()
+    assert runner.slots[0].parked and "OkxAuthError" in (runner.slots[0].beat.parked or "")
+
+
+def test_every_machine_parked_means_no_rounds(sim: Simulator, tmp_path: Path) -> None:
+    runner, _ = runner_for(sim, tmp_path, [str(broken_yaml(tmp_path))], rounds=3)
+    assert runner.run() == 0
+
+
+def test_the_heartbeat_records_time_duration_result_and_failures(sim: Simulator, tmp_path: Path) -> None:
+    runner, timer = runner_for(sim, tmp_path, [MACHINE], rounds=2)
+    runner.run()
+    raw = json.loads(heartbeat_path(tmp_path / "state" / f"{MACHINE}_live.json").read_text())
+    assert {"last_tick_at", "last_duration_s", "last_result", "consecutive_failures", "parked"} <= set(raw)
+    assert raw["last_tick_at"] <= timer.now and raw["interval_s"] == 10.0
