@@ -412,6 +412,7 @@ def reset_cycle(env: ActionEnv) -> None:
     s.signal = None
     s.expiry_ts = s.entry_start_ts = s.exit_due_ts = s.last_cancel_ts = None
     s.close_request = None
+    s.flatten_requested = False
     s.exit_cl_ord_ids = []
     s.rungs = []
     s.fills = []

@@ -659,8 +659,11 @@ def _machine_command(
     options: tuple[Path, str | None, bool, bool, bool, bool],
     plan: Callable[[Any, Any], Request],
     act: Callable[[Any, Any, Any, Any], Outcome],
+    rung: int | None = None,
 ) -> None:
-    """Without --submit: plan from the state file (no lock, no network). With it: lock, plan, send."""
+    """Without --submit: plan from the state file (no lock, no network). With it: lock, plan, send;
+    when a runner holds the lock, queue the request in its spool instead."""
+    from fsm.errors import StateLocked
     from fsm.machine import load_machine
     from fsm.render import state_document
     from fsm.tick import open_machine_state, read_state_unlocked
@@ -671,11 +674,93 @@ def _machine_command(
         _show_operator(command, plan(loaded, read_state_unlocked(loaded)[0]), None, None, as_json)
         return
     client = _venue(base_url, live, submit=True, yes=yes).client(armed=True)
-    with open_machine_state(loaded) as (store, state):
-        request = plan(loaded, state)
-        outcome = act(loaded, store, state, client)
-        state_doc = state_document(loaded.name, state, {"seq": store.cursor.seq, "hash": store.cursor.hash})
+    try:
+        with open_machine_state(loaded) as (store, state):
+            request = plan(loaded, state)
+            outcome = act(loaded, store, state, client)
+            state_doc = state_document(
+                loaded.name, state, {"seq": store.cursor.seq, "hash": store.cursor.hash}
+            )
+    except StateLocked:
+        _queue_for_runner(loaded, command, rung, as_json)
+        return
     _show_operator(command, request, outcome, state_doc, as_json)
+
+
+def _queue_for_runner(loaded: Any, command: str, rung: int | None, as_json: bool) -> None:
+    """A runner holds the state: leave the request in its spool; it is carried out on its next tick."""
+    from fsm import spool
+    from fsm.render import print_json
+
+    request = spool.enqueue(loaded.state_path, command, rung)
+    if as_json:
+        print_json({"command": command, "queued": request.to_dict(), "submitted": False})
+        return
+    print(
+        f"queued for the running runner: {command} (request {request.id}); it is carried out and "
+        "journaled on the machine's next tick (`okx-fsm history` shows it)"
+    )
+
+
+def _operator_flag(command: str, machine: str, state_dir: Path, base_url: str | None, live: bool) -> None:
+    """pause/resume/flatten: carried out now when no runner holds the state, else queued for it."""
+    from fsm import operator, spool
+    from fsm.errors import StateLocked
+    from fsm.machine import load_machine
+    from fsm.tick import open_machine_state, run_tick
+    from fsm.view import ExchangeView
+
+    loaded = load_machine(machine, state_dir=state_dir)
+    sends = command == "flatten"
+    client = _venue(base_url, live, submit=sends, yes=False).client(armed=sends)
+    try:
+        with open_machine_state(loaded) as (store, state):
+            request = spool.OperatorRequest(id=f"direct{spool.new_id()}", command=command)
+            view = ExchangeView(client)
+            outcome = operator.carry_out(loaded, store, state, view, client if sends else None, request)
+            print(f"{command}: {outcome}")
+            if sends:
+                result = run_tick(loaded, store, state, ExchangeView(client), trader=client)
+                for f in result.fired:
+                    print(f"{f.source} -> {f.dest}  (row {f.index}: {f.description})")
+    except StateLocked:
+        _queue_for_runner(loaded, command, None, False)
+
+
+@app.command()
+@handles_errors
+def pause(
+    machine: MachineArg,
+    state_dir: StateDirOpt = Path("state"),
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+) -> None:
+    """No new cycles start (working orders are left as they are); works while `run` holds the state."""
+    _operator_flag("pause", machine, state_dir, base_url, live)
+
+
+@app.command()
+@handles_errors
+def resume(
+    machine: MachineArg,
+    state_dir: StateDirOpt = Path("state"),
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+) -> None:
+    """Undo `pause`: new cycles may start again."""
+    _operator_flag("resume", machine, state_dir, base_url, live)
+
+
+@app.command()
+@handles_errors
+def flatten(
+    machine: MachineArg,
+    state_dir: StateDirOpt = Path("state"),
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+) -> None:
+    """Cancel every working rung, then exit the machine's own position, from any state (sends orders)."""
+    _operator_flag("flatten", machine, state_dir, base_url, live)
 
 
 @app.command("submit-entries")
@@ -724,6 +809,7 @@ def cancel(
         (state_dir, base_url, live, submit, yes, as_json),
         plan=lambda m, s: operator.cancel_request(m, operator.cancel_targets(m, s, rung)),
         act=lambda m, store, s, client: operator.cancel_rungs(m, store, s, client, rung),
+        rung=rung,
     )
 
 

@@ -133,6 +133,16 @@ def stray_cancel_due(ctx: TickContext) -> bool:
     )
 
 
+def paused(ctx: TickContext) -> bool:
+    """The operator paused the machine: no new cycle starts (working orders are left as they are)."""
+    return ctx.state.paused
+
+
+def flatten_requested(ctx: TickContext) -> bool:
+    """The operator asked to flatten: cancel every working rung, then exit our own position."""
+    return ctx.state.flatten_requested
+
+
 def closed_in_earlier_tick(ctx: TickContext) -> bool:
     """`closed` was entered in an earlier tick, so this tick may start the next cycle."""
     return not ctx.entered_closed_this_tick
@@ -153,4 +163,6 @@ GUARDS: Mapping[str, Callable[[TickContext], bool]] = {
     "strays_on_book": strays_on_book,
     "stray_cancel_due": stray_cancel_due,
     "closed_in_earlier_tick": closed_in_earlier_tick,
+    "paused": paused,
+    "flatten_requested": flatten_requested,
 }

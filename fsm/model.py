@@ -328,6 +328,9 @@ class LadderState:
     ct_val: Decimal | None = None  # the instrument's contract value, for PnL in the settle currency
     archived_cycle_id: str | None = None  # the cycle whose archive record is journaled (never twice)
     position_anomaly: str | None = None  # the last position shortfall journaled (journaled once)
+    paused: bool = False  # the operator's pause: no new cycle starts; working orders are left as they are
+    flatten_requested: bool = False  # the operator's flatten: cancel every working rung, exit our own
+    operator_done: list[str] = field(default_factory=list)  # ids of spooled requests carried out
     rungs: list[Rung] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     position: PositionMirror | None = None
@@ -378,6 +381,9 @@ class LadderState:
             "ct_val": _opt_dec(self.ct_val),
             "archived_cycle_id": self.archived_cycle_id,
             "position_anomaly": self.position_anomaly,
+            "paused": self.paused,
+            "flatten_requested": self.flatten_requested,
+            "operator_done": list(self.operator_done),
             "rungs": [r.to_dict() for r in self.rungs],
             "fills": [f.to_dict() for f in self.fills],
             "position": None if self.position is None else self.position.to_dict(),
@@ -406,6 +412,9 @@ class LadderState:
             ct_val=_to_opt_dec(d.get("ct_val")),
             archived_cycle_id=d.get("archived_cycle_id"),
             position_anomaly=d.get("position_anomaly"),
+            paused=bool(d.get("paused", False)),
+            flatten_requested=bool(d.get("flatten_requested", False)),
+            operator_done=[str(x) for x in d.get("operator_done", [])],
             rungs=[Rung.from_dict(r) for r in d.get("rungs", [])],
             fills=[Fill.from_dict(f) for f in d.get("fills", [])],
             position=None if d.get("position") is None else PositionMirror.from_dict(d["position"]),

@@ -26,6 +26,7 @@ from fsm.errors import EXIT_STATE_REFUSED, EXIT_USAGE, EngineError
 from fsm.guards import TickContext
 from fsm.machine import LoadedMachine
 from fsm.model import CloseOrder, LadderState, Rung
+from fsm.spool import OperatorRequest
 from fsm.store import StateStore
 from fsm.tick import TickResult, run_tick
 from fsm.view import ExchangeView
@@ -226,3 +227,77 @@ class AdHocOrder:
     def send(self, client: OkxClient) -> OkxOrderAck:
         self.request()  # refuses bad options before any I/O
         return client.place_order(self.symbol, **self._arguments())
+
+
+# --- requests carried out by a running runner, or at once -------------------------------------
+
+
+def carry_out(
+    machine: LoadedMachine,
+    store: StateStore,
+    state: LadderState,
+    view: ExchangeView,
+    trader: OkxClient | None,
+    request: OperatorRequest,
+) -> str:
+    """Apply one operator request and journal it with its id, once (the id is kept in the state).
+
+    pause/resume/flatten/close change the state the machine's rows read on the tick that follows;
+    cancel sends its cancel-batch request now. `trader` is the armed client, or None when the runner is
+    read-only: then what would send is refused. Returns what happened, as journaled.
+    """
+    if request.id in state.operator_done:
+        return "already carried out"
+    now = view.now_ms()
+    try:
+        outcome = _apply(machine, state, trader, request, now)
+    except OperatorRefused as exc:
+        outcome = f"refused: {exc}"
+    state.operator_done = [*state.operator_done[-(KEEP_DONE - 1) :], request.id]  # journaled just below
+    record = {"command": request.command, "id": request.id, "rung": request.rung, "outcome": outcome}
+    store.commit("operator", record, state.to_dict(), ts_ms=now)
+    if request.command == "cancel" and trader is not None and not outcome.startswith("refused"):
+
+        def commit(kind: str, data: dict[str, Any]) -> None:
+            store.commit(kind, data, state.to_dict(), ts_ms=view.now_ms())
+
+        ctx = TickContext(params=machine.params, state=state, view=view, armed=True)
+        env = ActionEnv(ctx=ctx, order_spec=machine.order_spec, commit=commit, trader=trader)
+        actions.cancel_rungs(env, cancel_targets(machine, state, request.rung))
+    return outcome
+
+
+KEEP_DONE = 100  # ids of carried-out requests the state remembers (requests are removed once journaled)
+
+
+def _apply(
+    machine: LoadedMachine,
+    state: LadderState,
+    client: OkxClient | None,
+    request: OperatorRequest,
+    now: int,
+) -> str:
+    """The request's effect on the state (cancel: only its targets are checked here)."""
+    sends = request.command in ("close", "cancel", "flatten")
+    if sends and client is None:
+        raise OperatorRefused(
+            f"{request.command} sends orders and the runner is read-only (run it with --submit)"
+        )
+    if request.command == "pause":
+        state.paused = True
+        return "paused: no new cycle starts; working orders are left as they are"
+    if request.command == "resume":
+        state.paused = False
+        return "resumed"
+    if request.command == "flatten":
+        state.flatten_requested = True
+        return "flatten requested: the working rungs are cancelled, then our own position is exited"
+    if request.command == "close":
+        cl_ord_id = close_cl_ord_id(machine, state)
+        if state.close_request is None:
+            state.close_request = CloseOrder(requested_by="operator", requested_ts=now, clOrdId=cl_ord_id)
+        else:
+            state.close_request.requested_by, state.close_request.requested_ts = "operator", now
+        return f"close requested: {cl_ord_id}"
+    targets = cancel_targets(machine, state, request.rung)
+    return f"cancel sent for {', '.join(r.clOrdId for r in targets)}"

@@ -129,9 +129,7 @@ def pnl_document(state: LadderState, entry_side: str, position: Position | None)
     }
 
 
-def next_rows_document(
-    machine: LoadedMachine, state: LadderState, preview: Preview | None
-) -> dict[str, Any]:
+def next_rows_document(machine: LoadedMachine, state: LadderState, preview: Preview | None) -> dict[str, Any]:
     """The rows that may fire next; with a preview, each guard's value and the row that would fire."""
     if preview is not None:
         doc = preview.to_dict()

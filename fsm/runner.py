@@ -5,7 +5,8 @@ exponential, reset on success) while the others keep ticking; an outage is ridde
 reconciles. What cannot heal by waiting (a spec error, a refused state, a lock held elsewhere, refused
 credentials, an account the machine cannot trade) parks that machine with its reason. Each machine's
 last tick (time, duration, result, consecutive failures) is written beside its state file as a
-heartbeat that `status` shows; the journal is never touched for it.
+heartbeat that `status` shows; the journal is never touched for it. Operator requests queued in a
+machine's spool (close, cancel, pause, resume, flatten) are carried out at the start of its tick.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from exchange import Instrument, OkxAuthError, OkxClient, OkxError
+from fsm import operator, spool
 from fsm.errors import EngineError
 from fsm.machine import LoadedMachine, load_machine
 from fsm.model import LadderState
@@ -178,6 +180,10 @@ class Runner:
         started, at = self._clock(), self._wall()
         trader = self.client if self.options.submit else None
         try:
+            for path, request in spool.pending(slot.machine.state_path):
+                outcome = operator.carry_out(slot.machine, slot.store, slot.state, view, trader, request)
+                log.info("%s: operator %s %s: %s", slot.name, request.command, request.id, outcome)
+                path.unlink(missing_ok=True)  # journaled with its id first: never carried out twice
             result = run_tick(
                 slot.machine, slot.store, slot.state, view, trader=trader, adopt=self.options.adopt
             )

@@ -41,6 +41,8 @@ LADDER_GUARDS: frozenset[str] = frozenset(
         "closed_in_earlier_tick",
         "strays_on_book",
         "stray_cancel_due",
+        "paused",
+        "flatten_requested",
     }
 )
 LADDER_ACTIONS: frozenset[str] = frozenset(

@@ -47,3 +47,34 @@ def test_status_shows_the_runners_last_tick_and_warns_when_it_is_stale(cli: Cli)
     )
     path.write_text(json.dumps(parked.to_dict()))
     assert "PARKED: SpecError: bad" in cli.machine("status").stdout
+
+
+def test_control_commands_queue_for_the_runner_while_it_holds_the_state(cli: Cli) -> None:
+    from fsm import spool
+    from fsm.machine import load_machine
+    from fsm.tick import open_machine_state
+
+    cli.filled()
+    loaded = load_machine("eth_robust_twap_15m", state_dir=cli.state_dir)
+    posts = cli.posts()
+    with open_machine_state(loaded):  # stands in for a running `okx-fsm run`
+        for command in (("pause",), ("resume",), ("flatten",), ("close", "--submit"), ("cancel", "--submit")):
+            out = cli.machine(*command).stdout
+            assert f"queued for the running runner: {command[0]}" in out
+    queued = [r.command for _, r in spool.pending(cli.state_path)]
+    assert queued == ["pause", "resume", "flatten", "close", "cancel"]
+    assert cli.posts() == posts  # nothing was sent by the commands themselves
+
+
+def test_without_a_runner_pause_and_flatten_act_at_once(cli: Cli) -> None:
+    cli.filled()
+    assert "pause: paused" in cli.machine("pause").stdout
+    assert json_state(cli)["paused"] is True
+    out = cli.machine("flatten").stdout
+    assert "flatten: flatten requested" in out and "filled -> filled" in out
+    [exit_order] = [o for o in cli.sim.state()["orders"] if o["ordType"] == "market"]
+    assert exit_order["clOrdId"].endswith("r0a0") and exit_order["reduceOnly"] == "true"
+
+
+def json_state(cli: Cli) -> dict[str, object]:
+    return json.loads(cli.state_path.read_text())["snapshot"]  # type: ignore[no-any-return]

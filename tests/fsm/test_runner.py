@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from exchange import OkxClient
 from exchange.sim import Simulator
+from fsm import spool
 from fsm.runner import Heartbeat, Runner, RunOptions, heartbeat_path
 
 MACHINE = "eth_robust_twap_15m"
@@ -154,3 +156,88 @@ def test_the_heartbeat_records_time_duration_result_and_failures(sim: Simulator,
     raw = json.loads(heartbeat_path(tmp_path / "state" / f"{MACHINE}_live.json").read_text())
     assert {"last_tick_at", "last_duration_s", "last_result", "consecutive_failures", "parked"} <= set(raw)
     assert raw["last_tick_at"] <= timer.now and raw["interval_s"] == 10.0
+
+
+# ---- control while running ------------------------------------------------------------------------
+
+
+def armed_runner(sim: Simulator, tmp_path: Path, rounds: int) -> Runner:
+    timer = FakeTime()
+    armed = OkxClient(
+        sim.api_key,
+        sim.secret_key,
+        sim.passphrase,
+        base_url=sim.base_url,
+        demo=True,
+        armed=True,
+        monotonic=timer.monotonic,
+        sleep=timer.sleep,
+    )
+    return Runner(
+        [MACHINE],
+        tmp_path / "state",
+        armed,
+        RunOptions(submit=True, interval_s=10.0, ticks=rounds),
+        clock=timer.monotonic,
+        wall=timer.monotonic,
+        sleep=timer.sleep,
+    )
+
+
+def operator_records(tmp_path: Path) -> list[dict[str, Any]]:
+    journal = tmp_path / "state" / f"{MACHINE}_live.jsonl"
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    return [r["data"] for r in records if r["kind"] == "operator"]
+
+
+def state_of(tmp_path: Path) -> dict[str, Any]:
+    raw: dict[str, Any] = json.loads((tmp_path / "state" / f"{MACHINE}_live.json").read_text())["snapshot"]
+    return raw
+
+
+def signal(sim: Simulator) -> None:
+    sim.set_price(str(Decimal(sim.state()["px"]) + 10))
+    sim.advance(900)
+
+
+def test_a_queued_flatten_is_carried_out_once_on_the_next_tick(sim: Simulator, tmp_path: Path) -> None:
+    signal(sim)
+    armed_runner(sim, tmp_path, 1).run()
+    assert state_of(tmp_path)["state"] == "entries_open"
+    request = spool.enqueue(tmp_path / "state" / f"{MACHINE}_live.json", "flatten")
+    armed_runner(sim, tmp_path, 1).run()
+    assert state_of(tmp_path)["state"] == "cancelling"
+    sim.advance(5)
+    armed_runner(sim, tmp_path, 2).run()
+    assert state_of(tmp_path)["state"] in ("closed", "idle")
+    ours = [o for o in sim.state()["orders"] if o["clOrdId"].startswith("ertw")]
+    assert len(ours) == 3 and {o["state"] for o in ours} == {"canceled"}
+    done = [r for r in operator_records(tmp_path) if r.get("id") == request.id]
+    assert len(done) == 1 and done[0]["outcome"].startswith("flatten requested")
+    assert spool.pending(tmp_path / "state" / f"{MACHINE}_live.json") == []
+
+
+def test_pause_stops_new_cycles_and_resume_lets_them_start(sim: Simulator, tmp_path: Path) -> None:
+    state_path = tmp_path / "state" / f"{MACHINE}_live.json"
+    armed_runner(sim, tmp_path, 1).run()  # a state exists, idle
+    spool.enqueue(state_path, "pause")
+    signal(sim)
+    armed_runner(sim, tmp_path, 1).run()
+    assert state_of(tmp_path)["state"] == "idle" and state_of(tmp_path)["paused"] is True
+    spool.enqueue(state_path, "resume")  # a signal seen while paused is spent: the next one starts a cycle
+    signal(sim)
+    armed_runner(sim, tmp_path, 1).run()
+    assert state_of(tmp_path)["state"] == "entries_open" and state_of(tmp_path)["paused"] is False
+    assert [r["command"] for r in operator_records(tmp_path)] == ["pause", "resume"]
+
+
+def test_a_read_only_runner_refuses_what_would_send_and_journals_why(sim: Simulator, tmp_path: Path) -> None:
+    state_path = tmp_path / "state" / f"{MACHINE}_live.json"
+    runner, _ = runner_for(sim, tmp_path, [MACHINE], rounds=1)
+    runner.run()
+    spool.enqueue(state_path, "close")
+    runner, _ = runner_for(sim, tmp_path, [MACHINE], rounds=1)
+    runner.run()
+    [record] = operator_records(tmp_path)
+    assert record["command"] == "close" and "read-only" in record["outcome"]
+    assert spool.pending(state_path) == []

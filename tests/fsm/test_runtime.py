@@ -103,8 +103,8 @@ def test_preview_evaluates_every_guard_but_fires_nothing() -> None:
 
     assert (runtime.state, stubs.calls) == ("filled", [])
     assert preview.fires is SPEC.rows[12]
-    assert [c.row.index for c in preview.candidates] == [11, 12, 13]
-    assert [c.passes for c in preview.candidates] == [False, True, True]
+    assert [c.row.index for c in preview.candidates] == [11, 12, 13, 18]
+    assert [c.passes for c in preview.candidates] == [False, True, True, False]
     assert preview.candidates[1].guards == (("exit_due", True), ("submit_armed", True))
     assert preview.candidates[1].unless == (("close_sent", False),)
     assert sorted(stubs.guard_calls) == sorted(set(stubs.guard_calls))  # each guard asked once
@@ -178,7 +178,7 @@ def test_fire_until_quiet_follows_the_chain_and_calls_after_each() -> None:
 
 
 def test_fire_until_quiet_refuses_a_loop_at_the_limit() -> None:
-    stubs = Stubs(set(LADDER_GUARDS))  # idle -> intent_rendered -> closed -> idle -> ...
+    stubs = Stubs(set(LADDER_GUARDS) - {"paused"})  # idle -> intent_rendered -> closed -> idle -> ...
     runtime = stubs.runtime()
     fired: list[RowSpec] = []
 

@@ -119,9 +119,15 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
         "idle", "intent_rendered", "entries_open", "partially_filled", "filled", "cancelling", "closed",
     )  # fmt: skip
     assert [(r.sources, r.dest, r.guards, r.unless, r.actions) for r in spec.rows] == [
-        (("idle",), "intent_rendered", ("signal_ready",), (), ("render_intent",)),
+        (("idle",), "intent_rendered", ("signal_ready",), ("paused",), ("render_intent",)),
         (("intent_rendered",), "closed", ("entry_expired",), (), ("archive_cycle",)),
-        (("intent_rendered",), "entries_open", ("submit_armed",), ("submit_in_doubt",), ("submit_entries",)),
+        (
+            ("intent_rendered",),
+            "entries_open",
+            ("submit_armed",),
+            ("submit_in_doubt", "flatten_requested"),
+            ("submit_entries",),
+        ),
         (("entries_open",), "partially_filled", ("any_fill",), (), ()),
         (("entries_open",), "closed", ("all_rungs_terminal",), (), ("archive_cycle",)),
         (("entries_open",), "cancelling", ("entry_expired", "submit_armed"), (), ("cancel_working_rungs",)),
@@ -147,9 +153,18 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
             ("cancel_working_rungs",),
         ),
         (("closed",), "idle", ("closed_in_earlier_tick",), ("strays_on_book",), ("reset_cycle",)),
+        (("intent_rendered",), "closed", ("flatten_requested",), (), ("archive_cycle",)),
+        (
+            ("entries_open", "partially_filled"),
+            "cancelling",
+            ("flatten_requested", "submit_armed"),
+            (),
+            ("cancel_working_rungs",),
+        ),
+        (("filled",), "filled", ("flatten_requested", "submit_armed"), ("close_sent",), ("close_position",)),
     ]
     assert all(row.trigger == "tick" and row.description for row in spec.rows)
-    assert [row.index for row in spec.rows] == list(range(16))
+    assert [row.index for row in spec.rows] == list(range(19))
     assert spec.spec_hash == hashlib.sha256(LADDER.read_bytes()).hexdigest()
     params = spec.params
     assert params["offsets"] == (Decimal("0.003"), Decimal("0.006"), Decimal("0.009"))
