@@ -451,9 +451,16 @@ def status(
     Local files only (no network) unless --observe. Reads and verifies the state file and journal
     without the lock and writes nothing; a journal ahead of the state file is shown rolled forward.
     """
+    from fsm.render import print_status
+
+    client = _venue(base_url, live).client(armed=False) if observe else None
+    _emit(_status_doc(machine, state_dir, client), as_json, print_status)
+
+
+def _status_doc(machine: str, state_dir: Path, client: OkxClient | None) -> dict[str, Any]:
+    """The status document from local files (verified, never written); with a client, observed."""
     from fsm.machine import load_machine
     from fsm.model import LadderState
-    from fsm.render import print_status
     from fsm.reports import observe_for_status, status_document
     from fsm.store import StateStore
     from fsm.tick import typed_state
@@ -464,13 +471,61 @@ def status(
     state = LadderState() if inspection.snapshot is None else typed_state(store, inspection.snapshot)
     cursor = None if inspection.snapshot is None else asdict(inspection.cursor)
     observation = None
-    if observe:
+    if client is not None:
         from fsm.view import ExchangeView
 
-        client = _venue(base_url, live).client(armed=False)
         observation = observe_for_status(loaded, state, ExchangeView(client))
-    doc = status_document(loaded, state, cursor, observation, inspection=inspection)
-    _emit(doc, as_json, print_status)
+    return status_document(loaded, state, cursor, observation, inspection=inspection)
+
+
+@app.command()
+@handles_errors
+def watch(
+    machines: Annotated[list[str], typer.Argument(help="one or more machines")],
+    interval: Annotated[float, typer.Option(help="seconds between refreshes")] = 5.0,
+    count: Annotated[
+        int, typer.Option(help="refreshes before exiting (0: until Ctrl-C; piped, the default is 1)")
+    ] = -1,
+    observe: Annotated[bool, typer.Option("--observe", help="also ask OKX (read-only) each refresh")] = False,
+    state_dir: StateDirOpt = Path("state"),
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+) -> None:
+    """A live screen of machines: state, rungs, position, PnL, countdowns, last tick and errors.
+
+    From the state files (and OKX with --observe); a rich live view on a terminal, plain snapshots when
+    piped. Never writes.
+    """
+    import time
+
+    from fsm.render import fancy, watch_view
+
+    console = _console()
+    client = _venue(base_url, live).client(armed=False) if observe else None
+    rounds = count if count >= 0 else (0 if fancy(console) else 1)
+
+    def snapshot() -> Any:
+        return watch_view(console, [_status_doc(m, state_dir, client) for m in machines])
+
+    if not fancy(console):
+        done = 0
+        while True:
+            console.print(snapshot(), markup=False, soft_wrap=True)
+            done += 1
+            if rounds and done >= rounds:
+                return
+            time.sleep(interval)
+    from rich.live import Live
+
+    with Live(snapshot(), console=console, refresh_per_second=4) as screen:
+        done = 1
+        try:
+            while not rounds or done < rounds:
+                time.sleep(interval)
+                screen.update(snapshot())
+                done += 1
+        except KeyboardInterrupt:
+            return
 
 
 @app.command("intent")

@@ -146,6 +146,8 @@ def state_document(machine: str, state: LadderState, cursor: dict[str, Any] | No
         "close_request": None if state.close_request is None else state.close_request.to_dict(),
         "exit_cl_ord_ids": list(state.exit_cl_ord_ids),
         "position_anomaly": state.position_anomaly,
+        "paused": state.paused,
+        "flatten_requested": state.flatten_requested,
         "journal": cursor,
     }
 
@@ -441,3 +443,56 @@ def print_history(console: Console, doc: Mapping[str, Any]) -> None:
     for r in doc["records"]:
         table.add_row(str(r["seq"]), iso(r["ts"]), r["kind"], cell(r["state"]), r["summary"])
     console.print(table if doc["records"] else f"{title}: no records")
+
+
+def watch_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """One row a machine for `watch`: where it is, what it holds and made, when it acts, its runner."""
+    rows = []
+    for doc in docs:
+        pnl, clock, beat = doc["pnl"], doc["clock"], doc["runner"]
+        pos = doc["position"]
+        notes = []
+        if beat is not None and beat["parked"]:
+            notes.append(f"PARKED: {beat['parked']}")
+        elif beat is not None and beat["consecutive_failures"]:
+            notes.append(f"{beat['consecutive_failures']} failed: {beat['last_result']}")
+        elif beat is not None and beat["stale"]:
+            notes.append("runner quiet")
+        if doc["position_anomaly"]:
+            notes.append(doc["position_anomaly"])
+        if any(r["stray"] for r in doc["rungs"]):
+            notes.append("stray order on OKX")
+        if doc["paused"]:
+            notes.append("paused")
+        rows.append(
+            {
+                "machine": doc["machine"],
+                "state": doc["state"],
+                "rungs": " ".join(
+                    f"r{r['level']}:{r['state']} {r['accFillSz']}/{r['sz']}" for r in doc["rungs"]
+                )
+                or "-",
+                "own": pnl["own_open"],
+                "okx pos": "-" if pos is None else pos["pos"],
+                "realized": cell(pnl["realized_pnl"]),
+                "upl": cell(pnl["upl"]),
+                "expiry": countdown(clock["expiry_in_ms"]),
+                "exit due": countdown(clock["exit_due_in_ms"]),
+                "last tick": "-" if beat is None or beat["age_s"] is None else f"{beat['age_s']:.0f} s ago",
+                "note": "; ".join(notes) or "-",
+            }
+        )
+    return rows
+
+
+def watch_view(console: Console, docs: Sequence[Mapping[str, Any]]) -> Table | str:
+    """A table on a terminal; plain `name: value` lines, a block per machine, when piped."""
+    title = f"okx-fsm watch  {datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z"
+    rows = watch_rows(docs)
+    if not fancy(console):
+        blocks = ["  ".join(f"{k} {v}" for k, v in row.items()) for row in rows]
+        return "\n".join([title, *blocks])
+    table = new_table(console, *(rows[0] if rows else ("machine",)), title=title)
+    for row in rows:
+        table.add_row(*row.values())
+    return table

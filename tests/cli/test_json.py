@@ -11,7 +11,7 @@ from tests.cli.conftest import SYMBOL, Cli
 STATE = {
     "machine", "state", "cycle_id", "cycles_completed", "signal", "expiry_ts", "entry_start_ts",
     "exit_due_ts", "rungs", "fills", "filled_sz", "position", "close_request", "exit_cl_ord_ids",
-    "position_anomaly", "journal",
+    "position_anomaly", "paused", "flatten_requested", "journal",
 }
 RUNG = {
     "level", "clOrdId", "ordId", "state", "px", "sz", "accFillSz", "avgPx", "okx_state", "cancelSource",

@@ -78,3 +78,12 @@ def test_without_a_runner_pause_and_flatten_act_at_once(cli: Cli) -> None:
 
 def json_state(cli: Cli) -> dict[str, object]:
     return json.loads(cli.state_path.read_text())["snapshot"]  # type: ignore[no-any-return]
+
+
+def test_watch_prints_one_plain_snapshot_when_piped(cli: Cli) -> None:
+    cli.partially_filled()
+    posts = cli.posts()
+    out = cli.run("watch", "eth_robust_twap_15m", "--state-dir", str(cli.state_dir)).stdout
+    assert "okx-fsm watch" in out and "eth_robust_twap_15m" in out and "partially_filled" in out
+    assert "r1:" in out and "r3:live" in out
+    assert cli.posts() == posts  # read-only: nothing sent
