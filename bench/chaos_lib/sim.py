@@ -45,13 +45,16 @@ def _require_loopback(base_url: str) -> None:
 
 
 class SimProcess:
-    """`okx-fsm sim --clock manual --seed S --port 0` in a subprocess, stopped on exit.
+    """`okx-fsm sim --clock manual --seed S --port 0` (or a realtime clock at a speed) in a subprocess,
+    stopped on exit.
 
     The JSON line it prints gives the base URL and the credentials; `env` carries them for the CLI.
     """
 
-    def __init__(self, seed: int, *, start_timeout_s: float = 30.0) -> None:
+    def __init__(self, seed: int, *, start_timeout_s: float = 30.0, speed: float | None = None) -> None:
         self.seed = seed
+        realtime = ["--clock", "realtime", "--speed", str(speed)]
+        self._clock = ["--clock", "manual"] if speed is None else realtime
         self._start_timeout_s = start_timeout_s
         self._proc: subprocess.Popen[str] | None = None
         self._lines: queue.Queue[str] = queue.Queue()
@@ -60,7 +63,7 @@ class SimProcess:
         self.env: dict[str, str] = {}
 
     def __enter__(self) -> SimProcess:
-        cmd = [*okx_fsm_command(), "sim", "--clock", "manual", "--seed", str(self.seed), "--port", "0"]
+        cmd = [*okx_fsm_command(), "sim", *self._clock, "--seed", str(self.seed), "--port", "0"]
         self._proc = subprocess.Popen(
             cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
         )

@@ -1,0 +1,144 @@
+"""The runner left on for simulated days: `okx-fsm run --submit` against a realtime simulator at speed,
+with the okx-harsh fault profile and full outages, judged as the chaos bench judges.
+
+    .venv/bin/python -m bench.soak --minutes 20 --speed 240 --harsh 0.1 --outages 4
+
+Reports simulated hours, the runner's rounds, faults fired, outages ridden out (a successful tick after
+each), runner exits (it must be 0: it never stops by itself), and its RSS at start and end. Exits 1 if
+the runner died, an outage was not ridden out, or an invariant was broken. Never part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.chaos_lib.judge import Violations, judge
+from bench.chaos_lib.records import Journal, VenueLedger, read_snapshot, state_path
+from bench.chaos_lib.sim import MACHINE, REPO, SimProcess, okx_fsm_command
+
+OUTAGE_S = 20.0  # wall seconds every request answers 503
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def heartbeat(state_dir: Path) -> dict[str, object]:
+    path = state_path(state_dir).with_name(state_path(state_dir).stem + ".heartbeat.json")
+    try:
+        raw: dict[str, object] = json.loads(path.read_text())
+        return raw
+    except (OSError, ValueError):
+        return {}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
+    parser.add_argument("--minutes", type=float, default=20.0, help="wall minutes to run")
+    parser.add_argument("--speed", type=float, default=240.0, help="simulator clock speed")
+    parser.add_argument("--harsh", type=float, default=0.1, help="okx-harsh fault probability")
+    parser.add_argument("--outages", type=int, default=4, help="full outages (every request 503)")
+    parser.add_argument("--interval", type=float, default=1.0, help="the runner's tick interval (s)")
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+
+    with (
+        tempfile.TemporaryDirectory(prefix="okx-fsm-soak-") as tmp,
+        SimProcess(args.seed, speed=args.speed) as sim,
+    ):
+        state_dir = Path(tmp) / "state"
+        harsh = {"profile": "okx-harsh", "probability": args.harsh, "seed": args.seed}
+        sim.set_faults(harsh)
+        start_clock = int(sim.state()["clock_ms"])
+        runner = subprocess.Popen(
+            [
+                *okx_fsm_command(),
+                "run",
+                MACHINE,
+                "--submit",
+                "--interval",
+                str(args.interval),
+                "--state-dir",
+                str(state_dir),
+            ],
+            cwd=REPO,
+            env={**os.environ, **sim.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        time.sleep(5)
+        rss_start = rss_kib(runner.pid)
+        ledger = VenueLedger()
+        total_s = args.minutes * 60
+        outage_at = [total_s * (k + 1) / (args.outages + 1) for k in range(args.outages)]
+        started, ridden, exits = time.monotonic(), 0, 0
+        while (elapsed := time.monotonic() - started) < total_s:
+            if runner.poll() is not None:
+                exits += 1
+                break
+            if outage_at and elapsed >= outage_at[0]:
+                outage_at.pop(0)
+                sim.set_faults({"rules": [{"endpoint": "*", "kind": "http_503", "probability": 1}]})
+                time.sleep(OUTAGE_S)
+                sim.set_faults(harsh)
+                back = time.monotonic()
+                while time.monotonic() - back < 60 and runner.poll() is None:
+                    beat = heartbeat(state_dir)
+                    if (
+                        beat.get("last_result") == "ok"
+                        and float(str(beat.get("last_tick_at") or 0)) > time.time() - 5
+                    ):
+                        ridden += 1
+                        break
+                    time.sleep(0.5)
+            ledger.observe(sim.state())
+            time.sleep(5)
+        rss_end = rss_kib(runner.pid) if runner.poll() is None else 0
+        sim.set_faults({"rules": []})
+        time.sleep(10)  # clean ticks: deadlines pass, the engine settles
+        alive = runner.poll() is None
+        runner.send_signal(signal.SIGTERM)
+        out, _ = runner.communicate(timeout=120)
+        rounds = re.search(r"stopped after (\d+) tick", out or "")
+        ledger.observe(sim.state())
+        found = Violations()
+        judge(read_snapshot(state_dir), ledger, Journal.read(state_dir), found)
+        found.stuck.clear()  # a realtime market may be mid-cycle when the soak ends: stuck is not judged
+        hours = (int(sim.state()["clock_ms"]) - start_clock) / 3_600_000
+        faults = sum(sim.stats()["faults"].values())
+        counts = found.counts()
+        print(
+            f"soak: simulated_hours={hours:.1f} rounds={rounds.group(1) if rounds else '?'} faults={faults} "
+            f"outages={args.outages} ridden_out={ridden} runner_exits={exits + (0 if alive else 1)} "
+            f"exit_code={runner.returncode} rss_kib_start={rss_start} rss_kib_end={rss_end} "
+            f"duplicates={counts['duplicates']} lost_fills={counts['lost_fills']} "
+            f"invented_terminals={counts['invented_terminals']} cycles="
+            f"{(read_snapshot(state_dir) or {}).get('cycles_completed')}"
+        )
+        for line in found.details()[:20]:
+            print("  " + line)
+        ok = (
+            alive
+            and exits == 0
+            and ridden == args.outages
+            and not any(counts.values())
+            and runner.returncode == 0
+        )
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
