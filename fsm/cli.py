@@ -368,6 +368,13 @@ def run(
         bool, typer.Option("--accept-spec-change", help="journal a changed YAML's hash and go on")
     ] = False,
     adopt: AdoptOpt = False,
+    notify: Annotated[
+        str | None,
+        typer.Option(
+            help="webhook URL: a JSON POST on fills, anomalies, rejections, parking, the stop",
+            envvar=_env("NOTIFY"),
+        ),
+    ] = None,
 ) -> None:
     """Tick machines as a service: one ExchangeView per round; a failing machine backs off or is parked
     while the others go on. SIGINT/SIGTERM finish the tick in flight; a second SIGINT stops at once."""
@@ -381,7 +388,10 @@ def run(
 
     client = _venue(base_url, live, submit=submit, yes=yes).client(armed=submit)
     log_file = runlog.configure(state_dir, rich=fancy(_console(stderr=True)))
-    options = RunOptions(submit, interval, ticks, accept_spec_change, adopt)
+    from fsm.notify import Notifier
+
+    notifier = Notifier(notify) if notify else None
+    options = RunOptions(submit, interval, ticks, accept_spec_change, adopt, notifier)
     runner = Runner(machines, state_dir, client, options)
 
     def first_stop(signum: int, frame: Any) -> None:
@@ -399,6 +409,8 @@ def run(
             log_file,
         )
         rounds = runner.run()
+    if notifier is not None:
+        notifier.close()
     _console().print(f"stopped after {rounds} tick(s)", markup=False)
     if all(slot.parked for slot in runner.slots):
         raise typer.Exit(EXIT_STATE_REFUSED)

@@ -237,6 +237,22 @@ def account_line(console: Console, account: Mapping[str, Any] | None) -> None:
     )
 
 
+def operator_line(console: Console, doc: Mapping[str, Any]) -> None:
+    """The operator's standing requests: paused, flatten asked, requests queued for the runner."""
+    parts = []
+    if doc["paused"]:
+        parts.append("PAUSED: no new cycle starts (okx-fsm resume)")
+    if doc["flatten_requested"]:
+        parts.append("flatten requested: cancelling, then exiting our own position")
+    if doc.get("queued"):
+        parts.append(
+            f"{len(doc['queued'])} request(s) queued for the runner: "
+            + ", ".join(q["command"] for q in doc["queued"])
+        )
+    if parts:
+        console.print("operator  " + "; ".join(parts), markup=False, soft_wrap=True)
+
+
 def runner_line(console: Console, beat: Mapping[str, Any] | None) -> None:
     """The runner's last tick of this machine, and a warning when it is parked or has gone quiet."""
     if beat is None:
@@ -300,6 +316,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
     headline(console, doc)
     console.print(f"market    {doc['symbol']} {doc['bar']}   state file {doc['state_file']}")
     recovery_line(console, doc.get("recovery"))
+    operator_line(console, doc)
     signal_line(console, doc["signal"])
     clock = doc["clock"]
     if clock["now_ms"] is not None:

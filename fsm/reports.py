@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from exchange import Balance, OkxOrder, Position
-from fsm import ownership
+from fsm import ownership, spool
 from fsm.actions import ActionEnv, ModeRefused, check_tradeable, render_intent
 from fsm.guards import TickContext
 from fsm.machine import LoadedMachine
@@ -198,6 +198,7 @@ def status_document(
     doc["next"] = next_rows_document(machine, state, observation.preview if observation else None)
     doc["account"] = observation.account if observation else None
     doc["runner"] = runner_document(machine.state_path)
+    doc["queued"] = [request.to_dict() for _, request in spool.pending(machine.state_path)]
     return doc
 
 

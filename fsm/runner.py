@@ -25,6 +25,7 @@ from fsm import operator, spool
 from fsm.errors import EngineError
 from fsm.machine import LoadedMachine, load_machine
 from fsm.model import LadderState
+from fsm.notify import Notifier
 from fsm.store import StateStore, atomic_write
 from fsm.tick import open_machine_state, run_tick
 from fsm.view import ExchangeView
@@ -110,6 +111,14 @@ class RunOptions:
     ticks: int  # 0: until stopped
     accept_spec_change: bool = False
     adopt: bool = False
+    notify: Notifier | None = None  # webhook for fills, anomalies, rejections, parking and the stop
+
+
+NOTIFIED_KINDS = {"fill": "fill", "anomaly": "anomaly"}
+
+
+def _rejected(state: LadderState) -> set[str]:
+    return {r.clOrdId for r in state.rungs if r.state in ("rejected", "rejected_post_only")}
 
 
 class Runner:
@@ -152,7 +161,12 @@ class Runner:
                     break
                 self._wait_for_next()
         log.info("runner stopped after %d round(s)", self.rounds)
+        self._notify("*", "stopped", f"the runner stopped after {self.rounds} round(s)")
         return self.rounds
+
+    def _notify(self, machine: str, event: str, detail: str) -> None:
+        if self.options.notify is not None:
+            self.options.notify.send(machine, event, detail)
 
     def _open(self, slot: Slot, stack: ExitStack) -> None:
         try:
@@ -179,6 +193,7 @@ class Runner:
         assert slot.machine is not None and slot.store is not None and slot.state is not None
         started, at = self._clock(), self._wall()
         trader = self.client if self.options.submit else None
+        rejected_before = _rejected(slot.state)
         try:
             for path, request in spool.pending(slot.machine.state_path):
                 outcome = operator.carry_out(slot.machine, slot.store, slot.state, view, trader, request)
@@ -192,6 +207,13 @@ class Runner:
             return
         for fired in result.fired:
             log.info("%s: %s -> %s (row %d)", slot.name, fired.source, fired.dest, fired.index)
+        for kind in sorted(set(result.journaled) & set(NOTIFIED_KINDS)):
+            self._notify(
+                slot.name, NOTIFIED_KINDS[kind], f"{result.journaled.count(kind)} {kind} record(s) journaled"
+            )
+        rejected = sorted(_rejected(result.state) - rejected_before)
+        if rejected:
+            self._notify(slot.name, "rejection", f"rungs ended rejected: {', '.join(rejected)}")
         beat = slot.beat
         if beat.consecutive_failures:
             log.info("%s: recovered after %d failed tick(s)", slot.name, beat.consecutive_failures)
@@ -229,6 +251,7 @@ class Runner:
         slot.beat.last_result = f"parked: {reason}"
         slot.beat.last_tick_at = self._wall()
         log.error("%s: parked (waiting cannot fix it): %s", slot.name, reason)
+        self._notify(slot.name, "parked", reason)
         slot.write_heartbeat()
 
     def _wait_for_next(self) -> None:

@@ -9,15 +9,51 @@ from typing import Any
 from tests.cli.conftest import SYMBOL, Cli
 
 STATE = {
-    "machine", "state", "cycle_id", "cycles_completed", "signal", "expiry_ts", "entry_start_ts",
-    "exit_due_ts", "rungs", "fills", "filled_sz", "position", "close_request", "exit_cl_ord_ids",
-    "position_anomaly", "paused", "flatten_requested", "journal",
+    "machine",
+    "state",
+    "cycle_id",
+    "cycles_completed",
+    "signal",
+    "expiry_ts",
+    "entry_start_ts",
+    "exit_due_ts",
+    "rungs",
+    "fills",
+    "filled_sz",
+    "position",
+    "close_request",
+    "exit_cl_ord_ids",
+    "position_anomaly",
+    "paused",
+    "flatten_requested",
+    "journal",
 }
 RUNG = {
-    "level", "clOrdId", "ordId", "state", "px", "sz", "accFillSz", "avgPx", "okx_state", "cancelSource",
-    "reject", "stray",
+    "level",
+    "clOrdId",
+    "ordId",
+    "state",
+    "px",
+    "sz",
+    "accFillSz",
+    "avgPx",
+    "okx_state",
+    "cancelSource",
+    "reject",
+    "stray",
 }
-STATUS = STATE | {"symbol", "bar", "state_file", "recovery", "clock", "pnl", "next", "account", "runner"}
+STATUS = STATE | {
+    "symbol",
+    "bar",
+    "state_file",
+    "recovery",
+    "clock",
+    "pnl",
+    "next",
+    "account",
+    "runner",
+    "queued",
+}
 RECOVERY = {"journal_ahead", "state_file_seq", "journal_seq"}
 CLOCK = {"now_ms", "source", "expiry_in_ms", "exit_due_in_ms"}
 PNL = {
@@ -28,13 +64,34 @@ NEXT = {"state", "trigger", "fires", "observed", "candidates"}
 CANDIDATE = {"index", "line", "dest", "label", "guards", "unless", "passes"}
 TICK = {"before", "after", "fired", "journaled", "rolled_forward", "armed"}
 INTENT = {
-    "machine", "state", "source", "signal", "cycle_id", "expiry_ts", "now_ms", "payloads", "rungs", "request",
+    "machine",
+    "state",
+    "source",
+    "signal",
+    "cycle_id",
+    "expiry_ts",
+    "now_ms",
+    "payloads",
+    "rungs",
+    "request",
     "next",
 }
 OPEN_ORDERS = {"machine", "symbol", "orders", "ours", "foreign"}
 ORDER_ROW = {
-    "instId", "ordId", "clOrdId", "side", "posSide", "ordType", "px", "sz", "accFillSz", "avgPx", "state",
-    "cTime", "ours", "rung",
+    "instId",
+    "ordId",
+    "clOrdId",
+    "side",
+    "posSide",
+    "ordType",
+    "px",
+    "sz",
+    "accFillSz",
+    "avgPx",
+    "state",
+    "cTime",
+    "ours",
+    "rung",
 }
 RECONCILE = {"machine", "before", "after", "fired", "journaled", "changes", "state"}
 ACCOUNT = {"pos_mode", "balance", "positions"}
@@ -42,7 +99,14 @@ POSITION = {"instId", "posSide", "mgnMode", "pos", "avgPx", "markPx", "upl", "li
 HISTORY = {"machine", "journal", "cl_ord_id", "records"}
 RECORD = {"seq", "ts", "kind", "state", "summary", "data"}
 VERIFY = {
-    "journal", "records", "last_seq", "last_hash", "first_ts", "last_ts", "kinds", "state_cursor",
+    "journal",
+    "records",
+    "last_seq",
+    "last_hash",
+    "first_ts",
+    "last_ts",
+    "kinds",
+    "state_cursor",
     "journal_ahead_by",
 }
 OPERATOR = {"command", "submitted", "request", "journaled", "fired", "state"}

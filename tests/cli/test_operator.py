@@ -76,7 +76,11 @@ def test_order_with_submit_places_one_order_outside_any_machine(cli: Cli) -> Non
     assert doc["submitted"] is True and doc["ack"]["sCode"] == "0"
     placed = next(o for o in cli.sim.state()["orders"] if o["ordId"] == doc["ack"]["ordId"])
     assert {k: placed[k] for k in ("side", "px", "sz", "posSide", "ordType")} == {
-        "side": "buy", "px": "2500", "sz": "0.5", "posSide": "long", "ordType": "limit"
+        "side": "buy",
+        "px": "2500",
+        "sz": "0.5",
+        "posSide": "long",
+        "ordType": "limit",
     }
     assert not cli.state_dir.exists()  # no machine, no state
 

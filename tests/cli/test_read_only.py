@@ -75,7 +75,12 @@ def test_submit_capable_commands_without_submit_send_and_write_nothing(cli: Cli)
         cli.run("order", SYMBOL, "--side", "buy", "--sz", "1", "--px", "2500.5", "--json").stdout
     )
     assert order["request"]["body"] == {
-        "instId": SYMBOL, "tdMode": "isolated", "side": "buy", "ordType": "limit", "px": "2500.5", "sz": "1"
+        "instId": SYMBOL,
+        "tdMode": "isolated",
+        "side": "buy",
+        "ordType": "limit",
+        "px": "2500.5",
+        "sz": "1",
     }
     assert cli.posts() == before
     assert (cli.state_path.read_bytes(), cli.journal_path.read_bytes()) == snapshot

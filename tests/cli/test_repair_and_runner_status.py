@@ -63,6 +63,8 @@ def test_control_commands_queue_for_the_runner_while_it_holds_the_state(cli: Cli
             assert f"queued for the running runner: {command[0]}" in out
     queued = [r.command for _, r in spool.pending(cli.state_path)]
     assert queued == ["pause", "resume", "flatten", "close", "cancel"]
+    shown = cli.machine("status").stdout
+    assert "5 request(s) queued for the runner: pause, resume, flatten, close, cancel" in shown
     assert cli.posts() == posts  # nothing was sent by the commands themselves
 
 
@@ -70,6 +72,7 @@ def test_without_a_runner_pause_and_flatten_act_at_once(cli: Cli) -> None:
     cli.filled()
     assert "pause: paused" in cli.machine("pause").stdout
     assert json_state(cli)["paused"] is True
+    assert "PAUSED: no new cycle starts" in cli.machine("status").stdout
     out = cli.machine("flatten").stdout
     assert "flatten: flatten requested" in out and "filled -> filled" in out
     [exit_order] = [o for o in cli.sim.state()["orders"] if o["ordType"] == "market"]

@@ -23,11 +23,31 @@ def test_help_lists_every_command_and_hides_the_seed_aliases() -> None:
 
     out = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).stdout
     for command in (
-        "demo", "sim", "check", "diagram", "status", "intent", "open-orders", "reconcile", "account",
-        "order", "tick", "run", "submit-entries", "cancel", "close", "history", "verify-log",
+        "demo",
+        "sim",
+        "check",
+        "diagram",
+        "status",
+        "intent",
+        "open-orders",
+        "reconcile",
+        "account",
+        "order",
+        "tick",
+        "run",
+        "submit-entries",
+        "cancel",
+        "close",
+        "history",
+        "verify-log",
     ):
         assert f" {command} " in out, command
     assert "okx-account" not in out and "eth-robust-twap" not in out
-    for alias in ("okx-account", "okx-order", "eth-robust-twap-order-intent", "eth-robust-twap-open-orders",
-                  "eth-robust-twap-reconcile"):
+    for alias in (
+        "okx-account",
+        "okx-order",
+        "eth-robust-twap-order-intent",
+        "eth-robust-twap-open-orders",
+        "eth-robust-twap-reconcile",
+    ):
         assert CliRunner().invoke(app, [alias, "--help"]).exit_code == 0

@@ -3,18 +3,21 @@ out with backoff, what cannot heal parks one machine while the others keep ticki
 
 from __future__ import annotations
 
+import http.server
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from exchange import OkxClient
 from exchange.sim import Simulator
 from fsm import spool
+from fsm.notify import Notifier
 from fsm.runner import Heartbeat, Runner, RunOptions, heartbeat_path
 
 MACHINE = "eth_robust_twap_15m"
@@ -241,3 +244,66 @@ def test_a_read_only_runner_refuses_what_would_send_and_journals_why(sim: Simula
     [record] = operator_records(tmp_path)
     assert record["command"] == "close" and "read-only" in record["outcome"]
     assert spool.pending(state_path) == []
+
+
+# ---- notifications ------------------------------------------------------------------------------------
+
+
+class Hook(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Hook.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent."""
+
+
+@pytest.fixture
+def webhook() -> Iterator[str]:
+    Hook.received = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+    server.server_close()
+
+
+def test_fills_parking_and_the_stop_are_posted_to_the_webhook(
+    sim: Simulator, tmp_path: Path, webhook: str
+) -> None:
+    notifier = Notifier(webhook)
+    signal(sim)
+    runner = armed_runner(sim, tmp_path, 1)
+    runner.options.notify = notifier
+    runner.run()  # entries open
+    rung_px = min(Decimal(o["px"]) for o in sim.state()["orders"])
+    sim.set_price(str(rung_px - 3))
+    sim.advance(5)
+    runner = armed_runner(sim, tmp_path, 1)
+    runner.options.notify = notifier
+    runner.run()
+    broken, _ = runner_for(sim, tmp_path, [str(broken_yaml(tmp_path))], rounds=1)
+    broken.options.notify = notifier
+    broken.run()
+    notifier.close()
+    events = [(e["machine"], e["event"]) for e in Hook.received]
+    assert (
+        (MACHINE, "fill") in events
+        and ("*", "stopped") in events
+        and ("broken.yaml", "parked") in [(Path(m).name, ev) for m, ev in events]
+    )
+
+
+def test_a_dead_webhook_is_logged_and_never_blocks(
+    sim: Simulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    notifier = Notifier("http://127.0.0.1:9/nothing-listens")
+    with caplog.at_level(logging.WARNING, logger="okx_fsm"):
+        notifier.send(MACHINE, "fill", "x")
+        notifier.close()
+    assert any("notify" in r.getMessage() and "failed" in r.getMessage() for r in caplog.records)
