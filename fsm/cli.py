@@ -794,40 +794,33 @@ def _operator_flag(command: str, machine: str, state_dir: Path, base_url: str | 
         _queue_for_runner(loaded, command, None, False)
 
 
-@app.command()
-@handles_errors
-def pause(
-    machine: MachineArg,
-    state_dir: StateDirOpt = Path("state"),
-    base_url: BaseUrlOpt = None,
-    live: LiveOpt = False,
-) -> None:
-    """No new cycles start (working orders are left as they are); works while `run` holds the state."""
-    _operator_flag("pause", machine, state_dir, base_url, live)
+def _flag_command(name: str, doc: str) -> None:
+    """Register pause, resume or flatten: one signature, carried out by `_operator_flag`."""
+
+    def command(
+        machine: MachineArg,
+        state_dir: StateDirOpt = Path("state"),
+        base_url: BaseUrlOpt = None,
+        live: LiveOpt = False,
+    ) -> None:
+        _operator_flag(name, machine, state_dir, base_url, live)
+
+    command.__doc__ = doc
+    app.command(name)(handles_errors(command))
 
 
-@app.command()
-@handles_errors
-def resume(
-    machine: MachineArg,
-    state_dir: StateDirOpt = Path("state"),
-    base_url: BaseUrlOpt = None,
-    live: LiveOpt = False,
-) -> None:
-    """Undo `pause`: new cycles may start again."""
-    _operator_flag("resume", machine, state_dir, base_url, live)
-
-
-@app.command()
-@handles_errors
-def flatten(
-    machine: MachineArg,
-    state_dir: StateDirOpt = Path("state"),
-    base_url: BaseUrlOpt = None,
-    live: LiveOpt = False,
-) -> None:
-    """Cancel every working rung, then exit the machine's own position, from any state (sends orders)."""
-    _operator_flag("flatten", machine, state_dir, base_url, live)
+for _name, _doc in (
+    (
+        "pause",
+        "No new cycles start (working orders are left as they are); works while `run` holds the state.",
+    ),
+    ("resume", "Undo `pause`: new cycles may start again."),
+    (
+        "flatten",
+        "Cancel every working rung, then exit the machine's own position, from any state (sends orders).",
+    ),
+):
+    _flag_command(_name, _doc)
 
 
 @app.command("submit-entries")

@@ -45,28 +45,33 @@ def sim() -> Iterator[Simulator]:
         yield simulator
 
 
-def client_for(sim: Simulator, timer: FakeTime, secret: str | None = None) -> OkxClient:
-    return OkxClient(
+def runner_for(
+    sim: Simulator,
+    tmp_path: Path,
+    names: list[str],
+    rounds: int,
+    *,
+    secret: str | None = None,
+    submit: bool = False,
+) -> tuple[Runner, FakeTime]:
+    """A runner on a fake clock (armed with `submit`), its client's waits on the same clock."""
+    timer = FakeTime()
+    client = OkxClient(
         sim.api_key,
         secret or sim.secret_key,
         sim.passphrase,
         base_url=sim.base_url,
         demo=True,
-        armed=False,
+        armed=submit,
         monotonic=timer.monotonic,
         sleep=timer.sleep,
     )
-
-
-def runner_for(
-    sim: Simulator, tmp_path: Path, names: list[str], rounds: int, **kw: Any
-) -> tuple[Runner, FakeTime]:
-    timer = FakeTime()
+    options = RunOptions(submit=submit, interval_s=10.0, ticks=rounds)
     runner = Runner(
         names,
         tmp_path / "state",
-        client_for(sim, timer, kw.pop("secret", None)),
-        RunOptions(submit=False, interval_s=10.0, ticks=rounds),
+        client,
+        options,
         clock=timer.monotonic,
         wall=timer.monotonic,
         sleep=timer.sleep,
@@ -165,26 +170,7 @@ def test_the_heartbeat_records_time_duration_result_and_failures(sim: Simulator,
 
 
 def armed_runner(sim: Simulator, tmp_path: Path, rounds: int) -> Runner:
-    timer = FakeTime()
-    armed = OkxClient(
-        sim.api_key,
-        sim.secret_key,
-        sim.passphrase,
-        base_url=sim.base_url,
-        demo=True,
-        armed=True,
-        monotonic=timer.monotonic,
-        sleep=timer.sleep,
-    )
-    return Runner(
-        [MACHINE],
-        tmp_path / "state",
-        armed,
-        RunOptions(submit=True, interval_s=10.0, ticks=rounds),
-        clock=timer.monotonic,
-        wall=timer.monotonic,
-        sleep=timer.sleep,
-    )
+    return runner_for(sim, tmp_path, [MACHINE], rounds, submit=True)[0]
 
 
 def operator_records(tmp_path: Path) -> list[dict[str, Any]]:
