@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fsm.journal import JournalWriter, verify_journal
-from fsm.store import Identity, StateStore
+from fsm.persist.journal import JournalWriter, verify_journal
+from fsm.persist.store import Identity, StateStore
 
 
 def snapshot(step: int) -> dict[str, Any]:

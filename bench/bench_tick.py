@@ -18,9 +18,9 @@ from pathlib import Path
 
 from exchange import OkxClient
 from exchange.sim import Simulator
-from fsm.machine import load_machine
-from fsm.tick import open_machine_state, run_tick
-from fsm.view import ExchangeView
+from fsm.engine.machine import load_machine
+from fsm.engine.tick import open_machine_state, run_tick
+from fsm.engine.view import ExchangeView
 
 
 def main() -> None:

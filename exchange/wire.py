@@ -64,8 +64,9 @@ def objects(env: Envelope) -> list[Mapping[str, Any]]:
     """The items of `data`, each required to be a JSON object."""
     for item in env.data:
         if not isinstance(item, dict):
-            raise OkxInvalidPayload("an item of 'data' is not an object", http_status=env.http_status,
-                                    excerpt=env.excerpt)
+            raise OkxInvalidPayload(
+                "an item of 'data' is not an object", http_status=env.http_status, excerpt=env.excerpt
+            )
     return list(env.data)
 
 

@@ -15,7 +15,7 @@ def test_connect_beyond_loopback_is_refused_by_the_suite_guard():
 def test_cli_help_runs():
     from typer.testing import CliRunner
 
-    from fsm.cli import app
+    from fsm.cli.app import app
 
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0

@@ -27,7 +27,7 @@ def okx_fsm_command() -> list[str]:
     script = Path(sys.executable).with_name("okx-fsm")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from fsm.cli import main; main()"]
+    return [sys.executable, "-c", "from fsm.cli.app import main; main()"]
 
 
 class AdminError(Exception):

@@ -11,8 +11,7 @@ MESSAGES: dict[str, str] = {
     "50011": "Too Many Requests",
     "50026": "System error. Try again later",
     "50036": (
-        "The expTime can't be earlier than the current system time. "
-        "Please adjust the expTime and try again."
+        "The expTime can't be earlier than the current system time. Please adjust the expTime and try again."
     ),
     "50037": "Order expired.",
     "50101": "APIKey does not match current environment",

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from exchange import OkxClient
 from exchange.sim import Simulator
-from fsm.cli import app
+from fsm.cli.app import app
 
 MACHINE = "eth_robust_twap_15m"
 SYMBOL = "ETH-USDT-SWAP"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from fsm.cli import app
+from fsm.cli.app import app
 
 LADDER = "eth_robust_twap_15m"
 

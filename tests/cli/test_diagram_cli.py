@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fsm.cli import app
-from fsm.machine import load_machine
+from fsm.cli.app import app
+from fsm.engine.machine import load_machine
 from tests.cli.conftest import MACHINE, Cli
 
 SPEC = load_machine(MACHINE, state_dir=Path("state")).spec

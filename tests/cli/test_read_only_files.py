@@ -7,8 +7,8 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from fsm.machine import load_machine
-from fsm.store import StateStore
+from fsm.engine.machine import load_machine
+from fsm.persist.store import StateStore
 from tests.cli.conftest import MACHINE, Cli
 
 STALE_TEMP = f".{MACHINE}_live.json.k2j4_x9a.tmp"

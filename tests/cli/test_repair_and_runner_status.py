@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from fsm.runner import Heartbeat, heartbeat_path
+from fsm.service.runner import Heartbeat, heartbeat_path
 from tests.cli.conftest import Cli
 
 TORN = b'{"data":{"evidence":'
@@ -50,9 +50,9 @@ def test_status_shows_the_runners_last_tick_and_warns_when_it_is_stale(cli: Cli)
 
 
 def test_control_commands_queue_for_the_runner_while_it_holds_the_state(cli: Cli) -> None:
-    from fsm import spool
-    from fsm.machine import load_machine
-    from fsm.tick import open_machine_state
+    from fsm.engine.machine import load_machine
+    from fsm.engine.tick import open_machine_state
+    from fsm.persist import spool
 
     cli.filled()
     loaded = load_machine("eth_robust_twap_15m", state_dir=cli.state_dir)

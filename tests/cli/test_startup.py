@@ -8,18 +8,18 @@ import sys
 
 def test_importing_the_cli_loads_nothing_a_command_does_not_need() -> None:
     code = (
-        "import sys, fsm.cli; "
+        "import sys, fsm.cli.app; "
         "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('fsm', 'exchange', 'transitions', 'requests', 'yaml', 'pygraphviz', 'graphviz'))))"
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert loaded.stdout.split() == ["fsm", "fsm.cli"]
+    assert loaded.stdout.split() == ["fsm", "fsm.cli", "fsm.cli.app"]
 
 
 def test_help_lists_every_command_and_hides_the_seed_aliases() -> None:
     from typer.testing import CliRunner
 
-    from fsm.cli import app
+    from fsm.cli.app import app
 
     out = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).stdout
     for command in (

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from exchange.sim import Simulator
-from fsm.cli import app
+from fsm.cli.app import app
 
 MACHINE = "eth_robust_twap_15m"
 SYMBOL = "ETH-USDT-SWAP"

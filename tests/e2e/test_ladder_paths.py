@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from exchange import OkxClient, OkxOrderAck
-from fsm.machine import load_machine
-from fsm.tick import open_machine_state, run_tick
-from fsm.view import ExchangeView
+from fsm.engine.machine import load_machine
+from fsm.engine.tick import open_machine_state, run_tick
+from fsm.engine.view import ExchangeView
 from tests.e2e.conftest import BAR_S, Harness
 
 
@@ -439,7 +439,7 @@ def test_killed_runner_mid_submit_restarts_and_finds_rungs_by_clordid(harness: H
         [
             sys.executable,
             "-c",
-            "from fsm.cli import main; main()",
+            "from fsm.cli.app import main; main()",
             "tick",
             "eth_robust_twap_15m",
             "--submit",

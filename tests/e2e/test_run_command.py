@@ -51,7 +51,7 @@ def test_sigint_finishes_the_tick_and_exits_cleanly(harness: Harness) -> None:
     cmd = [
         sys.executable,
         "-c",
-        "from fsm.cli import main; main()",
+        "from fsm.cli.app import main; main()",
         "run",
         MACHINE,
         "--interval",

@@ -18,7 +18,7 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from fsm.cli import app
+from fsm.cli.app import app
 from tests.exchange.sim.test_cli import BAD_FLAGS
 
 OKX_FSM = str(Path(sys.executable).with_name("okx-fsm"))  # the console script installed beside python
@@ -28,7 +28,7 @@ def test_okx_fsm_sim_prints_its_line_within_two_seconds_and_stops_on_sigterm() -
     cmd = [
         sys.executable,
         "-c",
-        "from fsm.cli import main; main()",
+        "from fsm.cli.app import main; main()",
         "sim",
         "--port",
         "0",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fsm.machine import REPO_MACHINES
+from fsm.engine.machine import REPO_MACHINES
 from tests.e2e.conftest import MACHINE, Harness
 
 
@@ -31,7 +31,8 @@ def test_changed_yaml_is_refused_until_accepted_and_the_acceptance_is_journaled(
     h.cli("tick", str(edited), "--state-dir", state_dir)  # accepted once, on the record: no flag needed now
     accepted = [r for r in h.journal() if r["kind"] == "operator"]
     assert len(accepted) == 1 and accepted[0]["data"]["command"] == "accept-spec-change"
-    assert accepted[0]["data"]["spec_hash_to"] == json.loads(
-        (h.state_dir / f"{MACHINE}_live.json").read_text()
-    )["identity"]["spec_hash"]
+    assert (
+        accepted[0]["data"]["spec_hash_to"]
+        == json.loads((h.state_dir / f"{MACHINE}_live.json").read_text())["identity"]["spec_hash"]
+    )
     h.cli("verify-log", str(edited), "--state-dir", state_dir)

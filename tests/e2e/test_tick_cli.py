@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from fsm.machine import load_machine
-from fsm.store import StateStore
+from fsm.engine.machine import load_machine
+from fsm.persist.store import StateStore
 from tests.e2e.conftest import BAR_S, MACHINE, Harness
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from fsm.actions import ActionEnv, archive_cycle, cancel_working_rungs, close_position, submit_entries
-from fsm.guards import TickContext
-from fsm.machine import load_machine
-from fsm.model import CloseOrder, Fill, LadderState, Rung
+from fsm.engine.actions import ActionEnv, archive_cycle, cancel_working_rungs, close_position, submit_entries
+from fsm.engine.guards import TickContext
+from fsm.engine.machine import load_machine
+from fsm.engine.state import CloseOrder, Fill, LadderState, Rung
 
 MACHINE = load_machine("eth_robust_twap_15m", state_dir=Path("unused"))
 NOW = 1_767_571_200_000

@@ -7,8 +7,8 @@ from pathlib import Path
 import pygraphviz
 import pytest
 
-from fsm.diagram import render, to_dot, to_mermaid
-from fsm.spec import LADDER_ACTIONS, LADDER_GUARDS, MachineSpec, load_order_spec, load_spec
+from fsm.spec.diagram import render, to_dot, to_mermaid
+from fsm.spec.loader import LADDER_ACTIONS, LADDER_GUARDS, MachineSpec, load_order_spec, load_spec
 
 REPO = Path(__file__).resolve().parents[2]
 LADDER = load_spec(

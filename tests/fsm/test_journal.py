@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fsm.errors import JournalChainBroken, JournalTornTail, StateRefused
-from fsm.journal import (
+from fsm.persist.journal import (
     GENESIS_HASH,
     KINDS,
     JournalWriter,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from fsm.engine.state import Fill, LadderState, OkxMirror, Rung, Signal
 from fsm.errors import StateMismatch
-from fsm.model import Fill, LadderState, OkxMirror, Rung, Signal
-from fsm.store import Identity, StateStore
+from fsm.persist.store import Identity, StateStore
 
 IDENT = Identity(strategy_id="eth_robust_twap_15m", symbol="ETH-USDT-SWAP", bar="15m", spec_hash="a" * 64)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from exchange.records import OkxFill, OkxOrder, parse_fill, parse_order
-from fsm.guards import TickContext
-from fsm.machine import load_machine
-from fsm.model import CloseOrder, LadderState, Rung
-from fsm.observe import DEADLINE_MARGIN_MS, observe_fills, observe_rungs
+from fsm.engine.guards import TickContext
+from fsm.engine.machine import load_machine
+from fsm.engine.observe import DEADLINE_MARGIN_MS, observe_fills, observe_rungs
+from fsm.engine.state import CloseOrder, LadderState, Rung
 
 MACHINE = load_machine("eth_robust_twap_15m", state_dir=Path("unused"))
 CL = "ertw900000r1a0"

@@ -16,9 +16,9 @@ import pytest
 
 from exchange import OkxClient
 from exchange.sim import Simulator
-from fsm import spool
-from fsm.notify import Notifier
-from fsm.runner import Heartbeat, Runner, RunOptions, heartbeat_path
+from fsm.persist import spool
+from fsm.service.notify import Notifier
+from fsm.service.runner import Heartbeat, Runner, RunOptions, heartbeat_path
 
 MACHINE = "eth_robust_twap_15m"
 LADDER = Path(__file__).resolve().parents[2] / "machines" / f"{MACHINE}.yaml"

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fsm.runtime import MachineLoopError, MachineRuntime
-from fsm.spec import LADDER_ACTIONS, LADDER_GUARDS, MachineSpec, RowSpec, load_order_spec, load_spec
+from fsm.engine.runtime import MachineLoopError, MachineRuntime
+from fsm.spec.loader import LADDER_ACTIONS, LADDER_GUARDS, MachineSpec, RowSpec, load_order_spec, load_spec
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = load_spec(REPO / "machines" / "eth_robust_twap_15m.yaml", guards=LADDER_GUARDS, actions=LADDER_ACTIONS)

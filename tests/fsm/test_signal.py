@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from exchange import Candle
-from fsm.signal import SignalFileError, file_signal, newest_closed_bar_open, robust_twap_signal
+from fsm.engine.signals import SignalFileError, file_signal, newest_closed_bar_open, robust_twap_signal
 
 BAR = 900_000
 

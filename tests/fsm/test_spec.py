@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fsm.errors import EngineError
-from fsm.spec import (
+from fsm.spec.loader import (
     LADDER_ACTIONS,
     LADDER_GUARDS,
     OrderMachineSpec,

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fsm.errors import JournalChainBroken, JournalTornTail, StateCorrupt, StateLocked, StateMismatch
-from fsm.journal import GENESIS, KINDS, JournalWriter, read_journal, verify_journal
-from fsm.store import Identity, StateStore
+from fsm.persist.journal import GENESIS, KINDS, JournalWriter, read_journal, verify_journal
+from fsm.persist.store import Identity, StateStore
 
 REPO = Path(__file__).resolve().parents[2]
 IDENTITY = Identity(strategy_id="eth_robust_twap_15m", symbol="ETH-USDT-SWAP", bar="15m", spec_hash="a1" * 32)
@@ -391,7 +391,7 @@ def test_second_store_on_the_same_file_is_locked_out(tmp_path: Path) -> None:
 _HOLD = """
 import sys
 from pathlib import Path
-from fsm.store import Identity, StateStore
+from fsm.persist.store import Identity, StateStore
 store = StateStore(Path(sys.argv[1]), Identity(*sys.argv[2:6]))
 store.open()
 print("locked", flush=True)
@@ -402,7 +402,7 @@ _TRY = """
 import sys
 from pathlib import Path
 from fsm.errors import StateLocked
-from fsm.store import Identity, StateStore
+from fsm.persist.store import Identity, StateStore
 try:
     StateStore(Path(sys.argv[1]), Identity(*sys.argv[2:6])).open()
 except StateLocked as exc:
@@ -484,7 +484,7 @@ def test_any_sequence_of_commits_verifies_and_reopens_to_the_last_snapshot(
 _KILLED_MID_WRITE = """
 import os, sys
 from pathlib import Path
-from fsm.store import Identity, StateStore
+from fsm.persist.store import Identity, StateStore
 store = StateStore(Path(sys.argv[1]), Identity(*sys.argv[2:6]))
 store.open()
 os.replace = lambda *_: os._exit(9)  # killed after the temp file is written, before the rename
@@ -660,6 +660,6 @@ def test_inspect_reads_again_when_the_torn_tail_was_an_append_in_progress(
         with journal.open("ab") as handle:
             handle.write(lines[2][40:])
 
-    monkeypatch.setattr("fsm.store.time.sleep", the_append_finishes)
+    monkeypatch.setattr("fsm.persist.store.time.sleep", the_append_finishes)
     inspection = store_at(tmp_path).inspect()
     assert inspection.cursor.seq == 3 and inspection.journal_ahead_by == 1

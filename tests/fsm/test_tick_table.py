@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-import fsm.tick
-from fsm.actions import ACTIONS, ActionEnv
-from fsm.guards import GUARDS, TickContext
-from fsm.machine import load_machine
-from fsm.model import LadderState
-from fsm.spec import LADDER_ACTIONS, LADDER_GUARDS
-from fsm.tick import open_machine_state, run_tick
+import fsm.engine.tick
+from fsm.engine.actions import ACTIONS, ActionEnv
+from fsm.engine.guards import GUARDS, TickContext
+from fsm.engine.machine import load_machine
+from fsm.engine.state import LadderState
+from fsm.engine.tick import open_machine_state, run_tick
+from fsm.spec.loader import LADDER_ACTIONS, LADDER_GUARDS
 from tests.fsm.test_transition_table import LADDER, Case, quiet_cases, row_cases
 
 
@@ -60,8 +60,8 @@ def _stub(case: Case, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     def action(name: str) -> Callable[[ActionEnv], None]:
         return lambda env: ran.append(name)
 
-    monkeypatch.setattr(fsm.tick, "GUARDS", {n: guard(n) for n in GUARDS})
-    monkeypatch.setattr(fsm.tick, "ACTIONS", {n: action(n) for n in ACTIONS})
+    monkeypatch.setattr(fsm.engine.tick, "GUARDS", {n: guard(n) for n in GUARDS})
+    monkeypatch.setattr(fsm.engine.tick, "ACTIONS", {n: action(n) for n in ACTIONS})
     return ran
 
 

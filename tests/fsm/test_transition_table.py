@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from fsm.runtime import MachineRuntime
-from fsm.spec import LADDER_ACTIONS, LADDER_GUARDS, MachineSpec, RowSpec, load_order_spec, load_spec
+from fsm.engine.runtime import MachineRuntime
+from fsm.spec.loader import LADDER_ACTIONS, LADDER_GUARDS, MachineSpec, RowSpec, load_order_spec, load_spec
 
 REPO = Path(__file__).resolve().parents[2]
 LADDER = load_spec(

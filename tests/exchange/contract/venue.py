@@ -271,7 +271,7 @@ class Venue:
         open_ids = [(o.ordId, None) for o in client.list_open_orders(self.symbol)]
         for start in range(0, len(open_ids), BATCH_MAX):
             with suppress(OkxIncorrectOrderState):  # every one of them filled or canceled meanwhile
-                client.cancel_batch_orders(self.symbol, open_ids[start:start + BATCH_MAX])
+                client.cancel_batch_orders(self.symbol, open_ids[start : start + BATCH_MAX])
         for position in client.get_positions(self.symbol):
             if position.pos != 0:
                 client.close_position(self.symbol, position.posSide, position.mgnMode)

@@ -5,7 +5,7 @@ the journal; ``<name>.json.lock`` is the one-runner lock. A commit appends to th
 and only then replaces the state file, so the journal is never behind the state: on open, a
 journal that is ahead is rolled forward, and anything else that disagrees is refused untouched.
 ``inspect()`` makes the same checks without the lock and without writing, for read-only commands.
-The snapshot is an opaque JSON-able dict (the typed model lives in ``fsm.model``).
+The snapshot is an opaque JSON-able dict (the typed model lives in ``fsm.engine.state``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any
 
 from fsm.errors import JournalChainBroken, JournalTornTail, StateCorrupt, StateLocked, StateMismatch
-from fsm.journal import (
+from fsm.persist.journal import (
     GENESIS,
     Cursor,
     Event,
@@ -249,7 +249,7 @@ class StateStore:
         return state.snapshot, state.cursor
 
     def repair_torn_tail(self) -> Path:
-        """Under the lock, move the journal's torn last line aside (see ``fsm.journal.repair_torn_tail``)."""
+        """Under the lock, move the journal's torn last line aside (see `journal.repair_torn_tail`)."""
         if self._lock_fd is not None:
             return repair_torn_tail(self.journal_path)
         self.state_path.parent.mkdir(parents=True, exist_ok=True)

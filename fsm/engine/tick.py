@@ -15,16 +15,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from fsm.actions import ACTIONS, ActionEnv, TradingClient
+from fsm.engine.actions import ACTIONS, ActionEnv, TradingClient
+from fsm.engine.guards import GUARDS, TickContext
+from fsm.engine.machine import LoadedMachine
+from fsm.engine.observe import Commit, observe_close, observe_fills, observe_position, observe_rungs
+from fsm.engine.runtime import MachineRuntime, Preview
+from fsm.engine.state import LadderState
+from fsm.engine.view import ExchangeView
 from fsm.errors import EngineError, StateCorrupt
-from fsm.guards import GUARDS, TickContext
-from fsm.journal import Event
-from fsm.machine import LoadedMachine
-from fsm.model import LadderState
-from fsm.observe import Commit, observe_close, observe_fills, observe_position, observe_rungs
-from fsm.runtime import MachineRuntime, Preview
-from fsm.store import StateStore
-from fsm.view import ExchangeView
+from fsm.persist.journal import Event
+from fsm.persist.store import StateStore
 
 MAX_FIRES_PER_TICK = 16
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fsm.model import LadderState
-from fsm.params import LadderParams
-from fsm.view import ExchangeView
+from fsm.engine.state import LadderState
+from fsm.engine.view import ExchangeView
+from fsm.spec.ladder import LadderParams
 
 NET_MODE = "net_mode"
 ZERO = Decimal("0")

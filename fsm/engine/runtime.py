@@ -14,7 +14,7 @@ from typing import Any
 from transitions import Machine
 
 from fsm.errors import EngineError
-from fsm.spec import MachineSpec, RowSpec
+from fsm.spec.loader import MachineSpec, RowSpec
 
 Guard = Callable[[], bool]
 Action = Callable[[], None]

@@ -15,12 +15,12 @@ from typing import Any
 
 from exchange import Instrument, OkxClient
 from exchange.sim import Simulator
+from fsm.engine.machine import LoadedMachine, load_machine
+from fsm.engine.signals import bar_ms
+from fsm.engine.state import LadderState
+from fsm.engine.tick import Fired, open_machine_state, run_tick
+from fsm.engine.view import ExchangeView
 from fsm.errors import EngineError
-from fsm.machine import LoadedMachine, load_machine
-from fsm.model import LadderState
-from fsm.signal import bar_ms
-from fsm.tick import Fired, open_machine_state, run_tick
-from fsm.view import ExchangeView
 
 DEMO_MACHINE = "eth_robust_twap_15m"
 # A quiet market (per-minute volatility) so that only the script's moves reach the rungs.
@@ -270,7 +270,7 @@ def run_demo(
 
 def _journal_story(journal: Path) -> tuple[list[tuple[str, str]], list[CycleSummary]]:
     """The transitions and the archived cycles' results, read back from the journal."""
-    from fsm.journal import read_journal
+    from fsm.persist.journal import read_journal
 
     records = read_journal(journal).records
     transitions = [(str(r.data["from"]), str(r.data["to"])) for r in records if r.kind == "transition"]
@@ -297,7 +297,7 @@ def _archived(data: Mapping[str, Any]) -> CycleSummary:
 
 def _draw(machine: LoadedMachine, state_dir: Path, current: str) -> Path:
     """The machine as SVG (pygraphviz), or as Mermaid text when the diagram extra is missing."""
-    from fsm import diagram
+    from fsm.spec import diagram
 
     svg = state_dir / f"{machine.name}.svg"
     try:

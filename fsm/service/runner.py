@@ -21,14 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from exchange import Instrument, OkxAuthError, OkxClient, OkxError
-from fsm import operator, spool
+from fsm.engine import control
+from fsm.engine.machine import LoadedMachine, load_machine
+from fsm.engine.state import LadderState
+from fsm.engine.tick import open_machine_state, run_tick
+from fsm.engine.view import ExchangeView
 from fsm.errors import EngineError
-from fsm.machine import LoadedMachine, load_machine
-from fsm.model import LadderState
-from fsm.notify import Notifier
-from fsm.store import StateStore, atomic_write
-from fsm.tick import open_machine_state, run_tick
-from fsm.view import ExchangeView
+from fsm.persist import spool
+from fsm.persist.store import StateStore, atomic_write
+from fsm.service.notify import Notifier
 
 log = logging.getLogger("okx_fsm.run")
 
@@ -196,7 +197,7 @@ class Runner:
         rejected_before = _rejected(slot.state)
         try:
             for path, request in spool.pending(slot.machine.state_path):
-                outcome = operator.carry_out(slot.machine, slot.store, slot.state, view, trader, request)
+                outcome = control.carry_out(slot.machine, slot.store, slot.state, view, trader, request)
                 log.info("%s: operator %s %s: %s", slot.name, request.command, request.id, outcome)
                 path.unlink(missing_ok=True)  # journaled with its id first: never carried out twice
             result = run_tick(

@@ -14,17 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from exchange import Balance, OkxOrder, Position
-from fsm import ownership, spool
-from fsm.actions import ActionEnv, ModeRefused, check_tradeable, render_intent
-from fsm.guards import TickContext
-from fsm.machine import LoadedMachine
-from fsm.model import LadderState, dec
-from fsm.pnl import cycle_summary
-from fsm.render import state_document
-from fsm.runtime import Preview
-from fsm.store import Inspection
-from fsm.tick import TickResult, preview_tick
-from fsm.view import ExchangeView
+from fsm.cli.render import state_document
+from fsm.engine import ownership
+from fsm.engine.actions import ActionEnv, ModeRefused, check_tradeable, render_intent
+from fsm.engine.guards import TickContext
+from fsm.engine.machine import LoadedMachine
+from fsm.engine.pnl import cycle_summary
+from fsm.engine.runtime import Preview
+from fsm.engine.state import LadderState, dec
+from fsm.engine.tick import TickResult, preview_tick
+from fsm.engine.view import ExchangeView
+from fsm.persist import spool
+from fsm.persist.store import Inspection
 
 
 def _opt(value: Decimal | None) -> str | None:
@@ -85,7 +86,7 @@ def runner_document(state_path: Path, now: float | None = None) -> dict[str, Any
     stale: older than a few intervals, or the machine parked."""
     import time
 
-    from fsm.runner import Heartbeat, heartbeat_path
+    from fsm.service.runner import Heartbeat, heartbeat_path
 
     beat = Heartbeat.read(heartbeat_path(state_path))
     if beat is None:
@@ -410,7 +411,7 @@ def mentions(data: Any, needle: str) -> bool:
 
 def history_document(machine: LoadedMachine, cl_ord_id: str | None) -> dict[str, Any]:
     """The journal as a timeline (verified as it is read); optionally only records naming a clOrdId."""
-    from fsm.journal import JournalReader
+    from fsm.persist.journal import JournalReader
 
     journal = machine.state_path.with_suffix(".jsonl")
     records = []

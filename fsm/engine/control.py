@@ -20,16 +20,16 @@ from exchange import (
     cancel_item,
     order_body,
 )
-from fsm import actions, ownership
-from fsm.actions import CANCELLABLE_STATES, CLOSE_LEVEL, ActionEnv
+from fsm.engine import actions, ownership
+from fsm.engine.actions import CANCELLABLE_STATES, CLOSE_LEVEL, ActionEnv
+from fsm.engine.guards import TickContext
+from fsm.engine.machine import LoadedMachine
+from fsm.engine.state import CloseOrder, LadderState, Rung
+from fsm.engine.tick import TickResult, run_tick
+from fsm.engine.view import ExchangeView
 from fsm.errors import EXIT_STATE_REFUSED, EXIT_USAGE, EngineError
-from fsm.guards import TickContext
-from fsm.machine import LoadedMachine
-from fsm.model import CloseOrder, LadderState, Rung
-from fsm.spool import OperatorRequest
-from fsm.store import StateStore
-from fsm.tick import TickResult, run_tick
-from fsm.view import ExchangeView
+from fsm.persist.spool import OperatorRequest
+from fsm.persist.store import StateStore
 
 BATCH_ORDERS = "/api/v5/trade/batch-orders"
 CANCEL_BATCH_ORDERS = "/api/v5/trade/cancel-batch-orders"

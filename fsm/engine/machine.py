@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fsm.actions import ACTIONS
+from fsm.engine.actions import ACTIONS
+from fsm.engine.guards import GUARDS
 from fsm.errors import EngineError
-from fsm.guards import GUARDS
-from fsm.params import LadderParams
-from fsm.spec import MachineSpec, OrderMachineSpec, load_order_spec, load_spec
-from fsm.store import Identity
+from fsm.persist.store import Identity
+from fsm.spec.ladder import LadderParams
+from fsm.spec.loader import MachineSpec, OrderMachineSpec, load_order_spec, load_spec
 
-REPO_MACHINES = Path(__file__).resolve().parent.parent / "machines"
+REPO_MACHINES = Path(__file__).resolve().parents[2] / "machines"
 ORDER_MACHINE = "okx_order"
 
 

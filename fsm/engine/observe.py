@@ -22,9 +22,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from exchange import OkxFill, OkxOrder
-from fsm import ownership
-from fsm.guards import TickContext
-from fsm.model import Fill, OkxMirror, PositionMirror, Rung
+from fsm.engine import ownership
+from fsm.engine.guards import TickContext
+from fsm.engine.state import Fill, OkxMirror, PositionMirror, Rung
 
 Commit = Callable[[str, dict[str, Any]], None]
 

@@ -14,10 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from exchange import OkxOrder
+from fsm.engine.guards import TickContext
+from fsm.engine.signals import bar_ms
+from fsm.engine.state import CloseOrder, OkxMirror, Rung
 from fsm.errors import EXIT_STATE_REFUSED, EngineError
-from fsm.guards import TickContext
-from fsm.model import CloseOrder, OkxMirror, Rung
-from fsm.signal import bar_ms
 
 Commit = Callable[[str, dict[str, Any]], None]
 _PENDING = ("live", "partially_filled")

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from fsm import ownership
-from fsm.model import LadderState, Signal
-from fsm.params import LadderParams
-from fsm.signal import file_signal, newest_closed_bar_open, robust_twap_signal
-from fsm.view import ExchangeView
+from fsm.engine import ownership
+from fsm.engine.signals import file_signal, newest_closed_bar_open, robust_twap_signal
+from fsm.engine.state import LadderState, Signal
+from fsm.engine.view import ExchangeView
+from fsm.spec.ladder import LadderParams
 
 
 @dataclass

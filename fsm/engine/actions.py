@@ -24,14 +24,14 @@ from exchange import (
     build_client_order_id,
     render_eth_entry_batch_payloads,
 )
-from fsm import ownership
+from fsm.engine import ownership
+from fsm.engine.guards import TickContext
+from fsm.engine.observe import Commit, OrderSpec, apply_order_observation
+from fsm.engine.orphans import adopt_orphans, find_orphans
+from fsm.engine.pnl import cycle_summary
+from fsm.engine.signals import bar_ms, newest_closed_bar_open
+from fsm.engine.state import CloseOrder, OkxMirror, Rung
 from fsm.errors import EXIT_EXCHANGE, EngineError
-from fsm.guards import TickContext
-from fsm.model import CloseOrder, OkxMirror, Rung
-from fsm.observe import Commit, OrderSpec, apply_order_observation
-from fsm.orphans import adopt_orphans, find_orphans
-from fsm.pnl import cycle_summary
-from fsm.signal import bar_ms, newest_closed_bar_open
 
 CLOSE_LEVEL = 0  # the clOrdId "rung" number of the cycle's exit order (entry rungs are 1..n)
 DUPLICATE_CL_ORD_ID = "51016"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from fsm.model import Fill, LadderState, dec
+from fsm.engine.state import Fill, LadderState, dec
 
 ZERO = Decimal("0")
 

@@ -13,8 +13,8 @@ from statistics import median
 from typing import Any
 
 from exchange import Candle
+from fsm.engine.state import Signal
 from fsm.errors import EngineError
-from fsm.model import Signal
 
 BAR_MS: dict[str, int] = {
     "1m": 60_000,

@@ -1,7 +1,7 @@
 """What the CLI shows: JSON documents with stable keys, and rich tables built from the same data.
 
 Output is rich on a terminal and plain (no colour, no animation, simple rules) when piped or when
-NO_COLOR is set. Nothing here talks to OKX; the documents come from fsm.reports.
+NO_COLOR is set. Nothing here talks to OKX; the documents come from fsm.cli.reports.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from fsm.model import LadderState
+from fsm.engine.state import LadderState
 
 PIPED_WIDTH = 120
 

@@ -11,8 +11,8 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from fsm.demo import DemoSummary, StepOutcome
-from fsm.render import cell, fancy, iso, new_table
+from fsm.cli.render import cell, fancy, iso, new_table
+from fsm.demo.story import DemoSummary, StepOutcome
 
 
 class DemoScreen(AbstractContextManager["DemoScreen"]):

@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from exchange import OkxClient
-    from fsm.machine import LoadedMachine
-    from fsm.model import LadderState
-    from fsm.operator import Outcome, Request
-    from fsm.venue import Venue
+    from fsm.engine.control import Outcome, Request
+    from fsm.engine.machine import LoadedMachine
+    from fsm.engine.state import LadderState
+    from fsm.engine.venue import Venue
 
 app = typer.Typer(
     name="okx-fsm",
@@ -68,7 +68,7 @@ LIVE_WORD = "LIVE"
 
 
 def _console(stderr: bool = False) -> Console:
-    from fsm.render import make_console
+    from fsm.cli.render import make_console
 
     return make_console(stderr=stderr)
 
@@ -76,7 +76,7 @@ def _console(stderr: bool = False) -> Console:
 def _emit(doc: dict[str, Any], as_json: bool, show: Callable[[Any, dict[str, Any]], None]) -> None:
     """Every read command's ending: one JSON document with --json, else the rich view of the same."""
     if as_json:
-        from fsm.render import print_json
+        from fsm.cli.render import print_json
 
         print_json(doc)
     else:
@@ -107,7 +107,7 @@ def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 def _venue(base_url: str | None, live: bool, *, submit: bool = False, yes: bool = False) -> Venue:
     """Where to connect; with --live and --submit, only after the operator types LIVE (or --yes)."""
-    from fsm.venue import Venue
+    from fsm.engine.venue import Venue
 
     venue = Venue.from_options(base_url, live)
     if venue.live and submit and not yes:
@@ -127,8 +127,8 @@ def _read_only(
     machine: str, state_dir: Path, base_url: str | None, live: bool
 ) -> tuple[LoadedMachine, LadderState, OkxClient]:
     """Where read commands start: the machine, its last saved state (no lock), an unarmed client."""
-    from fsm.machine import load_machine
-    from fsm.tick import read_state_unlocked
+    from fsm.engine.machine import load_machine
+    from fsm.engine.tick import read_state_unlocked
 
     loaded = load_machine(machine, state_dir=state_dir)
     state, _ = read_state_unlocked(loaded)
@@ -160,15 +160,15 @@ def check(
     live: LiveOpt = False,
 ) -> None:
     """Validate a machine's YAML (and its order machine); with --observe, the account it would trade."""
-    from fsm.machine import load_machine
-    from fsm.render import account_line, print_json
+    from fsm.cli.render import account_line, print_json
+    from fsm.engine.machine import load_machine
 
     loaded = load_machine(machine, state_dir=Path("state"))
     spec = loaded.spec
     account = None
     if observe:
-        from fsm.reports import account_fit_document
-        from fsm.view import ExchangeView
+        from fsm.cli.reports import account_fit_document
+        from fsm.engine.view import ExchangeView
 
         account = account_fit_document(loaded, ExchangeView(_venue(base_url, live).client(armed=False)))
     if as_json:
@@ -203,10 +203,10 @@ def diagram(
     state_dir: StateDirOpt = Path("state"),
 ) -> None:
     """Draw the machine from its YAML, guards on the edges; the current state highlighted if known."""
-    from fsm import diagram as draw
+    from fsm.engine.machine import load_ladder_spec, load_machine, resolve_machine_path
+    from fsm.engine.tick import read_state_unlocked
     from fsm.errors import EngineError
-    from fsm.machine import load_ladder_spec, load_machine, resolve_machine_path
-    from fsm.tick import read_state_unlocked
+    from fsm.spec import diagram as draw
 
     if fmt not in ("mermaid", "dot", "svg", "png"):
         raise typer.BadParameter(f"--format must be mermaid, dot, svg or png, not {fmt!r}")
@@ -273,8 +273,8 @@ def demo(
     """Two full cycles of the ETH ladder against an in-process simulator (no credentials needed)."""
     import tempfile
 
-    from fsm.demo import run_demo
-    from fsm.demo_screen import DemoScreen
+    from fsm.demo.screen import DemoScreen
+    from fsm.demo.story import run_demo
 
     folder = state_dir or Path(tempfile.mkdtemp(prefix="okx-fsm-demo-"))
     console = _console()
@@ -300,10 +300,10 @@ def tick(
     adopt: AdoptOpt = False,
 ) -> None:
     """One reconcile tick: observe OKX, fire the first passing rows, journal every step."""
-    from fsm.machine import load_machine
-    from fsm.render import fired_lines, print_json, print_state, state_document
-    from fsm.tick import open_machine_state, run_tick
-    from fsm.view import ExchangeView
+    from fsm.cli.render import fired_lines, print_json, print_state, state_document
+    from fsm.engine.machine import load_machine
+    from fsm.engine.tick import open_machine_state, run_tick
+    from fsm.engine.view import ExchangeView
 
     loaded = load_machine(machine, state_dir=state_dir)
     client = _venue(base_url, live, submit=submit, yes=yes).client(armed=submit)
@@ -382,13 +382,13 @@ def run(
     import signal
     from contextlib import ExitStack
 
-    from fsm import runlog
-    from fsm.render import fancy
-    from fsm.runner import Runner, RunOptions
+    from fsm.cli.render import fancy
+    from fsm.service import runlog
+    from fsm.service.runner import Runner, RunOptions
 
     client = _venue(base_url, live, submit=submit, yes=yes).client(armed=submit)
     log_file = runlog.configure(state_dir, rich=fancy(_console(stderr=True)))
-    from fsm.notify import Notifier
+    from fsm.service.notify import Notifier
 
     notifier = Notifier(notify) if notify else None
     options = RunOptions(submit, interval, ticks, accept_spec_change, adopt, notifier)
@@ -420,10 +420,10 @@ def run(
 @handles_errors
 def repair(machine: MachineArg, state_dir: StateDirOpt = Path("state")) -> None:
     """Move a torn journal tail aside (saved in <journal>.torn-<n>, never deleted); says what it moved."""
+    from fsm.engine.machine import load_machine
     from fsm.errors import StateRefused
-    from fsm.journal import read_journal
-    from fsm.machine import load_machine
-    from fsm.store import StateStore
+    from fsm.persist.journal import read_journal
+    from fsm.persist.store import StateStore
 
     loaded = load_machine(machine, state_dir=state_dir)
     store = StateStore(loaded.state_path, loaded.identity, allow_spec_change=True)
@@ -463,7 +463,7 @@ def status(
     Local files only (no network) unless --observe. Reads and verifies the state file and journal
     without the lock and writes nothing; a journal ahead of the state file is shown rolled forward.
     """
-    from fsm.render import print_status
+    from fsm.cli.render import print_status
 
     client = _venue(base_url, live).client(armed=False) if observe else None
     _emit(_status_doc(machine, state_dir, client), as_json, print_status)
@@ -471,11 +471,11 @@ def status(
 
 def _status_doc(machine: str, state_dir: Path, client: OkxClient | None) -> dict[str, Any]:
     """The status document from local files (verified, never written); with a client, observed."""
-    from fsm.machine import load_machine
-    from fsm.model import LadderState
-    from fsm.reports import observe_for_status, status_document
-    from fsm.store import StateStore
-    from fsm.tick import typed_state
+    from fsm.cli.reports import observe_for_status, status_document
+    from fsm.engine.machine import load_machine
+    from fsm.engine.state import LadderState
+    from fsm.engine.tick import typed_state
+    from fsm.persist.store import StateStore
 
     loaded = load_machine(machine, state_dir=state_dir)
     store = StateStore(loaded.state_path, loaded.identity, allow_spec_change=True)
@@ -484,7 +484,7 @@ def _status_doc(machine: str, state_dir: Path, client: OkxClient | None) -> dict
     cursor = None if inspection.snapshot is None else asdict(inspection.cursor)
     observation = None
     if client is not None:
-        from fsm.view import ExchangeView
+        from fsm.engine.view import ExchangeView
 
         observation = observe_for_status(loaded, state, ExchangeView(client))
     return status_document(loaded, state, cursor, observation, inspection=inspection)
@@ -510,7 +510,7 @@ def watch(
     """
     import time
 
-    from fsm.render import fancy, watch_view
+    from fsm.cli.render import fancy, watch_view
 
     console = _console()
     client = _venue(base_url, live).client(armed=False) if observe else None
@@ -550,9 +550,9 @@ def intent(
     as_json: JsonOpt = False,
 ) -> None:
     """The signal, the exact entry payloads, the expiry and the transition they would cause. Read-only."""
-    from fsm.render import print_intent
-    from fsm.reports import intent_document
-    from fsm.view import ExchangeView
+    from fsm.cli.render import print_intent
+    from fsm.cli.reports import intent_document
+    from fsm.engine.view import ExchangeView
 
     loaded, state, client = _read_only(machine, state_dir, base_url, live)
     doc = intent_document(loaded, state, ExchangeView(client))
@@ -569,8 +569,8 @@ def open_orders(
     as_json: JsonOpt = False,
 ) -> None:
     """OKX's pending orders on the machine's symbol: ours marked by clOrdId, foreign ones never touched."""
-    from fsm.render import print_open_orders
-    from fsm.reports import open_orders_document
+    from fsm.cli.render import print_open_orders
+    from fsm.cli.reports import open_orders_document
 
     loaded, state, client = _read_only(machine, state_dir, base_url, live)
     doc = open_orders_document(loaded, state, client.list_open_orders(loaded.params.symbol))
@@ -588,11 +588,11 @@ def reconcile(
     accept_spec_change: AcceptSpecOpt = False,
 ) -> None:
     """A tick with an unarmed client: reads OKX, journals what changed, prints it. Never POSTs."""
-    from fsm.machine import load_machine
-    from fsm.render import print_reconcile
-    from fsm.reports import reconcile_document
-    from fsm.tick import open_machine_state, run_tick
-    from fsm.view import ExchangeView
+    from fsm.cli.render import print_reconcile
+    from fsm.cli.reports import reconcile_document
+    from fsm.engine.machine import load_machine
+    from fsm.engine.tick import open_machine_state, run_tick
+    from fsm.engine.view import ExchangeView
 
     loaded = load_machine(machine, state_dir=state_dir)
     client = _venue(base_url, live).client(armed=False)
@@ -611,8 +611,8 @@ def account(
     as_json: JsonOpt = False,
 ) -> None:
     """Balance and positions of the account. Read-only."""
-    from fsm.render import print_account
-    from fsm.reports import account_document
+    from fsm.cli.render import print_account
+    from fsm.cli.reports import account_document
 
     client = _venue(base_url, live).client(armed=False)
     doc = account_document(client.get_balance(), client.get_positions(), client.get_account_config().posMode)
@@ -630,9 +630,9 @@ def history(
     as_json: JsonOpt = False,
 ) -> None:
     """The journal as a timeline (verified as it is read). Local files only."""
-    from fsm.machine import load_machine
-    from fsm.render import print_history
-    from fsm.reports import history_document
+    from fsm.cli.render import print_history
+    from fsm.cli.reports import history_document
+    from fsm.engine.machine import load_machine
 
     doc = history_document(load_machine(machine, state_dir=state_dir), cl_ord_id)
     _emit(doc, as_json, print_history)
@@ -649,10 +649,10 @@ def verify_log(
 
     Read-only: no lock (a runner may be ticking), nothing written, nothing repaired.
     """
+    from fsm.cli.render import print_json
+    from fsm.engine.machine import load_machine
     from fsm.errors import StateRefused
-    from fsm.machine import load_machine
-    from fsm.render import print_json
-    from fsm.store import StateStore
+    from fsm.persist.store import StateStore
 
     loaded = load_machine(machine, state_dir=state_dir)
     journal = loaded.state_path.with_suffix(".jsonl")
@@ -697,7 +697,7 @@ def _show_operator(
     command: str, request: Request, outcome: Outcome | None, state_doc: dict[str, Any] | None, as_json: bool
 ) -> None:
     """What a submit-capable command sent (or would send) and what the tick after it did."""
-    from fsm.render import fired_lines, print_json, print_request, print_state
+    from fsm.cli.render import fired_lines, print_json, print_request, print_state
 
     tick = outcome.tick if outcome is not None else None
     fired = [f.__dict__ for f in tick.fired] if tick is not None else []
@@ -730,10 +730,10 @@ def _machine_command(
 ) -> None:
     """Without --submit: plan from the state file (no lock, no network). With it: lock, plan, send;
     when a runner holds the lock, queue the request in its spool instead."""
+    from fsm.cli.render import state_document
+    from fsm.engine.machine import load_machine
+    from fsm.engine.tick import open_machine_state, read_state_unlocked
     from fsm.errors import StateLocked
-    from fsm.machine import load_machine
-    from fsm.render import state_document
-    from fsm.tick import open_machine_state, read_state_unlocked
 
     state_dir, base_url, live, submit, yes, as_json = options
     loaded = load_machine(machine, state_dir=state_dir)
@@ -756,8 +756,8 @@ def _machine_command(
 
 def _queue_for_runner(loaded: Any, command: str, rung: int | None, as_json: bool) -> None:
     """A runner holds the state: leave the request in its spool; it is carried out on its next tick."""
-    from fsm import spool
-    from fsm.render import print_json
+    from fsm.cli.render import print_json
+    from fsm.persist import spool
 
     request = spool.enqueue(loaded.state_path, command, rung)
     if as_json:
@@ -771,11 +771,12 @@ def _queue_for_runner(loaded: Any, command: str, rung: int | None, as_json: bool
 
 def _operator_flag(command: str, machine: str, state_dir: Path, base_url: str | None, live: bool) -> None:
     """pause/resume/flatten: carried out now when no runner holds the state, else queued for it."""
-    from fsm import operator, spool
+    from fsm.engine import control
+    from fsm.engine.machine import load_machine
+    from fsm.engine.tick import open_machine_state, run_tick
+    from fsm.engine.view import ExchangeView
     from fsm.errors import StateLocked
-    from fsm.machine import load_machine
-    from fsm.tick import open_machine_state, run_tick
-    from fsm.view import ExchangeView
+    from fsm.persist import spool
 
     loaded = load_machine(machine, state_dir=state_dir)
     sends = command == "flatten"
@@ -784,7 +785,7 @@ def _operator_flag(command: str, machine: str, state_dir: Path, base_url: str | 
         with open_machine_state(loaded) as (store, state):
             request = spool.OperatorRequest(id=f"direct{spool.new_id()}", command=command)
             view = ExchangeView(client)
-            outcome = operator.carry_out(loaded, store, state, view, client if sends else None, request)
+            outcome = control.carry_out(loaded, store, state, view, client if sends else None, request)
             print(f"{command}: {outcome}")
             if sends:
                 result = run_tick(loaded, store, state, ExchangeView(client), trader=client)
@@ -835,14 +836,14 @@ def submit_entries(
     as_json: JsonOpt = False,
 ) -> None:
     """Send the rendered entry rungs (one batch-orders request). Without --submit: print it, send nothing."""
-    from fsm import operator
+    from fsm.engine import control
 
     _machine_command(
         "submit-entries",
         machine,
         (state_dir, base_url, live, submit, yes, as_json),
-        plan=operator.entries_request,
-        act=operator.submit_entries,
+        plan=control.entries_request,
+        act=control.submit_entries,
     )
 
 
@@ -861,14 +862,14 @@ def cancel(
     as_json: JsonOpt = False,
 ) -> None:
     """Cancel working rungs (one cancel-batch-orders request), then observe. Without --submit: print it."""
-    from fsm import operator
+    from fsm.engine import control
 
     _machine_command(
         "cancel",
         machine,
         (state_dir, base_url, live, submit, yes, as_json),
-        plan=lambda m, s: operator.cancel_request(m, operator.cancel_targets(m, s, rung)),
-        act=lambda m, store, s, client: operator.cancel_rungs(m, store, s, client, rung),
+        plan=lambda m, s: control.cancel_request(m, control.cancel_targets(m, s, rung)),
+        act=lambda m, store, s, client: control.cancel_rungs(m, store, s, client, rung),
         rung=rung,
     )
 
@@ -885,14 +886,14 @@ def close(
     as_json: JsonOpt = False,
 ) -> None:
     """Exit the machine's own position now (reduce-only market order), journaled as an operator request."""
-    from fsm import operator
+    from fsm.engine import control
 
     _machine_command(
         "close",
         machine,
         (state_dir, base_url, live, submit, yes, as_json),
-        plan=operator.close_request,
-        act=operator.close_position,
+        plan=control.close_request,
+        act=control.close_position,
     )
 
 
@@ -915,8 +916,8 @@ def order(
     """One ad-hoc order through place_order, never through a machine. Without --submit: print it."""
     from decimal import Decimal, InvalidOperation
 
-    from fsm.operator import AdHocOrder
-    from fsm.render import print_json, print_request
+    from fsm.cli.render import print_json, print_request
+    from fsm.engine.control import AdHocOrder
 
     try:
         size, price = Decimal(sz), None if px is None else Decimal(px)
