@@ -473,14 +473,13 @@ def _status_doc(machine: str, state_dir: Path, client: OkxClient | None) -> dict
     """The status document from local files (verified, never written); with a client, observed."""
     from fsm.cli.reports import observe_for_status, status_document
     from fsm.engine.machine import load_machine
-    from fsm.engine.state import LadderState
     from fsm.engine.tick import typed_state
     from fsm.persist.store import StateStore
 
     loaded = load_machine(machine, state_dir=state_dir)
     store = StateStore(loaded.state_path, loaded.identity, allow_spec_change=True)
     inspection = store.inspect()
-    state = LadderState() if inspection.snapshot is None else typed_state(store, inspection.snapshot)
+    state = loaded.fresh_state() if inspection.snapshot is None else typed_state(store, inspection.snapshot)
     cursor = None if inspection.snapshot is None else asdict(inspection.cursor)
     observation = None
     if client is not None:

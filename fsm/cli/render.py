@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from rich import box
@@ -161,10 +162,15 @@ def rungs_table(console: Console, rungs: Sequence[Mapping[str, Any]]) -> Table:
     for row in rungs:
         state = str(row["state"])
         if fancy(console):
-            colour = {"filled": "green", "partially_filled": "yellow", "live": "cyan"}.get(state)
-            state = f"[{colour}]{state}[/{colour}]" if colour else state
+            colour = _fill_colour(Decimal(str(row["accFillSz"] or 0)), Decimal(str(row["sz"])))
+            state = f"[{colour}]{state}[/{colour}]"
         table.add_row(*(state if c == "state" else cell(row[c]) for c in RUNG_COLUMNS))
     return table
+
+
+def _fill_colour(filled: Decimal, size: Decimal) -> str:
+    """Green once the rung's whole size filled, yellow part-way, cyan before any fill."""
+    return "green" if filled >= size > 0 else "yellow" if filled > 0 else "cyan"
 
 
 def fills_table(console: Console, fills: Sequence[Mapping[str, Any]]) -> Table:

@@ -17,7 +17,6 @@ from exchange import Balance, OkxOrder, Position
 from fsm.cli.render import state_document
 from fsm.engine import ownership
 from fsm.engine.actions import ActionEnv, ModeRefused, check_tradeable, render_intent
-from fsm.engine.guards import TickContext
 from fsm.engine.machine import LoadedMachine
 from fsm.engine.pnl import cycle_summary
 from fsm.engine.runtime import Preview
@@ -212,9 +211,9 @@ def intent_document(machine: LoadedMachine, state: LadderState, view: ExchangeVi
     shadow = LadderState.from_dict(state.to_dict())
     source = "state"
     if not shadow.rungs:
-        ctx = TickContext(params=machine.params, state=shadow, view=view, armed=False)
+        ctx = machine.context(shadow, view, armed=False)
         if ctx.signal() is not None:
-            env = ActionEnv(ctx=ctx, order_spec=machine.order_spec, commit=lambda *_: None, trader=None)
+            env = ActionEnv(ctx=ctx, commit=lambda *_: None, trader=None)
             render_intent(env)
             source = "rendered_now"
         else:

@@ -25,13 +25,14 @@ from exchange import (
     render_eth_entry_batch_payloads,
 )
 from fsm.engine import ownership
-from fsm.engine.guards import TickContext
-from fsm.engine.observe import Commit, OrderSpec, apply_order_observation
+from fsm.engine.context import TickContext
+from fsm.engine.observe import Commit, apply_order_observation
 from fsm.engine.orphans import adopt_orphans, find_orphans
 from fsm.engine.pnl import cycle_summary
 from fsm.engine.signals import bar_ms, newest_closed_bar_open
 from fsm.engine.state import CloseOrder, OkxMirror, Rung
 from fsm.errors import EXIT_EXCHANGE, EngineError
+from fsm.spec.model import Needs
 
 CLOSE_LEVEL = 0  # the clOrdId "rung" number of the cycle's exit order (entry rungs are 1..n)
 DUPLICATE_CL_ORD_ID = "51016"
@@ -83,7 +84,6 @@ class ActionEnv:
     """
 
     ctx: TickContext
-    order_spec: OrderSpec
     commit: Commit
     trader: TradingClient | None  # None unless the tick is armed
     flush: Callable[[], None] = lambda: None
@@ -143,7 +143,14 @@ def render_intent(env: ActionEnv) -> None:
     s.last_evaluated_candle_ts = max(sig.candle_ts, s.last_evaluated_candle_ts or 0)
     s.expiry_ts = sig.close_ts + p.expiry_bars * bar_ms(p.bar)
     s.rungs = [
-        Rung(level=i + 1, clOrdId=pl["clOrdId"], px=Decimal(pl["px"]), sz=Decimal(pl["sz"]), payload=dict(pl))
+        Rung(
+            level=i + 1,
+            clOrdId=pl["clOrdId"],
+            px=Decimal(pl["px"]),
+            sz=Decimal(pl["sz"]),
+            state=ctx.orders.initial,
+            payload=dict(pl),
+        )
         for i, pl in enumerate(payloads)
     ]
     env.commit(
@@ -176,7 +183,7 @@ def submit_entries(env: ActionEnv) -> None:
     """
     ctx, p, s = env.ctx, env.ctx.params, env.ctx.state
     trader = _trader(env)
-    to_send = [r for r in s.rungs if r.state == "rendered"]
+    to_send = [r for r in s.rungs if r.state in ctx.orders.unsent]
     if not to_send:
         return  # sent already (a crash lost the transition record): never twice
     orphans = find_orphans(ctx)
@@ -187,7 +194,7 @@ def submit_entries(env: ActionEnv) -> None:
     now = ctx.view.now_ms()
     deadline = now + p.exp_time_ms
     for r in to_send:
-        apply_order_observation(r, "submit", env.order_spec, lambda *_: None, {})
+        apply_order_observation(r, "submit", env.ctx.order_machine, lambda *_: None, {})
         r.submit_ts, r.exp_time_ms = now, deadline
     if s.entry_start_ts is None:
         s.entry_start_ts = now
@@ -198,13 +205,17 @@ def submit_entries(env: ActionEnv) -> None:
         acks = trader.place_batch_orders(p.symbol, [r.payload for r in to_send], exp_time_ms=deadline)
     except OkxAmbiguousOutcome as exc:
         for r in to_send:
-            apply_order_observation(r, "ack_ambiguous", env.order_spec, env.commit, _error_evidence(exc))
+            apply_order_observation(
+                r, "ack_ambiguous", env.ctx.order_machine, env.commit, _error_evidence(exc)
+            )
         return
     except OkxApiError as exc:
         if not exc.items:  # the whole request was refused: explicit, nothing applied
             for r in to_send:
                 r.reject = {"sCode": exc.code, "sMsg": exc.msg}
-                apply_order_observation(r, "ack_rejected", env.order_spec, env.commit, _error_evidence(exc))
+                apply_order_observation(
+                    r, "ack_rejected", env.ctx.order_machine, env.commit, _error_evidence(exc)
+                )
             return
         acks = list(exc.items)
     _apply_place_acks(env, to_send, acks)
@@ -249,21 +260,17 @@ def _apply_place_acks(env: ActionEnv, sent: list[Rung], acks: list[OkxOrderAck])
     for i, r in enumerate(sent):
         ack = by_cl.get(r.clOrdId) or (acks[i] if i < len(acks) and not acks[i].clOrdId else None)
         if ack is None:  # OKX answered but said nothing of this rung: outcome unknown
-            apply_order_observation(r, "ack_ambiguous", env.order_spec, env.commit, {"ack": None})
+            apply_order_observation(r, "ack_ambiguous", env.ctx.order_machine, env.commit, {"ack": None})
             continue
         evidence = {"ack": dict(ack.raw)}
         if ack.ok:
             r.okx.ordId = ack.ordId
-            apply_order_observation(r, "ack_accepted", env.order_spec, env.commit, evidence)
+            apply_order_observation(r, "ack_accepted", env.ctx.order_machine, env.commit, evidence)
         elif ack.sCode == DUPLICATE_CL_ORD_ID:  # an order with this clOrdId exists: ours, adopt it
-            apply_order_observation(r, "ack_duplicate", env.order_spec, env.commit, evidence)
+            apply_order_observation(r, "ack_duplicate", env.ctx.order_machine, env.commit, evidence)
         else:
             r.reject = {"sCode": ack.sCode, "sMsg": ack.sMsg or ""}
-            apply_order_observation(r, "ack_rejected", env.order_spec, env.commit, evidence)
-
-
-# Rung states whose order may rest on the book: a cancel is aimed at them (unknown ones by clOrdId).
-CANCELLABLE_STATES = ("live", "partially_filled", "cancelling", "unknown")
+            apply_order_observation(r, "ack_rejected", env.ctx.order_machine, env.commit, evidence)
 
 
 def cancel_working_rungs(env: ActionEnv) -> None:
@@ -277,7 +284,7 @@ def cancel_working_rungs(env: ActionEnv) -> None:
     targets = [
         r
         for r in ctx.state.rungs
-        if (r.state in CANCELLABLE_STATES or r.stray)
+        if (r.state in ctx.orders.cancellable or r.stray)
         and (r.cancel_sent_ts is None or now - r.cancel_sent_ts >= retry_ms)
     ]
     if not targets:
@@ -298,7 +305,7 @@ def cancel_rungs(env: ActionEnv, targets: list[Rung]) -> None:
     if not targets:
         return
     for r in targets:
-        apply_order_observation(r, "cancel_sent", env.order_spec, lambda *_: None, {})
+        apply_order_observation(r, "cancel_sent", env.ctx.order_machine, lambda *_: None, {})
         r.cancel_sent_ts = s.last_cancel_ts
     env.commit("cancel", {"clOrdIds": [r.clOrdId for r in targets]})
     env.flush()  # write-ahead: durable before the POST
@@ -306,7 +313,9 @@ def cancel_rungs(env: ActionEnv, targets: list[Rung]) -> None:
         acks = trader.cancel_batch_orders(p.symbol, [(r.ordId, r.clOrdId) for r in targets])
     except OkxAmbiguousOutcome as exc:
         for r in targets:
-            apply_order_observation(r, "cancel_ambiguous", env.order_spec, env.commit, _error_evidence(exc))
+            apply_order_observation(
+                r, "cancel_ambiguous", env.ctx.order_machine, env.commit, _error_evidence(exc)
+            )
         return
     except OkxApiError as exc:
         if not exc.items:
@@ -318,7 +327,9 @@ def cancel_rungs(env: ActionEnv, targets: list[Rung]) -> None:
     for r in targets:
         ack = by_cl.get(r.clOrdId) or (by_ord.get(r.ordId) if r.ordId else None)
         if ack is not None and not ack.ok:
-            apply_order_observation(r, "cancel_rejected", env.order_spec, env.commit, {"ack": dict(ack.raw)})
+            apply_order_observation(
+                r, "cancel_rejected", env.ctx.order_machine, env.commit, {"ack": dict(ack.raw)}
+            )
     env.commit("ack", {"what": "cancel", "acks": [dict(a.raw) for a in acks]})
 
 
@@ -420,11 +431,24 @@ def reset_cycle(env: ActionEnv) -> None:
     s.position_anomaly = None
 
 
-ACTIONS: Mapping[str, Callable[[ActionEnv], None]] = {
+ActionFn = Callable[[ActionEnv], None]
+# Each action with what it needs: its row's source state must track `reads`, its dest `follows`
+# (what the action leaves on OKX must be followed there).
+ACTIONS: Mapping[str, ActionFn] = {
     "render_intent": render_intent,
     "submit_entries": submit_entries,
     "cancel_working_rungs": cancel_working_rungs,
     "close_position": close_position,
     "archive_cycle": archive_cycle,
     "reset_cycle": reset_cycle,
+}
+ACTION_NEEDS: Mapping[str, Needs] = {
+    "render_intent": Needs(reads=frozenset({"signal"}), follows=frozenset({"orders"})),
+    "submit_entries": Needs(reads=frozenset({"orders"}), follows=frozenset({"orders", "fills"})),
+    "cancel_working_rungs": Needs(reads=frozenset({"orders"}), follows=frozenset({"orders"})),
+    "close_position": Needs(
+        reads=frozenset({"orders", "fills", "position"}), follows=frozenset({"orders", "fills", "position"})
+    ),
+    "archive_cycle": Needs(),
+    "reset_cycle": Needs(follows=frozenset({"signal"})),
 }

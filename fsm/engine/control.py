@@ -21,9 +21,8 @@ from exchange import (
     order_body,
 )
 from fsm.engine import actions, ownership
-from fsm.engine.actions import CANCELLABLE_STATES, CLOSE_LEVEL, ActionEnv
-from fsm.engine.guards import TickContext
-from fsm.engine.machine import LoadedMachine
+from fsm.engine.actions import CLOSE_LEVEL, ActionEnv
+from fsm.engine.machine import TICK, LoadedMachine
 from fsm.engine.state import CloseOrder, LadderState, Rung
 from fsm.engine.tick import TickResult, run_tick
 from fsm.engine.view import ExchangeView
@@ -68,23 +67,32 @@ class Outcome:
     tick: TickResult | None = None
 
 
+SUBMIT_ENTRIES = "submit_entries"  # the action of the row that sends the rendered batch
+
+
 # --- submit-entries ----------------------------------------------------------------------------
 
 
 def entries_request(machine: LoadedMachine, state: LadderState) -> Request:
-    if state.state != "intent_rendered":
+    """The batch the machine's submit row would send; refused outside the states that have such a row."""
+    sending = [name for name in machine.spec.state_names if _has_action(machine, name, SUBMIT_ENTRIES)]
+    if state.state not in sending:
         raise OperatorRefused(
-            f"{machine.name} is in {state.state}: entries are submitted from intent_rendered only "
+            f"{machine.name} is in {state.state}: entries are submitted from {', '.join(sending)} only "
             "(`okx-fsm tick` renders the intent when a signal appears)"
         )
-    payloads = [r.payload for r in state.rungs if r.state == "rendered"]
+    payloads = [r.payload for r in state.rungs if r.state in machine.orders.unsent]
     return Request("POST", BATCH_ORDERS, payloads)
+
+
+def _has_action(machine: LoadedMachine, state: str, action: str) -> bool:
+    return any(action in row.actions for row in machine.spec.rows_from(state, TICK))
 
 
 def submit_entries(
     machine: LoadedMachine, store: StateStore, state: LadderState, client: OkxClient
 ) -> Outcome:
-    """An armed tick from intent_rendered: the machine's own row sends the batch."""
+    """An armed tick from the rendered intent: the machine's own row sends the batch."""
     entries_request(machine, state)
     return Outcome(tick=run_tick(machine, store, state, ExchangeView(client), trader=client))
 
@@ -93,13 +101,13 @@ def submit_entries(
 
 
 def cancel_targets(machine: LoadedMachine, state: LadderState, rung: int | None) -> list[Rung]:
-    working = [r for r in state.rungs if r.state in CANCELLABLE_STATES]
+    working = [r for r in state.rungs if r.state in machine.orders.cancellable]
     if rung is not None:
         chosen = [r for r in state.rungs if r.level == rung]
         if not chosen:
             levels = [r.level for r in state.rungs]
             raise OperatorRefused(f"{machine.name} has no rung {rung} (rungs: {levels})")
-        working = [r for r in chosen if r.state in CANCELLABLE_STATES]
+        working = [r for r in chosen if r.state in machine.orders.cancellable]
         if not working:
             raise OperatorRefused(f"rung {rung} is {chosen[0].state}: nothing to cancel")
     if not working:
@@ -125,10 +133,8 @@ def cancel_rungs(
         outcome.journaled.append(kind)
 
     commit("operator", {"command": "cancel", "rung": rung, "clOrdIds": [r.clOrdId for r in targets]})
-    ctx = TickContext(params=machine.params, state=state, view=view, armed=True)
-    actions.cancel_rungs(
-        ActionEnv(ctx=ctx, order_spec=machine.order_spec, commit=commit, trader=client), targets
-    )
+    ctx = machine.context(state, view, armed=True)
+    actions.cancel_rungs(ActionEnv(ctx=ctx, commit=commit, trader=client), targets)
     outcome.tick = run_tick(machine, store, state, ExchangeView(client), trader=None)
     return outcome
 
@@ -153,7 +159,7 @@ def close_cl_ord_id(machine: LoadedMachine, state: LadderState) -> str:
     if ownership.exit_in_flight(state):
         assert req is not None
         raise OperatorRefused(
-            f"the exit {req.clOrdId} was already sent (outcome {req.outcome or 'unknown'}); "
+            f"the exit {req.clOrdId} was already sent (outcome {req.outcome or 'not known yet'}); "
             "an exit is never sent twice blindly: run `okx-fsm reconcile` to see it end"
         )
     attempt = 0 if req is None else req.attempt + (1 if req.terminal_on_okx else 0)
@@ -261,8 +267,7 @@ def carry_out(
         def commit(kind: str, data: dict[str, Any]) -> None:
             store.commit(kind, data, state.to_dict(), ts_ms=view.now_ms())
 
-        ctx = TickContext(params=machine.params, state=state, view=view, armed=True)
-        env = ActionEnv(ctx=ctx, order_spec=machine.order_spec, commit=commit, trader=trader)
+        env = ActionEnv(ctx=machine.context(state, view, armed=True), commit=commit, trader=trader)
         actions.cancel_rungs(env, cancel_targets(machine, state, request.rung))
     return outcome
 

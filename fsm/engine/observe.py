@@ -1,9 +1,10 @@
 """Applying exchange evidence to the rungs: the one path every OKX observation takes.
 
-For each tracked rung: find its order by clOrdId (pending first, then order details, then
-orders-history), turn what OKX shows into one observation, and let the order machine
-(machines/okx_order.yaml) classify it: a declared transition, an ignorable repeat, or an anomaly that
-is journaled and shown but changes nothing.
+In a ladder state that tracks orders, for each tracked rung: find its order by clOrdId (pending
+first, then order details, then orders-history), turn what OKX shows into one observation, and let
+the order machine (machines/okx_order.yaml) classify it: a declared transition, an ignorable repeat,
+or an anomaly that is journaled and shown but changes nothing. Fills and the position are observed
+where the ladder state tracks them (the position also wherever our own fills hold some).
 
 Invariants kept here:
 - identity: an order is ours only when its clOrdId is the rung's (or the exit's);
@@ -19,19 +20,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from exchange import OkxFill, OkxOrder
+from exchange.states import OKX_CANCELED, OKX_CANCELED_STATES, POST_ONLY_CANCEL_SOURCE
 from fsm.engine import ownership
-from fsm.engine.guards import TickContext
+from fsm.engine.context import TickContext
+from fsm.engine.runtime import MachineRuntime
 from fsm.engine.state import Fill, OkxMirror, PositionMirror, Rung
 
 Commit = Callable[[str, dict[str, Any]], None]
 
-# Rung states whose order may exist on OKX and is not final yet.
-TRACKED_STATES = frozenset({"submitting", "live", "partially_filled", "cancelling", "unknown"})
-# Ladder states in which the position matters (besides any state where our own fills hold some).
-POSITION_STATES = frozenset({"partially_filled", "filled", "cancelling"})
+# The order machine's triggers for what OKX shows; the engine fires these and nothing else.
+ORDER_TRIGGERS = (
+    "submit", "ack_accepted", "ack_rejected", "ack_ambiguous", "ack_duplicate", "seen_live",
+    "seen_partially_filled", "seen_filled", "seen_canceled", "seen_canceled_post_only", "not_found",
+    "vanished", "cancel_sent", "cancel_rejected", "cancel_ambiguous",
+)  # fmt: skip
 # A request sent before expTime was recorded: "does not exist" counts this long after the send.
 NOT_FOUND_GRACE_MS = 5_000
 # Our exchange-time estimate and OKX's clock may differ a little: a deadline counts as passed this later.
@@ -46,30 +51,22 @@ def deadline_passed(now_ms: int, sent_ms: int | None, exp_time_ms: int | None) -
     return now_ms > deadline + DEADLINE_MARGIN_MS
 
 
-class OrderSpec(Protocol):
-    """What the observer needs of the order machine's spec."""
-
-    def classify(self, state: str, trigger: str) -> str: ...
-
-    def dest(self, state: str, trigger: str) -> str: ...
-
-
 def observation_of(order: OkxOrder | None) -> str:
     """The order machine's trigger for what OKX shows."""
     if order is None:
         return "not_found"
-    if order.state in ("canceled", "mmp_canceled"):
-        if order.cancelSource == "31" and order.accFillSz == 0:
+    if order.state in OKX_CANCELED_STATES:
+        if order.cancelSource == POST_ONLY_CANCEL_SOURCE and order.accFillSz == 0:
             return "seen_canceled_post_only"
         return "seen_canceled"
     return f"seen_{order.state}"
 
 
 def apply_order_observation(
-    rung: Rung, trigger: str, order_spec: OrderSpec, commit: Commit, evidence: dict[str, Any]
+    rung: Rung, trigger: str, machine: MachineRuntime, commit: Commit, evidence: dict[str, Any]
 ) -> None:
     """Run one observation through the order machine and journal what it did."""
-    verdict = order_spec.classify(rung.state, trigger)
+    verdict, dest = machine.observe(rung.state, trigger)
     if verdict == "anomaly":
         label = f"{trigger} in {rung.state}"
         if rung.last_anomaly != label:
@@ -80,7 +77,7 @@ def apply_order_observation(
         return
     if verdict == "transition":
         before = rung.state
-        rung.state = order_spec.dest(rung.state, trigger)
+        rung.state = dest
         rung.last_anomaly = None
         commit(
             "order",
@@ -119,22 +116,22 @@ def _mirror(cl_ord_id: str, m: OkxMirror, order: OkxOrder, commit: Commit) -> bo
     return True
 
 
-def observe_rungs(ctx: TickContext, order_spec: OrderSpec, commit: Commit) -> None:
+def observe_rungs(ctx: TickContext, commit: Commit) -> None:
     """Bring every tracked rung up to what OKX shows, and notice ended rungs OKX shows working.
 
     Terminal rungs are not queried; once orders-pending is fetched (for the tracked or stray ones), a
     terminal rung that shows there is a stray of ours: journaled, and cancelled by the ladder's rows.
     """
-    symbol = ctx.params.symbol
-    tracked = [r for r in ctx.state.rungs if r.state in TRACKED_STATES or r.stray]
-    if not tracked:
+    symbol, roles = ctx.params.symbol, ctx.orders
+    tracked = [r for r in ctx.state.rungs if roles.tracked(r.state) or r.stray]
+    if not tracked or not ctx.tracks("orders"):
         return
     pending_by_cl = {o.clOrdId: o for o in ctx.view.pending_orders(symbol).values() if o.clOrdId}
     now = ctx.view.now_ms()
     for rung in ctx.state.rungs:
         order = pending_by_cl.get(rung.clOrdId)
-        if rung.state not in TRACKED_STATES:
-            if rung.terminal:
+        if not roles.tracked(rung.state):
+            if rung.state in roles.terminal:
                 _note_stray(rung, order, commit)
             continue
         if order is None:
@@ -143,7 +140,7 @@ def observe_rungs(ctx: TickContext, order_spec: OrderSpec, commit: Commit) -> No
             continue  # never adopt an order whose identity does not match
         trigger = observation_of(order)
         if trigger == "not_found":
-            if rung.state in ("submitting", "unknown"):
+            if rung.state in roles.in_flight:
                 if not deadline_passed(now, rung.submit_ts, rung.exp_time_ms):
                     continue  # the request may still apply: not yet known, not "never placed"
             elif rung.ordId is not None:  # it existed: ended, and gone from order details
@@ -152,7 +149,7 @@ def observe_rungs(ctx: TickContext, order_spec: OrderSpec, commit: Commit) -> No
         evidence: dict[str, Any] = {"evidence": dict(order.raw) if order is not None else None}
         changed = order is not None and _mirror(rung.clOrdId, rung.okx, order, commit)
         state_before = rung.state
-        apply_order_observation(rung, trigger, order_spec, commit, evidence)
+        apply_order_observation(rung, trigger, ctx.order_machine, commit, evidence)
         if changed and rung.state == state_before:
             commit("order", {"clOrdId": rung.clOrdId, "observation": trigger, "update": True, **evidence})
 
@@ -202,7 +199,7 @@ def observe_fills(ctx: TickContext, commit: Commit) -> None:
     """
     s = ctx.state
     sent = [r.submit_ts for r in s.rungs if r.submit_ts is not None]
-    if not sent and s.close_request is None:
+    if not ctx.tracks("fills") or (not sent and s.close_request is None):
         return  # nothing of this cycle has been sent: no fill can be ours
     begin = s.fills_cursor_ts
     if begin is None and sent:
@@ -248,7 +245,7 @@ def observe_position(ctx: TickContext, commit: Commit) -> None:
     when OKX holds less than our own fills (someone closed part of it by hand)."""
     s, p = ctx.state, ctx.params
     own = s.own_open(p.side)
-    if s.state not in POSITION_STATES and own == 0:
+    if not ctx.tracks("position") and own == 0:  # what our own fills hold is followed everywhere
         return
     side = ownership.okx_pos_side(p, s)
     pos = ctx.view.position(p.symbol, side)
@@ -293,7 +290,7 @@ def observe_close(ctx: TickContext, commit: Commit) -> None:
     sent again; once known but gone from details and history, it ended.
     """
     req = ctx.state.close_request
-    if req is None or req.sent_ts is None or req.terminal_on_okx:
+    if req is None or req.sent_ts is None or req.terminal_on_okx or not ctx.tracks("orders"):
         return
     symbol = ctx.params.symbol
     if req.outcome is not None and req.outcome.startswith("rejected:"):
@@ -305,7 +302,7 @@ def observe_close(ctx: TickContext, commit: Commit) -> None:
     if order is None and req.okx.ordId is not None:
         order = ctx.view.order_in_history(symbol, req.okx.ordId)
         if order is None:  # it existed and is gone everywhere: it ended without more fills
-            req.okx.state = "canceled"
+            req.okx.state = OKX_CANCELED
             commit("order", {"clOrdId": req.clOrdId, "observation": "vanished", "close": req.to_dict()})
             return
     if order is None:

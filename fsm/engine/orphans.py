@@ -14,13 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 from exchange import OkxOrder
-from fsm.engine.guards import TickContext
+from fsm.engine.context import TickContext
+from fsm.engine.observe import observation_of
 from fsm.engine.signals import bar_ms
 from fsm.engine.state import CloseOrder, OkxMirror, Rung
 from fsm.errors import EXIT_STATE_REFUSED, EngineError
 
 Commit = Callable[[str, dict[str, Any]], None]
-_PENDING = ("live", "partially_filled")
 
 
 class OrphansFound(EngineError):
@@ -105,19 +105,20 @@ def adopt_orphans(ctx: TickContext, orphans: list[OkxOrder], commit: Commit) -> 
                 okx=mirror,
             )
             continue
-        state = order.state if order.state in (*_PENDING, "filled") else "canceled"
-        s.rungs.append(
-            Rung(
-                level=level,
-                clOrdId=order.clOrdId,
-                px=order.px or Decimal("0"),
-                sz=order.sz,
-                state=state,
-                attempt=attempt,
-                submit_ts=order.cTime,
-                okx=mirror,
-            )
+        rung = Rung(
+            level=level,
+            clOrdId=order.clOrdId,
+            px=order.px or Decimal("0"),
+            sz=order.sz,
+            state=ctx.orders.initial,
+            attempt=attempt,
+            submit_ts=order.cTime,
+            okx=mirror,
         )
+        # It was sent (by a lost state) and OKX shows it: the order machine says what that makes it.
+        for trigger in ("submit", observation_of(order)):
+            rung.state = ctx.order_machine.observe(rung.state, trigger)[1]
+        s.rungs.append(rung)
     s.rungs.sort(key=lambda r: r.level)
     commit(
         "operator",

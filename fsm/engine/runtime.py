@@ -1,27 +1,34 @@
-"""A `MachineSpec` run on a `transitions.Machine`: restore a state, preview the next row, fire it.
+"""One FSM mechanism for both machines: a `MachineSpec` on a `transitions.Machine`, built once.
 
-Rows are added in YAML order and transitions tries them in that order, so YAML order is priority.
-Guards become conditions and unless, actions run as `after` callbacks. Nothing is persisted here:
-the caller saves after each fire, so a failing save can never be swallowed by a callback.
+Built once per loaded machine and reused across ticks: the tick's context reaches guards and actions as
+event data (`fire(ctx=..., env=...)`), never as closures rebuilt per tick. Rows are added in YAML order
+and transitions tries them in that order, so YAML order is priority; guards become `conditions` and
+`unless`, actions run as `after` callbacks. An order machine's `ignore` pairs are internal transitions
+(no state change), and a trigger no row or ignore declares in the current state is an anomaly: the
+state stays. `on_exception` is not used: an exception in a guard or action must reach the tick (it is
+the runner's signal to back off), and `fire` puts the state back before it does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from transitions import Machine
+from transitions import EventData, Machine, MachineError
 
-from fsm.errors import EngineError
-from fsm.spec.loader import MachineSpec, RowSpec
+from fsm.errors import EXIT_USAGE, EngineError
+from fsm.spec.model import IgnoreSpec, MachineSpec, RowSpec
 
-Guard = Callable[[], bool]
-Action = Callable[[], None]
+Guard = Callable[[Any], bool]  # called with the tick's context
+Action = Callable[[Any], None]  # called with the tick's action environment
+Verdict = Literal["transition", "ignore", "anomaly"]
 
 
 class MachineLoopError(EngineError):
-    """Rows kept firing past the bound: the spec (or its guards) loops."""
+    """Rows kept firing past the bound within one go: the spec (or its guards) loops."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,15 @@ class _Model:
 
 
 class MachineRuntime:
-    """One machine instance: a spec bound to guard and action callables (closures over the tick)."""
+    """A spec bound to guard and action functions of the tick's context; holds the current state."""
 
-    def __init__(self, spec: MachineSpec, guards: Mapping[str, Guard], actions: Mapping[str, Action]) -> None:
+    def __init__(
+        self,
+        spec: MachineSpec,
+        guards: Mapping[str, Guard] | None = None,
+        actions: Mapping[str, Action] | None = None,
+    ) -> None:
+        guards, actions = guards or {}, actions or {}
         for kind, wanted, given in (
             ("guard", {g for row in spec.rows for g in (*row.guards, *row.unless)}, guards),
             ("action", {a for row in spec.rows for a in row.actions}, actions),
@@ -88,27 +101,31 @@ class MachineRuntime:
             if missing:
                 raise ValueError(f"machine {spec.name}: no {kind} given for {', '.join(missing)}")
         self.spec = spec
-        self._guards = {name: _checked(name, fn) for name, fn in guards.items()}
+        self._guards = guards
         self._model = _Model()
-        self._fired: RowSpec | None = None
+        self._fired: RowSpec | IgnoreSpec | None = None
         self._machine = Machine(
             model=self._model,
             states=list(spec.state_names),
             initial=spec.initial,
             auto_transitions=False,
-            send_event=False,
+            send_event=True,
             queued=False,
-            ignore_invalid_triggers=True,
+            ignore_invalid_triggers=False,
         )
         for row in spec.rows:
             self._machine.add_transition(
                 row.trigger,
                 list(row.sources),
                 row.dest,
-                conditions=[self._guards[name] for name in row.guards],
-                unless=[self._guards[name] for name in row.unless],
+                conditions=[self._condition(name) for name in row.guards],
+                unless=[self._condition(name) for name in row.unless],
                 before=[self._recorder(row)],
-                after=[actions[name] for name in row.actions],
+                after=[_action(actions[name]) for name in row.actions],
+            )
+        for ignore in spec.ignores:
+            self._machine.add_transition(
+                ignore.trigger, list(ignore.sources), None, before=[self._recorder(ignore)]
             )
 
     @property
@@ -121,13 +138,13 @@ class MachineRuntime:
             raise ValueError(f"machine {self.spec.name} has no state {name!r}")
         self._machine.set_state(name, model=self._model)
 
-    def preview(self, trigger: str = "tick") -> Preview:
+    def preview(self, trigger: str = "tick", *, ctx: Any = None) -> Preview:
         """Each candidate row in priority order with every guard's value; fires nothing, runs no action."""
         values: dict[str, bool] = {}
 
         def value(name: str) -> bool:
             if name not in values:
-                values[name] = self._guards[name]()
+                values[name] = _checked(name, self._guards[name](ctx))
             return values[name]
 
         self._check_trigger(trigger)
@@ -141,7 +158,7 @@ class MachineRuntime:
         )
         return Preview(state=self.state, trigger=trigger, candidates=candidates)
 
-    def fire(self, trigger: str = "tick") -> RowSpec | None:
+    def fire(self, trigger: str = "tick", *, ctx: Any = None, env: Any = None) -> RowSpec | None:
         """Fire the first row whose guards pass and return it (None: nothing passed, the state stays).
 
         An exception from a guard or an action reaches the caller, and the state is put back to what it
@@ -150,58 +167,78 @@ class MachineRuntime:
         self._check_trigger(trigger)
         if not self.spec.rows_from(self.state, trigger):
             return None
-        before = self.state
-        self._fired = None
-        try:
-            fired = self._machine.events[trigger].trigger(self._model)
-        except BaseException:
-            self._machine.set_state(before, model=self._model)
-            raise
-        return self._fired if fired else None
+        fired = self._trigger(trigger, ctx, env)
+        return fired if isinstance(fired, RowSpec) else None
 
     def fire_until_quiet(
         self,
         trigger: str = "tick",
         limit: int = 16,
         *,
+        ctx: Any = None,
+        env: Any = None,
         after_each: Callable[[RowSpec], None] | None = None,
     ) -> list[RowSpec]:
-        """Fire until no row passes; `after_each` (e.g. the save) runs after every fire.
+        """Fire until no row passes; `after_each` (e.g. journaling the transition) runs after every fire.
 
         Raises MachineLoopError when `limit` rows have fired and another would still fire.
         """
         start = self.state
         fired: list[RowSpec] = []
-        while (row := self.fire(trigger)) is not None:
+        while (row := self.fire(trigger, ctx=ctx, env=env)) is not None:
             fired.append(row)
             if after_each is not None:
                 after_each(row)
-            if len(fired) >= limit and self.preview(trigger).fires is not None:
+            if len(fired) >= limit and self.preview(trigger, ctx=ctx).fires is not None:
                 path = " -> ".join([start, *(r.dest for r in fired)])
                 raise MachineLoopError(
-                    f"machine {self.spec.name}: {limit} rows fired on {trigger!r} in one go and another "
+                    f"{self.spec.path}: {limit} rows fired on {trigger!r} in one go and another "
                     f"would still fire ({path}); the spec or its guards loop"
                 )
         return fired
+
+    def observe(self, state: str, trigger: str) -> tuple[Verdict, str]:
+        """An order machine's answer to one observation in `state`: a declared transition (and its dest),
+        a declared no-op, or an anomaly (the state stays)."""
+        self.set_state(state)
+        self._check_trigger(trigger)
+        try:
+            fired = self._trigger(trigger, None, None)
+        except MachineError:
+            return "anomaly", state
+        return ("transition" if isinstance(fired, RowSpec) else "ignore"), self.state
+
+    def _trigger(self, trigger: str, ctx: Any, env: Any) -> RowSpec | IgnoreSpec | None:
+        before = self.state
+        self._fired = None
+        try:
+            done = self._machine.events[trigger].trigger(self._model, ctx=ctx, env=env)
+        except BaseException:
+            self._machine.set_state(before, model=self._model)
+            raise
+        return self._fired if done else None
 
     def _check_trigger(self, trigger: str) -> None:
         if trigger not in self._machine.events:
             raise ValueError(f"machine {self.spec.name} has no trigger {trigger!r}")
 
-    def _recorder(self, row: RowSpec) -> Callable[[], None]:
-        def record() -> None:
+    def _condition(self, name: str) -> Callable[[EventData], bool]:
+        guard = self._guards[name]
+        return lambda event: _checked(name, guard(event.kwargs["ctx"]))
+
+    def _recorder(self, row: RowSpec | IgnoreSpec) -> Callable[[EventData], None]:
+        def record(event: EventData) -> None:
             self._fired = row
 
         return record
 
 
-def _checked(name: str, guard: Guard) -> Guard:
-    """A guard that must answer a real bool (a None or a Decimal is a bug, not an answer)."""
+def _action(action: Action) -> Callable[[EventData], None]:
+    return lambda event: action(event.kwargs["env"])
 
-    def check() -> bool:
-        value = guard()
-        if not isinstance(value, bool):
-            raise TypeError(f"guard {name} returned {type(value).__name__}, not bool")
-        return value
 
-    return check
+def _checked(name: str, value: object) -> bool:
+    """A guard must answer a real bool (a None or a Decimal is a bug, not an answer)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"guard {name} returned {type(value).__name__}, not bool")
+    return value

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-SCHEMA_VERSION = 1
+from exchange.states import OKX_ENDED_STATES
 
-RUNG_TERMINAL_STATES = frozenset({"filled", "canceled", "rejected", "rejected_post_only"})
-RUNG_WORKING_STATES = frozenset({"live", "partially_filled"})
+SCHEMA_VERSION = 1
 
 
 def dec(value: Decimal) -> str:
@@ -110,7 +109,7 @@ class Rung:
     clOrdId: str
     px: Decimal
     sz: Decimal
-    state: str = "rendered"  # order-machine state (machines/okx_order.yaml)
+    state: str  # order-machine state (machines/okx_order.yaml)
     attempt: int = 0
     payload: dict[str, str] = field(default_factory=dict)
     submit_ts: int | None = None
@@ -132,10 +131,6 @@ class Rung:
     @property
     def avgPx(self) -> Decimal | None:
         return self.okx.avgPx
-
-    @property
-    def terminal(self) -> bool:
-        return self.state in RUNG_TERMINAL_STATES
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -303,14 +298,14 @@ class CloseOrder:
 
     @property
     def terminal_on_okx(self) -> bool:
-        return self.okx.state in ("filled", "canceled", "mmp_canceled")
+        return self.okx.state in OKX_ENDED_STATES
 
 
 @dataclass
 class LadderState:
     """Everything the engine knows about one ladder machine between ticks."""
 
-    state: str = "idle"
+    state: str  # ladder-machine state (the machine's YAML); a fresh machine starts in its initial
     cycle_id: str | None = None
     cycles_completed: int = 0
     last_evaluated_candle_ts: int | None = None  # newest confirmed candle the signal has looked at

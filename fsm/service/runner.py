@@ -118,8 +118,8 @@ class RunOptions:
 NOTIFIED_KINDS = {"fill": "fill", "anomaly": "anomaly"}
 
 
-def _rejected(state: LadderState) -> set[str]:
-    return {r.clOrdId for r in state.rungs if r.state in ("rejected", "rejected_post_only")}
+def _rejected(machine: LoadedMachine, state: LadderState) -> set[str]:
+    return {r.clOrdId for r in state.rungs if r.state in machine.orders.rejected}
 
 
 class Runner:
@@ -194,7 +194,7 @@ class Runner:
         assert slot.machine is not None and slot.store is not None and slot.state is not None
         started, at = self._clock(), self._wall()
         trader = self.client if self.options.submit else None
-        rejected_before = _rejected(slot.state)
+        rejected_before = _rejected(slot.machine, slot.state)
         try:
             for path, request in spool.pending(slot.machine.state_path):
                 outcome = control.carry_out(slot.machine, slot.store, slot.state, view, trader, request)
@@ -212,7 +212,7 @@ class Runner:
             self._notify(
                 slot.name, NOTIFIED_KINDS[kind], f"{result.journaled.count(kind)} {kind} record(s) journaled"
             )
-        rejected = sorted(_rejected(result.state) - rejected_before)
+        rejected = sorted(_rejected(slot.machine, result.state) - rejected_before)
         if rejected:
             self._notify(slot.name, "rejection", f"rungs ended rejected: {', '.join(rejected)}")
         beat = slot.beat

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Literal
 
-from fsm.spec.loader import MachineSpec
+from fsm.spec.model import MachineSpec
 
 Format = Literal["svg", "png"]
 

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from fsm.engine.actions import ActionEnv, archive_cycle, cancel_working_rungs, close_position, submit_entries
-from fsm.engine.guards import TickContext
 from fsm.engine.machine import load_machine
 from fsm.engine.state import CloseOrder, Fill, LadderState, Rung
 
@@ -31,8 +30,8 @@ class Clock:
 
 
 def env_for(state: LadderState, journal: list[str]) -> ActionEnv:
-    ctx = TickContext(params=MACHINE.params, state=state, view=Clock(), armed=True)  # type: ignore[arg-type]
-    return ActionEnv(ctx, MACHINE.order_spec, lambda kind, data: journal.append(kind), Refusing())
+    ctx = MACHINE.context(state, Clock(), armed=True)  # type: ignore[arg-type]
+    return ActionEnv(ctx, lambda kind, data: journal.append(kind), Refusing())
 
 
 def fill(side: str, sz: str, cl: str) -> Fill:

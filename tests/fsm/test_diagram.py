@@ -7,14 +7,13 @@ from pathlib import Path
 import pygraphviz
 import pytest
 
+from fsm.engine.machine import load_ladder_spec, load_order_machine
 from fsm.spec.diagram import render, to_dot, to_mermaid
-from fsm.spec.loader import LADDER_ACTIONS, LADDER_GUARDS, MachineSpec, load_order_spec, load_spec
+from fsm.spec.model import MachineSpec
 
 REPO = Path(__file__).resolve().parents[2]
-LADDER = load_spec(
-    REPO / "machines" / "eth_robust_twap_15m.yaml", guards=LADDER_GUARDS, actions=LADDER_ACTIONS
-)
-ORDER = load_order_spec(REPO / "machines" / "okx_order.yaml")
+LADDER = load_ladder_spec(REPO / "machines" / "eth_robust_twap_15m.yaml")
+ORDER = load_order_machine(REPO / "machines" / "okx_order.yaml")
 MACHINES = pytest.mark.parametrize("spec", [LADDER, ORDER], ids=lambda spec: spec.name)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from fsm.engine.machine import load_machine
 from fsm.engine.state import Fill, LadderState, OkxMirror, Rung, Signal
 from fsm.errors import StateMismatch
 from fsm.persist.store import Identity, StateStore
@@ -65,7 +66,8 @@ def sample_state() -> LadderState:
 def test_fresh_machine_loads_empty(tmp_path: Path) -> None:
     with StateStore(tmp_path / "m.json", IDENT) as store:
         assert store.open() is None
-    assert LadderState().state == "idle"
+    machine = load_machine("eth_robust_twap_15m", state_dir=tmp_path)
+    assert machine.fresh_state().state == "idle"
 
 
 def test_roundtrip_with_signal_three_open_orders_and_a_partial_fill(tmp_path: Path) -> None:

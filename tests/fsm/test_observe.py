@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from exchange.records import OkxFill, OkxOrder, parse_fill, parse_order
-from fsm.engine.guards import TickContext
+from fsm.engine.context import TickContext
 from fsm.engine.machine import load_machine
 from fsm.engine.observe import DEADLINE_MARGIN_MS, observe_fills, observe_rungs
 from fsm.engine.state import CloseOrder, LadderState, Rung
@@ -107,12 +107,12 @@ def ctx_with(rung_state: str, view: View, *, ladder: str = "entries_open", acc: 
     rung = Rung(level=1, clOrdId=CL, px=Decimal("2990"), sz=Decimal("1"), state=rung_state, submit_ts=NOW)
     rung.okx.accFillSz = Decimal(acc)
     state = LadderState(state=ladder, rungs=[rung])
-    return TickContext(params=MACHINE.params, state=state, view=view, armed=False)  # type: ignore[arg-type]
+    return MACHINE.context(state, view, armed=False)  # type: ignore[arg-type]
 
 
 def run(ctx: TickContext) -> list[tuple[str, dict[str, Any]]]:
     journal: list[tuple[str, dict[str, Any]]] = []
-    observe_rungs(ctx, MACHINE.order_spec, lambda k, d: journal.append((k, d)))
+    observe_rungs(ctx, lambda k, d: journal.append((k, d)))
     return journal
 
 

@@ -10,11 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fsm.engine.actions import ACTIONS
+from fsm.engine.guards import GUARDS
+from fsm.engine.machine import load_ladder_spec, load_order_machine
 from fsm.engine.runtime import MachineLoopError, MachineRuntime
-from fsm.spec.loader import LADDER_ACTIONS, LADDER_GUARDS, MachineSpec, RowSpec, load_order_spec, load_spec
+from fsm.spec.model import MachineSpec, RowSpec
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC = load_spec(REPO / "machines" / "eth_robust_twap_15m.yaml", guards=LADDER_GUARDS, actions=LADDER_ACTIONS)
+SPEC = load_ladder_spec(REPO / "machines" / "eth_robust_twap_15m.yaml")
+LADDER_GUARDS = frozenset(GUARDS)
+LADDER_ACTIONS = frozenset(ACTIONS)
 GUARD_NAMES = sorted(LADDER_GUARDS)
 
 
@@ -27,15 +32,15 @@ class Stubs:
         self.guard_calls: list[str] = []
         self.failing: dict[str, BaseException] = {}
 
-    def guard(self, name: str) -> Callable[[], bool]:
-        def read() -> bool:
+    def guard(self, name: str) -> Callable[[Any], bool]:
+        def read(ctx: Any) -> bool:
             self.guard_calls.append(name)
             return self.values[name]
 
         return read
 
-    def action(self, name: str) -> Callable[[], None]:
-        def run() -> None:
+    def action(self, name: str) -> Callable[[Any], None]:
+        def run(env: Any) -> None:
             self.calls.append(name)
             if name in self.failing:
                 raise self.failing[name]
@@ -146,7 +151,7 @@ def test_guard_exception_reaches_the_caller() -> None:
     stubs = Stubs()
     runtime = MachineRuntime(
         SPEC,
-        guards={name: stubs.guard(name) for name in LADDER_GUARDS} | {"signal_ready": lambda: 1 / 0 > 0},
+        guards={name: stubs.guard(name) for name in LADDER_GUARDS} | {"signal_ready": lambda ctx: 1 / 0 > 0},
         actions={name: stubs.action(name) for name in LADDER_ACTIONS},
     )
     with pytest.raises(ZeroDivisionError):
@@ -157,7 +162,7 @@ def test_guard_exception_reaches_the_caller() -> None:
 def test_guard_answering_something_other_than_a_bool_is_an_error() -> None:
     stubs = Stubs()
     guards: dict[str, Any] = {name: stubs.guard(name) for name in LADDER_GUARDS}
-    guards["signal_ready"] = lambda: None
+    guards["signal_ready"] = lambda ctx: None
     runtime = MachineRuntime(
         SPEC, guards=guards, actions={name: stubs.action(name) for name in LADDER_ACTIONS}
     )
@@ -218,7 +223,7 @@ def test_missing_guard_or_action_callable_is_refused() -> None:
 
 
 def test_trigger_without_rows_in_a_state_does_nothing() -> None:
-    order = load_order_spec(REPO / "machines" / "okx_order.yaml")
+    order = load_order_machine(REPO / "machines" / "okx_order.yaml")
     runtime = MachineRuntime(order, guards={}, actions={})
     assert runtime.fire("ack_accepted") is None
     assert runtime.state == "rendered"

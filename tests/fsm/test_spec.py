@@ -9,15 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from fsm.engine.machine import VOCABULARY, load_ladder_spec
 from fsm.errors import EngineError
-from fsm.spec.loader import (
-    LADDER_ACTIONS,
-    LADDER_GUARDS,
-    OrderMachineSpec,
-    SpecError,
-    load_order_spec,
-    load_spec,
-)
+from fsm.spec.loader import load_order_spec, load_spec
+from fsm.spec.model import Needs, SpecError, Vocabulary
 
 REPO = Path(__file__).resolve().parents[2]
 LADDER = REPO / "machines" / "eth_robust_twap_15m.yaml"
@@ -25,13 +20,17 @@ ORDER = REPO / "machines" / "okx_order.yaml"
 FIXTURES = Path(__file__).parent / "fixtures"
 MISSPELT_DEST = FIXTURES / "eth_robust_twap_15m_misspelt_dest.yaml"
 
-TEST_GUARDS = frozenset({"ready", "go", "stop", "armed"})
-TEST_ACTIONS = frozenset({"send", "archive"})
+TEST_VOCABULARY = Vocabulary(
+    guards={**VOCABULARY.guards, **dict.fromkeys(("ready", "go", "stop", "armed"), Needs())},
+    actions={**VOCABULARY.actions, **dict.fromkeys(("send", "archive"), Needs())},
+)
+LADDER_GUARDS = frozenset(VOCABULARY.guards)
+LADDER_ACTIONS = frozenset(VOCABULARY.actions)
 MARKER = "# <- refused"
 
 
 def load_fixture(path: Path) -> None:
-    load_spec(path, guards=TEST_GUARDS | LADDER_GUARDS, actions=TEST_ACTIONS | LADDER_ACTIONS)
+    load_spec(path, TEST_VOCABULARY)
 
 
 def marked_line(path: Path) -> int:
@@ -98,10 +97,10 @@ def test_misspelt_dest_in_a_copy_of_the_eth_machine_is_named() -> None:
     bad = MISSPELT_DEST.read_text().splitlines()
     changed = [i for i, (a, b) in enumerate(zip(good, bad, strict=True)) if a != b]
     assert [bad[i].strip() for i in changed] == ["dest: filed"]
-    row = load_spec(LADDER, guards=LADDER_GUARDS, actions=LADDER_ACTIONS).rows[6]
+    row = load_ladder_spec(LADDER).rows[6]
 
     with pytest.raises(SpecError) as caught:
-        load_spec(MISSPELT_DEST, guards=LADDER_GUARDS, actions=LADDER_ACTIONS)
+        load_ladder_spec(MISSPELT_DEST)
 
     assert str(caught.value) == (
         f"{MISSPELT_DEST}: transitions[6] (line {row.line}): "
@@ -112,7 +111,7 @@ def test_misspelt_dest_in_a_copy_of_the_eth_machine_is_named() -> None:
 
 
 def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None:
-    spec = load_spec(LADDER, guards=LADDER_GUARDS, actions=LADDER_ACTIONS)
+    spec = load_ladder_spec(LADDER)
 
     assert (spec.name, spec.kind, spec.initial) == ("eth_robust_twap_15m", "ladder", "idle")
     assert spec.state_names == (
@@ -181,14 +180,14 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
 
 
 def test_ladder_registries_name_exactly_what_the_eth_machine_uses() -> None:
-    spec = load_spec(LADDER, guards=LADDER_GUARDS, actions=LADDER_ACTIONS)
+    spec = load_ladder_spec(LADDER)
     assert {g for row in spec.rows for g in (*row.guards, *row.unless)} == LADDER_GUARDS
     assert {a for row in spec.rows for a in row.actions} == LADDER_ACTIONS
 
 
 def test_order_machine_loads_as_an_order_machine() -> None:
     spec = load_order_spec(ORDER)
-    assert isinstance(spec, OrderMachineSpec)
+    assert spec.kind == "order"
     assert (spec.name, spec.kind, spec.initial, dict(spec.params)) == ("okx_order", "order", "rendered", {})
     terminal = {state.name for state in spec.states if state.terminal}
     assert terminal == {"filled", "canceled", "rejected", "rejected_post_only"}
@@ -201,7 +200,8 @@ def test_order_machine_loader_refuses_a_ladder() -> None:
 
 def test_registry_without_a_guard_the_machine_uses_refuses_the_machine() -> None:
     with pytest.raises(SpecError, match=re.escape("guards[0]: unknown guard 'signal_ready'")):
-        load_spec(LADDER, guards=LADDER_GUARDS - {"signal_ready"}, actions=LADDER_ACTIONS)
+        guards = {k: v for k, v in VOCABULARY.guards.items() if k != "signal_ready"}
+        load_spec(LADDER, Vocabulary(guards=guards, actions=VOCABULARY.actions))
 
 
 def rewritten(tmp_path: Path, name: str, old: str, new: str, source: Path = LADDER) -> Path:
@@ -234,19 +234,19 @@ def rewritten(tmp_path: Path, name: str, old: str, new: str, source: Path = LADD
         ("    source: idle\n", "    source: []\n", "source: must name at least one state"),
         ("guards: [signal_ready]", "guards: signal_ready", "guards: must be a list of names, got a string"),
         ("guards: [signal_ready]", "guards: [signal_ready, signal_ready]", "'signal_ready' is listed twice"),
-        ("{name: idle, ", "{name: idle, terminal: yes please, ", "terminal: must be true or false"),
+        ("{name: idle, tracks: [signal], ", "{name: idle, tracks: yes please, ", "tracks: must be a list"),
     ],
 )
 def test_mistyped_value_is_refused_naming_the_field(tmp_path: Path, old: str, new: str, message: str) -> None:
     path = rewritten(tmp_path, LADDER.name, old, new)
     with pytest.raises(SpecError, match=re.escape(message)):
-        load_spec(path, guards=LADDER_GUARDS, actions=LADDER_ACTIONS)
+        load_ladder_spec(path)
 
 
 def test_file_provider_needs_a_path_and_nothing_else(tmp_path: Path) -> None:
     twap = "provider: robust_twap\n    lookback_bars: 16\n    entry_filter: close_above_ref\n"
     path = rewritten(tmp_path, LADDER.name, twap, "provider: file\n    path: signal.json\n")
-    spec = load_spec(path, guards=LADDER_GUARDS, actions=LADDER_ACTIONS)
+    spec = load_ladder_spec(path)
     assert dict(spec.params["signal"]) == {"provider": "file", "path": "signal.json"}
 
 

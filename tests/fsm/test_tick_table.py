@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-import fsm.engine.tick
-from fsm.engine.actions import ACTIONS, ActionEnv
-from fsm.engine.guards import GUARDS, TickContext
+import fsm.engine.machine
+from fsm.engine.actions import ACTION_NEEDS, ACTIONS, ActionEnv
+from fsm.engine.context import TickContext
+from fsm.engine.guards import GUARD_NEEDS, GUARDS
 from fsm.engine.machine import load_machine
 from fsm.engine.state import LadderState
 from fsm.engine.tick import open_machine_state, run_tick
-from fsm.spec.loader import LADDER_ACTIONS, LADDER_GUARDS
-from tests.fsm.test_transition_table import LADDER, Case, quiet_cases, row_cases
+from tests.fsm.test_transition_table import LADDER, LADDERS, Case, quiet_cases, row_cases
 
 
 class FakeView:
@@ -60,14 +60,15 @@ def _stub(case: Case, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     def action(name: str) -> Callable[[ActionEnv], None]:
         return lambda env: ran.append(name)
 
-    monkeypatch.setattr(fsm.engine.tick, "GUARDS", {n: guard(n) for n in GUARDS})
-    monkeypatch.setattr(fsm.engine.tick, "ACTIONS", {n: action(n) for n in ACTIONS})
+    # The runtime is built once, when the machine loads: stub the registries it is built from.
+    monkeypatch.setattr(fsm.engine.machine, "GUARDS", {n: guard(n) for n in GUARDS})
+    monkeypatch.setattr(fsm.engine.machine, "ACTIONS", {n: action(n) for n in ACTIONS})
     return ran
 
 
 def _tick_from(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[str], Path]:
-    machine = load_machine("eth_robust_twap_15m", state_dir=tmp_path)
     ran = _stub(case, monkeypatch)
+    machine = load_machine("eth_robust_twap_15m", state_dir=tmp_path)
     with open_machine_state(machine) as (store, state):  # seed the case's source state
         store.commit("operator", {"seed": case.state}, LadderState(state=case.state).to_dict(), ts_ms=1)
     trader = RecordingTrader()
@@ -78,8 +79,13 @@ def _tick_from(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> t
 
 
 def test_registries_match_the_names_the_yaml_may_use() -> None:
-    assert set(GUARDS) == LADDER_GUARDS
-    assert set(ACTIONS) == LADDER_ACTIONS
+    """Every guard and action is registered with its needs, and some shipped machine uses each."""
+    assert set(GUARDS) == set(GUARD_NEEDS)
+    assert set(ACTIONS) == set(ACTION_NEEDS)
+    used = [
+        name for spec in LADDERS for row in spec.rows for name in (*row.guards, *row.unless, *row.actions)
+    ]
+    assert set(GUARDS) | set(ACTIONS) == set(used)
 
 
 @pytest.mark.parametrize("case", row_cases(LADDER), ids=lambda c: c.id)

@@ -17,15 +17,22 @@ from itertools import product
 from pathlib import Path
 
 import pytest
+import yaml
 
+from fsm.engine.actions import ACTIONS
+from fsm.engine.guards import GUARDS
+from fsm.engine.machine import load_ladder_spec, load_order_machine
+from fsm.engine.observe import ORDER_TRIGGERS
+from fsm.engine.roles import OrderRoles
 from fsm.engine.runtime import MachineRuntime
-from fsm.spec.loader import LADDER_ACTIONS, LADDER_GUARDS, MachineSpec, RowSpec, load_order_spec, load_spec
+from fsm.spec.model import MachineSpec, RowSpec
 
 REPO = Path(__file__).resolve().parents[2]
-LADDER = load_spec(
-    REPO / "machines" / "eth_robust_twap_15m.yaml", guards=LADDER_GUARDS, actions=LADDER_ACTIONS
-)
-ORDER = load_order_spec(REPO / "machines" / "okx_order.yaml")
+SHIPPED = sorted((REPO / "machines").glob("*.yaml"))
+LADDERS = [load_ladder_spec(p) for p in SHIPPED if yaml.safe_load(p.read_text())["kind"] == "ladder"]
+LADDER = next(spec for spec in LADDERS if spec.name == "eth_robust_twap_15m")
+ORDER = load_order_machine(REPO / "machines" / "okx_order.yaml")
+ROLES = OrderRoles.of(ORDER)
 
 
 @dataclass(frozen=True)
@@ -87,128 +94,115 @@ def expected_row(spec: MachineSpec, case: Case) -> RowSpec | None:
     return next((row for row in spec.rows_from(case.state, "tick") if _passes(row, case.values)), None)
 
 
-def run(case: Case) -> tuple[MachineRuntime, list[str], RowSpec | None]:
+def run(spec: MachineSpec, case: Case) -> tuple[MachineRuntime, list[str], RowSpec | None]:
     calls: list[str] = []
 
-    def guard(name: str) -> Callable[[], bool]:
-        return lambda: case.values.get(name, False)
+    def guard(name: str) -> Callable[[object], bool]:
+        return lambda ctx: case.values.get(name, False)
 
-    def action(name: str) -> Callable[[], None]:
-        return lambda: calls.append(name)
+    def action(name: str) -> Callable[[object], None]:
+        return lambda env: calls.append(name)
 
     runtime = MachineRuntime(
-        LADDER,
-        guards={name: guard(name) for name in LADDER_GUARDS},
-        actions={name: action(name) for name in LADDER_ACTIONS},
+        spec,
+        guards={name: guard(name) for name in GUARDS},
+        actions={name: action(name) for name in ACTIONS},
     )
     runtime.set_state(case.state)
     return runtime, calls, runtime.fire()
 
 
-@pytest.mark.parametrize("case", row_cases(LADDER), ids=lambda case: case.id)
-def test_row_fires_to_its_dest_when_its_guards_pass_and_earlier_rows_fail(case: Case) -> None:
-    assert case.row is not None
-    assert expected_row(LADDER, case) is case.row, "the generated guard values must single out this row"
+def ladder_cases(build: Callable[[MachineSpec], list[Case]]) -> list[tuple[MachineSpec, Case]]:
+    return [(spec, case) for spec in LADDERS for case in build(spec)]
 
-    runtime, calls, fired = run(case)
+
+def case_id(value: object) -> str:
+    return value.name if isinstance(value, MachineSpec) else value.id if isinstance(value, Case) else ""
+
+
+@pytest.mark.parametrize(("spec", "case"), ladder_cases(row_cases), ids=case_id)
+def test_row_fires_to_its_dest_when_its_guards_pass_and_earlier_rows_fail(
+    spec: MachineSpec, case: Case
+) -> None:
+    assert case.row is not None
+    assert expected_row(spec, case) is case.row, "the generated guard values must single out this row"
+
+    runtime, calls, fired = run(spec, case)
 
     assert fired is case.row
     assert runtime.state == case.row.dest
     assert calls == list(case.row.actions)
 
 
-@pytest.mark.parametrize("case", quiet_cases(LADDER), ids=lambda case: case.id)
-def test_state_stays_and_nothing_runs_when_no_row_passes(case: Case) -> None:
-    assert expected_row(LADDER, case) is None
+@pytest.mark.parametrize(("spec", "case"), ladder_cases(quiet_cases), ids=case_id)
+def test_state_stays_and_nothing_runs_when_no_row_passes(spec: MachineSpec, case: Case) -> None:
+    assert expected_row(spec, case) is None
 
-    runtime, calls, fired = run(case)
+    runtime, calls, fired = run(spec, case)
 
     assert (fired, runtime.state, calls) == (None, case.state, [])
 
 
-def test_every_ladder_row_and_state_has_a_generated_case() -> None:
-    assert {(c.row.index, c.state) for c in row_cases(LADDER) if c.row} == {
-        (row.index, state) for row in LADDER.rows for state in row.sources
+@pytest.mark.parametrize("spec", LADDERS, ids=lambda spec: spec.name)
+def test_every_ladder_row_and_state_has_a_generated_case(spec: MachineSpec) -> None:
+    assert {(c.row.index, c.state) for c in row_cases(spec) if c.row} == {
+        (row.index, state) for row in spec.rows for state in row.sources
     }
-    assert [c.state for c in quiet_cases(LADDER)] == list(LADDER.state_names)
+    assert [c.state for c in quiet_cases(spec)] == list(spec.state_names)
 
 
-# The order machine as the design lists it: (state, observation) -> dest, and the declared no-ops.
-ORDER_TRANSITIONS: dict[tuple[str, str], str] = {
-    ("rendered", "submit"): "submitting",
-    ("submitting", "ack_accepted"): "live",
-    ("submitting", "ack_rejected"): "rejected",
-    ("submitting", "ack_ambiguous"): "unknown",
-    ("unknown", "not_found"): "rejected",
-    ("submitting", "not_found"): "rendered",
-    **{(s, "seen_live"): "live" for s in ("submitting", "unknown")},
-    **{(s, "seen_partially_filled"): "partially_filled" for s in ("submitting", "unknown", "live")},
-    **{
-        (s, "seen_filled"): "filled"
-        for s in ("submitting", "unknown", "live", "partially_filled", "cancelling")
-    },
-    **{
-        (s, "seen_canceled"): "canceled"
-        for s in ("submitting", "unknown", "live", "partially_filled", "cancelling")
-    },
-    **{
-        (s, "seen_canceled_post_only"): "rejected_post_only"
-        for s in ("submitting", "unknown", "live", "cancelling")
-    },
-    **{(s, "cancel_sent"): "cancelling" for s in ("live", "partially_filled")},
-    ("submitting", "ack_duplicate"): "unknown",
-    **{(s, "vanished"): "canceled" for s in ("live", "partially_filled", "cancelling")},
-}
-ORDER_IGNORES = {
-    ("live", "seen_live"),
-    ("partially_filled", "seen_partially_filled"),
-    ("cancelling", "seen_live"),
-    ("cancelling", "seen_partially_filled"),
-    ("cancelling", "cancel_sent"),
-    ("cancelling", "cancel_rejected"),
-    ("cancelling", "cancel_ambiguous"),
-    ("filled", "seen_filled"),
-    ("canceled", "seen_canceled"),
-    ("rejected_post_only", "seen_canceled_post_only"),
-    ("rejected", "not_found"),
-    ("unknown", "cancel_sent"),
-    ("unknown", "cancel_rejected"),
-    ("unknown", "cancel_ambiguous"),
-    ("canceled", "cancel_rejected"),
-    ("filled", "cancel_rejected"),
-    ("rejected_post_only", "cancel_rejected"),
-    ("canceled", "vanished"),
-    ("rejected", "vanished"),
-    ("rejected_post_only", "vanished"),
-}
-ORDER_TRIGGERS = (
-    "submit", "ack_accepted", "ack_rejected", "ack_ambiguous", "ack_duplicate", "vanished", "seen_live",
-    "seen_partially_filled", "seen_filled", "seen_canceled", "seen_canceled_post_only", "not_found",
-    "cancel_sent", "cancel_rejected", "cancel_ambiguous",
-)  # fmt: skip
+# The order machine: every (state, observation) pair the engine can fire is run through the runtime and
+# must do exactly what the YAML declares; then the design's rules, stated over roles, not names.
+PAIRS = list(product(ORDER.state_names, ORDER_TRIGGERS))
 
 
-def test_order_machine_has_the_designed_states_and_observations() -> None:
-    assert set(ORDER.state_names) == {
-        "rendered", "submitting", "live", "partially_filled", "filled", "cancelling", "canceled",
-        "rejected", "rejected_post_only", "unknown",
-    }  # fmt: skip
+def declared(state: str, trigger: str) -> tuple[str, str]:
+    rows = ORDER.rows_from(state, trigger)
+    if rows:
+        return "transition", rows[0].dest
+    if any(i.trigger == trigger and state in i.sources for i in ORDER.ignores):
+        return "ignore", state
+    return "anomaly", state
+
+
+@pytest.mark.parametrize(("state", "trigger"), PAIRS)
+def test_every_order_state_and_observation_pair_is_classified(state: str, trigger: str) -> None:
+    assert MachineRuntime(ORDER).observe(state, trigger) == declared(state, trigger)
+
+
+def test_order_machine_declares_every_observation_the_engine_fires() -> None:
     assert set(ORDER.triggers) == set(ORDER_TRIGGERS)
 
 
-@pytest.mark.parametrize(("state", "trigger"), list(product(ORDER.state_names, ORDER_TRIGGERS)))
-def test_every_order_state_and_observation_pair_is_classified(state: str, trigger: str) -> None:
-    kind = ORDER.classify(state, trigger)
-    if (state, trigger) in ORDER_TRANSITIONS:
-        assert (kind, ORDER.dest(state, trigger)) == ("transition", ORDER_TRANSITIONS[state, trigger])
-    elif (state, trigger) in ORDER_IGNORES:
-        assert (kind, ORDER.dest(state, trigger)) == ("ignore", state)
-    else:
-        assert (kind, ORDER.dest(state, trigger)) == ("anomaly", state)
+def role(state: str) -> str | None:
+    return ORDER.state(state).role
 
 
-def test_order_machine_refuses_names_it_does_not_know() -> None:
+def test_order_design_rules_hold_over_roles() -> None:
+    machine = MachineRuntime(ORDER)
+    for state in ORDER.state_names:
+        verdicts = {t: machine.observe(state, t) for t in ORDER_TRIGGERS}
+        if state in ROLES.terminal:  # no row leaves an ended order; a repeat of how it ended is a no-op
+            assert all(v[0] != "transition" for v in verdicts.values())
+        if role(state) == "in_flight":  # whatever OKX shows of a sent order is taken in
+            for seen in ("seen_live", "seen_partially_filled", "seen_filled", "seen_canceled"):
+                assert verdicts[seen][0] == "transition", (state, seen)
+            dest = verdicts["not_found"][1]  # past its deadline: never placed, or refused
+            assert role(dest) in ("unsent", "refused"), state
+        if role(state) == "resting":  # a fill or a cancel OKX shows ends it; a vanished order ended
+            assert role(verdicts["seen_filled"][1]) == "ended", state
+            assert role(verdicts["vanished"][1]) == "ended", state
+    initial = ORDER.initial
+    assert role(machine.observe(initial, "submit")[1]) == "in_flight"
+    sent = machine.observe(initial, "submit")[1]
+    assert role(machine.observe(sent, "ack_accepted")[1]) == "resting"
+    assert role(machine.observe(sent, "ack_rejected")[1]) == "refused"
+    assert role(machine.observe(sent, "ack_ambiguous")[1]) == "in_flight"
+    assert role(machine.observe(sent, "ack_duplicate")[1]) == "in_flight"  # 51016: it exists
+
+
+def test_order_runtime_refuses_names_it_does_not_know() -> None:
     with pytest.raises(ValueError, match="no state 'pending'"):
-        ORDER.classify("pending", "seen_live")
+        MachineRuntime(ORDER).observe("pending", "seen_live")
     with pytest.raises(ValueError, match="no trigger 'seen_mmp_canceled'"):
-        ORDER.dest("live", "seen_mmp_canceled")
+        MachineRuntime(ORDER).observe(ORDER.initial, "seen_mmp_canceled")
