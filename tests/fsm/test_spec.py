@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fsm.engine.machine import VOCABULARY, load_ladder_spec
+from fsm.engine.machine import VOCABULARY, load_ladder_spec, load_order_machine
 from fsm.errors import EngineError
 from fsm.spec.loader import load_order_spec, load_spec
 from fsm.spec.model import Needs, SpecError, Vocabulary
@@ -69,6 +69,26 @@ REFUSALS: dict[str, tuple[str, str, str]] = {
     "ignore_also_row": ("ignore[1]", "source", "('send', 'new') is also a row: transitions[0]"),
     "order_row_with_guard": ("transitions[0]", "guards", "order machines take no guards"),
     "invalid_yaml": ("", "", "not valid YAML"),
+    "state_without_tracks": ("states[1]", "tracks", "missing: what the tick observes here"),
+    "unknown_track": ("states[1]", "tracks[1]", "unknown 'postion' (did you mean 'position'?)"),
+    "guard_reads_untracked": (
+        "transitions[1]",
+        "guards[0]",
+        "guard 'position_flat' reads fills, orders, position, but state 'working' does not track position "
+        "(add it to states[1] (line 7) tracks)",
+    ),
+    "action_leaves_untracked": (
+        "transitions[0]",
+        "actions[0]",
+        "action 'submit_entries' leaves on OKX fills, orders, but state 'working' does not track fills",
+    ),
+    "state_without_role": ("states[1]", "role", "missing"),
+    "unknown_role": (
+        "states[2]",
+        "role",
+        "'finished' must be one of unsent, in_flight, resting, ended, refused",
+    ),
+    "initial_not_unsent": ("", "initial", "'new' has role 'resting'; an order machine starts unsent"),
 }
 
 
@@ -268,3 +288,43 @@ def test_unreadable_and_non_mapping_files_are_refused(tmp_path: Path) -> None:
     binary.write_bytes(b"machine: \xff\xfe\n")
     with pytest.raises(SpecError, match="not UTF-8 text"):
         load_fixture(binary)
+
+
+def test_a_ladder_row_on_a_trigger_the_engine_never_fires_is_refused(tmp_path: Path) -> None:
+    row = load_ladder_spec(LADDER).rows[3]
+    row_text = "  - trigger: tick\n    source: entries_open\n    dest: partially_filled"
+    path = rewritten(tmp_path, LADDER.name, row_text, row_text.replace("tick", "tock"))
+    with pytest.raises(SpecError) as caught:
+        load_ladder_spec(path)
+    assert (caught.value.where, caught.value.line, caught.value.field) == (
+        "transitions[3]",
+        row.line,
+        "trigger",
+    )
+    assert "'tock': the engine fires only 'tick'" in str(caught.value)
+
+
+def test_an_order_machine_must_declare_every_observation_and_only_those(tmp_path: Path) -> None:
+    vanished = "  - {trigger: vanished, source: [canceled, rejected, rejected_post_only]}\n"
+    path = rewritten(tmp_path, ORDER.name, vanished, "", source=ORDER)
+    text = path.read_text()
+    start = text.index("  - {trigger: vanished, source: [live")
+    path.write_text(text[:start] + text[text.index("  - {trigger: cancel_sent, source: [live") :])
+    with pytest.raises(SpecError, match="declares no row or ignore for vanished: the engine fires them"):
+        load_order_machine(path)
+
+    path = rewritten(
+        tmp_path, ORDER.name, vanished, "  - {trigger: vanishd, source: [canceled]}\n", source=ORDER
+    )
+    with pytest.raises(SpecError) as caught:
+        load_order_machine(path)
+    assert (caught.value.where, caught.value.field) == ("ignore[17]", "trigger")
+    assert "'vanishd' is never fired by the engine" in str(caught.value)
+
+
+def test_a_renamed_state_keeps_its_meaning(tmp_path: Path) -> None:
+    path = tmp_path / LADDER.name
+    path.write_text(re.sub(r"\bfilled\b", "holding", LADDER.read_text()))
+    spec = load_ladder_spec(path)
+    assert spec.state("holding").tracks == load_ladder_spec(LADDER).state("filled").tracks
+    assert "filled" not in spec.state_names
