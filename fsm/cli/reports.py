@@ -16,11 +16,14 @@ from typing import Any
 from exchange import Balance, OkxOrder, Position
 from fsm.cli.render import state_document
 from fsm.engine import ownership
-from fsm.engine.actions import ActionEnv, ModeRefused, check_tradeable, render_intent
+from fsm.engine.account import ModeRefused, check_tradeable
+from fsm.engine.actions import render_intent
+from fsm.engine.env import ActionEnv
 from fsm.engine.machine import LoadedMachine
+from fsm.engine.orders import dec
 from fsm.engine.pnl import cycle_summary
 from fsm.engine.runtime import Preview
-from fsm.engine.state import LadderState, dec
+from fsm.engine.state import LadderState
 from fsm.engine.tick import TickResult, preview_tick
 from fsm.engine.view import ExchangeView
 from fsm.persist import spool

@@ -2,20 +2,19 @@
 
 Each action journals what it is about to send (write-ahead, fsynced) before the POST, then journals
 the outcome, which is one of three: rejected with an explicit code, accepted, or ambiguous. An
-ambiguous outcome is never taken as failed or not found: the rung goes to `unknown` and is resolved
-later by a query by clOrdId, never by resubmitting. Every place carries an expTime deadline, so after
+ambiguous outcome is never taken as failed or not found: the order machine keeps the rung in flight
+and a query by clOrdId resolves it later, never a resubmission. Every place carries an expTime deadline, so after
 it OKX's "does not exist" is final. 51016 means an order with that clOrdId exists: it is adopted.
 
-Each action is idempotent over the state it leaves: run again after a crash that lost the transition
+Each action is registered with what it needs (ACTION_NEEDS), which `check` holds the YAML to. Each
+action is idempotent over the state it leaves: run again after a crash that lost the transition
 record, it sends nothing twice and journals no effect twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
 
 from exchange import (
     OkxAmbiguousOutcome,
@@ -25,90 +24,17 @@ from exchange import (
     render_eth_entry_batch_payloads,
 )
 from fsm.engine import ownership
-from fsm.engine.context import TickContext
-from fsm.engine.observe import Commit, apply_order_observation
+from fsm.engine.account import check_tradeable, ensure_leverage
+from fsm.engine.env import ActionEnv, error_evidence, trader_of
+from fsm.engine.observe import apply_order_observation
+from fsm.engine.orders import CloseOrder, OkxMirror, Rung
 from fsm.engine.orphans import adopt_orphans, find_orphans
 from fsm.engine.pnl import cycle_summary
 from fsm.engine.signals import bar_ms, newest_closed_bar_open
-from fsm.engine.state import CloseOrder, OkxMirror, Rung
-from fsm.errors import EXIT_EXCHANGE, EngineError
 from fsm.spec.model import Needs
 
 CLOSE_LEVEL = 0  # the clOrdId "rung" number of the cycle's exit order (entry rungs are 1..n)
 DUPLICATE_CL_ORD_ID = "51016"
-SPOT_ACCOUNT = "1"
-ISOLATED_REFUSED_LEVELS = ("3", "4")  # multi-currency and portfolio margin: cross only
-
-
-class TradingClient(Protocol):
-    """The trading half of `exchange.OkxClient` that actions use."""
-
-    def place_batch_orders(
-        self, symbol: str, payloads: Any, exp_time_ms: int | None = None
-    ) -> list[OkxOrderAck]: ...
-
-    def place_order(
-        self,
-        symbol: str,
-        *,
-        side: str,
-        ord_type: str,
-        sz: Decimal,
-        px: Decimal | None = None,
-        pos_side: str | None = None,
-        td_mode: str = "isolated",
-        client_order_id: str | None = None,
-        reduce_only: bool | None = None,
-        exp_time_ms: int | None = None,
-    ) -> OkxOrderAck: ...
-
-    def cancel_batch_orders(self, symbol: str, order_ids: Any) -> list[OkxOrderAck]: ...
-
-    def set_leverage(
-        self, symbol: str, lever: Decimal, mgn_mode: str, pos_side: str | None = None
-    ) -> Mapping[str, str]: ...
-
-
-class ModeRefused(EngineError):
-    """The account's mode, margin mode or leverage is one this machine cannot trade in; nothing sent."""
-
-    exit_code = EXIT_EXCHANGE
-
-
-@dataclass
-class ActionEnv:
-    """What an action may touch: the tick's context, the order machine, the journal, the trader.
-
-    `commit` may buffer records (the tick writes a transition and its actions' records as one unit);
-    `flush` makes everything committed so far durable, and every action calls it before it POSTs.
-    """
-
-    ctx: TickContext
-    commit: Commit
-    trader: TradingClient | None  # None unless the tick is armed
-    flush: Callable[[], None] = lambda: None
-
-
-class NotArmedError(RuntimeError):
-    """An action that POSTs was reached without an armed client (a spec bug: guard with submit_armed)."""
-
-
-def _trader(env: ActionEnv) -> TradingClient:
-    if env.trader is None or not env.ctx.armed:
-        raise NotArmedError("this action sends orders; it needs an explicit --submit")
-    return env.trader
-
-
-def _error_evidence(exc: Exception) -> dict[str, Any]:
-    if isinstance(exc, OkxApiError):
-        return {
-            "code": exc.code,
-            "msg": exc.msg,
-            "http_status": exc.http_status,
-            "sCode": exc.s_code,
-            "sMsg": exc.s_msg,
-        }
-    return {"error": type(exc).__name__, "detail": str(exc)}
 
 
 def render_intent(env: ActionEnv) -> None:
@@ -164,16 +90,6 @@ def render_intent(env: ActionEnv) -> None:
     )
 
 
-def check_tradeable(td_mode: str, acct_lv: str | None) -> None:
-    """Refuse (before anything is sent) an account level that cannot trade this SWAP margin mode."""
-    if acct_lv == SPOT_ACCOUNT:
-        raise ModeRefused("the OKX account is in Spot mode (acctLv 1): it cannot trade perpetual swaps")
-    if td_mode == "isolated" and acct_lv in ISOLATED_REFUSED_LEVELS:
-        raise ModeRefused(
-            f"the OKX account (acctLv {acct_lv}) trades swaps in cross margin only; set td_mode: cross"
-        )
-
-
 def submit_entries(env: ActionEnv) -> None:
     """Send every rendered rung in one batch-orders request with an expTime deadline.
 
@@ -182,7 +98,7 @@ def submit_entries(env: ActionEnv) -> None:
     (payloads, deadline) is fsynced.
     """
     ctx, p, s = env.ctx, env.ctx.params, env.ctx.state
-    trader = _trader(env)
+    trader = trader_of(env)
     to_send = [r for r in s.rungs if r.state in ctx.orders.unsent]
     if not to_send:
         return  # sent already (a crash lost the transition record): never twice
@@ -190,7 +106,7 @@ def submit_entries(env: ActionEnv) -> None:
     if orphans:
         adopt_orphans(env.ctx, orphans, env.commit)
         return
-    _ensure_leverage(env, trader)
+    ensure_leverage(env, trader)
     now = ctx.view.now_ms()
     deadline = now + p.exp_time_ms
     for r in to_send:
@@ -206,7 +122,7 @@ def submit_entries(env: ActionEnv) -> None:
     except OkxAmbiguousOutcome as exc:
         for r in to_send:
             apply_order_observation(
-                r, "ack_ambiguous", env.ctx.order_machine, env.commit, _error_evidence(exc)
+                r, "ack_ambiguous", env.ctx.order_machine, env.commit, error_evidence(exc)
             )
         return
     except OkxApiError as exc:
@@ -214,45 +130,11 @@ def submit_entries(env: ActionEnv) -> None:
             for r in to_send:
                 r.reject = {"sCode": exc.code, "sMsg": exc.msg}
                 apply_order_observation(
-                    r, "ack_rejected", env.ctx.order_machine, env.commit, _error_evidence(exc)
+                    r, "ack_rejected", env.ctx.order_machine, env.commit, error_evidence(exc)
                 )
             return
         acks = list(exc.items)
     _apply_place_acks(env, to_send, acks)
-
-
-def _ensure_leverage(env: ActionEnv, trader: TradingClient) -> None:
-    """Set the YAML's leverage when OKX shows another, then read it back; refuse when it does not hold."""
-    ctx, p = env.ctx, env.ctx.params
-    if p.leverage is None:
-        return
-    side = p.pos_side if p.td_mode == "isolated" and ctx.state.pos_mode != ownership.NET_MODE else None
-
-    def current() -> Decimal | None:
-        rows = ctx.view.leverage(p.symbol, p.td_mode)
-        return next((r.lever for r in rows if side is None or r.posSide == side), None)
-
-    if current() == p.leverage:
-        return
-    env.flush()
-    try:
-        answer = trader.set_leverage(p.symbol, p.leverage, p.td_mode, side)
-    except (OkxApiError, OkxAmbiguousOutcome) as exc:
-        env.commit("ack", {"what": "leverage", "lever": format(p.leverage, "f"), **_error_evidence(exc)})
-        raise ModeRefused(f"OKX did not set leverage {p.leverage} on {p.symbol} {p.td_mode}: {exc}") from exc
-    ctx.view.forget("leverage", p.symbol, p.td_mode)
-    seen = current()
-    env.commit(
-        "ack",
-        {
-            "what": "leverage",
-            "lever": format(p.leverage, "f"),
-            "answer": dict(answer),
-            "verified": None if seen is None else format(seen, "f"),
-        },
-    )
-    if seen != p.leverage:
-        raise ModeRefused(f"OKX shows leverage {seen} on {p.symbol} {p.td_mode} after setting {p.leverage}")
 
 
 def _apply_place_acks(env: ActionEnv, sent: list[Rung], acks: list[OkxOrderAck]) -> None:
@@ -300,7 +182,7 @@ def cancel_rungs(env: ActionEnv, targets: list[Rung]) -> None:
     already filled, canceled or unknown) is recorded, and the next observation tells which.
     """
     ctx, p, s = env.ctx, env.ctx.params, env.ctx.state
-    trader = _trader(env)
+    trader = trader_of(env)
     s.last_cancel_ts = ctx.view.now_ms()
     if not targets:
         return
@@ -314,12 +196,12 @@ def cancel_rungs(env: ActionEnv, targets: list[Rung]) -> None:
     except OkxAmbiguousOutcome as exc:
         for r in targets:
             apply_order_observation(
-                r, "cancel_ambiguous", env.ctx.order_machine, env.commit, _error_evidence(exc)
+                r, "cancel_ambiguous", env.ctx.order_machine, env.commit, error_evidence(exc)
             )
         return
     except OkxApiError as exc:
         if not exc.items:
-            env.commit("ack", {"what": "cancel", **_error_evidence(exc)})
+            env.commit("ack", {"what": "cancel", **error_evidence(exc)})
             return
         acks = list(exc.items)
     by_cl = {a.clOrdId: a for a in acks if a.clOrdId}
@@ -341,7 +223,7 @@ def close_position(env: ActionEnv) -> None:
     attempt (the next clOrdId) only after the last one ended short of the size.
     """
     ctx, p, s = env.ctx, env.ctx.params, env.ctx.state
-    trader = _trader(env)
+    trader = trader_of(env)
     now = ctx.view.now_ms()
     if ownership.exit_in_flight(s):
         return  # sent already (a crash lost the transition record): never twice
@@ -374,12 +256,12 @@ def close_position(env: ActionEnv) -> None:
         )
     except OkxAmbiguousOutcome as exc:
         req.outcome = "ambiguous"
-        env.commit("ack", {"what": "close", "outcome": "ambiguous", **_error_evidence(exc)})
+        env.commit("ack", {"what": "close", "outcome": "ambiguous", **error_evidence(exc)})
         return
     except OkxApiError as exc:
         code = exc.s_code or exc.code
         req.outcome = "ambiguous" if code == DUPLICATE_CL_ORD_ID else f"rejected:{code}"  # 51016: it exists
-        env.commit("ack", {"what": "close", "outcome": req.outcome, **_error_evidence(exc)})
+        env.commit("ack", {"what": "close", "outcome": req.outcome, **error_evidence(exc)})
         return
     req.outcome, req.okx.ordId = "accepted", ack.ordId
     env.commit("ack", {"what": "close", "outcome": "accepted", "evidence": dict(ack.raw)})

@@ -21,9 +21,11 @@ from exchange import (
     order_body,
 )
 from fsm.engine import actions, ownership
-from fsm.engine.actions import CLOSE_LEVEL, ActionEnv
+from fsm.engine.actions import CLOSE_LEVEL
+from fsm.engine.env import ActionEnv
 from fsm.engine.machine import TICK, LoadedMachine
-from fsm.engine.state import CloseOrder, LadderState, Rung
+from fsm.engine.orders import CloseOrder, Rung
+from fsm.engine.state import LadderState
 from fsm.engine.tick import TickResult, run_tick
 from fsm.engine.view import ExchangeView
 from fsm.errors import EXIT_STATE_REFUSED, EXIT_USAGE, EngineError

@@ -26,8 +26,8 @@ from exchange import OkxFill, OkxOrder
 from exchange.states import OKX_CANCELED, OKX_CANCELED_STATES, POST_ONLY_CANCEL_SOURCE
 from fsm.engine import ownership
 from fsm.engine.context import TickContext
+from fsm.engine.orders import Fill, OkxMirror, PositionMirror, Rung
 from fsm.engine.runtime import MachineRuntime
-from fsm.engine.state import Fill, OkxMirror, PositionMirror, Rung
 
 Commit = Callable[[str, dict[str, Any]], None]
 

@@ -16,8 +16,8 @@ from typing import Any
 from exchange import OkxOrder
 from fsm.engine.context import TickContext
 from fsm.engine.observe import observation_of
+from fsm.engine.orders import CloseOrder, OkxMirror, Rung
 from fsm.engine.signals import bar_ms
-from fsm.engine.state import CloseOrder, OkxMirror, Rung
 from fsm.errors import EXIT_STATE_REFUSED, EngineError
 
 Commit = Callable[[str, dict[str, Any]], None]

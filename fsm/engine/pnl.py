@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from fsm.engine.state import Fill, LadderState, dec
+from fsm.engine.orders import Fill, dec
+from fsm.engine.state import LadderState
 
 ZERO = Decimal("0")
 

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from fsm.engine.actions import ActionEnv, TradingClient
 from fsm.engine.context import TickContext
+from fsm.engine.env import ActionEnv, TradingClient
 from fsm.engine.machine import TICK, LoadedMachine
 from fsm.engine.observe import Commit, observe_close, observe_fills, observe_position, observe_rungs
 from fsm.engine.runtime import Preview

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from fsm.engine.actions import ActionEnv, archive_cycle, cancel_working_rungs, close_position, submit_entries
+from fsm.engine.actions import archive_cycle, cancel_working_rungs, close_position, submit_entries
+from fsm.engine.env import ActionEnv
 from fsm.engine.machine import load_machine
-from fsm.engine.state import CloseOrder, Fill, LadderState, Rung
+from fsm.engine.orders import CloseOrder, Fill, Rung
+from fsm.engine.state import LadderState
 
 MACHINE = load_machine("eth_robust_twap_15m", state_dir=Path("unused"))
 NOW = 1_767_571_200_000

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from fsm.engine.machine import load_machine
-from fsm.engine.state import Fill, LadderState, OkxMirror, Rung, Signal
+from fsm.engine.orders import Fill, OkxMirror, Rung
+from fsm.engine.state import LadderState, Signal
 from fsm.errors import StateMismatch
 from fsm.persist.store import Identity, StateStore
 

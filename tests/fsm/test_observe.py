@@ -10,7 +10,8 @@ from exchange.records import OkxFill, OkxOrder, parse_fill, parse_order
 from fsm.engine.context import TickContext
 from fsm.engine.machine import load_machine
 from fsm.engine.observe import DEADLINE_MARGIN_MS, observe_fills, observe_rungs
-from fsm.engine.state import CloseOrder, LadderState, Rung
+from fsm.engine.orders import CloseOrder, Rung
+from fsm.engine.state import LadderState
 
 MACHINE = load_machine("eth_robust_twap_15m", state_dir=Path("unused"))
 CL = "ertw900000r1a0"

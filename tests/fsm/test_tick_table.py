@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 import fsm.engine.machine
-from fsm.engine.actions import ACTION_NEEDS, ACTIONS, ActionEnv
+from fsm.engine.actions import ACTION_NEEDS, ACTIONS
 from fsm.engine.context import TickContext
+from fsm.engine.env import ActionEnv
 from fsm.engine.guards import GUARD_NEEDS, GUARDS
 from fsm.engine.machine import load_machine
 from fsm.engine.state import LadderState
