@@ -3,8 +3,9 @@
 Each action journals what it is about to send (write-ahead, fsynced) before the POST, then journals
 the outcome, which is one of three: rejected with an explicit code, accepted, or ambiguous. An
 ambiguous outcome is never taken as failed or not found: the order machine keeps the rung in flight
-and a query by clOrdId resolves it later, never a resubmission. Every place carries an expTime deadline, so after
-it OKX's "does not exist" is final. 51016 means an order with that clOrdId exists: it is adopted.
+and a query by clOrdId resolves it later, never a resubmission. Every place carries an expTime
+deadline, so after it OKX's "does not exist" is final. 51016 means an order with that clOrdId
+exists: it is adopted.
 
 Each action is registered with what it needs (ACTION_NEEDS), which `check` holds the YAML to. Each
 action is idempotent over the state it leaves: run again after a crash that lost the transition

@@ -27,6 +27,7 @@ class TickContext:
     armed: bool
     adopt: bool = False  # the operator allows taking over orders of ours the state does not know
     entered_closed_this_tick: bool = False
+    fills_due: bool = False  # the orders showed a change (a fill, an order gone from pending): read fills
     _signal_memo: list[Signal | None] = field(default_factory=list)
 
     def tracks(self, what: str) -> bool:

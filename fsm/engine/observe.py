@@ -132,9 +132,12 @@ def observe_rungs(ctx: TickContext, commit: Commit) -> None:
         order = pending_by_cl.get(rung.clOrdId)
         if not roles.tracked(rung.state):
             if rung.state in roles.terminal:
+                if rung.stray and (order is None or order.accFillSz > rung.accFillSz):
+                    ctx.fills_due = True  # a stray of ours ended or filled: its fills are ours
                 _note_stray(rung, order, commit)
             continue
-        if order is None:
+        if order is None:  # it left pending (or is not there yet): its fills may have moved
+            ctx.fills_due = True
             order = ctx.view.order(symbol, rung.clOrdId)
         if order is not None and order.clOrdId not in (None, rung.clOrdId):
             continue  # never adopt an order whose identity does not match
@@ -147,6 +150,8 @@ def observe_rungs(ctx: TickContext, commit: Commit) -> None:
                 order = ctx.view.order_in_history(symbol, rung.ordId)
                 trigger = "vanished" if order is None else observation_of(order)
         evidence: dict[str, Any] = {"evidence": dict(order.raw) if order is not None else None}
+        if order is not None and order.accFillSz != rung.accFillSz:
+            ctx.fills_due = True
         changed = order is not None and _mirror(rung.clOrdId, rung.okx, order, commit)
         state_before = rung.state
         apply_order_observation(rung, trigger, ctx.order_machine, commit, evidence)
@@ -201,6 +206,9 @@ def observe_fills(ctx: TickContext, commit: Commit) -> None:
     sent = [r.submit_ts for r in s.rungs if r.submit_ts is not None]
     if not ctx.tracks("fills") or (not sent and s.close_request is None):
         return  # nothing of this cycle has been sent: no fill can be ours
+    due = ctx.view.full or ctx.fills_due or ownership.exit_in_flight(s) or not ownership.fills_accounted(s)
+    if not due:
+        return  # orders-pending showed no fill and nothing is owed: a quiet tick asks no fills
     begin = s.fills_cursor_ts
     if begin is None and sent:
         begin = min(sent) - FILLS_BEGIN_MARGIN_MS

@@ -1,13 +1,18 @@
 """ExchangeView: what OKX says, asked lazily and at most once per endpoint per tick.
 
 One view is made per tick and shared by every machine in the run, so one orders-pending call serves
-them all. Guards read only through a view; a view never POSTs.
+them all. Guards read only through a view; a view never POSTs. Exchange time is the local clock plus
+the offset last measured from /api/v5/public/time: a run's views share one `TimeSync`, which measures
+again every few minutes (the client also re-measures on 50102), so a quiet tick does not pay for it.
+A view made `full` is a periodic full reconcile: the observers ask every endpoint they could need.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from exchange import (
@@ -64,14 +69,39 @@ class ReadClient(Protocol):
     def get_instrument(self, symbol: str) -> Instrument: ...
 
 
+@dataclass
+class TimeSync:
+    """When exchange time was last measured (monotonic seconds); shared by the views of one run."""
+
+    interval_s: float = 300.0
+    last: float | None = None
+    clock: Callable[[], float] = time.monotonic
+
+    def due(self) -> bool:
+        return self.last is None or self.clock() - self.last >= self.interval_s
+
+    def measured(self) -> None:
+        self.last = self.clock()
+
+
 class ExchangeView:
     """A memoised, read-only window on the venue for one tick."""
 
-    def __init__(self, client: ReadClient, *, instruments: dict[str, Instrument] | None = None) -> None:
+    def __init__(
+        self,
+        client: ReadClient,
+        *,
+        instruments: dict[str, Instrument] | None = None,
+        time_sync: TimeSync | None = None,
+        full: bool = True,
+    ) -> None:
         self._client = client
         self._memo: dict[tuple[object, ...], object] = {}
         # Instruments change rarely; a run shares one cache across ticks.
         self._instruments = instruments if instruments is not None else {}
+        # Without a shared TimeSync (a one-off command) the first use of the time measures it.
+        self._time_sync = time_sync if time_sync is not None else TimeSync()
+        self.full = full  # a full reconcile: observers ask every endpoint, not only what changed
         self.calls: Counter[str] = Counter()
 
     def _once(self, key: tuple[object, ...], fetch: Callable[[], T]) -> T:
@@ -85,13 +115,15 @@ class ExchangeView:
         return self.calls[endpoint] > 0
 
     def now_ms(self) -> int:
-        """Exchange time, read once per tick from /api/v5/public/time (which also re-syncs signing)."""
-
-        def fetch() -> int:
-            self._client.sync_time()
-            return self._client.now_ms()
-
-        return self._once(("time",), fetch)
+        """Exchange time, fixed for the tick: measured from /api/v5/public/time when the shared sync is
+        due or the view is a full reconcile (which also re-syncs signing), else local clock + offset."""
+        if ("time",) not in self._memo:
+            if self.full or self._time_sync.due():
+                self.calls["time"] += 1
+                self._client.sync_time()
+                self._time_sync.measured()
+            self._memo[("time",)] = self._client.now_ms()
+        return self._memo[("time",)]  # type: ignore[return-value]
 
     def pending_orders(self, symbol: str) -> dict[str, OkxOrder]:
         """Pending orders of `symbol` keyed by ordId (one call for every symbol of the account)."""

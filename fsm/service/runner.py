@@ -25,7 +25,7 @@ from fsm.engine import control
 from fsm.engine.machine import LoadedMachine, load_machine
 from fsm.engine.state import LadderState
 from fsm.engine.tick import open_machine_state, run_tick
-from fsm.engine.view import ExchangeView
+from fsm.engine.view import ExchangeView, TimeSync
 from fsm.errors import EngineError
 from fsm.persist import spool
 from fsm.persist.store import StateStore, atomic_write
@@ -113,6 +113,8 @@ class RunOptions:
     accept_spec_change: bool = False
     adopt: bool = False
     notify: Notifier | None = None  # webhook for fills, anomalies, rejections, parking and the stop
+    full_reconcile_every: int = 10  # every Nth round (and the round after a failure) asks every endpoint
+    time_sync_s: float = 300.0  # how often exchange time is measured (0: every round)
 
 
 NOTIFIED_KINDS = {"fill": "fill", "anomaly": "anomaly"}
@@ -143,6 +145,8 @@ class Runner:
         self.rounds = 0
         self._clock, self._wall, self._sleep = clock, wall, sleep
         self._instruments: dict[str, Instrument] = {}
+        self._time_sync = TimeSync(interval_s=options.time_sync_s, clock=clock)
+        self._full_due = True
 
     def request_stop(self) -> None:
         self.stop_requested = True
@@ -181,7 +185,10 @@ class Runner:
             self._park(slot, exc)
 
     def _round(self) -> None:
-        view = ExchangeView(self.client, instruments=self._instruments)
+        every = max(self.options.full_reconcile_every, 1)
+        full = self._full_due or self.rounds % every == 0
+        self._full_due = False
+        view = ExchangeView(self.client, instruments=self._instruments, time_sync=self._time_sync, full=full)
         now = self._clock()
         for slot in self.slots:
             if self.stop_requested and self.rounds:
@@ -204,6 +211,7 @@ class Runner:
                 slot.machine, slot.store, slot.state, view, trader=trader, adopt=self.options.adopt
             )
         except Exception as exc:  # one machine's failure never stops the others
+            self._full_due = True  # what the failure hid is asked again in full next round
             self._failed(slot, exc, at, self._clock() - started)
             return
         for fired in result.fired:

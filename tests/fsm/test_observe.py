@@ -86,6 +86,7 @@ class View:
         self._pending, self._details, self._fills, self._now = pending or [], details, fills or [], now
         self._history = history
         self.fills_asked: list[tuple[str | None, int | None]] = []
+        self.full = True  # a full reconcile: the observers ask every endpoint they could need
 
     def now_ms(self) -> int:
         return self._now
@@ -263,3 +264,41 @@ def test_the_first_fills_read_begins_just_before_the_first_send_then_at_the_curs
     observe_fills(ctx, lambda k, d: None)
     observe_fills(ctx, lambda k, d: None)
     assert view.fills_asked == [(None, NOW - 60_000), ("10", 3)]
+
+
+def quiet_tick(view: View, rung_state: str = "live", acc: str = "0") -> TickContext:
+    """One tick's observations of a rung that OKX shows as `view` does, in a tick that is not a full
+    reconcile: rungs first, then fills, as the tick runs them."""
+    view.full = False
+    ctx = ctx_with(rung_state, view, acc=acc)
+    ctx.state.rungs[0].okx.ordId = "1234567890123456789"
+    ctx.state.rungs[0].okx.state = rung_state
+    observe_rungs(ctx, lambda k, d: None)
+    observe_fills(ctx, lambda k, d: None)
+    return ctx
+
+
+def test_a_quiet_tick_asks_no_fills_when_orders_pending_shows_nothing_new() -> None:
+    view = View(pending=[order("live")])
+    quiet_tick(view)
+    assert view.fills_asked == []
+
+
+def test_a_moved_acc_fill_size_on_orders_pending_asks_the_fills() -> None:
+    view = View(pending=[order("partially_filled", acc="0.4")], fills=[fill("1", "10", "0.4")])
+    ctx = quiet_tick(view)
+    assert view.fills_asked == [(None, NOW - 60_000)]
+    assert [f.tradeId for f in ctx.state.fills] == ["1"]
+
+
+def test_an_order_gone_from_pending_asks_the_fills() -> None:
+    view = View(details=order("filled", acc="1"), fills=[fill("1", "10", "1")])
+    ctx = quiet_tick(view)
+    assert view.fills_asked == [(None, NOW - 60_000)]
+    assert ctx.state.rungs[0].state == "filled"
+
+
+def test_fills_still_owed_are_asked_for_until_journaled() -> None:
+    view = View(pending=[order("partially_filled", acc="0.4")])
+    quiet_tick(view, rung_state="partially_filled", acc="0.4")  # OKX's accFillSz ahead of the fills
+    assert view.fills_asked == [(None, NOW - 60_000)]

@@ -1,0 +1,57 @@
+"""The tick's view of OKX: exchange time measured when the shared sync is due, else estimated."""
+
+from __future__ import annotations
+
+from fsm.engine.view import ExchangeView, TimeSync
+
+
+class Client:
+    """Counts time syncs; its clock is the local clock plus the offset the last sync measured."""
+
+    def __init__(self) -> None:
+        self.syncs = 0
+        self.local_ms = 1_000
+
+    def sync_time(self) -> int:
+        self.syncs += 1
+        return 0
+
+    def now_ms(self) -> int:
+        return self.local_ms
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_run_measures_exchange_time_once_per_interval_and_estimates_it_between() -> None:
+    client, clock = Client(), Clock()
+    sync = TimeSync(interval_s=300, clock=clock)
+    first = ExchangeView(client, time_sync=sync, full=False)  # type: ignore[arg-type]
+    assert first.now_ms() == 1_000 and client.syncs == 1
+    client.local_ms, clock.now = 31_000, 30.0
+    second = ExchangeView(client, time_sync=sync, full=False)  # type: ignore[arg-type]
+    assert (second.now_ms(), client.syncs, second.fetched("time")) == (31_000, 1, False)
+    clock.now = 300.0
+    assert ExchangeView(client, time_sync=sync, full=False).now_ms() and client.syncs == 2  # type: ignore[arg-type]
+
+
+def test_a_full_reconcile_and_a_one_off_view_measure_the_time() -> None:
+    client = Client()
+    sync = TimeSync(interval_s=300, clock=Clock())
+    ExchangeView(client, time_sync=sync, full=False).now_ms()  # type: ignore[arg-type]
+    ExchangeView(client, time_sync=sync, full=True).now_ms()  # type: ignore[arg-type]
+    ExchangeView(client).now_ms()  # type: ignore[arg-type]
+    assert client.syncs == 3
+
+
+def test_the_time_is_fixed_for_the_length_of_a_tick() -> None:
+    client = Client()
+    view = ExchangeView(client)  # type: ignore[arg-type]
+    first = view.now_ms()
+    client.local_ms += 5_000
+    assert view.now_ms() == first and client.syncs == 1
