@@ -111,7 +111,7 @@ class _Checker:
         elif params_node is None:
             raise self.fail(top.at("params"), "params", "missing (a ladder machine needs its params)")
         else:
-            params = ladder.read_params(read, params_node, top.at("params"))
+            params = ladder.read_params([ladder.params_layer(read, params_node, top.at("params"))])
         self.check_graph(states, rows, initial)
         if kind == "order":
             self.check_initial_role(states, initial, top.at("initial"))
