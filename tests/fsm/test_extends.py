@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fsm.engine.machine import load_ladder_spec
+from fsm.spec.diagram import to_mermaid
 from fsm.spec.loader import load_spec
 from fsm.spec.model import SpecError
 from tests.fsm.test_spec import MARKER, TEST_VOCABULARY, marked_line
@@ -49,6 +50,7 @@ EXTENDS_REFUSALS: dict[str, tuple[str, str, str, str]] = {
     "missing_parent": ("missing_parent", "", "extends", "the parent 'absent.yaml' does not exist"),
     "bare_name": ("bare_name", "", "extends", "'parent' is not a file name"),
     "cycle_a": ("cycle_b", "", "extends", "cycle: cycle_a.yaml -> cycle_b.yaml -> cycle_a.yaml"),
+    "extends_order_machine": ("extends_order_machine", "", "extends", "only ladder machines extend"),
     "with_states": ("with_states", "", "states", "comes from the parent in an extending machine"),
     "child_of_bad_parent": ("bad_parent", "transitions[1]", "dest", "unknown state 'dnoe'"),
     "float_in_child": ("float_in_child", "params", "notional_per_rung", "floats lose money precision"),
@@ -141,6 +143,7 @@ def test_the_btc_machine_is_the_eth_machine_on_btc_hourly() -> None:
     changed = {k for k in eth.params if eth.params[k] != btc.params[k]}
     assert changed == {"strategy_id", "cl_ord_id_prefix", "symbol", "bar", "notional_per_rung", "state_file"}
     assert (btc.params["symbol"], btc.params["bar"]) == ("BTC-USDT-SWAP", "1H")
+    assert "from btc_robust_twap_1h.yaml (rows of eth_robust_twap_15m.yaml)" in to_mermaid(btc)
 
 
 def test_a_row_the_engine_refuses_names_the_parents_file(tmp_path: Path) -> None:
