@@ -276,6 +276,21 @@ def test_a_four_rung_ladder_with_explicit_sizes_places_those_sizes(harness: Harn
     assert Decimal(archived_summary(m)["bought"]) == sum(Decimal(z) for z in sizes)
 
 
+def test_a_rung_below_min_sz_stops_the_intent_naming_the_rung_and_sends_nothing(
+    harness: Harness, tmp_path: Path
+) -> None:
+    h = harness
+    path = extending(tmp_path, "eth_tiny", "ertn", '  sizes: ["1", "0.004", "1"]\n')
+    assert "ok: " in h.cli("check", str(path)).output  # contracts are checked against minSz at render time
+    h.signal()
+    args = ("tick", str(path), "--state-dir", str(h.state_dir), "--submit")
+    out = h.cli(*args, expect=4).output
+    assert (
+        "rung 2 (offset 0.006): ETH-USDT-SWAP: sz 0.004 rounds down to 0.00 on lotSz 0.01: below minSz" in out
+    )
+    assert h.posts() == 0 and Driven(h, path).orders() == []
+
+
 # ---- extends: the BTC machine ------------------------------------------------------------------------
 
 
