@@ -25,6 +25,7 @@ from exchange.payloads import (
     close_position_body,
     order_body,
     render_eth_entry_batch_payloads,
+    render_ladder_rung_payload,
     render_post_only_limit_order_payload,
     set_leverage_body,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "close_position_body",
     "order_body",
     "render_eth_entry_batch_payloads",
+    "render_ladder_rung_payload",
     "render_post_only_limit_order_payload",
     "set_leverage_body",
 ]

@@ -83,6 +83,53 @@ def render_post_only_limit_order_payload(
     return payload
 
 
+def render_ladder_rung_payload(
+    *,
+    reference_px: Decimal,
+    offset: Decimal,
+    side: str,
+    instrument: Instrument,
+    prefix: str,
+    signal_ts_ms: int,
+    rung: int,
+    attempt: int = 0,
+    notional: Decimal | None = None,
+    sz: Decimal | None = None,
+    td_mode: str = "isolated",
+    pos_side: str | None = "long",
+) -> dict[str, str]:
+    """One post-only entry rung `offset` away from the reference, on the far side of it for `side`.
+
+    A buy rests at reference x (1 - offset) rounded down to tickSz, a sell at reference x (1 + offset)
+    rounded up. Its size is either `notional` worth of contracts at that price or the explicit `sz`
+    (exactly one), rounded down to lotSz; below minSz is an OkxInvalidRequest naming the rung.
+    """
+    if side not in SIDES:
+        raise OkxInvalidRequest(f"rung {rung}: side must be buy or sell, got {side!r}")
+    if not (isinstance(offset, Decimal) and 0 <= offset < 1):
+        raise OkxInvalidRequest(f"rung {rung}: offset must be a Decimal in [0, 1), got {offset!r}")
+    require_positive("reference_px", reference_px)
+    away = -Fraction(offset) if side == "buy" else Fraction(offset)
+    try:
+        px = round_price(Fraction(reference_px) * (1 + away), instrument.tickSz, side)
+        if notional is not None and sz is None:
+            sz = build_contract_size(notional, px, instrument)
+        elif notional is not None or sz is None:
+            raise OkxInvalidRequest("give exactly one of notional and sz")
+        return render_post_only_limit_order_payload(
+            symbol=instrument.instId,
+            side=side,
+            px=px,
+            sz=sz,
+            client_order_id=build_client_order_id(prefix, signal_ts_ms, rung, attempt),
+            td_mode=td_mode,
+            pos_side=pos_side,
+            instrument=instrument,
+        )
+    except OkxInvalidRequest as exc:
+        raise OkxInvalidRequest(f"rung {rung} (offset {format_decimal(offset)}): {exc}") from None
+
+
 def render_eth_entry_batch_payloads(
     *,
     reference_px: Decimal,
@@ -102,25 +149,24 @@ def render_eth_entry_batch_payloads(
     """
     if len(offsets) != len(ENTRY_OFFSETS):
         raise OkxInvalidRequest(f"the ladder has exactly {len(ENTRY_OFFSETS)} rungs, got {len(offsets)}")
-    require_positive("reference_px", reference_px)
-    payloads = []
-    for rung, offset in enumerate(offsets, start=1):
-        if not (isinstance(offset, Decimal) and 0 <= offset < 1):
-            raise OkxInvalidRequest(f"offset must be a Decimal in [0, 1), got {offset!r}")
-        px = round_price(Fraction(reference_px) * (1 - Fraction(offset)), instrument.tickSz, "buy")
-        payloads.append(
-            render_post_only_limit_order_payload(
-                symbol=symbol,
-                side="buy",
-                px=px,
-                sz=build_contract_size(notional_per_rung, px, instrument),
-                client_order_id=build_client_order_id(prefix, signal_ts_ms, rung, attempt),
-                td_mode=td_mode,
-                pos_side=pos_side,
-                instrument=instrument,
-            )
+    if symbol != instrument.instId:
+        raise OkxInvalidRequest(f"symbol {symbol!r} does not match instrument {instrument.instId!r}")
+    return [
+        render_ladder_rung_payload(
+            reference_px=reference_px,
+            offset=offset,
+            side="buy",
+            instrument=instrument,
+            prefix=prefix,
+            signal_ts_ms=signal_ts_ms,
+            rung=rung,
+            attempt=attempt,
+            notional=notional_per_rung,
+            td_mode=td_mode,
+            pos_side=pos_side,
         )
-    return payloads
+        for rung, offset in enumerate(offsets, start=1)
+    ]
 
 
 # --- request bodies: what the client sends, built here so a preview shows exactly that -------------

@@ -22,11 +22,11 @@ from exchange import (
     OkxApiError,
     OkxOrderAck,
     build_client_order_id,
-    render_eth_entry_batch_payloads,
 )
 from fsm.engine import ownership
 from fsm.engine.account import check_tradeable, ensure_leverage
 from fsm.engine.env import ActionEnv, error_evidence, trader_of
+from fsm.engine.ladder import render_ladder
 from fsm.engine.observe import apply_order_observation
 from fsm.engine.orders import CloseOrder, OkxMirror, Rung
 from fsm.engine.orphans import adopt_orphans, find_orphans
@@ -39,7 +39,7 @@ DUPLICATE_CL_ORD_ID = "51016"
 
 
 def render_intent(env: ActionEnv) -> None:
-    """Turn the tick's signal into three post-only payloads with deterministic clOrdIds (nothing sent)."""
+    """The tick's signal as the ladder's post-only payloads with deterministic clOrdIds (nothing sent)."""
     ctx, p, s = env.ctx, env.ctx.params, env.ctx.state
     sig = ctx.signal()
     if sig is None:  # the guard said yes in this very tick; a None here is a bug, not a market event
@@ -51,17 +51,8 @@ def render_intent(env: ActionEnv) -> None:
     check_tradeable(p.td_mode, config.acctLv)
     s.pos_mode = config.posMode
     instrument = ctx.view.instrument(p.symbol)
-    payloads = render_eth_entry_batch_payloads(
-        reference_px=sig.ref_px,
-        notional_per_rung=p.notional_per_rung,
-        instrument=instrument,
-        signal_ts_ms=sig.candle_ts,
-        prefix=p.cl_ord_id_prefix,
-        offsets=p.offsets,
-        attempt=0,
-        symbol=p.symbol,
-        td_mode=p.td_mode,
-        pos_side=ownership.okx_pos_side(p, s),
+    payloads = render_ladder(
+        sig.ref_px, p, instrument, sig.candle_ts, 0, pos_side=ownership.okx_pos_side(p, s)
     )
     s.signal = sig
     s.cycle_id = cycle_id

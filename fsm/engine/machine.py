@@ -95,7 +95,7 @@ def load_ladder_spec(path: Path) -> MachineSpec:
     for row in spec.rows:
         if row.trigger != TICK:
             where, problem = row.where.split(" (")[0], f"{row.trigger!r}: the engine fires only {TICK!r}"
-            raise SpecError(spec.path, where, row.line, "trigger", problem)
+            raise SpecError(spec.rows_file, where, row.line, "trigger", problem)
     return spec
 
 

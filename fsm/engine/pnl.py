@@ -14,10 +14,11 @@ ZERO = Decimal("0")
 
 @dataclass(frozen=True)
 class CycleSummary:
-    """Entries are the fills on the machine's side, exits the rest; realized PnL is net of all fees."""
+    """Entries are the fills on the machine's side, exits the rest; realized PnL is net of all fees
+    (for a short ladder, what its exits bought back below the entries' average is the gain)."""
 
-    bought: Decimal
-    sold: Decimal
+    bought: Decimal  # contracts entered (sold short, on a sell ladder): the key is kept for the JSON
+    sold: Decimal  # contracts exited (bought back, on a sell ladder)
     avg_entry: Decimal | None
     avg_exit: Decimal | None
     fees: Decimal

@@ -53,7 +53,8 @@ def robust_twap_signal(
     """The signal on the newest confirmed candle, or None.
 
     Reference price = median of the typical prices (h+l+c)/3 of the newest `lookback` confirmed
-    candles. With `close_above_ref` the newest close must be at or above the reference.
+    candles. With `close_above_ref` the newest close must be at or above the reference (the market
+    sits above a buy ladder), with `close_below_ref` at or below it (below a sell ladder).
     """
     confirmed = sorted((c for c in candles if c.confirm), key=lambda c: c.ts)[-lookback:]
     if len(confirmed) < lookback:
@@ -61,6 +62,8 @@ def robust_twap_signal(
     newest = confirmed[-1]
     ref = median(typical_price(c) for c in confirmed).normalize()  # no trailing zeros on disk
     if entry_filter == "close_above_ref" and newest.c < ref:
+        return None
+    if entry_filter == "close_below_ref" and newest.c > ref:
         return None
     return Signal(
         provider="robust_twap",

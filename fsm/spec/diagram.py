@@ -19,12 +19,19 @@ _CURRENT_STROKE = "#e65100"
 _LOOP_SIDES = ("", "s", "n", "w")
 
 
+def _source(spec: MachineSpec) -> str:
+    """The machine's file, and the file its rows come from when it extends another."""
+    if spec.rows_file == spec.path:
+        return spec.path.name
+    return f"{spec.path.name} (rows of {spec.rows_file.name})"
+
+
 def to_mermaid(spec: MachineSpec, current: str | None = None) -> str:
     """A Mermaid `stateDiagram-v2`; `current`, when given, is highlighted with a classDef."""
     _check_current(spec, current)
     lines = [
         "stateDiagram-v2",
-        f"    %% {spec.name} ({spec.kind}), rows in priority order, from {spec.path.name}",
+        f"    %% {spec.name} ({spec.kind}), rows in priority order, from {_source(spec)}",
         f"    classDef current fill:{_CURRENT_FILL},stroke:{_CURRENT_STROKE},stroke-width:3px",
     ]
     lines += [f"    {state.name}" for state in spec.states]

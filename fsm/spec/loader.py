@@ -9,9 +9,11 @@ that reads what its row's state does not track is refused here, not discovered i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
@@ -19,7 +21,7 @@ from typing import Any, cast
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from fsm.spec import ladder
+from fsm.spec import extends, ladder
 from fsm.spec.model import (
     ORDER_ROLES,
     TRACKS,
@@ -32,18 +34,34 @@ from fsm.spec.model import (
     StateSpec,
     Vocabulary,
 )
-from fsm.spec.nodes import At, NodeReader, did_you_mean, line_of, type_name
+from fsm.spec.nodes import At, Fields, NodeReader, did_you_mean, line_of, type_name
 
 _MACHINE_NAME = re.compile(r"[a-z0-9_]+")
-_TOP_KEYS = ("machine", "kind", "description", "initial", "states", "params", "transitions", "ignore")
+_TOP_KEYS = (
+    "machine", "extends", "kind", "description", "initial", "states", "params", "transitions", "ignore",
+)  # fmt: skip
 _STATE_KEYS = {"ladder": ("name", "description", "tracks"), "order": ("name", "description", "role")}
 _ROW_KEYS = ("trigger", "source", "dest", "guards", "unless", "actions", "description")
 _IGNORE_KEYS = ("trigger", "source", "description")
 
 
 def load_spec(path: Path, vocabulary: Vocabulary, *, kind: Kind | None = None) -> MachineSpec:
-    """Read and check one machine file against the guards and actions an engine implements."""
-    path = Path(path)
+    """Read and check one machine file (and every file it extends) against the guards and actions an
+    engine implements."""
+    return _load(Path(path), vocabulary, kind, ()).spec
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A checked machine with what a machine extending it builds on."""
+
+    spec: MachineSpec
+    layers: tuple[ladder.ParamsLayer, ...]  # its params sections, the root parent's first
+    ancestors: tuple[MachineSpec, ...]  # the machines it extends, the root first
+    digests: tuple[str, ...]  # sha256 hex of each file's bytes, the root's first
+
+
+def _load(path: Path, vocabulary: Vocabulary, kind: Kind | None, chain: tuple[Path, ...]) -> _Loaded:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -62,7 +80,12 @@ def load_spec(path: Path, vocabulary: Vocabulary, *, kind: Kind | None = None) -
     if not isinstance(root, MappingNode):
         raise SpecError(path, "", 1, "", "must be a YAML mapping (machine, kind, states, transitions ...)")
     checker = _Checker(NodeReader(path, loader), vocabulary)
-    return checker.machine(root, hashlib.sha256(data).hexdigest(), kind)
+    return checker.machine(root, hashlib.sha256(data).hexdigest(), kind, chain)
+
+
+def _chain_hash(digests: Sequence[str]) -> str:
+    """One file: its own sha256; a chain: the sha256 of every file's digest in order, the root's first."""
+    return digests[0] if len(digests) == 1 else hashlib.sha256("".join(digests).encode()).hexdigest()
 
 
 def load_order_spec(path: Path) -> MachineSpec:
@@ -85,9 +108,13 @@ class _Checker:
     def fail(self, at: At, field: str, problem: str) -> SpecError:
         return self.read.fail(at, field, problem)
 
-    def machine(self, root: MappingNode, spec_hash: str, expected_kind: Kind | None) -> MachineSpec:
+    def machine(
+        self, root: MappingNode, digest: str, expected_kind: Kind | None, chain: tuple[Path, ...]
+    ) -> _Loaded:
         read = self.read
         top = read.mapping(root, At("", 1), "", _TOP_KEYS)
+        if "extends" in top:
+            return self.extending(top, digest, expected_kind, chain)
         head = At("", None)
         name = read.name(read.required(top, "machine", head), top.at("machine"), "machine", _MACHINE_NAME)
         kind_node = read.required(top, "kind", head)
@@ -104,6 +131,7 @@ class _Checker:
         rows = self.rows(read.required(top, "transitions", head), top.at("transitions"), kind, states)
         ignores = self.ignores(top.get("ignore"), top.at("ignore"), kind, known, rows)
         params_node = top.get("params")
+        layers: tuple[ladder.ParamsLayer, ...] = ()
         if kind == "order":
             if params_node is not None:
                 raise self.fail(top.at("params"), "params", "order machines take no params")
@@ -111,15 +139,13 @@ class _Checker:
         elif params_node is None:
             raise self.fail(top.at("params"), "params", "missing (a ladder machine needs its params)")
         else:
-            params = ladder.read_params(read, params_node, top.at("params"))
+            layers = (ladder.params_layer(read, params_node, top.at("params")),)
+            params = ladder.read_params(layers)
         self.check_graph(states, rows, initial)
         if kind == "order":
             self.check_initial_role(states, initial, top.at("initial"))
-        # Last, so a renamed copy of a machine reports its real mistakes first.
-        if name != self.path.stem:
-            problem = f"{name!r} must equal the file name's stem {self.path.stem!r}"
-            raise self.fail(top.at("machine"), "machine", problem)
-        return MachineSpec(
+        self.check_stem(name, top)
+        spec = MachineSpec(
             name=name,
             kind=kind,
             description=description,
@@ -129,8 +155,48 @@ class _Checker:
             ignores=ignores,
             params=params,
             path=self.path,
-            spec_hash=spec_hash,
+            files=(self.path,),
+            spec_hash=digest,
         )
+        return _Loaded(spec, layers, (), (digest,))
+
+    def extending(
+        self, top: Fields, digest: str, expected_kind: Kind | None, chain: tuple[Path, ...]
+    ) -> _Loaded:
+        """A machine that is its parent with other params (see fsm.spec.extends)."""
+        read, at = self.read, top.at("extends")
+        extends.check_inherited(read, top)
+        parent = _load(extends.parent_path(read, top, chain), self.vocabulary, None, (*chain, self.path))
+        if parent.spec.kind != "ladder" or expected_kind not in (None, "ladder"):
+            raise self.fail(at, "extends", "only ladder machines extend and are extended")
+        name = read.name(read.required(top, "machine", at), top.at("machine"), "machine", _MACHINE_NAME)
+        description = read.optional_text(top.get("description"), top.at("description"), "description")
+        if "params" not in top:
+            problem = "missing: an extending machine gives at least its own " + ", ".join(extends.IDENTITY)
+            raise self.fail(at, "params", problem)
+        own = ladder.params_layer(read, top["params"], top.at("params"))
+        layers = (*parent.layers, own)
+        params = ladder.read_params(layers)
+        ancestors = (*parent.ancestors, parent.spec)
+        extends.check_identity(read, own, params, ancestors)
+        self.check_stem(name, top)
+        digests = (*parent.digests, digest)
+        spec = dataclasses.replace(
+            parent.spec,
+            name=name,
+            description=description,
+            params=params,
+            path=self.path,
+            files=(*parent.spec.files, self.path),
+            spec_hash=_chain_hash(digests),
+        )
+        return _Loaded(spec, layers, ancestors, digests)
+
+    def check_stem(self, name: str, top: Fields) -> None:
+        """Last of the checks, so a renamed copy of a machine reports its real mistakes first."""
+        if name != self.path.stem:
+            problem = f"{name!r} must equal the file name's stem {self.path.stem!r}"
+            raise self.fail(top.at("machine"), "machine", problem)
 
     def states(self, node: Node, section: At, kind: Kind) -> tuple[StateSpec, ...]:
         read = self.read

@@ -128,8 +128,14 @@ class MachineSpec:
     rows: tuple[RowSpec, ...]
     ignores: tuple[IgnoreSpec, ...]
     params: Mapping[str, Any]  # ladder: checked; decimals are Decimal, lists tuples; order: empty
-    path: Path
-    spec_hash: str  # sha256 hex of the file's bytes (of every file it extends, in order)
+    path: Path  # this machine's own file
+    files: tuple[Path, ...]  # every file read: the root parent first (it declares states and rows), path last
+    spec_hash: str  # sha256 hex of the file's bytes; extending, of every file's digest in order
+
+    @property
+    def rows_file(self) -> Path:
+        """The file that declares the states and rows (the root of an `extends` chain)."""
+        return self.files[0]
 
     @property
     def state_names(self) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from exchange import (
     build_client_order_id,
     build_contract_size,
     render_eth_entry_batch_payloads,
+    render_ladder_rung_payload,
     render_post_only_limit_order_payload,
 )
 from tests.exchange.okx_fakes import eth_instrument
@@ -152,7 +153,7 @@ def test_entry_batch_prices_round_down_to_the_tick() -> None:
 
 
 def test_entry_batch_enforces_min_sz_for_every_rung() -> None:
-    with pytest.raises(OkxInvalidRequest, match="minSz"):
+    with pytest.raises(OkxInvalidRequest, match=r"^rung 1 \(offset 0.003\): .*below minSz"):
         _ladder(notional_per_rung=Decimal("2"))
 
 
@@ -184,6 +185,50 @@ def test_entry_batch_numbers_sit_on_the_grid_and_never_use_an_exponent(
         assert Fraction(px) % Fraction(inst.tickSz) == 0 and Fraction(sz) % Fraction(inst.lotSz) == 0
         assert Fraction(px) <= Fraction(reference) * (1 - Fraction(offset)) < Fraction(px) + Fraction("0.01")
         assert sz == build_contract_size(notional, px, inst)
+
+
+def _rung(**overrides: Any) -> dict[str, str]:
+    args: dict[str, Any] = {
+        "reference_px": Decimal("3000"),
+        "offset": Decimal("0.003"),
+        "side": "sell",
+        "instrument": eth_instrument(),
+        "prefix": "ertw",
+        "signal_ts_ms": SIGNAL_TS,
+        "rung": 2,
+        "pos_side": "short",
+        **overrides,
+    }
+    return render_ladder_rung_payload(**args)
+
+
+def test_a_sell_rung_rests_above_the_reference_rounded_up() -> None:
+    payload = _rung(reference_px=Decimal("3001.37"), notional=Decimal("1000"))
+    # 3001.37 x 1.003 = 3010.37411 -> 3010.38 (up, never down, for a sell)
+    assert (payload["side"], payload["posSide"], payload["px"]) == ("sell", "short", "3010.38")
+    assert payload["sz"] == "3.32"  # 1000 / (3010.38 x 0.1) = 3.3218 -> 3.32
+    assert payload["clOrdId"] == "ertw1700000000000r2a0"
+
+
+def test_an_explicit_rung_size_is_rounded_down_to_the_lot() -> None:
+    assert _rung(sz=Decimal("0.509"))["sz"] == "0.50"
+    assert _rung(sz=Decimal("0.5"), side="buy", pos_side="long")["px"] == "2991.00"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"sz": Decimal("0.009")}, r"^rung 2 \(offset 0.003\): ETH-USDT-SWAP: sz 0.009 rounds down to 0.00"),
+        ({"notional": Decimal("2")}, r"^rung 2 \(offset 0.003\): .*below minSz 0.01"),
+        ({"notional": Decimal("100"), "sz": Decimal("1")}, "rung 2 .*exactly one of notional and sz"),
+        ({}, "rung 2 .*exactly one of notional and sz"),
+        ({"sz": Decimal("1"), "side": "short"}, "rung 2: side must be buy or sell"),
+        ({"sz": Decimal("1"), "offset": Decimal("1")}, r"rung 2: offset must be a Decimal in \[0, 1\)"),
+    ],
+)
+def test_a_rung_that_cannot_be_placed_is_refused_naming_it(overrides: dict[str, Any], problem: str) -> None:
+    with pytest.raises(OkxInvalidRequest, match=problem):
+        _rung(**overrides)
 
 
 def test_render_functions_make_no_request(monkeypatch: pytest.MonkeyPatch) -> None:

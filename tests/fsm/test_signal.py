@@ -49,6 +49,16 @@ def test_close_below_reference_gives_no_signal_with_the_filter_and_one_without()
     candles = [candle(i, "101", "99", "100") for i in range(3)] + [candle(3, "100", "90", "91")]
     assert robust_twap_signal(candles, bar="15m", lookback=4, entry_filter="close_above_ref") is None
     assert robust_twap_signal(candles, bar="15m", lookback=4, entry_filter="none") is not None
+    assert robust_twap_signal(candles, bar="15m", lookback=4, entry_filter="close_below_ref") is not None
+
+
+def test_close_above_reference_gives_no_signal_to_a_sell_ladder_filter() -> None:
+    candles = [candle(i, "101", "99", "100") for i in range(3)] + [candle(3, "110", "100", "109")]
+    assert robust_twap_signal(candles, bar="15m", lookback=4, entry_filter="close_below_ref") is None
+    assert robust_twap_signal(candles, bar="15m", lookback=4, entry_filter="close_above_ref") is not None
+    flat = [candle(i, "101", "99", "100") for i in range(4)]  # the close on the reference passes both
+    for entry_filter in ("close_above_ref", "close_below_ref"):
+        assert robust_twap_signal(flat, bar="15m", lookback=4, entry_filter=entry_filter) is not None
 
 
 def test_too_few_confirmed_candles_give_no_signal() -> None:

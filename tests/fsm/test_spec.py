@@ -61,6 +61,31 @@ REFUSALS: dict[str, tuple[str, str, str]] = {
     "unknown_param": ("params", "symbl", "unknown key"),
     "decreasing_offsets": ("params", "offsets[1]", "greater than the offset before it"),
     "signal_missing_lookback": ("params", "signal.lookback_bars", "missing"),
+    "buy_with_pos_side_short": (
+        "params",
+        "pos_side",
+        "side buy opens a long position: pos_side must be long",
+    ),
+    "sell_with_pos_side_long": (
+        "params",
+        "pos_side",
+        "side sell opens a short position: pos_side must be short",
+    ),
+    "sell_with_close_above_ref": (
+        "params",
+        "signal.entry_filter",
+        "close_above_ref does not fit side sell: the rungs rest above the reference, "
+        "so use close_below_ref or none",
+    ),
+    "sizes_and_notional": ("params", "sizes", "give notional_per_rung or sizes, not both"),
+    "sizes_nor_notional": ("params", "notional_per_rung", "missing: give notional_per_rung"),
+    "sizes_length_mismatch": ("params", "sizes", "3 sizes for 2 offsets: give one size per offset"),
+    "zero_size": ("params", "sizes[1]", "must be greater than 0 (contracts), got 0"),
+    "twenty_one_rungs": (
+        "params",
+        "offsets",
+        "has 21 rungs: OKX takes at most 20 orders in one batch-orders",
+    ),
     "unknown_top_key": ("", "on_error", "unknown key"),
     "duplicate_key": ("transitions[1]", "dest", "duplicate key"),
     "name_not_stem": ("", "machine", "must equal the file name's stem 'name_not_stem'"),

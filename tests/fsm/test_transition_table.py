@@ -17,19 +17,19 @@ from itertools import product
 from pathlib import Path
 
 import pytest
-import yaml
 
 from fsm.engine.actions import ACTIONS
 from fsm.engine.guards import GUARDS
-from fsm.engine.machine import load_ladder_spec, load_order_machine
+from fsm.engine.machine import VOCABULARY, load_ladder_spec, load_order_machine
 from fsm.engine.observe import ORDER_TRIGGERS
 from fsm.engine.roles import OrderRoles
 from fsm.engine.runtime import MachineRuntime
+from fsm.spec.loader import load_spec
 from fsm.spec.model import MachineSpec, RowSpec
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "machines").glob("*.yaml"))
-LADDERS = [load_ladder_spec(p) for p in SHIPPED if yaml.safe_load(p.read_text())["kind"] == "ladder"]
+LADDERS = [load_ladder_spec(p) for p in SHIPPED if load_spec(p, VOCABULARY).kind == "ladder"]  # extends too
 LADDER = next(spec for spec in LADDERS if spec.name == "eth_robust_twap_15m")
 ORDER = load_order_machine(REPO / "machines" / "okx_order.yaml")
 ROLES = OrderRoles.of(ORDER)
