@@ -13,13 +13,14 @@ from typing import Any, TypeVar
 
 from . import params, pricelimit
 from .account import ACCT_LEVELS, MGN_MODES, POS_MODES
-from .engine import ARCHIVE_KEPT_MS, FILLS_HISTORY_KEPT_MS, FILLS_KEPT_MS, HISTORY_KEPT_MS, Venue
+from .book import ARCHIVE_KEPT_MS, FILLS_HISTORY_KEPT_MS, FILLS_KEPT_MS, HISTORY_KEPT_MS
 from .envelopes import items, ok
 from .errors import ApiError, ItemError, bad_param
 from .instruments import INSTRUMENTS
 from .market import BAR_MINUTES, PricePath
 from .orders import Fill, Order
 from .server import Response
+from .venue import Venue
 
 INST_TYPES = ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "EVENTS")
 HISTORY_STATES = ("filled", "canceled", "mmp_canceled")

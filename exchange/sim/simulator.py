@@ -26,12 +26,12 @@ from .api import Api
 from .auth import Credentials
 from .clock import Clock
 from .decimals import fmt
-from .engine import Venue
 from .errors import ApiError, ItemError
 from .instruments import INSTRUMENTS, PRIMARY_INST_ID
 from .quirks import Quirks
 from .ratelimit import RateLimiter
 from .server import HttpServer, Request, Response
+from .venue import Venue
 
 USER_ORD_TYPES = ("market", "limit", "post_only")  # what the OKX app's order form offers here
 
