@@ -14,7 +14,8 @@ from typing import Any
 
 from . import envelopes
 from .auth import Credentials, authenticate
-from .endpoints import EXP_TIME_ENDPOINTS, ROUTES, Call, Handler, exp_time
+from .endpoints import EXP_TIME_ENDPOINTS, ROUTES
+from .endpoints.call import Call, Handler, exp_time
 from .errors import ApiError
 from .faults import NO_FAULTS, FaultPlan
 from .ratelimit import RateLimiter, charges
