@@ -102,9 +102,9 @@ class TradingEndpoints(OkxTransport):
                 raise OkxInvalidRequest(f"every payload must be for {symbol} with string values: {item}")
             if "clOrdId" in item:
                 check_client_order_id(item["clOrdId"])
-        cl_ids = [item["clOrdId"] for item in items if "clOrdId" in item]
-        if len(set(cl_ids)) != len(cl_ids):
-            raise OkxInvalidRequest(f"clOrdIds must be unique within a batch: {cl_ids}")
+        client_order_ids = [item["clOrdId"] for item in items if "clOrdId" in item]
+        if len(set(client_order_ids)) != len(client_order_ids):
+            raise OkxInvalidRequest(f"clOrdIds must be unique within a batch: {client_order_ids}")
         env = self._write(BATCH_ORDERS, items, key=symbol, units=len(items), exp_time_ms=exp_time_ms)
         return self._acks(env, BATCH_ORDERS, len(items))
 
@@ -121,7 +121,7 @@ class TradingEndpoints(OkxTransport):
     ) -> list[OkxOrderAck]:
         """Cancel up to 20 orders given as (ordId, clOrdId) pairs; one ack per pair."""
         self._require_armed()
-        items = [cancel_item(symbol, ord_id, cl_id) for ord_id, cl_id in order_ids]
+        items = [cancel_item(symbol, ord_id, client_order_id) for ord_id, client_order_id in order_ids]
         _check_batch(items)
         env = self._write(CANCEL_BATCH_ORDERS, items, key=symbol, units=len(items))
         return self._acks(env, CANCEL_BATCH_ORDERS, len(items))

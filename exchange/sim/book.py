@@ -80,13 +80,13 @@ class Book:
         order.u_time = self.now_ms()
         self.open.pop(order.ord_id, None)
 
-    def find_order(self, inst_id: str, ord_id: str | None, cl_ord_id: str | None) -> Order | None:
+    def find_order(self, inst_id: str, ord_id: str | None, client_order_id: str | None) -> Order | None:
         """GET /trade/order: ordId wins, a clOrdId gives its latest order; only retained orders are found."""
         self.forget_expired()
         if ord_id is not None:
             matches = [self.orders[ord_id]] if ord_id in self.orders else []
         else:
-            matches = [o for o in reversed(self.orders.values()) if o.cl_ord_id == cl_ord_id]
+            matches = [o for o in reversed(self.orders.values()) if o.client_order_id == client_order_id]
         return next((o for o in matches if o.inst.inst_id == inst_id and self._retained(o)), None)
 
     def _retained(self, order: Order) -> bool:

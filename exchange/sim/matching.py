@@ -135,7 +135,7 @@ class Matching(Accounting):
             trade_id=self.ids.trade_id(),
             bill_id=self.ids.timed("bill", t),
             ord_id=order.ord_id,
-            cl_ord_id=order.cl_ord_id,
+            client_order_id=order.client_order_id,
             tag=order.tag,
             px=px,
             sz=sz,

@@ -19,10 +19,16 @@ from .params import ClosePosition, PlaceOrder
 class Venue(Matching):
     """The simulated OKX venue the endpoints and the simulator's controls drive."""
 
-    def place(self, req: PlaceOrder, taken_cl_ord_ids: set[str]) -> Order:
-        """Place one order, or raise ItemError with its sCode; `taken_cl_ord_ids`: the batch's so far."""
+    def place(self, req: PlaceOrder, taken_client_order_ids: set[str]) -> Order:
+        """Place one order, or raise ItemError with its sCode.
+
+        `taken_client_order_ids`: the clOrdIds the batch has placed so far.
+        """
         pricelimit.check(req.inst, req.side, req.px, self.mark(req.inst))
-        if req.cl_ord_id and (req.cl_ord_id in taken_cl_ord_ids or self._pending_by_cl_ord_id(req.cl_ord_id)):
+        if req.client_order_id and (
+            req.client_order_id in taken_client_order_ids
+            or self._pending_by_client_order_id(req.client_order_id)
+        ):
             raise ItemError("51016")
         check_trading_allowed(self.account, req.td_mode, self.quirks)
         pos_side = pos_side_for(self.account, req.pos_side)
@@ -40,11 +46,11 @@ class Venue(Matching):
         if frozen > self.avail_bal():
             raise ItemError("51008")
         order = self._new_order(
-            req.inst, req.cl_ord_id, req.tag, req.side, key, req.ord_type, req.px, req.sz, reduce_only
+            req.inst, req.client_order_id, req.tag, req.side, key, req.ord_type, req.px, req.sz, reduce_only
         )
         order.frozen = frozen
-        if req.cl_ord_id:
-            taken_cl_ord_ids.add(req.cl_ord_id)
+        if req.client_order_id:
+            taken_client_order_ids.add(req.client_order_id)
         self.orders[order.ord_id] = order
         self.open[order.ord_id] = order
         self._execute(order, market_px)
@@ -53,7 +59,7 @@ class Venue(Matching):
     def _new_order(
         self,
         inst: Instrument,
-        cl_ord_id: str,
+        client_order_id: str,
         tag: str,
         side: str,
         key: PosKey,
@@ -67,7 +73,7 @@ class Venue(Matching):
         return Order(
             inst=inst,
             ord_id=self.ids.timed("ord", now),
-            cl_ord_id=cl_ord_id,
+            client_order_id=client_order_id,
             tag=tag,
             side=side,
             pos_side=pos_side,
@@ -81,28 +87,28 @@ class Venue(Matching):
             reduce_only=reduce_only,
         )
 
-    def _find_pending(self, ord_id: str | None, cl_ord_id: str | None) -> Order | None:
+    def _find_pending(self, ord_id: str | None, client_order_id: str | None) -> Order | None:
         if ord_id is not None:
             return self.open.get(ord_id)
-        assert cl_ord_id is not None
-        return self._pending_by_cl_ord_id(cl_ord_id)
+        assert client_order_id is not None
+        return self._pending_by_client_order_id(client_order_id)
 
-    def _pending_by_cl_ord_id(self, cl_ord_id: str) -> Order | None:
-        return next((o for o in self.open.values() if o.cl_ord_id == cl_ord_id), None)
+    def _pending_by_client_order_id(self, client_order_id: str) -> Order | None:
+        return next((o for o in self.open.values() if o.client_order_id == client_order_id), None)
 
     def cancel(
-        self, inst_id: str, ord_id: str | None, cl_ord_id: str | None, asynchronous: bool = False
+        self, inst_id: str, ord_id: str | None, client_order_id: str | None, asynchronous: bool = False
     ) -> Order:
         """Cancel a pending order now, or (asynchronous) accept the cancel for the next matching step.
 
         Raise ItemError 51410 when its cancel is already accepted, the `cancel_canceled_code` quirk when
         it is canceled, 51400 when it is filled or unknown.
         """
-        if ord_id is None and cl_ord_id is None:
+        if ord_id is None and client_order_id is None:
             raise ItemError("51407")
-        order = self._find_pending(ord_id, cl_ord_id)
+        order = self._find_pending(ord_id, client_order_id)
         if order is None or order.inst.inst_id != inst_id:
-            known = self.find_order(inst_id, ord_id, cl_ord_id)
+            known = self.find_order(inst_id, ord_id, client_order_id)
             canceled = known is not None and known.state == "canceled"
             raise ItemError(self.quirks.cancel_canceled_code if canceled else "51400")
         if order.ord_id in self.cancel_requested:
@@ -113,10 +119,10 @@ class Venue(Matching):
             self._terminate(order, CANCEL_BY_USER)
         return order
 
-    def user_cancel(self, ord_id: str | None, cl_ord_id: str | None) -> Order:
+    def user_cancel(self, ord_id: str | None, client_order_id: str | None) -> Order:
         """A trader cancelling in the OKX app."""
         self.sync()
-        order = self._find_pending(ord_id, cl_ord_id) if (ord_id or cl_ord_id) else None
+        order = self._find_pending(ord_id, client_order_id) if (ord_id or client_order_id) else None
         if order is None:
             raise LookupError("no pending order with that ordId/clOrdId")
         self._terminate(order, CANCEL_BY_USER)
@@ -133,9 +139,9 @@ class Venue(Matching):
             raise ApiError("51023")
         if self._closing_orders(pos.key) and not req.auto_cxl:
             raise ApiError("51115")
-        if req.cl_ord_id and self._pending_by_cl_ord_id(req.cl_ord_id):
+        if req.client_order_id and self._pending_by_client_order_id(req.client_order_id):
             raise ApiError("51016")
-        return self._close_at_market(pos, req.cl_ord_id, req.tag)
+        return self._close_at_market(pos, req.client_order_id, req.tag)
 
     def user_close(self, inst_id: str, pos_side: str, mgn_mode: str | None = None) -> Order:
         """A trader closing the position in the OKX app."""
@@ -152,11 +158,11 @@ class Venue(Matching):
             raise LookupError(f"no {pos_side} position on {inst_id}")
         return self._close_at_market(pos, "", "")
 
-    def _close_at_market(self, pos: Position, cl_ord_id: str, tag: str) -> Order:
+    def _close_at_market(self, pos: Position, client_order_id: str, tag: str) -> Order:
         for order in self._closing_orders(pos.key):
             self._terminate(order, CANCEL_POSITION_CLOSED)
         side = "sell" if pos.direction > 0 else "buy"
-        order = self._new_order(pos.inst, cl_ord_id, tag, side, pos.key, "market", None, pos.size, True)
+        order = self._new_order(pos.inst, client_order_id, tag, side, pos.key, "market", None, pos.size, True)
         self.orders[order.ord_id] = order
         self.open[order.ord_id] = order
         self._execute(order, self.mark(pos.inst))

@@ -43,10 +43,10 @@ def _in_window(query: Mapping[str, str]) -> Callable[[int], bool]:
 
 def get_order(venue: Venue, call: Call) -> Response:
     inst = params.instrument_top_level(params.required(call.query, "instId"))
-    ord_id, cl_ord_id = params.text(call.query, "ordId"), params.text(call.query, "clOrdId")
-    if ord_id is None and cl_ord_id is None:
+    ord_id, client_order_id = params.text(call.query, "ordId"), params.text(call.query, "clOrdId")
+    if ord_id is None and client_order_id is None:
         raise ApiError("51003")
-    order = venue.find_order(inst.inst_id, ord_id, cl_ord_id)
+    order = venue.find_order(inst.inst_id, ord_id, client_order_id)
     if order is None:
         raise ApiError("51603")
     return ok([order.to_okx()])

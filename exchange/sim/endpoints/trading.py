@@ -38,7 +38,7 @@ def _place_ack(venue: Venue, item: Mapping[str, Any], taken: set[str]) -> dict[s
     except ItemError as exc:
         return _refused_place_ack(item, exc, ts)
     return {
-        "clOrdId": order.cl_ord_id,
+        "clOrdId": order.client_order_id,
         "ordId": order.ord_id,
         "sCode": "0",
         "sMsg": "Order placed",
@@ -75,12 +75,12 @@ def place_batch(venue: Venue, call: Call) -> Response:
 
 def _cancel_ack(venue: Venue, item: Mapping[str, Any], asynchronous: bool) -> dict[str, Any]:
     req = params.cancel_item(item)
-    ack = {"clOrdId": req.cl_ord_id or "", "ordId": req.ord_id or "", "ts": str(venue.now_ms())}
+    ack = {"clOrdId": req.client_order_id or "", "ordId": req.ord_id or "", "ts": str(venue.now_ms())}
     try:
-        order = venue.cancel(req.inst_id, req.ord_id, req.cl_ord_id, asynchronous)
+        order = venue.cancel(req.inst_id, req.ord_id, req.client_order_id, asynchronous)
     except ItemError as exc:
         return {**ack, "sCode": exc.code, "sMsg": exc.msg}
-    return {**ack, "clOrdId": order.cl_ord_id, "ordId": order.ord_id, "sCode": "0", "sMsg": ""}
+    return {**ack, "clOrdId": order.client_order_id, "ordId": order.ord_id, "sCode": "0", "sMsg": ""}
 
 
 def _cancel(venue: Venue, call: Call, many: bool) -> Response:
@@ -109,7 +109,7 @@ def close_position(venue: Venue, call: Call) -> Response:
     return ok(
         [
             {
-                "clOrdId": order.cl_ord_id,
+                "clOrdId": order.client_order_id,
                 "instId": req.inst.inst_id,
                 "posSide": order.pos_side,
                 "tag": order.tag,
