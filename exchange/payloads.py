@@ -16,17 +16,17 @@ from exchange.errors import OkxInvalidRequest
 from exchange.records import SIDES, Instrument
 from exchange.sizing import build_contract_size, floor_to_step, format_decimal, require_positive, round_price
 
-CL_ORD_ID_MAX = 32
-_CL_ORD_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+CLIENT_ORDER_ID_MAX = 32
+_CLIENT_ORDER_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _TRADABLE_STATES = frozenset({"live", "post_only"})
 ENTRY_OFFSETS = (Decimal("0.003"), Decimal("0.006"), Decimal("0.009"))
 
 
 def check_client_order_id(client_order_id: str) -> str:
     """OKX's clOrdId rule, tightened to start with a letter: 1-32 ASCII letters and digits."""
-    if not _CL_ORD_ID.fullmatch(client_order_id) or len(client_order_id) > CL_ORD_ID_MAX:
+    if not _CLIENT_ORDER_ID.fullmatch(client_order_id) or len(client_order_id) > CLIENT_ORDER_ID_MAX:
         raise OkxInvalidRequest(
-            f"clOrdId must start with a letter and be at most {CL_ORD_ID_MAX} letters/digits, "
+            f"clOrdId must start with a letter and be at most {CLIENT_ORDER_ID_MAX} letters/digits, "
             f"got {client_order_id!r}"
         )
     return client_order_id

@@ -3,6 +3,7 @@
 It never imports the client: it judges requests from the raw bytes, as OKX does.
 """
 
-from .simulator import Simulator, serve
+from .command import serve
+from .simulator import Simulator
 
 __all__ = ["Simulator", "serve"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .simulator import ALLOW_REMOTE_HELP, serve
+from .command import ALLOW_REMOTE_HELP, serve
 
 
 def main() -> int:

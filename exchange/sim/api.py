@@ -14,12 +14,13 @@ from typing import Any
 
 from . import envelopes
 from .auth import Credentials, authenticate
-from .endpoints import EXP_TIME_ENDPOINTS, ROUTES, Call, Handler, exp_time
-from .engine import Venue
+from .endpoints import EXP_TIME_ENDPOINTS, ROUTES
+from .endpoints.call import Call, Handler, exp_time
 from .errors import ApiError
 from .faults import NO_FAULTS, FaultPlan
 from .ratelimit import RateLimiter, charges
 from .server import Request, Response
+from .venue import Venue
 
 _PATHS = {endpoint.split(" ", 1)[1] for endpoint in ROUTES}
 

@@ -20,3 +20,14 @@ def parse_plain(text: str) -> Decimal | None:
     if not _PLAIN.match(text):
         return None
     return Decimal(text)
+
+
+def to_decimal(value: str | int | float | Decimal, name: str) -> Decimal:
+    """A finite Decimal from a control's or a flag's value; ValueError naming `name` otherwise."""
+    try:
+        result = Decimal(str(value))
+    except ArithmeticError:
+        raise ValueError(f"{name} must be a number") from None
+    if not result.is_finite():
+        raise ValueError(f"{name} must be a finite number")
+    return result

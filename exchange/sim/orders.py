@@ -33,7 +33,7 @@ class Fill:
     trade_id: str
     bill_id: str
     ord_id: str
-    cl_ord_id: str
+    client_order_id: str
     tag: str
     px: Decimal
     sz: Decimal
@@ -47,7 +47,7 @@ class Fill:
     def to_okx(self) -> dict[str, Any]:
         return {
             "billId": self.bill_id,
-            "clOrdId": self.cl_ord_id,
+            "clOrdId": self.client_order_id,
             "execType": self.exec_type,
             "fee": fmt(self.fee),
             "feeCcy": "USDT",
@@ -79,7 +79,7 @@ class Fill:
 class Order:
     inst: Instrument
     ord_id: str
-    cl_ord_id: str
+    client_order_id: str
     tag: str
     side: str
     pos_side: str
@@ -127,7 +127,7 @@ class Order:
             "cancelSourceReason": "",
             "category": "normal",
             "ccy": "",
-            "clOrdId": self.cl_ord_id,
+            "clOrdId": self.client_order_id,
             "fee": fmt(self.fee),
             "feeCcy": "USDT",
             "fillPx": "" if last is None else fmt(last.px),

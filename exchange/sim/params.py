@@ -18,7 +18,7 @@ from .errors import ApiError, ItemError, bad_item_param, bad_param
 from .instruments import INSTRUMENTS, Instrument
 from .quirks import Quirks
 
-_CL_ORD_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
+_CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
 _TAG = re.compile(r"^[A-Za-z0-9]{1,16}$")
 _INTEGER = re.compile(r"^\d{1,20}$")
 
@@ -96,9 +96,9 @@ def instrument_top_level(inst_id: str) -> Instrument:
         raise ApiError(exc.code) from None
 
 
-def cl_ord_id(source: Mapping[str, Any]) -> str:
+def client_order_id(source: Mapping[str, Any]) -> str:
     value = text(source, "clOrdId")
-    if value is not None and not _CL_ORD_ID.match(value):
+    if value is not None and not _CLIENT_ORDER_ID.match(value):
         raise bad_item_param("clOrdId")
     return value or ""
 
@@ -127,7 +127,7 @@ class PlaceOrder:
     ord_type: str
     sz: Decimal
     px: Decimal | None
-    cl_ord_id: str
+    client_order_id: str
     tag: str
     reduce_only: bool = False
 
@@ -145,7 +145,7 @@ def place_shape(item: Mapping[str, Any], quirks: Quirks) -> None:
 def place_item(item: Mapping[str, Any], quirks: Quirks) -> PlaceOrder:
     """The item-level checks of one place item, in OKX's spirit (raise ItemError)."""
     inst = instrument(required(item, "instId"))
-    client_id = cl_ord_id(item)
+    order_client_order_id = client_order_id(item)
     order_tag = tag(item)
     td_mode = required(item, "tdMode")
     if td_mode not in ("cross", "isolated"):  # cash and spot_isolated are for spot
@@ -179,7 +179,7 @@ def place_item(item: Mapping[str, Any], quirks: Quirks) -> PlaceOrder:
         ord_type,
         sz,
         px,
-        client_id,
+        order_client_order_id,
         order_tag,
         flag(item, "reduceOnly", quirks.boolean_strings),
     )
@@ -189,7 +189,7 @@ def place_item(item: Mapping[str, Any], quirks: Quirks) -> PlaceOrder:
 class CancelOrder:
     inst_id: str
     ord_id: str | None
-    cl_ord_id: str | None
+    client_order_id: str | None
 
 
 def cancel_item(item: Mapping[str, Any]) -> CancelOrder:
@@ -201,7 +201,7 @@ class ClosePosition:
     inst: Instrument
     mgn_mode: str
     pos_side: str | None  # as sent; None when omitted
-    cl_ord_id: str
+    client_order_id: str
     tag: str
     auto_cxl: bool
 
@@ -214,7 +214,7 @@ def close_position(body: Mapping[str, Any], quirks: Quirks) -> ClosePosition:
             inst,
             mgn_mode,
             pos_side(body),
-            cl_ord_id(body),
+            client_order_id(body),
             tag(body),
             flag(body, "autoCxl", quirks.boolean_strings),
         )

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from fsm.persist.store import atomic_write
+from fsm.persist.durable import atomic_write
 
 COMMANDS = ("close", "cancel", "pause", "resume", "flatten")
 

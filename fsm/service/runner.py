@@ -28,7 +28,8 @@ from fsm.engine.tick import open_machine_state, run_tick
 from fsm.engine.view import ExchangeView, TimeSync
 from fsm.errors import EngineError
 from fsm.persist import spool
-from fsm.persist.store import StateStore, atomic_write
+from fsm.persist.durable import atomic_write
+from fsm.persist.store import StateStore
 from fsm.service.notify import Notifier
 
 log = logging.getLogger("okx_fsm.run")

@@ -15,14 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fsm.errors import JournalChainBroken, JournalTornTail, StateRefused
-from fsm.persist.journal import (
-    GENESIS_HASH,
-    KINDS,
-    JournalWriter,
-    read_journal,
-    repair_torn_tail,
-    verify_journal,
-)
+from fsm.persist.chain import GENESIS_HASH, KINDS
+from fsm.persist.journal import JournalWriter, read_journal, repair_torn_tail, verify_journal
 
 json_scalars = (
     st.none()

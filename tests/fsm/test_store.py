@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fsm.errors import JournalChainBroken, JournalTornTail, StateCorrupt, StateLocked, StateMismatch
-from fsm.persist.journal import GENESIS, KINDS, JournalWriter, read_journal, verify_journal
+from fsm.persist.chain import GENESIS, KINDS
+from fsm.persist.journal import JournalWriter, read_journal, verify_journal
 from fsm.persist.store import Identity, StateStore
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from exchange.sim import Simulator
-from exchange.sim.endpoints import Call, place_batch
+from exchange.sim.endpoints.call import Call
+from exchange.sim.endpoints.trading import place_batch
 from tests.exchange.sim.okx_http import RawOkx
 
 PLACE = "POST /api/v5/trade/order"

@@ -1,0 +1,98 @@
+"""The state file: which machine it belongs to, the journal cursor it reflects, the snapshot, and
+how it is read (every field checked) and written (atomically)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from fsm.errors import StateCorrupt
+from fsm.persist.chain import GENESIS, Cursor, JournalRecord, is_hex_digest
+from fsm.persist.durable import atomic_write
+
+SCHEMA_VERSION = 1
+_STATE_KEYS = frozenset({"schema_version", "identity", "cursor", "snapshot"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Which machine a state file belongs to; a different one is refused."""
+
+    strategy_id: str
+    symbol: str
+    bar: str
+    spec_hash: str
+
+    @classmethod
+    def from_dict(cls, value: object) -> Identity | None:
+        """The identity stored in a state file or journal, or None if it is malformed."""
+        names = [field.name for field in fields(cls)]
+        if not isinstance(value, dict) or sorted(value) != sorted(names):
+            return None
+        if not all(isinstance(value[name], str) for name in names):
+            return None
+        return cls(**{name: value[name] for name in names})
+
+
+@dataclass(frozen=True)
+class StateFile:
+    """What a state file holds."""
+
+    identity: Identity
+    cursor: Cursor
+    snapshot: dict[str, Any]
+
+
+def read_state_file(path: Path) -> StateFile | None:
+    """The state file's identity, cursor and snapshot; None if absent, StateCorrupt if unusable."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+    def corrupt(reason: str) -> StateCorrupt:
+        return StateCorrupt(path, reason)
+
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise corrupt(f"it is not JSON ({exc})") from None
+    if not isinstance(document, dict) or set(document) != _STATE_KEYS:
+        found = sorted(document) if isinstance(document, dict) else type(document).__name__
+        raise corrupt(f"wrong shape (found {found}, expected the keys {sorted(_STATE_KEYS)})")
+    version = document["schema_version"]
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        raise corrupt(f"unknown schema_version {version!r} (this engine reads {SCHEMA_VERSION})")
+    identity = Identity.from_dict(document["identity"])
+    if identity is None:
+        raise corrupt("identity must hold the strings strategy_id, symbol, bar and spec_hash")
+    raw_cursor = document["cursor"]
+    if not (
+        isinstance(raw_cursor, dict)
+        and set(raw_cursor) == {"seq", "hash"}
+        and isinstance(raw_cursor["seq"], int)
+        and not isinstance(raw_cursor["seq"], bool)
+        and raw_cursor["seq"] >= 0
+        and is_hex_digest(raw_cursor["hash"])
+    ):
+        raise corrupt("cursor must be {seq: int >= 0, hash: hex sha256}")
+    cursor = Cursor(raw_cursor["seq"], raw_cursor["hash"])
+    if cursor.seq == 0 and cursor != GENESIS:
+        raise corrupt("cursor at seq 0 must carry the genesis hash (64 zeros)")
+    if not isinstance(document["snapshot"], dict):
+        raise corrupt("snapshot must be a JSON object")
+    return StateFile(identity, cursor, document["snapshot"])
+
+
+def write_state_file(path: Path, identity: Identity, record: JournalRecord) -> None:
+    """Replace the state file with `record`'s state and cursor, for the machine `identity`."""
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "identity": asdict(identity),
+        "cursor": asdict(record.cursor),
+        "snapshot": record.state,
+    }
+    text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    atomic_write(path, text.encode("utf-8"))
