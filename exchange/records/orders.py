@@ -9,7 +9,13 @@ from typing import Any
 
 from exchange.records.fields import Fields, raw_field
 
-ORDER_STATES = frozenset({"live", "partially_filled", "filled", "canceled", "mmp_canceled"})
+# OKX's own words for an order's `state` and why it was canceled (`cancelSource`), mirrored as OKX
+# sends them; the engine's order machine names its own states in machines/okx_order.yaml.
+OKX_CANCELED = "canceled"
+OKX_CANCELED_STATES = frozenset({OKX_CANCELED, "mmp_canceled"})  # mmp: market-maker protection
+OKX_ENDED_STATES = frozenset({"filled", *OKX_CANCELED_STATES})
+ORDER_STATES = frozenset({"live", "partially_filled", *OKX_ENDED_STATES})
+POST_ONLY_CANCEL_SOURCE = "31"  # canceled because a post-only order would have taken liquidity
 SIDES = frozenset({"buy", "sell"})
 
 

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from exchange import OkxFill, OkxOrder
-from exchange.states import OKX_CANCELED, OKX_CANCELED_STATES, POST_ONLY_CANCEL_SOURCE
+from exchange.records.orders import OKX_CANCELED, OKX_CANCELED_STATES, POST_ONLY_CANCEL_SOURCE
 from fsm.engine import ownership
 from fsm.engine.context import TickContext
 from fsm.engine.orders import Fill, OkxMirror, PositionMirror, Rung

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from exchange.states import OKX_ENDED_STATES
+from exchange.records.orders import OKX_ENDED_STATES
 
 
 def dec(value: Decimal) -> str:
