@@ -655,7 +655,7 @@ def verify_log(
 
     loaded = load_machine(machine, state_dir=state_dir)
     journal = loaded.state_path.with_suffix(".jsonl")
-    inspection = StateStore(loaded.state_path, loaded.identity, allow_spec_change=True).inspect()
+    inspection = StateStore(loaded.state_path, loaded.identity, allow_spec_change=True).inspect(full=True)
     report = inspection.journal
     if report is None:
         raise StateRefused(

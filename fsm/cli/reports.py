@@ -166,7 +166,7 @@ def recovery_document(inspection: Inspection | None) -> dict[str, Any]:
     return {
         "journal_ahead": inspection.journal_ahead_by > 0,
         "state_file_seq": None if state_file is None else state_file.seq,
-        "journal_seq": None if inspection.journal is None else inspection.journal.last_seq,
+        "journal_seq": None if inspection.journal_end is None else inspection.journal_end.seq,
     }
 
 
@@ -417,8 +417,13 @@ def history_document(machine: LoadedMachine, cl_ord_id: str | None) -> dict[str,
 
     journal = machine.state_path.with_suffix(".jsonl")
     records = []
+    ladder: str | None = None  # the ladder state after each record: a unit's snapshot, or its transitions
     if journal.exists():
         for r in JournalReader(journal):
+            if r.kind == "transition":
+                ladder = r.data.get("to")
+            if r.state is not None:
+                ladder = r.state.get("state")
             if cl_ord_id is not None and not mentions(r.data, cl_ord_id):
                 continue
             records.append(
@@ -426,7 +431,7 @@ def history_document(machine: LoadedMachine, cl_ord_id: str | None) -> dict[str,
                     "seq": r.seq,
                     "ts": r.ts,
                     "kind": r.kind,
-                    "state": r.state.get("state"),
+                    "state": ladder,
                     "summary": summarize(r.kind, r.data),
                     "data": r.data,
                 }

@@ -1,8 +1,9 @@
 """The reconcile tick: lock, load, observe, fire until quiet, persist as units.
 
-Records are buffered with the snapshot after each and written as one unit (one append, one fsync,
-then one state-file replace) at two points only: inside an action, just before it POSTs (the
-write-ahead: the action calls `flush`), and at the end of the tick. So a transition and its actions'
+Records are buffered and written as one unit (one append, one fsync, then one state-file replace),
+whose last record carries the state as the unit's last record left it, at two points only: inside
+an action, just before it POSTs (the write-ahead: the action calls `flush`), and at the end of the
+tick. So a transition and its actions'
 records reach the journal together or not at all, and a crash at any point leaves a journal that is
 never behind the state; what a lost unit recorded is observed again from OKX.
 """
@@ -107,14 +108,16 @@ def run_tick(
     )
 
     pending: list[Event] = []
+    snapshot: list[dict[str, Any]] = []  # the state as the last record left it: the unit's snapshot
 
     def commit(kind: str, data: dict[str, Any]) -> None:
-        pending.append((kind, data, state.to_dict(), view.now_ms()))
+        pending.append((kind, data, view.now_ms()))
+        snapshot[:] = [state.to_dict()]
         result.journaled.append(kind)
 
     def flush() -> None:
         if pending:
-            store.commit_many(pending)
+            store.commit_many(pending, snapshot[0])
             pending.clear()
 
     try:

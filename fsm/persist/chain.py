@@ -1,9 +1,17 @@
 """The journal's record format and hash chain.
 
-Records are written in canonical JSON (sorted keys, no spaces, UTF-8), which makes journals
-byte-deterministic and lets a reader prove that no byte was changed: each line must be the canonical
-encoding of its content, and its ``hash`` must be the sha256 of that content without ``hash``,
-chained to the previous record through ``prev``.
+Format 2 (written now): a line is the canonical JSON of the record's content (sorted keys, no spaces,
+UTF-8; ``"v": 2``), with ``,"hash":"<sha256 of those content bytes>"`` inserted before its closing
+brace. A reader proves no byte changed by hashing the line's own bytes, never re-encoding them, so
+verifying costs a read, a parse and a sha256. ``state`` (the snapshot) is carried only by the record
+that ends a unit (see ``JournalWriter.append_many``); the others carry their event and its evidence.
+
+Format 1 (read, verified and rolled forward, never written): no ``v``; every record carries
+``state``; the hash is the sha256 of the canonical encoding of the content without ``hash``, which
+sorts between ``data`` and ``kind``, so a reader re-encodes the content to check it.
+
+Both chain each record to the previous one through ``prev``; a journal may hold format 1 records
+followed by format 2 ones (the engine upgraded in between).
 """
 
 from __future__ import annotations
@@ -33,8 +41,11 @@ KINDS: tuple[str, ...] = (
     "observe",
 )
 GENESIS_HASH = "0" * 64
+FORMAT = 2
 
-_FIELDS = frozenset({"seq", "ts", "kind", "data", "state", "prev", "hash"})
+_V1_FIELDS = frozenset({"seq", "ts", "kind", "data", "state", "prev", "hash"})
+_V2_FIELDS = frozenset({"v", "seq", "ts", "kind", "data", "prev", "hash"})  # and "state" at a unit's end
+_HASH_SUFFIX = len(',"hash":""}\n') + 64
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -65,15 +76,20 @@ GENESIS = Cursor(0, GENESIS_HASH)
 
 @dataclass(frozen=True)
 class JournalRecord:
-    """One journal line, as written and as read back (data and state are plain JSON values)."""
+    """One journal line, as written and as read back (data and state are plain JSON values).
+
+    ``state`` is the snapshot after the record, or None (format 2, inside a unit); ``offset`` is where
+    the line starts in the journal, in bytes.
+    """
 
     seq: int
     ts: int
     kind: str
     data: dict[str, Any]
-    state: dict[str, Any]
+    state: dict[str, Any] | None
     prev: str
     hash: str
+    offset: int = 0
 
     @property
     def cursor(self) -> Cursor:
@@ -108,10 +124,8 @@ def _plain(value: object, where: str) -> Any:
     raise TypeError(f"{where}: {type(value).__name__} is not JSON-able{hint}")
 
 
-def _canonical_record(
-    data_json: str, kind: str, prev: str, seq: int, state_json: str, ts: int
-) -> tuple[str, bytes]:
-    """A record's hash and its line, from the canonical JSON of its data and state.
+def _v1_record(data_json: str, kind: str, prev: str, seq: int, state_json: str, ts: int) -> tuple[str, bytes]:
+    """A format 1 record's hash and its line, from the canonical JSON of its data and state.
 
     Assembled by hand in exactly ``canonical_json``'s layout (keys sorted: data, hash, kind, prev,
     seq, state, ts) so that the big values are encoded once for both the hash and the line.
@@ -123,9 +137,15 @@ def _canonical_record(
 
 
 def encode_record(
-    seq: int, ts: int, kind: str, data: Mapping[str, Any], state: Mapping[str, Any], prev: str
+    seq: int,
+    ts: int,
+    kind: str,
+    data: Mapping[str, Any],
+    state: Mapping[str, Any] | None,
+    prev: str,
+    offset: int = 0,
 ) -> tuple[JournalRecord, bytes]:
-    """Build the record and its line; raises before any I/O if an input cannot be journaled."""
+    """Build a format 2 record and its line; raises before any I/O if an input cannot be journaled."""
     if kind not in KINDS:
         raise ValueError(f"unknown journal kind {kind!r}; expected one of {', '.join(KINDS)}")
     if not isinstance(ts, int) or isinstance(ts, bool):
@@ -133,17 +153,21 @@ def encode_record(
     if ts < 0:
         raise ValueError(f"ts must not be negative, got {ts}")
     for name, value in (("data", data), ("state", state)):
-        if not isinstance(value, Mapping):
+        if not isinstance(value, Mapping) and not (name == "state" and value is None):
             raise TypeError(f"{name} must be a mapping, not {type(value).__name__}")
-    plain_data, plain_state = _plain(data, "data"), _plain(state, "state")
-    ts = int(ts)
+    plain_data = _plain(data, "data")
+    plain_state = None if state is None else _plain(state, "state")
+    content: dict[str, Any] = {"v": FORMAT, "seq": seq, "ts": int(ts), "kind": kind, "data": plain_data}
+    content["prev"] = prev
+    if plain_state is not None:
+        content["state"] = plain_state
     try:
-        digest, line = _canonical_record(
-            canonical_json(plain_data), kind, prev, seq, canonical_json(plain_state), ts
-        )
+        body = canonical_json(content).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise TypeError(f"text that is not valid UTF-8 cannot be journaled: {exc}") from None
-    return JournalRecord(seq, ts, kind, plain_data, plain_state, prev, digest), line
+    digest = hashlib.sha256(body).hexdigest()
+    line = body[:-1] + b',"hash":"' + digest.encode("ascii") + b'"}\n'
+    return JournalRecord(seq, int(ts), kind, plain_data, plain_state, prev, digest, offset), line
 
 
 class NotJson(ValueError):
@@ -161,21 +185,28 @@ def load_line(line: bytes) -> Any:
         raise NotJson(str(exc)) from None
 
 
-def check_record(path: Path, lineno: int, obj: Any, line: bytes, after: Cursor) -> JournalRecord:
-    """The record on ``line`` if it continues the chain after ``after``, else JournalChainBroken."""
+def check_record(
+    path: Path, lineno: int, obj: Any, line: bytes, after: Cursor, offset: int = 0
+) -> JournalRecord:
+    """The record on ``line`` (starting at byte ``offset``) if it continues the chain after ``after``,
+    else JournalChainBroken."""
 
     def broken(reason: str) -> JournalChainBroken:
         return JournalChainBroken(path, lineno, reason)
 
-    if not isinstance(obj, dict) or set(obj) != _FIELDS:
+    v2 = isinstance(obj, dict) and "v" in obj
+    allowed = (_V2_FIELDS, _V2_FIELDS | {"state"}) if v2 else (_V1_FIELDS,)
+    if not isinstance(obj, dict) or frozenset(obj) not in allowed:
         found = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
-        raise broken(f"not a journal record (found {found}, expected the fields {sorted(_FIELDS)})")
-    seq, ts, kind, data, state = obj["seq"], obj["ts"], obj["kind"], obj["data"], obj["state"]
+        raise broken(f"not a journal record (found {found}, expected the fields {sorted(allowed[-1])})")
+    if v2 and (obj["v"] != FORMAT or isinstance(obj["v"], bool)):
+        raise broken(f"unknown journal format {obj['v']!r} (this engine reads 1 and {FORMAT})")
+    seq, ts, kind, data, state = obj["seq"], obj["ts"], obj["kind"], obj["data"], obj.get("state")
     if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(ts, int) or isinstance(ts, bool):
         raise broken("seq and ts must be integers")
     if kind not in KINDS:
         raise broken(f"unknown kind {kind!r}")
-    if not isinstance(data, dict) or not isinstance(state, dict):
+    if not isinstance(data, dict) or not (isinstance(state, dict) or (v2 and state is None)):
         raise broken("data and state must be JSON objects")
     if not is_hex_digest(obj["prev"]) or not is_hex_digest(obj["hash"]):
         raise broken("prev and hash must be lowercase hex sha256 digests")
@@ -183,9 +214,32 @@ def check_record(path: Path, lineno: int, obj: Any, line: bytes, after: Cursor) 
         raise broken(f"seq {seq} where {after.seq + 1} was expected (a record is missing or out of order)")
     if obj["prev"] != after.hash:
         raise broken(f"prev does not match the hash of record {after.seq}")
+    if v2:
+        _check_v2_bytes(line, obj["hash"], seq, broken)
+    else:
+        _check_v1_bytes(line, obj, broken)
+    return JournalRecord(seq, ts, kind, data, state, obj["prev"], obj["hash"], offset)
+
+
+def _check_v2_bytes(line: bytes, digest: str, seq: int, broken: Any) -> None:
+    """The line's bytes hash to its ``hash``, which closes the line (format 2)."""
+    if line[-_HASH_SUFFIX:] != b',"hash":"' + digest.encode("ascii") + b'"}\n':
+        raise broken(f"record {seq} is not in canonical form (its bytes were changed)")
+    if hashlib.sha256(line[:-_HASH_SUFFIX] + b"}").hexdigest() != digest:
+        raise broken(f"record {seq} does not match its hash (its content was changed)")
+
+
+def _check_v1_bytes(line: bytes, obj: dict[str, Any], broken: Any) -> None:
+    """The line is the canonical encoding of its content and that content hashes to ``hash`` (format 1)."""
+    seq = obj["seq"]
     try:
-        digest, canonical = _canonical_record(
-            canonical_json(data), kind, obj["prev"], seq, canonical_json(state), ts
+        digest, canonical = _v1_record(
+            canonical_json(obj["data"]),
+            obj["kind"],
+            obj["prev"],
+            seq,
+            canonical_json(obj["state"]),
+            obj["ts"],
         )
     except UnicodeEncodeError:
         raise broken(f"record {seq} holds text that is not valid UTF-8 (a lone surrogate)") from None
@@ -193,4 +247,3 @@ def check_record(path: Path, lineno: int, obj: Any, line: bytes, after: Cursor) 
         raise broken(f"record {seq} does not match its hash (its content was changed)")
     if canonical != line:
         raise broken(f"record {seq} is not in canonical form (its bytes were changed)")
-    return JournalRecord(seq, ts, kind, data, state, obj["prev"], digest)

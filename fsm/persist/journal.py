@@ -1,8 +1,10 @@
 """The append-only, hash-chained JSONL journal: the engine's write-ahead log and audit trail.
 
-One record a line, each carrying the full state snapshot after its event, so recovery is
-"take the last record's state". The line format and the chain each line must continue are in
-``fsm.persist.chain``.
+One record a line: the event and its evidence. A unit of records (what one commit writes, with one
+write and one fsync) ends with a record that also carries the state snapshot after it, so recovery is
+"take the newest snapshot". The line format (both versions) and the chain each line must continue
+are in ``fsm.persist.chain``. A reader may start at a checkpoint (a record the state file names, with
+its byte offset) and verify only what follows it.
 
 A crash during an append can only leave an incomplete last line (a torn tail). That is reported,
 never dropped or glued; ``repair_torn_tail`` moves the torn bytes aside. Anything else that is
@@ -23,7 +25,16 @@ from fsm.errors import JournalChainBroken, JournalTornTail
 from fsm.persist.chain import GENESIS, Cursor, JournalRecord, NotJson, check_record, encode_record, load_line
 from fsm.persist.durable import fsync_directory
 
-Event = tuple[str, Mapping[str, Any], Mapping[str, Any], int]  # kind, data, state after it, ts (ms)
+Event = tuple[str, Mapping[str, Any], int]  # kind, data, ts (exchange ms)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A record known to be verified: its seq, hash and the byte offset where its line starts."""
+
+    seq: int
+    hash: str
+    offset: int
 
 
 @dataclass(frozen=True)
@@ -66,19 +77,26 @@ class JournalReader:
     Iterating raises JournalChainBroken at the first record that does not continue the chain, and
     JournalTornTail at the end if the last line is incomplete (after yielding every good record).
     After a full pass, ``cursor`` and ``size`` describe the verified journal, ready to append to.
-    Memory stays flat however long the journal is.
+    Memory stays flat however long the journal is. From a ``start`` checkpoint it reads only the
+    checkpoint's record (which must be there, as named) and what follows it.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, start: Checkpoint | None = None) -> None:
         self.path = path
+        self.start = start
         self.cursor = GENESIS
         self.size = 0
 
     def __iter__(self) -> Iterator[JournalRecord]:
         self.cursor, self.size = GENESIS, 0
         unparseable: tuple[int, int, str] | None = None  # line number, length, reason
+        first = 1 if self.start is None else self.start.seq
         with self.path.open("rb") as handle:
-            for lineno, line in enumerate(handle, start=1):
+            if self.start is not None:
+                self.size = self.start.offset
+                handle.seek(self.start.offset)
+                yield self._checkpoint_record(handle.readline())
+            for lineno, line in enumerate(handle, start=first + (self.start is not None)):
                 if unparseable is not None:
                     bad_line, _, reason = unparseable
                     raise JournalChainBroken(self.path, bad_line, f"not valid JSON ({reason})")
@@ -89,12 +107,49 @@ class JournalReader:
                 except NotJson as exc:
                     unparseable = (lineno, len(line), str(exc))  # torn if it is the last line
                     continue
-                record = check_record(self.path, lineno, obj, line, self.cursor)
+                record = check_record(self.path, lineno, obj, line, self.cursor, self.size)
                 self.cursor = record.cursor
                 self.size += len(line)
                 yield record
         if unparseable is not None:
             raise JournalTornTail(self.path, self.size, unparseable[1])
+
+    def _checkpoint_record(self, line: bytes) -> JournalRecord:
+        """The record at the checkpoint, verified on its own bytes and matched to the checkpoint."""
+        start = self.start
+        assert start is not None
+
+        def refuse(why: str) -> JournalChainBroken:
+            return JournalChainBroken(
+                self.path,
+                start.seq,
+                f"the state file's checkpoint (seq {start.seq} at byte {start.offset}) {why}",
+            )
+
+        if not line:
+            raise JournalChainBroken(
+                self.path, None, f"the state file is at seq {start.seq}, ahead of the journal's end"
+            )
+        try:
+            obj = load_line(line[:-1]) if line.endswith(b"\n") else None
+        except NotJson:
+            obj = None
+        if isinstance(obj, dict) and obj.get("seq") == start.seq and obj.get("hash") != start.hash:
+            raise JournalChainBroken(
+                self.path,
+                start.seq,
+                f"the state file names hash {start.hash} for seq {start.seq}, "
+                f"the journal has {obj.get('hash')}",
+            )
+        if not isinstance(obj, dict) or obj.get("seq") != start.seq:
+            raise refuse("does not match the journal there")
+        prev = obj.get("prev")
+        if not isinstance(prev, str):
+            raise refuse("names a record without prev")
+        record = check_record(self.path, start.seq, obj, line, Cursor(start.seq - 1, prev), start.offset)
+        self.cursor = record.cursor
+        self.size += len(line)
+        return record
 
 
 def read_journal(path: Path) -> JournalScan:
@@ -203,12 +258,15 @@ class JournalWriter:
     def append(
         self, kind: str, data: Mapping[str, Any], state: Mapping[str, Any], ts_ms: int
     ) -> JournalRecord:
-        """Append one record durably; TypeError or ValueError (nothing written) for bad input."""
-        return self.append_many([(kind, data, state, ts_ms)])[-1]
+        """Append one record (a unit of one) durably; TypeError or ValueError (nothing written)."""
+        return self.append_many([(kind, data, ts_ms)], state)[-1]
 
-    def append_many(self, events: Sequence[Event]) -> list[JournalRecord]:
-        """Append records durably as one unit: one write, one fsync (a killed process leaves all of
-        them or none). TypeError or ValueError (nothing written) for bad input."""
+    def append_many(self, events: Sequence[Event], state: Mapping[str, Any]) -> list[JournalRecord]:
+        """Append records durably as one unit, the last carrying ``state`` (the snapshot after them
+        all): one write, one fsync. A killed process leaves all of them or none; a crash of the
+        machine may cut the write at a line, leaving records without their snapshot, which recovery
+        passes over (they were never applied: a unit is written before anything it records is sent).
+        TypeError or ValueError (nothing written) for bad input."""
         if not events:
             return []
         if self._failed:
@@ -218,12 +276,13 @@ class JournalWriter:
             )
         records: list[JournalRecord] = []
         lines: list[bytes] = []
-        cursor = self._cursor
-        for kind, data, state, ts_ms in events:
-            record, line = encode_record(cursor.seq + 1, ts_ms, kind, data, state, cursor.hash)
+        cursor, offset = self._cursor, self._size
+        for i, (kind, data, ts_ms) in enumerate(events):
+            snapshot = state if i == len(events) - 1 else None
+            record, line = encode_record(cursor.seq + 1, ts_ms, kind, data, snapshot, cursor.hash, offset)
             records.append(record)
             lines.append(line)
-            cursor = record.cursor
+            cursor, offset = record.cursor, offset + len(line)
         block = b"".join(lines)
         created = self._fd is None and not self.path.exists()
         if self._fd is None:

@@ -1,5 +1,6 @@
-"""A state file checked against its journal: one streaming pass over the journal, then the snapshot
-and cursor both agree on (the journal's when it is ahead), or the refusal that says why they cannot."""
+"""A state file checked against its journal: one streaming pass over the journal (from the state
+file's checkpoint, or the whole chain), then the snapshot and cursor both agree on (the journal's
+newest snapshot when it is ahead), or the refusal that says why they cannot."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from fsm.errors import JournalChainBroken, StateCorrupt
 from fsm.persist.chain import GENESIS, Cursor, JournalRecord
-from fsm.persist.journal import JournalReader, Tally
+from fsm.persist.journal import Checkpoint, JournalReader, Tally
 from fsm.persist.statefile import Identity, StateFile
 
 IDENTITY_KEY = "identity"  # the journal data key that names the machine (see StateStore.commit_many)
@@ -17,7 +18,12 @@ IDENTITY_KEY = "identity"  # the journal data key that names the machine (see St
 
 @dataclass(frozen=True)
 class JournalPass:
-    """What one pass over the journal keeps for reconciling it with the state file."""
+    """What one pass over the journal keeps for reconciling it with the state file.
+
+    ``cursor`` and ``size`` are the journal's end (where the next append goes); ``last`` is its newest
+    record that carries a snapshot (records after it, if any, are an interrupted unit's). ``full``
+    says the pass read the whole chain (so ``tally`` counts every record), not from a checkpoint.
+    """
 
     exists: bool
     cursor: Cursor
@@ -26,14 +32,20 @@ class JournalPass:
     at_state_cursor: JournalRecord | None
     identity: Identity | None
     tally: Tally
+    full: bool
 
 
-def scan_journal(journal_path: Path, state_seq: int) -> JournalPass:
-    """One streaming pass over the journal, keeping only what reconciling with the state needs."""
+def scan_journal(journal_path: Path, state: StateFile | None, *, full: bool = False) -> JournalPass:
+    """One streaming pass over the journal, keeping only what reconciling with the state needs: from
+    the state file's checkpoint when it has one (unless ``full``), else from the first record."""
     tally = Tally()
     if not journal_path.exists():
-        return JournalPass(False, GENESIS, 0, None, None, None, tally)
-    reader = JournalReader(journal_path)
+        return JournalPass(False, GENESIS, 0, None, None, None, tally, True)
+    state_seq = 0 if state is None else state.cursor.seq
+    start = None
+    if not full and state is not None and state.offset is not None and state_seq > 0:
+        start = Checkpoint(state_seq, state.cursor.hash, state.offset)
+    reader = JournalReader(journal_path, start)
     last = at_state_cursor = None
     identity: Identity | None = None
     for record in reader:
@@ -46,8 +58,11 @@ def scan_journal(journal_path: Path, state_seq: int) -> JournalPass:
             raise JournalChainBroken(journal_path, 1, f"the first record carries no data.{IDENTITY_KEY}")
         if record.seq == state_seq:
             at_state_cursor = record
-        last = record
-    return JournalPass(True, reader.cursor, reader.size, last, at_state_cursor, identity, tally)
+        if record.state is not None:
+            last = record
+    return JournalPass(
+        True, reader.cursor, reader.size, last, at_state_cursor, identity, tally, start is None
+    )
 
 
 def reconcile(
@@ -55,7 +70,7 @@ def reconcile(
 ) -> tuple[dict[str, Any] | None, Cursor]:
     """The snapshot and cursor the state file and journal agree on (the journal's if it is ahead)."""
     if state is None:
-        return (None, GENESIS) if journal.last is None else (journal.last.state, journal.cursor)
+        return (None, GENESIS) if journal.last is None else (journal.last.state, journal.last.cursor)
     cursor = state.cursor
     if not journal.exists and cursor.seq > 0:
         raise JournalChainBroken(
@@ -80,7 +95,6 @@ def reconcile(
         )
     if at_cursor is not None and at_cursor.state != state.snapshot:
         raise StateCorrupt(state_path, f"its snapshot differs from journal record {cursor.seq}'s state")
-    if cursor.seq < journal.cursor.seq:
-        assert journal.last is not None
-        return journal.last.state, journal.cursor
+    if journal.last is not None and cursor.seq < journal.last.seq:
+        return journal.last.state, journal.last.cursor
     return state.snapshot, cursor

@@ -1,5 +1,10 @@
 """The state file: which machine it belongs to, the journal cursor it reflects, the snapshot, and
-how it is read (every field checked) and written (atomically)."""
+how it is read (every field checked) and written (atomically).
+
+Schema 2 (written now) adds to the cursor the byte offset where the cursor's record starts in the
+journal: a verified checkpoint, so opening the store reads only the journal after it. Schema 1 files
+(no offset) are still read; the store then verifies the whole journal, once, and writes schema 2.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ from fsm.errors import StateCorrupt
 from fsm.persist.chain import GENESIS, Cursor, JournalRecord, is_hex_digest
 from fsm.persist.durable import atomic_write
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_READ_VERSIONS = (1, SCHEMA_VERSION)
 _STATE_KEYS = frozenset({"schema_version", "identity", "cursor", "snapshot"})
 
 
@@ -43,6 +49,7 @@ class StateFile:
     identity: Identity
     cursor: Cursor
     snapshot: dict[str, Any]
+    offset: int | None  # where the cursor's record starts in the journal; None in a schema 1 file
 
 
 def read_state_file(path: Path) -> StateFile | None:
@@ -63,35 +70,42 @@ def read_state_file(path: Path) -> StateFile | None:
         found = sorted(document) if isinstance(document, dict) else type(document).__name__
         raise corrupt(f"wrong shape (found {found}, expected the keys {sorted(_STATE_KEYS)})")
     version = document["schema_version"]
-    if version != SCHEMA_VERSION or isinstance(version, bool):
-        raise corrupt(f"unknown schema_version {version!r} (this engine reads {SCHEMA_VERSION})")
+    if version not in _READ_VERSIONS or isinstance(version, bool):
+        raise corrupt(f"unknown schema_version {version!r} (this engine reads 1 and {SCHEMA_VERSION})")
     identity = Identity.from_dict(document["identity"])
     if identity is None:
         raise corrupt("identity must hold the strings strategy_id, symbol, bar and spec_hash")
     raw_cursor = document["cursor"]
+    keys = {"seq", "hash"} if version == 1 else {"seq", "hash", "offset"}
+
+    def count(name: str) -> bool:
+        value = raw_cursor[name]
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
     if not (
         isinstance(raw_cursor, dict)
-        and set(raw_cursor) == {"seq", "hash"}
-        and isinstance(raw_cursor["seq"], int)
-        and not isinstance(raw_cursor["seq"], bool)
-        and raw_cursor["seq"] >= 0
+        and set(raw_cursor) == keys
+        and all(count(name) for name in keys - {"hash"})
         and is_hex_digest(raw_cursor["hash"])
     ):
-        raise corrupt("cursor must be {seq: int >= 0, hash: hex sha256}")
+        shape = "{seq: int >= 0, hash: hex sha256" + ("}" if version == 1 else ", offset: int >= 0}")
+        raise corrupt(f"cursor must be {shape}")
     cursor = Cursor(raw_cursor["seq"], raw_cursor["hash"])
     if cursor.seq == 0 and cursor != GENESIS:
         raise corrupt("cursor at seq 0 must carry the genesis hash (64 zeros)")
     if not isinstance(document["snapshot"], dict):
         raise corrupt("snapshot must be a JSON object")
-    return StateFile(identity, cursor, document["snapshot"])
+    return StateFile(identity, cursor, document["snapshot"], raw_cursor.get("offset"))
 
 
 def write_state_file(path: Path, identity: Identity, record: JournalRecord) -> None:
-    """Replace the state file with `record`'s state and cursor, for the machine `identity`."""
+    """Replace the state file with `record`'s state and cursor (its checkpoint), for `identity`."""
+    if record.state is None:
+        raise ValueError(f"record {record.seq} carries no snapshot: a state file names a unit's end")
     document = {
         "schema_version": SCHEMA_VERSION,
         "identity": asdict(identity),
-        "cursor": asdict(record.cursor),
+        "cursor": {**asdict(record.cursor), "offset": record.offset},
         "snapshot": record.state,
     }
     text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"

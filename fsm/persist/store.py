@@ -1,9 +1,11 @@
 """The state file, its journal and its lock: where a machine's state survives a crash.
 
-``<name>.json`` holds the latest snapshot and the journal cursor it reflects; ``<name>.jsonl`` is
-the journal; ``<name>.json.lock`` is the one-runner lock. A commit appends to the journal (fsync)
-and only then replaces the state file, so the journal is never behind the state: on open, a
-journal that is ahead is rolled forward, and anything else that disagrees is refused untouched.
+``<name>.json`` holds the latest snapshot and the journal cursor it reflects (a checkpoint: seq,
+hash, byte offset); ``<name>.jsonl`` is the journal; ``<name>.json.lock`` is the one-runner lock. A
+commit appends a unit to the journal (one write, one fsync) and only then replaces the state file,
+so the journal is never behind the state: on open, the journal after the checkpoint is verified and,
+when it is ahead, rolled forward; anything that disagrees is refused untouched. Opening costs the
+same however long the journal is; ``inspect(full=True)`` (verify-log) reads the whole chain once.
 ``inspect()`` makes the same checks without the lock and without writing, for read-only commands.
 The snapshot is an opaque JSON-able dict (the typed model lives in ``fsm.engine.state``). The state
 file's format is in ``fsm.persist.statefile``, its checks against the journal in ``fsm.persist.reconcile``.
@@ -39,13 +41,15 @@ class Inspection:
     """The state file and journal, verified and reconciled as ``open()`` would, read-only.
 
     ``snapshot`` and ``cursor`` are what ``open()`` would return and reach: the journal's newest
-    record when the journal is ahead of the state file. ``state_file_cursor`` is None without a
-    state file, ``journal`` None without a journal.
+    snapshot when the journal is ahead of the state file. ``state_file_cursor`` is None without a
+    state file; ``journal_end`` is the journal's last record (None without a journal); ``journal``
+    summarises the whole chain, and only a full inspection reads it (None otherwise).
     """
 
     snapshot: dict[str, Any] | None
     cursor: Cursor
     state_file_cursor: Cursor | None
+    journal_end: Cursor | None
     journal: VerifyReport | None
 
     @property
@@ -114,8 +118,9 @@ class StateStore:
             self.close()
             raise
 
-    def inspect(self) -> Inspection:
-        """Verify the state file against the whole journal without the lock, writing nothing.
+    def inspect(self, *, full: bool = False) -> Inspection:
+        """Verify the state file against the journal without the lock, writing nothing: after the
+        checkpoint as ``open()`` does, or (``full``) the whole chain in one pass.
 
         Refuses as ``open()`` does (except StateLocked: a runner may hold the lock). The state file
         is read before the journal, which is never behind it; a torn tail that grows while waiting a
@@ -123,37 +128,38 @@ class StateStore:
         """
         for _ in range(_TORN_TAIL_READS - 1):
             try:
-                return self._inspect_once()
+                return self._inspect_once(full)
             except JournalTornTail as torn:
                 time.sleep(_APPEND_SETTLE_S)
                 if self._journal_size() == torn.offset + torn.length:
                     raise
-        return self._inspect_once()
+        return self._inspect_once(full)
 
     def commit(
         self, kind: str, data: Mapping[str, Any], snapshot: Mapping[str, Any], ts_ms: int
     ) -> JournalRecord:
         """Journal one event with the snapshot after it (fsync), then replace the state file."""
-        return self.commit_many([(kind, data, snapshot, ts_ms)])[-1]
+        return self.commit_many([(kind, data, ts_ms)], snapshot)[-1]
 
-    def commit_many(self, events: Sequence[Event]) -> list[JournalRecord]:
-        """Journal events as one unit (one write, one fsync), then replace the state file once.
+    def commit_many(self, events: Sequence[Event], snapshot: Mapping[str, Any]) -> list[JournalRecord]:
+        """Journal events as one unit (one write, one fsync), the last carrying ``snapshot`` (the state
+        after them all), then replace the state file once.
 
-        Each event carries the snapshot after it. ``data`` must not use the key "identity": the store
-        adds the machine's identity there on the first record and whenever the spec hash changed, so
-        the journal alone can be checked. If replacing the state file fails, the records are already
-        durable and the next open rolls the state forward to them.
+        ``data`` must not use the key "identity": the store adds the machine's identity there on the
+        first record and whenever the spec hash changed, so the journal alone can be checked. If
+        replacing the state file fails, the records are already durable and the next open rolls the
+        state forward to them.
         """
         if self._writer is None:
             raise RuntimeError(f"state store {self.state_path} is not open")
         if not events:
             return []
-        if any(IDENTITY_KEY in data for _, data, _, _ in events):
+        if any(IDENTITY_KEY in data for _, data, _ in events):
             raise ValueError(f"{IDENTITY_KEY!r} is reserved in journal data")
         if self._journal_identity != self.identity:
-            kind, data, snapshot, ts_ms = events[0]
-            events = [(kind, {**data, IDENTITY_KEY: asdict(self.identity)}, snapshot, ts_ms), *events[1:]]
-        records = self._writer.append_many(events)
+            kind, data, ts_ms = events[0]
+            events = [(kind, {**data, IDENTITY_KEY: asdict(self.identity)}, ts_ms), *events[1:]]
+        records = self._writer.append_many(events, snapshot)
         self._journal_identity = self.identity
         self._cursor = records[-1].cursor
         write_state_file(self.state_path, self.identity, records[-1])
@@ -207,7 +213,10 @@ class StateStore:
     def _load(self) -> dict[str, Any] | None:
         state, journal = self._examine()
         self._writer = JournalWriter(self.journal_path, journal.cursor, journal.size)
+        # From a checkpoint the journal's identity is the state file's unless a later record changed it.
         self._journal_identity = journal.identity
+        if journal.identity is None and not journal.full and state is not None:
+            self._journal_identity = state.identity
         snapshot, cursor = reconcile(self.state_path, state, self.journal_path, journal)
         applied = cursor.seq - (0 if state is None else state.cursor.seq)
         if applied:
@@ -217,22 +226,25 @@ class StateStore:
         self._cursor = cursor
         return snapshot
 
-    def _inspect_once(self) -> Inspection:
-        state, journal = self._examine()
+    def _inspect_once(self, full: bool) -> Inspection:
+        state, journal = self._examine(full)
         snapshot, cursor = reconcile(self.state_path, state, self.journal_path, journal)
+        report = journal.tally.report(self.journal_path, journal.cursor) if journal.full else None
         return Inspection(
             snapshot=snapshot,
             cursor=cursor,
             state_file_cursor=None if state is None else state.cursor,
-            journal=journal.tally.report(self.journal_path, journal.cursor) if journal.exists else None,
+            journal_end=journal.cursor if journal.exists else None,
+            journal=report if journal.exists else None,
         )
 
-    def _examine(self) -> tuple[StateFile | None, JournalPass]:
-        """The state file, then the journal, each checked to belong to this machine."""
+    def _examine(self, full: bool = False) -> tuple[StateFile | None, JournalPass]:
+        """The state file, then the journal (after its checkpoint, or all of it), each checked to
+        belong to this machine."""
         state = read_state_file(self.state_path)
         if state is not None:
             self._check_identity(self.state_path, state.identity)
-        journal = scan_journal(self.journal_path, state.cursor.seq if state is not None else 0)
+        journal = scan_journal(self.journal_path, state, full=full)
         if journal.identity is not None:
             self._check_identity(self.journal_path, journal.identity)
         return state, journal

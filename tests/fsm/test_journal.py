@@ -63,17 +63,17 @@ def lines_of(path: Path) -> list[bytes]:
 
 
 def assert_documented_format(path: Path) -> None:
-    """Check the file against DESIGN's format with json.dumps itself, independently of the reader."""
+    """Check the file against the documented format 2 with json.dumps itself, independently of the
+    reader: the canonical JSON of the content, its sha256 inserted as "hash" before the closing brace."""
     prev = GENESIS_HASH
     for seq, line in enumerate(lines_of(path), start=1):
         obj = json.loads(line)
-        assert set(obj) == {"seq", "ts", "kind", "data", "state", "prev", "hash"}
+        assert set(obj) - {"state"} == {"v", "seq", "ts", "kind", "data", "prev", "hash"}
         body = {key: value for key, value in obj.items() if key != "hash"}
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         assert obj["hash"] == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-        assert obj["seq"] == seq and obj["prev"] == prev
-        full = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        assert line == full.encode("utf-8") + b"\n"
+        assert obj["v"] == 2 and obj["seq"] == seq and obj["prev"] == prev
+        assert line == (canonical[:-1] + f',"hash":"{obj["hash"]}"}}').encode("utf-8") + b"\n"
         prev = obj["hash"]
 
 
@@ -198,9 +198,11 @@ def test_repair_refuses_a_broken_chain_even_with_a_torn_tail(journal: Path) -> N
 
 
 def _edit_middle_value(lines: list[bytes]) -> list[bytes]:
-    obj = json.loads(lines[2])
-    obj["data"]["px"] = "1.0"
-    return [*lines[:2], json.dumps(obj, sort_keys=True, separators=(",", ":")).encode() + b"\n", *lines[3:]]
+    """A value changed in place, the line's layout kept: only the hash can tell."""
+    start = lines[2].index(b'"px":"') + len(b'"px":"')
+    edited = lines[2][:start] + b"1.0" + lines[2][lines[2].index(b'"', start) :]
+    assert edited != lines[2]
+    return [*lines[:2], edited, *lines[3:]]
 
 
 def _respace_middle_line(lines: list[bytes]) -> list[bytes]:
@@ -217,7 +219,7 @@ def _respace_middle_line(lines: list[bytes]) -> list[bytes]:
         (lambda ls: [*ls[:2], b"\n", *ls[2:]], 3, "not valid JSON"),
         (_respace_middle_line, 3, "not in canonical form"),
         (lambda ls: [*ls[:4], b'{"seq": 5}\n'], 5, "not a journal record"),
-        (lambda ls: [*ls[:2], ls[2].replace(b'"note":"', b'"note":"\\ud800'), *ls[3:]], 3, "lone surrogate"),
+        (lambda ls: [*ls[:2], ls[2].replace(b'"note":"', b'"note":"\\ud800'), *ls[3:]], 3, "match its hash"),
     ],
     ids=[
         "edited",

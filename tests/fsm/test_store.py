@@ -96,12 +96,14 @@ def test_commit_then_reopen_returns_the_snapshot(tmp_path: Path) -> None:
         assert store.rolled_forward == 0
         assert store.cursor == read_journal(store.journal_path).records[-1].cursor
     document = json.loads((tmp_path / "machine.json").read_text())
+    last = read_journal(store.journal_path).records[-1]
     assert document == {
-        "schema_version": 1,
+        "schema_version": 2,
         "identity": dataclasses.asdict(IDENTITY),
-        "cursor": {"seq": 2, "hash": store.cursor.hash},
+        "cursor": {"seq": 2, "hash": store.cursor.hash, "offset": last.offset},
         "snapshot": ladder_snapshot(2),
     }
+    assert (tmp_path / "machine.jsonl").read_bytes()[last.offset :].startswith(b'{"data"')
 
 
 def test_same_commits_give_byte_identical_files(tmp_path: Path) -> None:
@@ -207,6 +209,13 @@ def test_broken_chain_is_refused_and_files_are_untouched(tmp_path: Path, mutate:
     commit_steps(tmp_path, 3)
     journal = tmp_path / "machine.jsonl"
     journal.write_bytes(b"".join(mutate(journal.read_bytes().splitlines(keepends=True))))
+    before = disk(tmp_path)
+    # Before the state file's checkpoint only a full pass reads the chain (verify-log); an open reads it
+    # all when there is no checkpoint to start from (here: no state file).
+    with pytest.raises(JournalChainBroken):
+        store_at(tmp_path).inspect(full=True)
+    assert disk(tmp_path) == before
+    (tmp_path / "machine.json").unlink()
     before = disk(tmp_path)
     with pytest.raises(JournalChainBroken):
         store_at(tmp_path).open()
@@ -567,7 +576,7 @@ def journal_ahead_by_one(directory: Path) -> bytes:
 def test_inspect_shows_the_journal_ahead_without_writing(tmp_path: Path) -> None:
     journal_ahead_by_one(tmp_path)
     before = listing(tmp_path)
-    inspection = store_at(tmp_path).inspect()
+    inspection = store_at(tmp_path).inspect(full=True)
     assert listing(tmp_path) == before
     assert inspection.snapshot == ladder_snapshot(3)
     assert inspection.cursor.seq == 3 and inspection.state_file_cursor is not None
