@@ -27,5 +27,9 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(VENV)/bin/pytest
 
+# The engine's cost in one run (issue 12's targets); a few minutes, never part of `make test`.
+bench: $(STAMP)
+	$(VENV)/bin/python -m bench.suite
+
 clean:
 	rm -rf $(VENV) build *.egg-info

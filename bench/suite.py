@@ -1,0 +1,108 @@
+"""`make bench`: the engine's cost in one run, against the targets of issue 12.
+
+    .venv/bin/python -m bench.suite [--quick]
+
+Prints requests per quiet tick at 1, 10 and 50 machines (and what per-order polling would make),
+engine CPU per machine-tick with and without a transition, journal fsyncs per tick, store-open time
+at 100, 10 k and 100 k records, verify-log speed against a read+parse+sha256 floor, bytes per record
+(against the first journal format), and `--help` / `status` cold against `python -c pass`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import engine, persistence
+
+REPO = Path(__file__).resolve().parents[1]
+V1_JOURNAL = REPO / "tests" / "fsm" / "fixtures" / "journal_v1" / "eth_robust_twap_15m_live.jsonl"
+OKX_FSM = str(Path(sys.executable).with_name("okx-fsm"))
+
+
+def cold(argv: list[str], repeats: int = 7) -> float:
+    """Median wall seconds of a fresh process running argv."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(argv, check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10 k records instead of 100 k, fewer rounds")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="okx-fsm-bench-"))
+    lines: list[str] = []
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    demo_dir = work / "demo"
+    subprocess.run([OKX_FSM, "demo", "--state-dir", str(demo_dir)], check=True, capture_output=True)
+    demo_journal = demo_dir / "eth_robust_twap_15m_live.jsonl"
+
+    say("requests per quiet tick (entries open, one view per round, as the runner ticks)")
+    for count in (1, 10, 50):
+        made = engine.requests_per_quiet_tick(count, rounds=5 if args.quick else 20)
+        polling = count * engine.RUNGS
+        say(
+            f"  {count:>2} machine(s): {made:.2f} per round (target 1: {verdict(made <= 1)}); "
+            f"per-order polling: {polling} ({polling / max(made, 1e-9):.0f}x)"
+        )
+
+    quiet_ms, transition_ms, fsyncs = engine.cpu_per_machine_tick(500 if args.quick else 2000)
+    say("engine CPU per machine-tick (replayed answers: no HTTP)")
+    say(f"  quiet: {quiet_ms:.3f} ms (target <= 0.1: {verdict(quiet_ms <= 0.1)})")
+    say(f"  with a transition (fill -> partially_filled, journaled): {transition_ms:.3f} ms")
+    say(f"journal fsyncs in that transition tick: {fsyncs} (target <= 2: {verdict(fsyncs <= 2)})")
+
+    template = persistence.demo_records(demo_journal)
+    sizes = (100, 10_000) if args.quick else (100, 10_000, 100_000)
+    opens: dict[int, float] = {}
+    say("store open (lock, checkpoint, verify the tail)")
+    for size in sizes:
+        path = work / f"store_{size}" / "m.json"
+        path.parent.mkdir()
+        persistence.build_store(path, size, template)
+        opens[size] = persistence.open_seconds(path)
+        say(f"  {size:>7} records: {opens[size] * 1000:.2f} ms")
+    biggest = max(sizes)
+    ratio = opens[biggest] / opens[100]
+    say(f"  {biggest} vs 100 records: {ratio:.2f}x (target <= 2: {verdict(ratio <= 2)})")
+
+    journal = work / f"store_{biggest}" / "m.jsonl"
+    verify, floor = persistence.verify_rate(journal)
+    slower = floor / verify
+    say(
+        f"verify-log over {biggest} records: {verify:,.0f} records/s; read+parse+sha256 floor "
+        f"{floor:,.0f} records/s: {slower:.2f}x the floor's time (target <= 1.5: {verdict(slower <= 1.5)})"
+    )
+
+    now, before = persistence.bytes_per_record(demo_journal), persistence.bytes_per_record(V1_JOURNAL)
+    say(f"bytes per record (the demo's journal): {now:.0f}; first format {before:.0f} ({before / now:.1f}x)")
+
+    baseline = cold([sys.executable, "-c", "pass"])
+    helps = cold([OKX_FSM, "--help"])
+    status = cold([OKX_FSM, "status", "eth_robust_twap_15m", "--state-dir", str(demo_dir)])
+    say(f"cold start: python -c pass {baseline * 1000:.0f} ms; --help {helps * 1000:.0f} ms "
+        f"({helps / baseline:.1f}x); status {status * 1000:.0f} ms ({status / baseline:.1f}x, target <= 3: "
+        f"{verdict(status / baseline <= 3)})")  # fmt: skip
+    (work / "report.txt").write_text("\n".join(lines) + "\n")
+    print(f"report: {work / 'report.txt'}")
+
+
+if __name__ == "__main__":
+    main()
