@@ -1,30 +1,46 @@
-"""The `okx-fsm` application: the root command, every command module's commands, and main().
+"""The `okx-fsm` application: the root command (--version, -h), every command module's commands, and
+main(). Importing it loads no engine, client or renderer: each command imports what it needs.
 
-Imports that a command does not need stay inside that command, so `okx-fsm --help` stays fast.
-Exit codes: 0 ok; 1 the demo's story broke; 2 usage or spec error; 3 state refused; 4 exchange
-error; 5 lock held. Read commands hold an unarmed client; only --submit arms one, and --live with
---submit asks for a typed confirmation (--yes for scripts).
+Read commands hold an unarmed client; only --submit arms one, and --live with --submit asks for a
+typed confirmation (--yes for scripts). The exit codes and environment variables are in `--help`.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
 from fsm.cli import commands_read, commands_service, commands_spec, commands_trade
+from fsm.cli.command import RootGroup
 
 app = typer.Typer(
     name="okx-fsm",
     help="An explicit finite-state-machine engine for OKX v5 order lifecycles.",
+    cls=RootGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        print(f"okx-fsm {version('okx-fsm')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="print the version and exit", is_eager=True, callback=_print_version),
+    ] = False,
+) -> None:
     """okx-fsm: explicit, recoverable OKX order lifecycles."""
 
 

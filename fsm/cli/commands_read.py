@@ -26,6 +26,8 @@ from fsm.cli.options import (
 if TYPE_CHECKING:
     from exchange import OkxClient
 
+SEED_MACHINE = "eth_robust_twap_15m"  # the seed's eth-robust-twap-* commands were this machine's
+
 ObserveOpt = Annotated[
     bool, typer.Option("--observe", help="ask OKX (read-only) to evaluate the next row's guards")
 ]
@@ -293,7 +295,7 @@ def register(app: typer.Typer) -> None:
     add(app, history)
     add(app, verify_log, "verify-log")
     add(app, repair)
-    alias(app, "eth-robust-twap-order-intent", intent)
-    alias(app, "eth-robust-twap-open-orders", open_orders)
-    alias(app, "eth-robust-twap-reconcile", reconcile)
+    alias(app, "eth-robust-twap-order-intent", intent, machine=SEED_MACHINE)
+    alias(app, "eth-robust-twap-open-orders", open_orders, machine=SEED_MACHINE)
+    alias(app, "eth-robust-twap-reconcile", reconcile, machine=SEED_MACHINE)
     alias(app, "okx-account", account)

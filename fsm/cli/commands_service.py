@@ -54,14 +54,17 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Tick machines as a service: one ExchangeView per round; a failing machine backs off or is parked
-    while the others go on. SIGINT/SIGTERM finish the tick in flight; a second SIGINT stops at once."""
+    """Tick machines as a service, one ExchangeView per round; a failing machine backs off or is parked.
+
+    The other machines go on meanwhile. SIGINT/SIGTERM finish the tick in flight; a second SIGINT stops
+    at once.
+    """
     import logging
     import signal
     from contextlib import ExitStack
 
     from fsm.cli.render import fancy
-    from fsm.errors import EXIT_STATE_REFUSED
+    from fsm.errors import ExitStatus
     from fsm.service import runlog
     from fsm.service.notify import Notifier
     from fsm.service.runner import Runner, RunOptions
@@ -91,7 +94,7 @@ def run(
         notifier.close()
     console().print(f"stopped after {rounds} tick(s)", markup=False)
     if all(slot.parked for slot in runner.slots):
-        raise typer.Exit(EXIT_STATE_REFUSED)
+        raise typer.Exit(ExitStatus.STATE_REFUSED)
 
 
 def sim(

@@ -36,7 +36,7 @@ def check(
     from fsm.cli.render import print_json
     from fsm.cli.render_status import account_line
     from fsm.engine.machine import load_machine
-    from fsm.errors import EXIT_EXCHANGE
+    from fsm.errors import ExitStatus
 
     common = Common(base_url=base_url, live=live, as_json=as_json)
     loaded = load_machine(machine, state_dir=DEFAULT_STATE_DIR)
@@ -67,13 +67,15 @@ def check(
         )
         account_line(console(), account)
     if account is not None and account["refusal"]:
-        raise typer.Exit(EXIT_EXCHANGE)
+        raise typer.Exit(ExitStatus.EXCHANGE)
 
 
 def diagram(
     machine: MachineArg,
     fmt: Annotated[str, typer.Option("--format", help="mermaid | dot | svg | png")] = "mermaid",
-    out: Annotated[Path | None, typer.Option("-o", "--output", help="write to FILE, not stdout")] = None,
+    out: Annotated[
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+    ] = None,
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
 ) -> None:
     """Draw the machine from its YAML, guards on the edges; the current state highlighted if known."""

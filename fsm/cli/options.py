@@ -68,7 +68,7 @@ class Common:
     def venue(self, *, submit: bool = False, yes: bool = False) -> Venue:
         """Where to connect; with --live and --submit, only after the operator types LIVE (or --yes)."""
         from fsm.engine.venue import Venue
-        from fsm.errors import EXIT_USAGE
+        from fsm.errors import NotConfirmed
 
         venue = Venue.from_options(self.base_url, self.live)
         if venue.live and submit and not yes:
@@ -81,8 +81,7 @@ class Common:
             except typer.Abort:
                 answer = ""
             if answer.strip() != LIVE_WORD:
-                err.print("not confirmed: nothing was sent", markup=False)
-                raise typer.Exit(EXIT_USAGE)
+                raise NotConfirmed("not confirmed: nothing was sent")
         return venue
 
     def reader(self) -> OkxClient:

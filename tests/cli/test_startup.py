@@ -22,6 +22,7 @@ def test_importing_the_cli_loads_nothing_a_command_does_not_need() -> None:
         "fsm.cli.commands_service",
         "fsm.cli.commands_spec",
         "fsm.cli.commands_trade",
+        "fsm.cli.help",
         "fsm.cli.options",
     ]
 
