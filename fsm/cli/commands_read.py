@@ -260,7 +260,7 @@ def verify_log(
 
 
 def repair(machine: MachineArg, state_dir: StateDirOpt = DEFAULT_STATE_DIR) -> None:
-    """Move a torn journal tail aside (saved in <journal>.torn-<n>, never deleted); says what it moved."""
+    """Move a torn journal tail aside (into JOURNAL.torn-N, never deleted); says what it moved."""
     from fsm.engine.machine import load_machine
     from fsm.errors import StateRefused
     from fsm.persist.journal import read_journal
