@@ -38,16 +38,11 @@ _MEANINGS = {
     ExitStatus.LOCK_HELD: "lock held (another runner owns the state file)",
 }
 
-EXIT_USAGE = ExitStatus.USAGE  # the engine's names until its modules say ExitStatus
-EXIT_STATE_REFUSED = ExitStatus.STATE_REFUSED
-EXIT_EXCHANGE = ExitStatus.EXCHANGE
-EXIT_LOCK_HELD = ExitStatus.LOCK_HELD
-
 
 class EngineError(Exception):
     """Base of every error the engine reports to the operator."""
 
-    exit_code: int = ExitStatus.USAGE
+    exit_code: ExitStatus = ExitStatus.USAGE
 
 
 class NotConfirmed(EngineError):
