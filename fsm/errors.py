@@ -1,39 +1,64 @@
-"""The engine's errors: each names the file at fault and what the operator can do next.
-
-Every error carries a stable ``exit_code`` so the CLI can exit with it unchanged:
-
-- 2: usage or spec error (bad command line, bad YAML)
-- 3: state refused (corrupt or mismatched state file, broken or torn journal)
-- 4: exchange error
-- 5: lock held (another runner owns the state file)
-"""
+"""The process's exit statuses, and the engine's errors: each names the file at fault and what the
+operator can do next, and carries the ``ExitStatus`` the CLI exits with, unchanged."""
 
 from __future__ import annotations
 
+from enum import IntEnum
 from pathlib import Path
 
-EXIT_USAGE = 2
-EXIT_STATE_REFUSED = 3
-EXIT_EXCHANGE = 4
-EXIT_LOCK_HELD = 5
+
+class ExitStatus(IntEnum):
+    """How `okx-fsm` ends: stable codes, listed by `okx-fsm --help` and in the README."""
+
+    OK = 0
+    STORY_BROKEN = 1
+    USAGE = 2
+    STATE_REFUSED = 3
+    EXCHANGE = 4
+    LOCK_HELD = 5
+
+    @property
+    def meaning(self) -> str:
+        return _MEANINGS[self]
+
+
+_MEANINGS = {
+    ExitStatus.OK: "ok",
+    ExitStatus.STORY_BROKEN: "the demo's scripted story did not end as written (a bug)",
+    ExitStatus.USAGE: (
+        "usage or spec error (bad option, bad YAML, missing credentials, live trading not confirmed)"
+    ),
+    ExitStatus.STATE_REFUSED: (
+        "state refused (corrupt or mismatched state file, broken or torn journal, a command that does not "
+        "apply in the current state, orders of ours to --adopt)"
+    ),
+    ExitStatus.EXCHANGE: (
+        "exchange error (OKX refused or could not be reached, an account the machine cannot trade)"
+    ),
+    ExitStatus.LOCK_HELD: "lock held (another runner owns the state file)",
+}
 
 
 class EngineError(Exception):
     """Base of every error the engine reports to the operator."""
 
-    exit_code: int = EXIT_USAGE
+    exit_code: ExitStatus = ExitStatus.USAGE
+
+
+class NotConfirmed(EngineError):
+    """--live --submit was not confirmed by typing LIVE: nothing was sent."""
 
 
 class StateRefused(EngineError):
     """The state file or journal cannot be trusted as it is; nothing on disk was changed."""
 
-    exit_code = EXIT_STATE_REFUSED
+    exit_code = ExitStatus.STATE_REFUSED
 
 
 class StateLocked(EngineError):
     """Another process holds the state file's lock: one runner per state file."""
 
-    exit_code = EXIT_LOCK_HELD
+    exit_code = ExitStatus.LOCK_HELD
 
     def __init__(self, state_path: Path, lock_path: Path, pid: int | None) -> None:
         self.state_path = state_path

@@ -24,8 +24,8 @@ from bench.chaos_lib.records import Journal, VenueLedger, read_snapshot
 from bench.chaos_lib.script import MarketScript
 from bench.chaos_lib.sim import REPO, SimProcess, okx_fsm_command
 from bench.chaos_lib.ticks import TIMED_OUT, run_cli, tick_args, verify_log_args
+from fsm.errors import ExitStatus
 
-LOCK_HELD = 5
 SEGMENT_SEED_STRIDE = 1000
 
 
@@ -264,7 +264,9 @@ def run_chaos(config: ChaosConfig) -> ChaosReport:
                 seg.judge()
             if stopped:
                 report.stopped.append(stopped)
-    if LOCK_HELD in report.exit_codes:
-        report.stderr_samples.setdefault(LOCK_HELD, "lock held: ticks are sequential, this must not happen")
+    if ExitStatus.LOCK_HELD in report.exit_codes:
+        report.stderr_samples.setdefault(
+            ExitStatus.LOCK_HELD, "lock held: ticks are sequential, this must not happen"
+        )
     report.seconds = time.monotonic() - started
     return report

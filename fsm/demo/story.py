@@ -20,7 +20,7 @@ from fsm.engine.signals import bar_ms
 from fsm.engine.state import LadderState
 from fsm.engine.tick import Fired, open_machine_state, run_tick
 from fsm.engine.view import ExchangeView
-from fsm.errors import EngineError
+from fsm.errors import EngineError, ExitStatus
 
 DEMO_MACHINE = "eth_robust_twap_15m"
 # A quiet market (per-minute volatility) so that only the script's moves reach the rungs.
@@ -37,7 +37,7 @@ class DemoRefused(EngineError):
 class DemoFailed(EngineError):
     """The scripted story did not end as written: a bug in the engine or the simulator."""
 
-    exit_code = 1
+    exit_code = ExitStatus.STORY_BROKEN
 
 
 Move = Callable[["DemoMarket", LadderState], None]

@@ -8,7 +8,7 @@ from decimal import Decimal
 from exchange import OkxAmbiguousOutcome, OkxApiError
 from fsm.engine import ownership
 from fsm.engine.env import ActionEnv, TradingClient, error_evidence
-from fsm.errors import EXIT_EXCHANGE, EngineError
+from fsm.errors import EngineError, ExitStatus
 
 SPOT_ACCOUNT = "1"
 ISOLATED_REFUSED_LEVELS = ("3", "4")  # multi-currency and portfolio margin: cross only
@@ -17,7 +17,7 @@ ISOLATED_REFUSED_LEVELS = ("3", "4")  # multi-currency and portfolio margin: cro
 class ModeRefused(EngineError):
     """The account's mode, margin mode or leverage is one this machine cannot trade in; nothing sent."""
 
-    exit_code = EXIT_EXCHANGE
+    exit_code = ExitStatus.EXCHANGE
 
 
 def check_tradeable(td_mode: str, acct_lv: str | None) -> None:

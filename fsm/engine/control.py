@@ -28,7 +28,7 @@ from fsm.engine.orders import CloseOrder, Rung
 from fsm.engine.state import LadderState
 from fsm.engine.tick import TickResult, run_tick
 from fsm.engine.view import ExchangeView
-from fsm.errors import EXIT_STATE_REFUSED, EXIT_USAGE, EngineError
+from fsm.errors import EngineError, ExitStatus
 from fsm.persist.spool import OperatorRequest
 from fsm.persist.store import StateStore
 
@@ -40,13 +40,13 @@ ORDER = "/api/v5/trade/order"
 class OperatorRefused(EngineError):
     """The command does not apply to the machine's current state; nothing was sent or written."""
 
-    exit_code = EXIT_STATE_REFUSED
+    exit_code = ExitStatus.STATE_REFUSED
 
 
 class BadOrder(EngineError):
     """The ad-hoc order's options do not make an order OKX would take; nothing was sent."""
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitStatus.USAGE
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from fsm.engine.roles import OrderRoles
 from fsm.engine.runtime import MachineRuntime
 from fsm.engine.state import LadderState
 from fsm.engine.view import ExchangeView
-from fsm.errors import EXIT_USAGE, EngineError
+from fsm.errors import EngineError, ExitStatus
 from fsm.persist.store import Identity
 from fsm.spec.ladder import LadderParams
 from fsm.spec.loader import load_order_spec, load_spec
@@ -29,7 +29,7 @@ VOCABULARY = Vocabulary(guards=GUARD_NEEDS, actions=ACTION_NEEDS)
 class MachineNotFound(EngineError):
     """MACHINE names neither a YAML file nor a machine under ./machines or the shipped machines/."""
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitStatus.USAGE
 
 
 def resolve_machine_path(name_or_path: str) -> Path:

@@ -18,7 +18,7 @@ from fsm.engine.context import TickContext
 from fsm.engine.observe import observation_of
 from fsm.engine.orders import CloseOrder, OkxMirror, Rung
 from fsm.engine.signals import bar_ms
-from fsm.errors import EXIT_STATE_REFUSED, EngineError
+from fsm.errors import EngineError, ExitStatus
 
 Commit = Callable[[str, dict[str, Any]], None]
 
@@ -26,7 +26,7 @@ Commit = Callable[[str, dict[str, Any]], None]
 class OrphansFound(EngineError):
     """OKX holds orders with this machine's clOrdId prefix that its state does not know."""
 
-    exit_code = EXIT_STATE_REFUSED
+    exit_code = ExitStatus.STATE_REFUSED
 
 
 def _pattern(prefix: str) -> re.Pattern[str]:

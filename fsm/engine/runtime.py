@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from transitions import EventData, Machine, MachineError
 
-from fsm.errors import EXIT_USAGE, EngineError
+from fsm.errors import EngineError, ExitStatus
 from fsm.spec.model import IgnoreSpec, MachineSpec, RowSpec
 
 Guard = Callable[[Any], bool]  # called with the tick's context
@@ -28,7 +28,7 @@ Verdict = Literal["transition", "ignore", "anomaly"]
 class MachineLoopError(EngineError):
     """Rows kept firing past the bound within one go: the spec (or its guards) loops."""
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitStatus.USAGE
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from exchange import Candle
 from fsm.engine.state import Signal
-from fsm.errors import EngineError
+from fsm.errors import EngineError, ExitStatus
 
 BAR_MS: dict[str, int] = {
     "1m": 60_000,
@@ -30,7 +30,7 @@ BAR_MS: dict[str, int] = {
 class SignalFileError(EngineError):
     """The `file` provider's JSON is missing fields or malformed."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 def bar_ms(bar: str) -> int:

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from exchange import OkxClient
-from fsm.errors import EngineError
+from fsm.errors import EngineError, ExitStatus
 
 DEFAULT_BASE_URL = "https://www.okx.com"
 ENV_KEY, ENV_SECRET, ENV_PASSPHRASE, ENV_BASE_URL = (
@@ -20,7 +20,7 @@ ENV_KEY, ENV_SECRET, ENV_PASSPHRASE, ENV_BASE_URL = (
 class MissingCredentials(EngineError):
     """A command that talks to OKX was run without the credential variables set."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from fsm.errors import EXIT_USAGE, EngineError
+from fsm.errors import EngineError, ExitStatus
 
 Kind = Literal["ladder", "order"]
 
@@ -28,7 +28,7 @@ TERMINAL_ROLES = frozenset({"ended", "refused"})
 class SpecError(EngineError):
     """A refused machine file; the message names the file, the row or state (and its line), the field."""
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitStatus.USAGE
 
     def __init__(self, path: Path, where: str, line: int | None, field: str, problem: str) -> None:
         self.path = path

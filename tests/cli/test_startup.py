@@ -13,7 +13,18 @@ def test_importing_the_cli_loads_nothing_a_command_does_not_need() -> None:
         "('fsm', 'exchange', 'transitions', 'requests', 'yaml', 'pygraphviz', 'graphviz'))))"
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert loaded.stdout.split() == ["fsm", "fsm.cli", "fsm.cli.app"]
+    assert loaded.stdout.split() == [
+        "fsm",
+        "fsm.cli",
+        "fsm.cli.app",
+        "fsm.cli.command",
+        "fsm.cli.commands_read",
+        "fsm.cli.commands_service",
+        "fsm.cli.commands_spec",
+        "fsm.cli.commands_trade",
+        "fsm.cli.help",
+        "fsm.cli.options",
+    ]
 
 
 def test_help_lists_every_command_and_hides_the_seed_aliases() -> None:

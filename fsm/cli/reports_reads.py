@@ -1,209 +1,23 @@
-"""The documents the read commands show, built once and then printed as JSON or as tables.
+"""The documents of the other read commands: intent, open orders, reconcile, account and history.
 
 Every builder returns plain JSON values with stable keys (documented in the README). Builders that
-need OKX take an unarmed client or an ExchangeView: nothing here can POST.
+need OKX take an ExchangeView over an unarmed client, or what one read: nothing here can POST.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from exchange import Balance, OkxOrder, Position
-from fsm.cli.render import state_document
-from fsm.engine import ownership
-from fsm.engine.account import ModeRefused, check_tradeable
+from fsm.cli.reports_status import next_rows_document, optional_dec, state_document
 from fsm.engine.actions import render_intent
 from fsm.engine.env import ActionEnv
 from fsm.engine.machine import LoadedMachine
 from fsm.engine.orders import dec
-from fsm.engine.pnl import cycle_summary
-from fsm.engine.runtime import Preview
 from fsm.engine.state import LadderState
 from fsm.engine.tick import TickResult, preview_tick
 from fsm.engine.view import ExchangeView
-from fsm.persist import spool
-from fsm.persist.store import Inspection
-
-
-def _opt(value: Decimal | None) -> str | None:
-    return None if value is None else dec(value)
-
-
-# --- status ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Observation:
-    """What `status --observe` learnt from OKX: exchange time, the preview, the live position, and
-    whether the account's modes and leverage fit the machine."""
-
-    now_ms: int
-    preview: Preview
-    position: Position | None
-    account: dict[str, Any]
-
-
-def observe_for_status(machine: LoadedMachine, state: LadderState, view: ExchangeView) -> Observation:
-    """One round of read-only requests: exchange time, the next row with every guard's value, the position."""
-    preview = preview_tick(machine, view, state)
-    return Observation(
-        now_ms=view.now_ms(),
-        preview=preview,
-        position=view.position(machine.params.symbol, ownership.okx_pos_side(machine.params, state)),
-        account=account_fit_document(machine, view),
-    )
-
-
-def account_fit_document(machine: LoadedMachine, view: ExchangeView) -> dict[str, Any]:
-    """posMode, acctLv and the instrument's leverage as OKX has them, and whether the machine can trade
-    there (`refusal` says why not, before anything is sent)."""
-    p = machine.params
-    config = view.account_config()
-    refusal = None
-    try:
-        check_tradeable(p.td_mode, config.acctLv)
-    except ModeRefused as exc:
-        refusal = str(exc)
-    levers = {row.posSide or "net": dec(row.lever) for row in view.leverage(p.symbol, p.td_mode)}
-    return {
-        "posMode": config.posMode,
-        "acctLv": config.acctLv,
-        "td_mode": p.td_mode,
-        "leverage": levers,
-        "leverage_wanted": None if p.leverage is None else dec(p.leverage),
-        "refusal": refusal,
-    }
-
-
-STALE_INTERVALS = 3  # a heartbeat older than this many intervals means the runner is not ticking
-
-
-def runner_document(state_path: Path, now: float | None = None) -> dict[str, Any] | None:
-    """The runner's heartbeat for this machine (None when no runner has ticked it), and whether it is
-    stale: older than a few intervals, or the machine parked."""
-    import time
-
-    from fsm.service.runner import Heartbeat, heartbeat_path
-
-    beat = Heartbeat.read(heartbeat_path(state_path))
-    if beat is None:
-        return None
-    doc = beat.to_dict()
-    age = None if beat.last_tick_at is None else (time.time() if now is None else now) - beat.last_tick_at
-    doc["age_s"] = age
-    doc["stale"] = beat.parked is not None or (
-        age is not None and beat.interval_s is not None and age > STALE_INTERVALS * beat.interval_s
-    )
-    return doc
-
-
-def last_journal_ts(journal: Path) -> int | None:
-    """Exchange time of the journal's last record (the last tick), for countdowns without the network."""
-    try:
-        with journal.open("rb") as handle:
-            handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - (1 << 20)))
-            tail = handle.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
-        ts = json.loads(tail)["ts"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return ts if isinstance(ts, int) else None
-
-
-def pnl_document(state: LadderState, entry_side: str, position: Position | None) -> dict[str, Any]:
-    """Bought, sold, averages, fees and realized PnL from the journaled fills; unrealized PnL from OKX."""
-    summary = cycle_summary(state, entry_side)
-    upl = position.upl if position is not None else (state.position.upl if state.position else None)
-    avg_entry = summary.avg_entry
-    return {
-        **summary.to_dict(),
-        "own_open": dec(state.own_open(entry_side)),
-        "filled_sz": dec(summary.bought),
-        "avg_fill_px": None if avg_entry is None else dec(avg_entry.quantize(Decimal("0.01"))),
-        "upl": _opt(upl),
-        "mark_px": _opt(position.markPx) if position is not None else None,
-        "upl_source": "okx" if position is not None else ("last_tick" if state.position else None),
-    }
-
-
-def next_rows_document(machine: LoadedMachine, state: LadderState, preview: Preview | None) -> dict[str, Any]:
-    """The rows that may fire next; with a preview, each guard's value and the row that would fire."""
-    if preview is not None:
-        doc = preview.to_dict()
-        doc["observed"] = True
-        return doc
-    return {
-        "state": state.state,
-        "trigger": "tick",
-        "fires": None,
-        "observed": False,
-        "candidates": [
-            {
-                "index": row.index,
-                "line": row.line,
-                "dest": row.dest,
-                "label": row.label,
-                "guards": {g: None for g in row.guards},
-                "unless": {g: None for g in row.unless},
-                "passes": None,
-            }
-            for row in machine.spec.rows_from(state.state, "tick")
-        ],
-    }
-
-
-def recovery_document(inspection: Inspection | None) -> dict[str, Any]:
-    """Whether the journal is ahead of the state file (a crash between the append and the replace)."""
-    if inspection is None:
-        return {"journal_ahead": False, "state_file_seq": None, "journal_seq": None}
-    state_file = inspection.state_file_cursor
-    return {
-        "journal_ahead": inspection.journal_ahead_by > 0,
-        "state_file_seq": None if state_file is None else state_file.seq,
-        "journal_seq": None if inspection.journal_end is None else inspection.journal_end.seq,
-    }
-
-
-def status_document(
-    machine: LoadedMachine,
-    state: LadderState,
-    cursor: Mapping[str, Any] | None,
-    observation: Observation | None,
-    *,
-    inspection: Inspection | None = None,
-) -> dict[str, Any]:
-    """`status`: the state document plus recovery, clock, countdowns, PnL and the next row."""
-    doc = state_document(machine.name, state, dict(cursor) if cursor is not None else None)
-    doc["recovery"] = recovery_document(inspection)
-    now: int | None
-    source: str | None
-    if observation is not None:
-        now, source = observation.now_ms, "exchange"
-    else:
-        now = last_journal_ts(machine.state_path.with_suffix(".jsonl"))
-        source = None if now is None else "last_tick"
-    doc["symbol"] = machine.params.symbol
-    doc["bar"] = machine.params.bar
-    doc["state_file"] = str(machine.state_path)
-    doc["clock"] = {
-        "now_ms": now,
-        "source": source,
-        "expiry_in_ms": None if now is None or state.expiry_ts is None else state.expiry_ts - now,
-        "exit_due_in_ms": None if now is None or state.exit_due_ts is None else state.exit_due_ts - now,
-    }
-    doc["pnl"] = pnl_document(state, machine.params.side, observation.position if observation else None)
-    doc["next"] = next_rows_document(machine, state, observation.preview if observation else None)
-    doc["account"] = observation.account if observation else None
-    doc["runner"] = runner_document(machine.state_path)
-    doc["queued"] = [request.to_dict() for _, request in spool.pending(machine.state_path)]
-    return doc
-
 
 # --- intent ------------------------------------------------------------------------------------
 
@@ -250,10 +64,10 @@ def order_row(order: OkxOrder) -> dict[str, Any]:
         "side": order.side,
         "posSide": order.posSide,
         "ordType": order.ordType,
-        "px": _opt(order.px),
+        "px": optional_dec(order.px),
         "sz": dec(order.sz),
         "accFillSz": dec(order.accFillSz),
-        "avgPx": _opt(order.avgPx),
+        "avgPx": optional_dec(order.avgPx),
         "state": order.state,
         "cTime": order.cTime,
     }
@@ -324,10 +138,10 @@ def position_row(p: Position) -> dict[str, Any]:
         "posSide": p.posSide,
         "mgnMode": p.mgnMode,
         "pos": dec(p.pos),
-        "avgPx": _opt(p.avgPx),
-        "markPx": _opt(p.markPx),
-        "upl": _opt(p.upl),
-        "liqPx": _opt(p.liqPx),
+        "avgPx": optional_dec(p.avgPx),
+        "markPx": optional_dec(p.markPx),
+        "upl": optional_dec(p.upl),
+        "liqPx": optional_dec(p.liqPx),
     }
 
 
@@ -335,16 +149,16 @@ def account_document(balance: Balance, positions: Iterable[Position], pos_mode: 
     return {
         "pos_mode": pos_mode,
         "balance": {
-            "totalEq": _opt(balance.totalEq),
+            "totalEq": optional_dec(balance.totalEq),
             "uTime": balance.uTime,
             "details": [
                 {
                     "ccy": d.ccy,
-                    "eq": _opt(d.eq),
-                    "cashBal": _opt(d.cashBal),
-                    "availBal": _opt(d.availBal),
-                    "frozenBal": _opt(d.frozenBal),
-                    "ordFrozen": _opt(d.ordFrozen),
+                    "eq": optional_dec(d.eq),
+                    "cashBal": optional_dec(d.cashBal),
+                    "availBal": optional_dec(d.availBal),
+                    "frozenBal": optional_dec(d.frozenBal),
+                    "ordFrozen": optional_dec(d.ordFrozen),
                 }
                 for d in balance.details
             ],

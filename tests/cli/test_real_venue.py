@@ -9,8 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import BAR_S, MACHINE, SYMBOL, Harness
-from tests.e2e.test_ladder_paths import (
+import pytest
+
+from tests.cli.conftest import BAR_S, MACHINE, SYMBOL, Cli
+from tests.cli.test_ladder_paths import (
     exits,
     fill_rung_fully,
     flat,
@@ -18,6 +20,8 @@ from tests.e2e.test_ladder_paths import (
     post_count,
     rung_states,
 )
+
+pytestmark = pytest.mark.e2e
 
 LADDER_YAML = Path(__file__).resolve().parents[2] / "machines" / f"{MACHINE}.yaml"
 
@@ -38,23 +42,23 @@ def variant(tmp_path: Path, name: str, prefix: str, **params: str) -> Path:
     return path
 
 
-def tick(h: Harness, machine: str | Path = MACHINE, *extra: str, expect: int = 0) -> Any:
+def tick(h: Cli, machine: str | Path = MACHINE, *extra: str, expect: int = 0) -> Any:
     args = ["tick", str(machine), "--state-dir", str(h.state_dir), "--submit", *extra]
-    result = h.cli(*args, *([] if expect else ["--json"]), expect=expect)
+    result = h.run(*args, *([] if expect else ["--json"]), expect=expect)
     return json.loads(result.stdout) if not expect else result.output
 
 
-def journal_of(h: Harness, state_file: str) -> list[dict[str, Any]]:
+def journal_of(h: Cli, state_file: str) -> list[dict[str, Any]]:
     return [
         json.loads(line) for line in (h.state_dir / state_file).with_suffix(".jsonl").read_text().splitlines()
     ]
 
 
-def venue_orders(h: Harness, prefix: str = "ertw") -> list[dict[str, Any]]:
+def venue_orders(h: Cli, prefix: str = "ertw") -> list[dict[str, Any]]:
     return [o for o in h.sim_orders() if o["clOrdId"].startswith(prefix)]
 
 
-def fill_everything_and_hold(h: Harness) -> Any:
+def fill_everything_and_hold(h: Cli) -> Any:
     """Entries open, every rung filled: the ladder holds the position."""
     px = open_entries(h)
     fill_rung_fully(h, px[2])
@@ -66,9 +70,9 @@ def fill_everything_and_hold(h: Harness) -> Any:
 # ---- deadlines and duplicates ----------------------------------------------------------------------
 
 
-def test_duplicate_client_order_id_adopts_the_existing_order(harness: Harness) -> None:
+def test_duplicate_client_order_id_adopts_the_existing_order(cli: Cli) -> None:
     """51016 is proof an order with that clOrdId exists: it is queried and adopted, never rejected."""
-    h = harness
+    h = cli
     h.signal()
     rendered = h.tick()  # read-only: the intent only
     first = rendered["rungs"][0]
@@ -86,9 +90,9 @@ def test_duplicate_client_order_id_adopts_the_existing_order(harness: Harness) -
     h.assert_exchange_agrees()
 
 
-def test_a_canceled_order_that_vanished_from_okx_settles_the_cycle(harness: Harness) -> None:
+def test_a_canceled_order_that_vanished_from_okx_settles_the_cycle(cli: Cli) -> None:
     """OKX keeps a canceled order that never filled about 2 hours: after that it is found nowhere."""
-    h = harness
+    h = cli
     open_entries(h)
     for order in venue_orders(h):
         h.sim.user_cancel(cl_ord_id=order["clOrdId"])
@@ -106,8 +110,8 @@ def test_a_canceled_order_that_vanished_from_okx_settles_the_cycle(harness: Harn
 # ---- exits and fills ------------------------------------------------------------------------------
 
 
-def test_the_exit_is_our_own_size_and_its_fills_are_journaled_with_the_cycles_pnl(harness: Harness) -> None:
-    h = harness
+def test_the_exit_is_our_own_size_and_its_fills_are_journaled_with_the_cycles_pnl(cli: Cli) -> None:
+    h = cli
     doc = fill_everything_and_hold(h)
     held = sum(Decimal(r["accFillSz"]) for r in doc["rungs"])
     h.sim.advance(BAR_S * 9)
@@ -130,8 +134,8 @@ def test_the_exit_is_our_own_size_and_its_fills_are_journaled_with_the_cycles_pn
     h.assert_exchange_agrees()
 
 
-def test_fills_older_than_three_days_are_read_from_fills_history_after_an_outage(harness: Harness) -> None:
-    h = harness
+def test_fills_older_than_three_days_are_read_from_fills_history_after_an_outage(cli: Cli) -> None:
+    h = cli
     doc = fill_everything_and_hold(h)
     held = sum(Decimal(r["accFillSz"]) for r in doc["rungs"])
     h.sim.advance(4 * 86_400)  # the runner was down for four days: the entry fills left /trade/fills
@@ -145,9 +149,9 @@ def test_fills_older_than_three_days_are_read_from_fills_history_after_an_outage
 
 
 def test_a_hand_close_of_part_of_the_position_shrinks_the_exit_and_never_sells_into_a_short(
-    harness: Harness,
+    cli: Cli,
 ) -> None:
-    h = harness
+    h = cli
     doc = fill_everything_and_hold(h)
     held = sum(Decimal(r["accFillSz"]) for r in doc["rungs"])
     part = Decimal("0.5")
@@ -155,7 +159,7 @@ def test_a_hand_close_of_part_of_the_position_shrinks_the_exit_and_never_sells_i
     doc = tick(h)
     anomaly = [r["data"] for r in h.journal() if r["kind"] == "anomaly"]
     assert [(a["observation"], a["okx"]) for a in anomaly] == [("position_short", str(held - part))]
-    shown = h.cli("status", MACHINE, "--state-dir", str(h.state_dir)).output
+    shown = h.run("status", MACHINE, "--state-dir", str(h.state_dir)).output
     assert f"okx holds {held - part} of our {held}" in shown
     assert "closed part of our position by hand" in shown
     h.sim.advance(BAR_S * 9)
@@ -169,9 +173,9 @@ def test_a_hand_close_of_part_of_the_position_shrinks_the_exit_and_never_sells_i
 
 
 def test_two_ladders_on_one_instrument_each_exit_their_own_size_and_leave_the_hand_position(
-    harness: Harness, tmp_path: Path
+    cli: Cli, tmp_path: Path
 ) -> None:
-    h = harness
+    h = cli
     other = variant(tmp_path, "eth_second", "ertb")
     h.signal()
     assert tick(h)["state"] == "entries_open"
@@ -200,8 +204,8 @@ def test_two_ladders_on_one_instrument_each_exit_their_own_size_and_leave_the_ha
 # ---- a lost state directory --------------------------------------------------------------------------
 
 
-def test_a_lost_state_directory_refuses_to_orphan_live_orders_until_adopted(harness: Harness) -> None:
-    h = harness
+def test_a_lost_state_directory_refuses_to_orphan_live_orders_until_adopted(cli: Cli) -> None:
+    h = cli
     open_entries(h)
     live = sorted(o["clOrdId"] for o in venue_orders(h))
     shutil.rmtree(h.state_dir)  # the state directory is lost; OKX still holds the cycle's orders
@@ -221,8 +225,8 @@ def test_a_lost_state_directory_refuses_to_orphan_live_orders_until_adopted(harn
 # ---- account modes and leverage -----------------------------------------------------------------------
 
 
-def test_a_net_mode_cross_account_runs_the_full_ladder_path(harness: Harness, tmp_path: Path) -> None:
-    h = harness
+def test_a_net_mode_cross_account_runs_the_full_ladder_path(cli: Cli, tmp_path: Path) -> None:
+    h = cli
     h.sim.set_account(pos_mode="net_mode")
     cross = variant(tmp_path, "eth_net", "ertn", td_mode="cross")
     h.signal()
@@ -244,10 +248,8 @@ def test_a_net_mode_cross_account_runs_the_full_ladder_path(harness: Harness, tm
     assert Decimal(exit_order["accFillSz"]) == held and flat(h)
 
 
-def test_leverage_from_the_yaml_is_set_and_verified_before_the_first_entry(
-    harness: Harness, tmp_path: Path
-) -> None:
-    h = harness
+def test_leverage_from_the_yaml_is_set_and_verified_before_the_first_entry(cli: Cli, tmp_path: Path) -> None:
+    h = cli
     levered = variant(tmp_path, "eth_levered", "ertl", leverage='"5"')
     h.signal()
     assert tick(h, levered)["state"] == "entries_open"
@@ -257,10 +259,8 @@ def test_leverage_from_the_yaml_is_set_and_verified_before_the_first_entry(
     assert ack["verified"] == "5"
 
 
-def test_leverage_that_okx_refuses_stops_the_entry_before_anything_is_sent(
-    harness: Harness, tmp_path: Path
-) -> None:
-    h = harness
+def test_leverage_that_okx_refuses_stops_the_entry_before_anything_is_sent(cli: Cli, tmp_path: Path) -> None:
+    h = cli
     levered = variant(tmp_path, "eth_levered", "ertl", leverage='"5"')
     h.sim.user_order("buy", "1", ord_type="limit", px="2500")  # an opening order rests: OKX refuses (59101)
     h.signal()
@@ -269,19 +269,19 @@ def test_leverage_that_okx_refuses_stops_the_entry_before_anything_is_sent(
     assert venue_orders(h, "ertl") == [] and post_count(h, "batch-orders") == 0
 
 
-def test_check_and_status_observe_the_accounts_modes_and_leverage(harness: Harness) -> None:
-    h = harness
-    fits = h.cli("check", MACHINE, "--observe").output
+def test_check_and_status_observe_the_accounts_modes_and_leverage(cli: Cli) -> None:
+    h = cli
+    fits = h.run("check", MACHINE, "--observe").output
     assert "long_short_mode acctLv 2  isolated leverage long 10x, short 10x: fits the machine" in fits
-    status = h.cli("status", MACHINE, "--observe", "--state-dir", str(h.state_dir)).output
+    status = h.run("status", MACHINE, "--observe", "--state-dir", str(h.state_dir)).output
     assert "fits the machine" in status
     h.sim.set_account(acct_lv="3")  # multi-currency margin: cross only
-    refused = h.cli("check", MACHINE, "--observe", expect=4).output
+    refused = h.run("check", MACHINE, "--observe", expect=4).output
     assert "refused: the OKX account (acctLv 3) trades swaps in cross margin only" in refused
 
 
-def test_a_spot_mode_account_is_refused_before_anything_is_sent(harness: Harness) -> None:
-    h = harness
+def test_a_spot_mode_account_is_refused_before_anything_is_sent(cli: Cli) -> None:
+    h = cli
     h.sim.set_account(acct_lv="1")
     h.signal()
     out = tick(h, MACHINE, expect=4)

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
-from exchange.sim import Simulator
 from fsm.engine.machine import load_machine
 from fsm.engine.signals import bar_ms
 from fsm.spec.ladder import LadderParams
-from tests.e2e.conftest import Harness
+from tests.cli.conftest import Cli, driven
+
+pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 ETH_YAML = REPO / "machines" / "eth_robust_twap_15m.yaml"
@@ -39,7 +40,7 @@ HAPPY_PATH = [
 class Driven:
     """One machine's YAML driven through `okx-fsm tick --submit` against a harness's simulator."""
 
-    h: Harness
+    h: Cli
     path: Path
 
     @cached_property
@@ -48,7 +49,7 @@ class Driven:
 
     def tick(self) -> dict[str, Any]:
         args = ("tick", str(self.path), "--state-dir", str(self.h.state_dir), "--submit", "--json")
-        doc: dict[str, Any] = json.loads(self.h.cli(*args).stdout)
+        doc: dict[str, Any] = json.loads(self.h.run(*args).stdout)
         return doc
 
     def journal(self) -> list[dict[str, Any]]:
@@ -167,17 +168,10 @@ def extending(tmp_path: Path, name: str, prefix: str, params: str) -> Path:
 
 
 @pytest.fixture
-def twin(tmp_path: Path) -> Iterator[Harness]:
+def twin(tmp_path: Path, rate_limits: bool) -> Iterator[Cli]:
     """A second simulator made like the harness's (same seed, start price, manual clock)."""
-    with Simulator(seed=7, clock="manual", start_px="3000") as sim:
-        env = {
-            "OKX_API_KEY": sim.api_key,
-            "OKX_API_SECRET": sim.secret_key,
-            "OKX_API_PASSPHRASE": sim.passphrase,
-            "OKX_BASE_URL": sim.base_url,
-            "NO_COLOR": "1",
-        }
-        yield Harness(sim=sim, state_dir=tmp_path / "twin-state", env=env)
+    with driven(tmp_path / "twin-state", rate_limits=rate_limits) as harness:
+        yield harness
 
 
 def venue_record(m: Driven) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
@@ -192,12 +186,12 @@ def venue_record(m: Driven) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]
 
 
 def test_a_state_renamed_in_the_yaml_runs_the_cycle_exactly_like_the_original(
-    harness: Harness, twin: Harness, tmp_path: Path
+    cli: Cli, twin: Cli, tmp_path: Path
 ) -> None:
     renamed = tmp_path / "renamed" / ETH_YAML.name
     renamed.parent.mkdir()
     renamed.write_text(re.sub(r"\bfilled\b", "holding", ETH_YAML.read_text()))
-    original, copy = Driven(harness, ETH_YAML), Driven(twin, renamed)
+    original, copy = Driven(cli, ETH_YAML), Driven(twin, renamed)
 
     full_cycle(original)
     full_cycle(copy)
@@ -215,9 +209,9 @@ def test_a_state_renamed_in_the_yaml_runs_the_cycle_exactly_like_the_original(
 
 @pytest.mark.parametrize("pos_mode", ["long_short_mode", "net_mode"])
 def test_a_sell_ladder_enters_short_above_the_market_and_buys_back(
-    harness: Harness, tmp_path: Path, pos_mode: str
+    cli: Cli, tmp_path: Path, pos_mode: str
 ) -> None:
-    h = harness
+    h = cli
     h.sim.set_account(pos_mode=pos_mode)
     net = pos_mode == "net_mode"
     short = "side: sell\n  pos_side: short\n  signal: {provider: robust_twap, lookback_bars: 16, "
@@ -256,8 +250,8 @@ def test_a_sell_ladder_enters_short_above_the_market_and_buys_back(
 # ---- explicit sizes -----------------------------------------------------------------------------------
 
 
-def test_a_four_rung_ladder_with_explicit_sizes_places_those_sizes(harness: Harness, tmp_path: Path) -> None:
-    h = harness
+def test_a_four_rung_ladder_with_explicit_sizes_places_those_sizes(cli: Cli, tmp_path: Path) -> None:
+    h = cli
     sizes = ["0.5", "0.3", "0.2", "0.1"]
     params = f'  offsets: ["0.002", "0.004", "0.006", "0.008"]\n  sizes: {json.dumps(sizes)}\n'
     m = Driven(h, extending(tmp_path, "eth_sized", "ersz", params))
@@ -277,14 +271,14 @@ def test_a_four_rung_ladder_with_explicit_sizes_places_those_sizes(harness: Harn
 
 
 def test_a_rung_below_min_sz_stops_the_intent_naming_the_rung_and_sends_nothing(
-    harness: Harness, tmp_path: Path
+    cli: Cli, tmp_path: Path
 ) -> None:
-    h = harness
+    h = cli
     path = extending(tmp_path, "eth_tiny", "ertn", '  sizes: ["1", "0.004", "1"]\n')
-    assert "ok: " in h.cli("check", str(path)).output  # contracts are checked against minSz at render time
+    assert "ok: " in h.run("check", str(path)).output  # contracts are checked against minSz at render time
     h.signal()
     args = ("tick", str(path), "--state-dir", str(h.state_dir), "--submit")
-    out = h.cli(*args, expect=4).output
+    out = h.run(*args, expect=4).output
     assert (
         "rung 2 (offset 0.006): ETH-USDT-SWAP: sz 0.004 rounds down to 0.00 on lotSz 0.01: below minSz" in out
     )
@@ -294,8 +288,8 @@ def test_a_rung_below_min_sz_stops_the_intent_naming_the_rung_and_sends_nothing(
 # ---- extends: the BTC machine ------------------------------------------------------------------------
 
 
-def test_the_btc_machine_extending_the_eth_one_runs_a_full_cycle_on_hourly_bars(harness: Harness) -> None:
-    m = Driven(harness, BTC_YAML)
+def test_the_btc_machine_extending_the_eth_one_runs_a_full_cycle_on_hourly_bars(cli: Cli) -> None:
+    m = Driven(cli, BTC_YAML)
 
     cycle = full_cycle(m)
 
@@ -312,13 +306,11 @@ def test_the_btc_machine_extending_the_eth_one_runs_a_full_cycle_on_hourly_bars(
     assert_flat_and_journaled(m)
     realized = Decimal(archived_summary(m)["realized_pnl"])
     assert realized == simulator_pnl(m, Decimal("0.01")) and realized > 0
-    assert not (harness.state_dir / "eth_robust_twap_15m_live.json").exists()
+    assert not (cli.state_dir / "eth_robust_twap_15m_live.json").exists()
 
 
-def test_check_refuses_an_extending_machine_that_keeps_its_parents_identity(
-    harness: Harness, tmp_path: Path
-) -> None:
+def test_check_refuses_an_extending_machine_that_keeps_its_parents_identity(cli: Cli, tmp_path: Path) -> None:
     path = extending(tmp_path, "eth_clone", "ertw", "")
-    out = harness.cli("check", str(path), expect=2).output
+    out = cli.run("check", str(path), expect=2).output
     assert f"{path}: params (line 5): cl_ord_id_prefix: 'ertw' is also the cl_ord_id_prefix of" in out
-    assert "ok: " in harness.cli("check", str(BTC_YAML)).output
+    assert "ok: " in cli.run("check", str(BTC_YAML)).output

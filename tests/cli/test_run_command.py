@@ -10,26 +10,30 @@ import sys
 import time
 from pathlib import Path
 
-from tests.e2e.conftest import MACHINE, Harness
-from tests.e2e.test_tick_cli import _second_machine
+import pytest
+
+from tests.cli.conftest import MACHINE, Cli
+from tests.cli.test_tick_cli import _second_machine
+
+pytestmark = pytest.mark.e2e
 
 
-def _requests(h: Harness) -> dict[str, int]:
+def _requests(h: Cli) -> dict[str, int]:
     counts: dict[str, int] = h.sim.stats()["requests"]
     return dict(counts)
 
 
-def test_run_serves_every_machine_from_one_view_per_tick(harness: Harness, tmp_path: Path) -> None:
-    h = harness
+def test_run_serves_every_machine_from_one_view_per_tick(cli: Cli, tmp_path: Path) -> None:
+    h = cli
     twin = str(_second_machine(tmp_path))
     h.signal()
     state_dir = str(h.state_dir)
-    h.cli(
+    h.run(
         "run", MACHINE, twin, "--submit", "--ticks", "1", "--interval", "0", "--state-dir", state_dir, "--yes"
     )
     before = _requests(h)
     h.sim.advance(5)
-    result = h.cli(
+    result = h.run(
         "run", MACHINE, twin, "--submit", "--ticks", "2", "--interval", "0", "--state-dir", state_dir
     )
     after = _requests(h)
@@ -37,7 +41,7 @@ def test_run_serves_every_machine_from_one_view_per_tick(harness: Harness, tmp_p
 
     assert "stopped after 2 tick(s)" in result.stdout
     for name in (MACHINE, twin):
-        doc = json.loads(h.cli("status", name, "--state-dir", state_dir, "--json").stdout)
+        doc = json.loads(h.run("status", name, "--state-dir", state_dir, "--json").stdout)
         assert doc["state"] == "entries_open" and len(doc["rungs"]) == 3
     # Two ticks of two machines with entries open: orders-pending once per tick, not per machine; the
     # time is measured in the first (full) round and then kept as local clock + offset.
@@ -46,8 +50,8 @@ def test_run_serves_every_machine_from_one_view_per_tick(harness: Harness, tmp_p
     assert not any(k.startswith("POST") for k in delta)
 
 
-def test_sigint_finishes_the_tick_and_exits_cleanly(harness: Harness) -> None:
-    h = harness
+def test_sigint_finishes_the_tick_and_exits_cleanly(cli: Cli) -> None:
+    h = cli
     h.signal()
     cmd = [
         sys.executable,

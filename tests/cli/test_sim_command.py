@@ -21,6 +21,8 @@ from typer.testing import CliRunner
 from fsm.cli.app import app
 from tests.exchange.sim.test_cli import BAD_FLAGS
 
+pytestmark = pytest.mark.e2e
+
 OKX_FSM = str(Path(sys.executable).with_name("okx-fsm"))  # the console script installed beside python
 
 

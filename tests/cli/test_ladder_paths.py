@@ -20,11 +20,13 @@ from exchange import OkxClient, OkxOrderAck
 from fsm.engine.machine import load_machine
 from fsm.engine.tick import open_machine_state, run_tick
 from fsm.engine.view import ExchangeView
-from tests.e2e.conftest import BAR_S, Harness
+from tests.cli.conftest import BAR_S, Cli
+
+pytestmark = pytest.mark.e2e
 
 
-def test_happy_path_fills_holds_closes_and_returns_to_idle(harness: Harness) -> None:
-    h = harness
+def test_happy_path_fills_holds_closes_and_returns_to_idle(cli: Cli) -> None:
+    h = cli
     h.signal()
     doc = h.tick(submit=True)
     assert doc["tick"]["fired"][0]["dest"] == "intent_rendered"
@@ -70,8 +72,8 @@ def test_happy_path_fills_holds_closes_and_returns_to_idle(harness: Harness) -> 
     h.verify_log()
 
 
-def test_read_only_tick_renders_intent_and_never_posts(harness: Harness) -> None:
-    h = harness
+def test_read_only_tick_renders_intent_and_never_posts(cli: Cli) -> None:
+    h = cli
     h.signal()
     doc = h.tick()
     assert doc["state"] == "intent_rendered"
@@ -98,12 +100,12 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout_s: float = 10.0
         time.sleep(0.01)
 
 
-def submitted_cl_ord_ids(h: Harness) -> list[str]:
+def submitted_cl_ord_ids(h: Cli) -> list[str]:
     """Every clOrdId our entry POSTs carried, from the simulator's own order records."""
     return [o["clOrdId"] for o in h.sim_orders() if o["clOrdId"].startswith("ertw")]
 
 
-def open_entries(h: Harness) -> list[Decimal]:
+def open_entries(h: Cli) -> list[Decimal]:
     """A signal, then one armed tick: three live rungs. Returns their prices (rung 1 highest)."""
     h.signal()
     doc = h.tick(submit=True)
@@ -112,18 +114,18 @@ def open_entries(h: Harness) -> list[Decimal]:
     return h.rung_prices(doc)
 
 
-def keep_away(h: Harness, px: list[Decimal]) -> None:
+def keep_away(h: Cli, px: list[Decimal]) -> None:
     """Trade the market well above rung 1 so the random walk cannot reach a rung."""
     h.sim.set_price(str(px[0] + 40))
 
 
-def expire(h: Harness, px: list[Decimal]) -> None:
+def expire(h: Cli, px: list[Decimal]) -> None:
     """Let the entry window pass (signal candle close + expiry_bars) with the market above the rungs."""
     keep_away(h, px)
     h.sim.advance(BAR_S * 4 + 5)  # not at the exact boundary: exchange time is estimated to the ms
 
 
-def fill_rung_fully(h: Harness, px: Decimal) -> None:
+def fill_rung_fully(h: Cli, px: Decimal) -> None:
     """Trade below `px` long enough for a resting buy there to fill completely (partials per step)."""
     h.sim.set_price(str(px - 3))
     h.sim.advance(5)
@@ -133,7 +135,7 @@ def rung_states(doc: dict[str, Any]) -> list[str]:
     return [r["state"] for r in doc["rungs"]]
 
 
-def flat(h: Harness) -> bool:
+def flat(h: Cli) -> bool:
     return all(Decimal(p["pos"]) == 0 for p in h.sim.state()["positions"])
 
 
@@ -142,7 +144,7 @@ def mirrored_pos(doc: dict[str, Any]) -> Decimal:
     return Decimal("0") if doc["position"] is None else Decimal(doc["position"]["pos"])
 
 
-def return_to_idle(h: Harness) -> None:
+def return_to_idle(h: Cli) -> None:
     """A read-only tick after `closed`: the archived cycle gives way to idle.
 
     A candle that closed during the cycle may give a new signal in the same tick; read-only, that new
@@ -154,34 +156,34 @@ def return_to_idle(h: Harness) -> None:
     assert doc["cycles_completed"] == 1
 
 
-def cycle_transitions(h: Harness) -> list[tuple[str, str]]:
+def cycle_transitions(h: Cli) -> list[tuple[str, str]]:
     """The journaled transitions of the first cycle, up to its return to idle."""
     moves = h.transitions()
     return moves[: moves.index(("closed", "idle")) + 1]
 
 
-def order_moves(h: Harness, **match: str) -> list[dict[str, Any]]:
+def order_moves(h: Cli, **match: str) -> list[dict[str, Any]]:
     """The journaled rung transitions (order records with from/to), filtered by equal fields."""
     moves = [r["data"] for r in h.journal() if r["kind"] == "order" and "to" in r["data"]]
     return [m for m in moves if all(m.get(k) == v for k, v in match.items())]
 
 
-def assert_clean_record(h: Harness) -> None:
+def assert_clean_record(h: Cli) -> None:
     """No anomaly journaled, no clOrdId sent twice, every fill of ours journaled, the chain intact."""
     assert "anomaly" not in h.kinds()
     h.assert_exchange_agrees()
     h.verify_log()
 
 
-def post_count(h: Harness, path: str) -> int:
+def post_count(h: Cli, path: str) -> int:
     return int(h.sim.stats()["requests"].get(f"POST {TRADE}/{path}", 0))
 
 
 # ---- 2. expiry with no fill ---------------------------------------------------------------------
 
 
-def test_expiry_without_fill_cancels_every_rung_and_closes_flat(harness: Harness) -> None:
-    h = harness
+def test_expiry_without_fill_cancels_every_rung_and_closes_flat(cli: Cli) -> None:
+    h = cli
     px = open_entries(h)
     expire(h, px)
     doc = h.tick(submit=True)
@@ -212,8 +214,8 @@ def test_expiry_without_fill_cancels_every_rung_and_closes_flat(harness: Harness
 # ---- 3. expiry after partial fills --------------------------------------------------------------
 
 
-def test_expiry_after_partial_fill_cancels_remainder_holds_then_closes(harness: Harness) -> None:
-    h = harness
+def test_expiry_after_partial_fill_cancels_remainder_holds_then_closes(cli: Cli) -> None:
+    h = cli
     px = open_entries(h)
     h.sim.set_price(str(px[0] - 1))  # one step through rung 1: a partial fill (bounded per step)
     keep_away(h, px)
@@ -261,10 +263,10 @@ def test_expiry_after_partial_fill_cancels_remainder_holds_then_closes(harness: 
 # ---- 4. cancel race -----------------------------------------------------------------------------
 
 
-def test_rung_filled_while_its_cancel_is_in_flight_keeps_the_fill(harness: Harness) -> None:
+def test_rung_filled_while_its_cancel_is_in_flight_keeps_the_fill(cli: Cli) -> None:
     """The simulator sleeps a request's latency before applying it, outside its lock: while the cancel
     batch waits, the market trades through rung 1, so OKX answers that rung 51400 (already filled)."""
-    h = harness
+    h = cli
     px = open_entries(h)
     expire(h, px)
     h.sim.set_faults([{"endpoint": f"POST {TRADE}/cancel-batch-orders", "kind": "latency_ms", "ms": 1500}])
@@ -306,8 +308,8 @@ def test_rung_filled_while_its_cancel_is_in_flight_keeps_the_fill(harness: Harne
 # ---- 5. outside hands ---------------------------------------------------------------------------
 
 
-def test_rungs_cancelled_in_the_okx_app_close_the_cycle_without_fills(harness: Harness) -> None:
-    h = harness
+def test_rungs_cancelled_in_the_okx_app_close_the_cycle_without_fills(cli: Cli) -> None:
+    h = cli
     px = open_entries(h)
     keep_away(h, px)
     for rung in h.status()["rungs"]:
@@ -330,8 +332,8 @@ def test_rungs_cancelled_in_the_okx_app_close_the_cycle_without_fills(harness: H
     assert_clean_record(h)
 
 
-def test_position_closed_by_hand_closes_the_cycle_without_our_close(harness: Harness) -> None:
-    h = harness
+def test_position_closed_by_hand_closes_the_cycle_without_our_close(cli: Cli) -> None:
+    h = cli
     px = open_entries(h)
     fill_rung_fully(h, px[2])  # trades through every rung
     doc = h.tick(submit=True)
@@ -368,8 +370,8 @@ def test_position_closed_by_hand_closes_the_cycle_without_our_close(harness: Har
 # ---- 6. post-only would cross -------------------------------------------------------------------
 
 
-def test_post_only_rung_that_would_cross_ends_rejected_post_only_and_others_go_on(harness: Harness) -> None:
-    h = harness
+def test_post_only_rung_that_would_cross_ends_rejected_post_only_and_others_go_on(cli: Cli) -> None:
+    h = cli
     h.signal()
     doc = h.tick()  # read-only: the intent is rendered, nothing sent
     assert doc["state"] == "intent_rendered"
@@ -405,8 +407,8 @@ def test_post_only_rung_that_would_cross_ends_rejected_post_only_and_others_go_o
 # ---- 7. crash and restart -----------------------------------------------------------------------
 
 
-def test_ambiguous_submit_is_resolved_by_clordid_without_resubmitting(harness: Harness) -> None:
-    h = harness
+def test_ambiguous_submit_is_resolved_by_clordid_without_resubmitting(cli: Cli) -> None:
+    h = cli
     h.signal()
     h.sim.set_faults([{"endpoint": f"POST {TRADE}/batch-orders", "kind": "drop_after_apply"}])
     doc = h.tick(submit=True)
@@ -429,10 +431,10 @@ def test_ambiguous_submit_is_resolved_by_clordid_without_resubmitting(harness: H
     assert_clean_record(h)
 
 
-def test_killed_runner_mid_submit_restarts_and_finds_rungs_by_clordid(harness: Harness) -> None:
+def test_killed_runner_mid_submit_restarts_and_finds_rungs_by_clordid(cli: Cli) -> None:
     """A real crash: the CLI is SIGKILLed while its batch-orders POST is in flight (held by a latency
     fault); OKX applies it anyway. The restart finds the three orders by clOrdId and sends nothing twice."""
-    h = harness
+    h = cli
     h.signal()
     h.sim.set_faults([{"endpoint": f"POST {TRADE}/batch-orders", "kind": "latency_ms", "ms": 2000}])
     runner = subprocess.Popen(
@@ -511,7 +513,7 @@ class CrashingTrader:
         return self.client.set_leverage(symbol, lever, mgn_mode, pos_side)
 
 
-def crash_in_process(h: Harness, crash_in: str) -> None:
+def crash_in_process(h: Cli, crash_in: str) -> None:
     """One armed tick, run in-process, whose process 'dies' in `crash_in` after the write-ahead record."""
     machine = load_machine("eth_robust_twap_15m", state_dir=h.state_dir)
     client = OkxClient(
@@ -521,10 +523,10 @@ def crash_in_process(h: Harness, crash_in: str) -> None:
         run_tick(machine, store, state, ExchangeView(client), trader=CrashingTrader(client, crash_in))
 
 
-def test_crash_after_write_ahead_before_post_submits_exactly_once_on_restart(harness: Harness) -> None:
+def test_crash_after_write_ahead_before_post_submits_exactly_once_on_restart(cli: Cli) -> None:
     """In-process: no outside observer can time a crash between the fsynced submit record and the
     POST, so the tick runs with a trader that dies right there."""
-    h = harness
+    h = cli
     h.signal()
     crash_in_process(h, "place_batch_orders")
     crashed = h.status()
@@ -547,7 +549,7 @@ def test_crash_after_write_ahead_before_post_submits_exactly_once_on_restart(har
     assert_clean_record(h)
 
 
-def hold_full_position(h: Harness) -> Decimal:
+def hold_full_position(h: Cli) -> Decimal:
     """Open entries, fill every rung, and let the hold time run out. Returns the position size."""
     px = open_entries(h)
     fill_rung_fully(h, px[2])
@@ -557,11 +559,11 @@ def hold_full_position(h: Harness) -> Decimal:
     return mirrored_pos(doc)
 
 
-def close_orders(h: Harness) -> list[dict[str, Any]]:
+def close_orders(h: Cli) -> list[dict[str, Any]]:
     return [o for o in h.sim_orders() if o["ordType"] == "market"]
 
 
-def exits(h: Harness) -> list[tuple[str, Decimal, str]]:
+def exits(h: Cli) -> list[tuple[str, Decimal, str]]:
     """The venue's exit orders of the machine (clOrdId ...r0a<attempt>): side, filled size, reduceOnly."""
     return [
         (o["side"], Decimal(o["accFillSz"]), o["reduceOnly"])
@@ -571,12 +573,10 @@ def exits(h: Harness) -> list[tuple[str, Decimal, str]]:
 
 
 @pytest.mark.parametrize("fault", ["drop_before_apply", "drop_after_apply", "crash_before_post"])
-def test_unconfirmed_close_is_resolved_by_clordid_and_the_position_closed_once(
-    harness: Harness, fault: str
-) -> None:
+def test_unconfirmed_close_is_resolved_by_clordid_and_the_position_closed_once(cli: Cli, fault: str) -> None:
     """An ambiguous close (or a crash after its write-ahead record) is never left hanging: a query by
     its clOrdId tells whether it landed; only a close OKX does not know is sent again."""
-    h = harness
+    h = cli
     held = hold_full_position(h)
     if fault == "crash_before_post":
         crash_in_process(h, "place_order")
@@ -602,9 +602,9 @@ def test_unconfirmed_close_is_resolved_by_clordid_and_the_position_closed_once(
     assert_clean_record(h)
 
 
-def test_close_refused_with_an_explicit_code_is_sent_again_next_tick(harness: Harness) -> None:
+def test_close_refused_with_an_explicit_code_is_sent_again_next_tick(cli: Cli) -> None:
     """A refused close applied nothing: the position must not be left open past the exit."""
-    h = harness
+    h = cli
     held = hold_full_position(h)
     h.sim.set_faults([{"endpoint": f"POST {TRADE}/order", "kind": "burst_429"}])
     doc = h.tick(submit=True)

@@ -9,18 +9,21 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 
 from fsm.engine.machine import load_machine
 from fsm.persist.store import StateStore
-from tests.e2e.conftest import BAR_S, MACHINE, Harness
+from tests.cli.conftest import BAR_S, MACHINE, Cli
+
+pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 LADDER_YAML = REPO / "machines" / f"{MACHINE}.yaml"
 MISSPELT_YAML = REPO / "tests" / "fsm" / "fixtures" / f"{MACHINE}_misspelt_dest.yaml"
 
 
-def requests_during(h: Harness, fn: Callable[[], object]) -> dict[str, int]:
+def requests_during(h: Cli, fn: Callable[[], object]) -> dict[str, int]:
     """The simulator's request counts caused by `fn()`, by "METHOD /path"."""
     before = dict(h.sim.stats()["requests"])
     fn()
@@ -28,8 +31,8 @@ def requests_during(h: Harness, fn: Callable[[], object]) -> dict[str, int]:
     return {k: n - before.get(k, 0) for k, n in after.items() if n != before.get(k, 0)}
 
 
-def test_read_only_ticks_never_post_across_a_whole_cycle_of_price_moves(harness: Harness) -> None:
-    h = harness
+def test_read_only_ticks_never_post_across_a_whole_cycle_of_price_moves(cli: Cli) -> None:
+    h = cli
     h.signal()
     doc = h.tick()
     assert doc["state"] == "intent_rendered"
@@ -50,9 +53,9 @@ def test_read_only_ticks_never_post_across_a_whole_cycle_of_price_moves(harness:
 
 
 def test_steady_state_tick_with_entries_open_asks_time_pending_orders_and_fills_once(
-    harness: Harness,
+    cli: Cli,
 ) -> None:
-    h = harness
+    h = cli
     h.signal()
     h.tick(submit=True)  # entries open
     h.tick(submit=True)  # the first look mirrors OKX's fields onto the rungs
@@ -83,13 +86,13 @@ def _second_machine(tmp_path: Path) -> Path:
     return path
 
 
-def test_two_machines_in_one_state_dir_keep_independent_states(harness: Harness, tmp_path: Path) -> None:
-    h = harness
+def test_two_machines_in_one_state_dir_keep_independent_states(cli: Cli, tmp_path: Path) -> None:
+    h = cli
     twin = str(_second_machine(tmp_path))
     state_dir = str(h.state_dir)
     h.signal()
     h.tick(submit=True)
-    twin_doc = json.loads(h.cli("tick", twin, "--state-dir", state_dir, "--json").stdout)
+    twin_doc = json.loads(h.run("tick", twin, "--state-dir", state_dir, "--json").stdout)
     ours = h.status()
 
     assert ours["state"] == "entries_open" and twin_doc["state"] == "intent_rendered"
@@ -106,30 +109,30 @@ def test_two_machines_in_one_state_dir_keep_independent_states(harness: Harness,
     ]
     ours_bytes = (h.state_dir / "eth_robust_twap_15m_live.json").read_bytes()
     h.sim.advance(60)
-    assert json.loads(h.cli("tick", twin, "--state-dir", state_dir, "--json").stdout)["state"] == (
+    assert json.loads(h.run("tick", twin, "--state-dir", state_dir, "--json").stdout)["state"] == (
         "intent_rendered"
     )
     assert (h.state_dir / "eth_robust_twap_15m_live.json").read_bytes() == ours_bytes
     assert journal_strategies(h.state_dir / "eth_twin_live.jsonl") == {"eth_twin"}
     assert journal_strategies(h.journal_path) == {MACHINE}
     h.verify_log()
-    h.cli("verify-log", twin, "--state-dir", state_dir)
+    h.run("verify-log", twin, "--state-dir", state_dir)
 
 
-def test_second_runner_on_a_locked_state_file_exits_5_at_once(harness: Harness) -> None:
-    h = harness
+def test_second_runner_on_a_locked_state_file_exits_5_at_once(cli: Cli) -> None:
+    h = cli
     machine = load_machine(MACHINE, state_dir=h.state_dir)
     with StateStore(machine.state_path, machine.identity) as holder:
         holder.open()
         started = time.monotonic()
-        result = h.cli("tick", MACHINE, "--state-dir", str(h.state_dir), "--submit", expect=5)
+        result = h.run("tick", MACHINE, "--state-dir", str(h.state_dir), "--submit", expect=5)
         assert time.monotonic() - started < 5
     assert str(machine.state_path) in result.stderr
     assert h.sim.stats()["total"] == 0  # refused before asking OKX anything
 
 
-def test_state_file_of_another_symbol_is_refused_and_left_byte_identical(harness: Harness) -> None:
-    h = harness
+def test_state_file_of_another_symbol_is_refused_and_left_byte_identical(cli: Cli) -> None:
+    h = cli
     h.tick()
     state_path = h.state_dir / f"{MACHINE}_live.json"
     document = json.loads(state_path.read_text())
@@ -137,14 +140,14 @@ def test_state_file_of_another_symbol_is_refused_and_left_byte_identical(harness
     state_path.write_text(json.dumps(document, sort_keys=True, indent=2) + "\n")
     state_bytes, journal_bytes = state_path.read_bytes(), h.journal_path.read_bytes()
 
-    result = h.cli("tick", MACHINE, "--state-dir", str(h.state_dir), "--submit", expect=3)
+    result = h.run("tick", MACHINE, "--state-dir", str(h.state_dir), "--submit", expect=3)
     assert "symbol" in result.stderr and "BTC-USDT-SWAP" in result.stderr
     assert state_path.read_bytes() == state_bytes and h.journal_path.read_bytes() == journal_bytes
     assert h.posts() == 0
 
 
-def test_check_accepts_the_ladder_and_names_a_misspelt_dest(harness: Harness) -> None:
-    h = harness
-    assert "ok:" in h.cli("check", str(LADDER_YAML)).stdout
-    result = h.cli("check", str(MISSPELT_YAML), expect=2)
+def test_check_accepts_the_ladder_and_names_a_misspelt_dest(cli: Cli) -> None:
+    h = cli
+    assert "ok:" in h.run("check", str(LADDER_YAML)).stdout
+    result = h.run("check", str(MISSPELT_YAML), expect=2)
     assert "filed" in result.stderr and MISSPELT_YAML.name in result.stderr

@@ -1,0 +1,147 @@
+"""Commands that keep running or bring their own venue: `run` ticks machines as a service, `sim` serves
+the local OKX-compatible simulator, `demo` runs two cycles against one in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from fsm.cli.command import add
+from fsm.cli.options import DEFAULT_STATE_DIR, AdoptOpt, BaseUrlOpt, Common, console
+
+ENV_PREFIX = "OKX_FSM_"  # `run` takes every option from the environment too (a service unit needs no file)
+
+
+def run(
+    machines: Annotated[
+        list[str],
+        typer.Argument(help="one or more machines", envvar=f"{ENV_PREFIX}MACHINES", show_envvar=True),
+    ],
+    submit: Annotated[
+        bool, typer.Option("--submit", help="arm the actions that send orders", envvar=f"{ENV_PREFIX}SUBMIT")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(help="seconds between a machine's ticks", envvar=f"{ENV_PREFIX}INTERVAL")
+    ] = 30.0,
+    ticks: Annotated[
+        int,
+        typer.Option(
+            help="stop after this many rounds (0: until SIGINT/SIGTERM)", envvar=f"{ENV_PREFIX}TICKS"
+        ),
+    ] = 0,
+    state_dir: Annotated[
+        Path,
+        typer.Option(
+            "--state-dir", help="state files, journals and the run log", envvar=f"{ENV_PREFIX}STATE_DIR"
+        ),
+    ] = DEFAULT_STATE_DIR,
+    base_url: BaseUrlOpt = None,
+    live: Annotated[bool, typer.Option("--live", help="trade live", envvar=f"{ENV_PREFIX}LIVE")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="skip the typed LIVE confirmation", envvar=f"{ENV_PREFIX}YES")
+    ] = False,
+    accept_spec_change: Annotated[
+        bool, typer.Option("--accept-spec-change", help="journal a changed YAML's hash and go on")
+    ] = False,
+    adopt: AdoptOpt = False,
+    notify: Annotated[
+        str | None,
+        typer.Option(
+            help="webhook URL: a JSON POST on fills, anomalies, rejections, parking, the stop",
+            envvar=f"{ENV_PREFIX}NOTIFY",
+        ),
+    ] = None,
+) -> None:
+    """Tick machines as a service, one ExchangeView per round; a failing machine backs off or is parked.
+
+    The other machines go on meanwhile. SIGINT/SIGTERM finish the tick in flight; a second SIGINT stops
+    at once.
+    """
+    import logging
+    import signal
+    from contextlib import ExitStack
+
+    from fsm.cli.render import fancy
+    from fsm.errors import ExitStatus
+    from fsm.service import runlog
+    from fsm.service.notify import Notifier
+    from fsm.service.runner import Runner, RunOptions
+
+    client = Common(state_dir, base_url, live).venue(submit=submit, yes=yes).client(armed=submit)
+    log_file = runlog.configure(state_dir, rich=fancy(console(stderr=True)))
+    notifier = Notifier(notify) if notify else None
+    options = RunOptions(submit, interval, ticks, accept_spec_change, adopt, notifier)
+    runner = Runner(machines, state_dir, client, options)
+
+    def first_stop(signum: int, frame: Any) -> None:
+        runner.request_stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second SIGINT stops at once
+
+    with ExitStack() as stack:
+        for signum in (signal.SIGINT, signal.SIGTERM):  # restored on exit
+            stack.callback(signal.signal, signum, signal.signal(signum, first_stop))
+        logging.getLogger("okx_fsm.run").info(
+            "runner started: %s, %s, every %.0f s; log %s",
+            ", ".join(machines),
+            "armed" if submit else "read-only",
+            interval,
+            log_file,
+        )
+        rounds = runner.run()
+    if notifier is not None:
+        notifier.close()
+    console().print(f"stopped after {rounds} tick(s)", markup=False)
+    if all(slot.parked for slot in runner.slots):
+        raise typer.Exit(ExitStatus.STATE_REFUSED)
+
+
+def sim(
+    host: Annotated[str, typer.Option(help="bind address (loopback unless --allow-remote)")] = "127.0.0.1",
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="listen on a non-loopback --host (API clients from elsewhere; the /sim/ admin routes "
+            "still answer loopback clients only)",
+        ),
+    ] = False,
+    port: Annotated[str, typer.Option(metavar="INTEGER", help="0 picks a free port")] = "0",
+    seed: Annotated[str, typer.Option(metavar="INTEGER", help="seed of the price path and faults")] = "0",
+    clock: Annotated[str, typer.Option(help="manual | realtime")] = "realtime",
+    speed: Annotated[str, typer.Option(metavar="FLOAT", help="realtime clock speed-up (positive)")] = "1",
+    start_px: Annotated[str, typer.Option("--start-px", help="starting price")] = "3000",
+) -> None:
+    """Serve the local OKX-compatible simulator; prints one JSON line with its URL and credentials.
+
+    The simulator checks the flags (one line on stderr and exit 2 when one is bad).
+    """
+    from exchange.sim import serve
+
+    raise typer.Exit(serve(host, port, seed, clock, speed, start_px, allow_remote))
+
+
+def demo(
+    seed: Annotated[int, typer.Option(help="seed of the simulated market")] = 0,
+    state_dir: Annotated[
+        Path | None, typer.Option("--state-dir", help="an empty folder for the files (default: a temp dir)")
+    ] = None,
+) -> None:
+    """Two full cycles of the ETH ladder against an in-process simulator (no credentials needed)."""
+    import tempfile
+
+    from fsm.demo.screen import DemoScreen
+    from fsm.demo.story import run_demo
+
+    folder = state_dir or Path(tempfile.mkdtemp(prefix="okx-fsm-demo-"))
+    with DemoScreen(console()) as screen:
+        summary = run_demo(seed=seed, state_dir=folder, on_step=screen.step, on_start=screen.start)
+    screen.summary(summary)
+
+
+def register(app: typer.Typer) -> None:
+    """Add sim, demo and run to `app`."""
+    add(app, sim)
+    add(app, demo)
+    add(app, run)

@@ -1,0 +1,107 @@
+"""The options the commands share, typed once, and what they select: the venue and the output.
+
+Loaded with the CLI itself, so it imports only typer and the standard library; what the options lead
+to (clients, consoles, renderers) is imported when a command uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from exchange import OkxClient
+    from fsm.engine.machine import LoadedMachine
+    from fsm.engine.state import LadderState
+    from fsm.engine.venue import Venue
+
+MachineArg = Annotated[str, typer.Argument(help="machine name (machines/NAME.yaml) or path to a YAML file")]
+StateDirOpt = Annotated[Path, typer.Option("--state-dir", help="where state files and journals live")]
+BaseUrlOpt = Annotated[
+    str | None, typer.Option("--base-url", help="venue base URL (default $OKX_BASE_URL or OKX)")
+]
+LiveOpt = Annotated[bool, typer.Option("--live", help="trade live (default: demo trading header)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON document")]
+AdoptOpt = Annotated[
+    bool,
+    typer.Option(
+        "--adopt",
+        help="take over orders with this machine's clOrdId prefix that OKX holds and the state does not know",
+    ),
+]
+AcceptSpecOpt = Annotated[
+    bool,
+    typer.Option(
+        "--accept-spec-change",
+        help="the machine's YAML changed on purpose: journal the new spec hash and go on",
+    ),
+]
+SubmitOpt = Annotated[bool, typer.Option("--submit", help="arm the client: this command may POST orders")]
+YesOpt = Annotated[bool, typer.Option("--yes", help="skip the typed confirmation that --live --submit asks")]
+
+DEFAULT_STATE_DIR = Path("state")
+LIVE_WORD = "LIVE"
+
+
+def console(stderr: bool = False) -> Console:
+    """The terminal's console (plain when piped or NO_COLOR)."""
+    from fsm.cli.render import make_console
+
+    return make_console(stderr=stderr)
+
+
+@dataclass(frozen=True)
+class Common:
+    """The options most commands take: where the state lives, which venue, and how to print."""
+
+    state_dir: Path = DEFAULT_STATE_DIR
+    base_url: str | None = None
+    live: bool = False
+    as_json: bool = False
+
+    def venue(self, *, submit: bool = False, yes: bool = False) -> Venue:
+        """Where to connect; with --live and --submit, only after the operator types LIVE (or --yes)."""
+        from fsm.engine.venue import Venue
+        from fsm.errors import NotConfirmed
+
+        venue = Venue.from_options(self.base_url, self.live)
+        if venue.live and submit and not yes:
+            err = console(stderr=True)
+            err.print(f"LIVE trading on {venue.base_url}: this command may send real orders.", markup=False)
+            try:
+                answer = typer.prompt(
+                    f"Type {LIVE_WORD} to continue", default="", show_default=False, err=True
+                )
+            except typer.Abort:
+                answer = ""
+            if answer.strip() != LIVE_WORD:
+                raise NotConfirmed("not confirmed: nothing was sent")
+        return venue
+
+    def reader(self) -> OkxClient:
+        """An unarmed client: its trading methods refuse before any I/O."""
+        return self.venue().client(armed=False)
+
+    def read_only(self, machine: str) -> tuple[LoadedMachine, LadderState, OkxClient]:
+        """Where read commands start: the machine, its last saved state (no lock), an unarmed client."""
+        from fsm.engine.machine import load_machine
+        from fsm.engine.tick import read_state_unlocked
+
+        loaded = load_machine(machine, state_dir=self.state_dir)
+        state, _ = read_state_unlocked(loaded)
+        return loaded, state, self.reader()
+
+    def emit(self, doc: dict[str, Any], show: Callable[[Console, dict[str, Any]], None]) -> None:
+        """A read command's ending: one JSON document with --json, else the rich view of the same."""
+        if self.as_json:
+            from fsm.cli.render import print_json
+
+            print_json(doc)
+        else:
+            show(console(), doc)
