@@ -41,7 +41,7 @@ def write_machines(folder: Path, count: int) -> list[Path]:
         copy_text = (
             text.replace("machine: eth_robust_twap_15m", f"machine: {name}")
             .replace("strategy_id: eth_robust_twap_15m", f"strategy_id: {name}")
-            .replace("cl_ord_id_prefix: ertw", f"cl_ord_id_prefix: b{i}")
+            .replace("client_order_id_prefix: ertw", f"client_order_id_prefix: b{i}")
             .replace("state_file: eth_robust_twap_15m_live.json", f"state_file: {name}.json")
         )
         path = folder / f"{name}.yaml"

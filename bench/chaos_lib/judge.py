@@ -42,17 +42,17 @@ class Violations:
         return lines
 
 
-def order_kind(cl_ord_id: str) -> str:
+def order_kind(client_order_id: str) -> str:
     """`exit` for the cycle's close order (rung 0), `entry` for a rung, from the clOrdId's shape."""
-    match = _LEVEL.search(cl_ord_id)
+    match = _LEVEL.search(client_order_id)
     return "exit" if match and match.group(1) == "0" else "entry"
 
 
 def check_rungs(rungs: list[dict[str, Any]], ledger: VenueLedger, where: str, found: dict[str, str]) -> None:
     """Invented terminals: a terminal rung whose clOrdId the venue shows pending; a `rejected` rung
     whose clOrdId the venue has an order for at all."""
-    pending = ledger.pending_cl_ord_ids()
-    by_cl = ledger.orders_by_cl_ord_id()
+    pending = ledger.pending_client_order_ids()
+    by_cl = ledger.orders_by_client_order_id()
     for rung in rungs:
         cl, state = str(rung.get("clOrdId") or ""), str(rung.get("state") or "")
         if not cl or cl in found:
@@ -67,7 +67,7 @@ def check_rungs(rungs: list[dict[str, Any]], ledger: VenueLedger, where: str, fo
 
 def check_duplicates(ledger: VenueLedger, v: Violations) -> None:
     """A clOrdId on two venue orders at all; and separately, two whose lifetimes overlapped."""
-    for cl, orders in ledger.orders_by_cl_ord_id().items():
+    for cl, orders in ledger.orders_by_client_order_id().items():
         if not cl.startswith(PREFIX) or len(orders) < 2:
             continue
         orders = sorted(orders, key=lambda o: int(o["cTime"]))
@@ -122,7 +122,7 @@ def check_stuck(snapshot: dict[str, Any] | None, ledger: VenueLedger, v: Violati
         return
     state = str(snapshot.get("state"))
     if state not in ("idle", "closed"):
-        by_cl = ledger.orders_by_cl_ord_id()
+        by_cl = ledger.orders_by_client_order_id()
         open_rungs = [
             f"{r.get('clOrdId')} {r.get('state')} (OKX: "
             + (
@@ -138,7 +138,7 @@ def check_stuck(snapshot: dict[str, Any] | None, ledger: VenueLedger, v: Violati
         ]
         v.stuck["state"] = f"the machine is still in {state} after the settle; rungs: {'; '.join(open_rungs)}"
         return
-    for cl in sorted(ledger.pending_cl_ord_ids()):
+    for cl in sorted(ledger.pending_client_order_ids()):
         v.stuck[cl] = f"machine {state}, but OKX shows {cl} pending"
     held, hands = venue_long(ledger.last), hand_net(ledger)
     own = held - hands

@@ -74,8 +74,8 @@ class Journal:
         return rungs
 
 
-def _ours(cl_ord_id: str) -> bool:
-    return cl_ord_id.startswith(PREFIX)
+def _ours(client_order_id: str) -> bool:
+    return client_order_id.startswith(PREFIX)
 
 
 @dataclass
@@ -103,7 +103,7 @@ class VenueLedger:
         for fill in state.get("fills", []):
             self.fills[str(fill["tradeId"])] = fill
 
-    def orders_by_cl_ord_id(self) -> dict[str, list[dict[str, Any]]]:
+    def orders_by_client_order_id(self) -> dict[str, list[dict[str, Any]]]:
         grouped: dict[str, list[dict[str, Any]]] = {}
         for order in self.orders.values():
             cl = str(order.get("clOrdId") or "")
@@ -111,7 +111,7 @@ class VenueLedger:
                 grouped.setdefault(cl, []).append(order)
         return grouped
 
-    def pending_cl_ord_ids(self) -> set[str]:
+    def pending_client_order_ids(self) -> set[str]:
         """clOrdIds of our orders pending in the latest snapshot."""
         return {
             str(o["clOrdId"])

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 REPO = Path(__file__).resolve().parents[2]
 MACHINE = "eth_robust_twap_15m"
 SYMBOL = "ETH-USDT-SWAP"
-PREFIX = "ertw"  # the machine's cl_ord_id_prefix (machines/eth_robust_twap_15m.yaml)
+PREFIX = "ertw"  # the machine's client_order_id_prefix (machines/eth_robust_twap_15m.yaml)
 HAND_PREFIX = "hand"  # clOrdIds of the hand trades the driver places through /sim/user-order
 
 
@@ -141,6 +141,6 @@ class SimProcess:
     def user_cancel(self, ord_id: str) -> Any:
         return self._call("POST", "/sim/user-cancel", {"ordId": ord_id})
 
-    def user_order(self, side: str, sz: str, cl_ord_id: str) -> Any:
+    def user_order(self, side: str, sz: str, client_order_id: str) -> Any:
         body = {"side": side, "sz": sz, "instId": SYMBOL, "ordType": "market", "posSide": "long"}
-        return self._call("POST", "/sim/user-order", {**body, "clOrdId": cl_ord_id})
+        return self._call("POST", "/sim/user-order", {**body, "clOrdId": client_order_id})

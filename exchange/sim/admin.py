@@ -20,7 +20,9 @@ class Controls(Protocol):
     def reset(self) -> None: ...
     def quirks(self) -> dict[str, Any]: ...
     def set_quirks(self, changes: Mapping[str, Any]) -> dict[str, Any]: ...
-    def user_cancel(self, ord_id: str | None = None, cl_ord_id: str | None = None) -> dict[str, Any]: ...
+    def user_cancel(
+        self, ord_id: str | None = None, client_order_id: str | None = None
+    ) -> dict[str, Any]: ...
     def user_close(self, inst_id: str, pos_side: str, mgn_mode: str | None = None) -> dict[str, Any]: ...
     def set_account(self, acct_lv: str | None = None, pos_mode: str | None = None) -> dict[str, Any]: ...
     def user_order(
@@ -33,7 +35,7 @@ class Controls(Protocol):
         px: str | Decimal | None = ...,
         pos_side: str | None = ...,
         td_mode: str = ...,
-        cl_ord_id: str | None = ...,
+        client_order_id: str | None = ...,
     ) -> dict[str, Any]: ...
 
 
@@ -109,7 +111,7 @@ def _route(sim: Controls, route: str, body: dict[str, Any]) -> Response:
             px=_optional(body, "px"),
             pos_side=_optional(body, "posSide"),
             td_mode=_optional(body, "tdMode") or "isolated",
-            cl_ord_id=_optional(body, "clOrdId"),
+            client_order_id=_optional(body, "clOrdId"),
         )
         return Response(200, order)
     else:

@@ -155,10 +155,10 @@ class Simulator:
         with self._venue.lock:
             return self._venue.quirks.to_dict()
 
-    def user_cancel(self, ord_id: str | None = None, cl_ord_id: str | None = None) -> dict[str, Any]:
+    def user_cancel(self, ord_id: str | None = None, client_order_id: str | None = None) -> dict[str, Any]:
         """Cancel a pending order as a trader in the OKX app would (cancelSource "1")."""
         with self._venue.lock:
-            return self._venue.user_cancel(ord_id, cl_ord_id).to_okx()
+            return self._venue.user_cancel(ord_id, client_order_id).to_okx()
 
     def user_close(self, inst_id: str, pos_side: str, mgn_mode: str | None = None) -> dict[str, Any]:
         """Close a position at market as a trader in the OKX app would; returns the closing order."""
@@ -189,7 +189,7 @@ class Simulator:
         px: str | Decimal | None = None,
         pos_side: str | None = None,
         td_mode: str = "isolated",
-        cl_ord_id: str | None = None,
+        client_order_id: str | None = None,
     ) -> dict[str, Any]:
         """Place an order as a trader in the OKX app would; returns it (OKX shape).
 
@@ -207,7 +207,7 @@ class Simulator:
             "px": None if px is None else str(px),
             "posSide": pos_side,
             "tdMode": td_mode,
-            "clOrdId": cl_ord_id,
+            "clOrdId": client_order_id,
         }
         with self._venue.lock:
             self._venue.sync()

@@ -194,7 +194,7 @@ def account(base_url: BaseUrlOpt = None, live: LiveOpt = False, as_json: JsonOpt
 
 def history(
     machine: MachineArg,
-    cl_ord_id: Annotated[
+    client_order_id: Annotated[
         str | None, typer.Option("--cl-ord-id", help="only records naming this clOrdId")
     ] = None,
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
@@ -205,7 +205,7 @@ def history(
     from fsm.cli.reports_reads import history_document
     from fsm.engine.machine import load_machine
 
-    doc = history_document(load_machine(machine, state_dir=state_dir), cl_ord_id)
+    doc = history_document(load_machine(machine, state_dir=state_dir), client_order_id)
     Common(state_dir, as_json=as_json).emit(doc, print_history)
 
 

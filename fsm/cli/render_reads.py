@@ -85,7 +85,7 @@ def print_account(console: Console, doc: Mapping[str, Any]) -> None:
 
 
 def print_history(console: Console, doc: Mapping[str, Any]) -> None:
-    naming = f" (records naming {doc['cl_ord_id']})" if doc["cl_ord_id"] else ""
+    naming = f" (records naming {doc['client_order_id']})" if doc["client_order_id"] else ""
     title = f"journal {doc['journal']}{naming}"
     table = new_table(console, "seq", "time", "kind", "state", "what", title=title, right=("seq",))
     for r in doc["records"]:

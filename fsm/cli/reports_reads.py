@@ -78,7 +78,7 @@ def open_orders_document(
 ) -> dict[str, Any]:
     """OKX's pending orders of the machine's symbol; ours are those whose clOrdId is one of our rungs."""
     rungs = {r.clOrdId: r.level for r in state.rungs}
-    prefix = machine.params.cl_ord_id_prefix
+    prefix = machine.params.client_order_id_prefix
     rows = []
     for order in orders:
         cl = order.clOrdId or ""
@@ -225,7 +225,7 @@ def mentions(data: Any, needle: str) -> bool:
     return bool(data == needle)
 
 
-def history_document(machine: LoadedMachine, cl_ord_id: str | None) -> dict[str, Any]:
+def history_document(machine: LoadedMachine, client_order_id: str | None) -> dict[str, Any]:
     """The journal as a timeline (verified as it is read); optionally only records naming a clOrdId."""
     from fsm.persist.journal import JournalReader
 
@@ -238,7 +238,7 @@ def history_document(machine: LoadedMachine, cl_ord_id: str | None) -> dict[str,
                 ladder = r.data.get("to")
             if r.state is not None:
                 ladder = r.state.get("state")
-            if cl_ord_id is not None and not mentions(r.data, cl_ord_id):
+            if client_order_id is not None and not mentions(r.data, client_order_id):
                 continue
             records.append(
                 {
@@ -250,4 +250,9 @@ def history_document(machine: LoadedMachine, cl_ord_id: str | None) -> dict[str,
                     "data": r.data,
                 }
             )
-    return {"machine": machine.name, "journal": str(journal), "cl_ord_id": cl_ord_id, "records": records}
+    return {
+        "machine": machine.name,
+        "journal": str(journal),
+        "client_order_id": client_order_id,
+        "records": records,
+    }

@@ -70,7 +70,7 @@ def state_document(machine: str, state: LadderState, cursor: dict[str, Any] | No
         "filled_sz": format(state.filled_sz, "f"),
         "position": None if state.position is None else state.position.to_dict(),
         "close_request": None if state.close_request is None else state.close_request.to_dict(),
-        "exit_cl_ord_ids": list(state.exit_cl_ord_ids),
+        "exit_client_order_ids": list(state.exit_client_order_ids),
         "position_anomaly": state.position_anomaly,
         "paused": state.paused,
         "flatten_requested": state.flatten_requested,

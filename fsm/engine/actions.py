@@ -44,7 +44,7 @@ def render_intent(env: ActionEnv) -> None:
     sig = ctx.signal()
     if sig is None:  # the guard said yes in this very tick; a None here is a bug, not a market event
         raise RuntimeError("render_intent fired without a signal")
-    cycle_id = f"{p.cl_ord_id_prefix}{sig.candle_ts}"
+    cycle_id = f"{p.client_order_id_prefix}{sig.candle_ts}"
     if s.cycle_id == cycle_id and s.rungs:
         return  # rendered and journaled already (a crash lost the transition record): never twice
     config = ctx.view.account_config()
@@ -228,8 +228,8 @@ def close_position(env: ActionEnv) -> None:
     elif req.terminal_on_okx:  # the last attempt ended short: the next one, with its own clOrdId
         req.attempt += 1
         req.clOrdId, req.okx, req.outcome = _exit_id(env, req.attempt), OkxMirror(), None
-    if req.clOrdId not in s.exit_cl_ord_ids:
-        s.exit_cl_ord_ids.append(req.clOrdId)
+    if req.clOrdId not in s.exit_client_order_ids:
+        s.exit_client_order_ids.append(req.clOrdId)
     req.sz, req.sent_ts, req.exp_time_ms = size, now, now + p.exp_time_ms
     env.commit("submit", {"what": "close", "close": req.to_dict()})
     env.flush()  # write-ahead: durable before the POST
@@ -261,7 +261,7 @@ def close_position(env: ActionEnv) -> None:
 
 def _exit_id(env: ActionEnv, attempt: int) -> str:
     p, s = env.ctx.params, env.ctx.state
-    return build_client_order_id(p.cl_ord_id_prefix, s.last_signal_candle_ts or 0, CLOSE_LEVEL, attempt)
+    return build_client_order_id(p.client_order_id_prefix, s.last_signal_candle_ts or 0, CLOSE_LEVEL, attempt)
 
 
 def archive_cycle(env: ActionEnv) -> None:
@@ -298,7 +298,7 @@ def reset_cycle(env: ActionEnv) -> None:
     s.expiry_ts = s.entry_start_ts = s.exit_due_ts = s.last_cancel_ts = None
     s.close_request = None
     s.flatten_requested = False
-    s.exit_cl_ord_ids = []
+    s.exit_client_order_ids = []
     s.rungs = []
     s.fills = []
     s.position = None

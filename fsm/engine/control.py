@@ -149,7 +149,7 @@ def close_states(machine: LoadedMachine) -> list[str]:
     return sorted({s for row in machine.spec.rows if "close_requested" in row.guards for s in row.sources})
 
 
-def close_cl_ord_id(machine: LoadedMachine, state: LadderState) -> str:
+def close_client_order_id(machine: LoadedMachine, state: LadderState) -> str:
     """The clOrdId the operator's exit will carry, if it may be asked for now (else OperatorRefused)."""
     allowed = close_states(machine)
     if state.state not in allowed:
@@ -165,7 +165,7 @@ def close_cl_ord_id(machine: LoadedMachine, state: LadderState) -> str:
             "an exit is never sent twice blindly: run `okx-fsm reconcile` to see it end"
         )
     attempt = 0 if req is None else req.attempt + (1 if req.terminal_on_okx else 0)
-    prefix = machine.params.cl_ord_id_prefix
+    prefix = machine.params.client_order_id_prefix
     return build_client_order_id(prefix, state.last_signal_candle_ts or 0, CLOSE_LEVEL, attempt)
 
 
@@ -180,7 +180,7 @@ def close_request(machine: LoadedMachine, state: LadderState) -> Request:
         sz=state.own_open(p.side),
         pos_side=ownership.okx_pos_side(p, state),
         td_mode=p.td_mode,
-        client_order_id=close_cl_ord_id(machine, state),
+        client_order_id=close_client_order_id(machine, state),
         reduce_only=True if state.pos_mode == ownership.NET_MODE else None,
     )
     return Request("POST", ORDER, body)
@@ -192,9 +192,9 @@ def close_position(
     """Journal the operator's close request, then tick armed so the close_requested row sends it."""
     view = ExchangeView(client)
     now = view.now_ms()
-    cl_ord_id = close_cl_ord_id(machine, state)
+    client_order_id = close_client_order_id(machine, state)
     if state.close_request is None:
-        state.close_request = CloseOrder(requested_by="operator", requested_ts=now, clOrdId=cl_ord_id)
+        state.close_request = CloseOrder(requested_by="operator", requested_ts=now, clOrdId=client_order_id)
     else:  # the hold-time exit ended short (or never landed): the operator's request takes it over
         state.close_request.requested_by, state.close_request.requested_ts = "operator", now
     record = {"command": "close", "close": state.close_request.to_dict()}
@@ -300,11 +300,13 @@ def _apply(
         state.flatten_requested = True
         return "flatten requested: the working rungs are cancelled, then our own position is exited"
     if request.command == "close":
-        cl_ord_id = close_cl_ord_id(machine, state)
+        client_order_id = close_client_order_id(machine, state)
         if state.close_request is None:
-            state.close_request = CloseOrder(requested_by="operator", requested_ts=now, clOrdId=cl_ord_id)
+            state.close_request = CloseOrder(
+                requested_by="operator", requested_ts=now, clOrdId=client_order_id
+            )
         else:
             state.close_request.requested_by, state.close_request.requested_ts = "operator", now
-        return f"close requested: {cl_ord_id}"
+        return f"close requested: {client_order_id}"
     targets = cancel_targets(machine, state, request.rung)
     return f"cancel sent for {', '.join(r.clOrdId for r in targets)}"

@@ -34,7 +34,7 @@ def render_ladder(
             offset=offset,
             side=params.side,
             instrument=instrument,
-            prefix=params.cl_ord_id_prefix,
+            prefix=params.client_order_id_prefix,
             signal_ts_ms=signal_ts_ms,
             rung=rung,
             attempt=attempt,

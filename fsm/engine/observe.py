@@ -85,13 +85,13 @@ def apply_order_observation(
         )
 
 
-def _mirror(cl_ord_id: str, m: OkxMirror, order: OkxOrder, commit: Commit) -> bool:
+def _mirror(client_order_id: str, m: OkxMirror, order: OkxOrder, commit: Commit) -> bool:
     """Copy OKX's fields onto a mirror; accFillSz never decreases. Returns whether anything changed."""
     if order.accFillSz < m.accFillSz:
         commit(
             "anomaly",
             {
-                "clOrdId": cl_ord_id,
+                "clOrdId": client_order_id,
                 "observation": "accFillSz_decreased",
                 "stored": format(m.accFillSz, "f"),
                 "seen": format(order.accFillSz, "f"),
@@ -213,7 +213,7 @@ def observe_fills(ctx: TickContext, commit: Commit) -> None:
     if begin is None and sent:
         begin = min(sent) - FILLS_BEGIN_MARGIN_MS
     fills = ctx.view.fills_since(ctx.params.symbol, s.fills_cursor, begin)
-    ours_cl = s.own_cl_ord_ids()
+    ours_cl = s.own_client_order_ids()
     ours_ord = {r.ordId for r in s.rungs if r.ordId}
     if s.close_request is not None and s.close_request.okx.ordId:
         ours_ord.add(s.close_request.okx.ordId)

@@ -38,7 +38,7 @@ def find_orphans(ctx: TickContext) -> list[OkxOrder]:
     """Pending orders with our prefix the state does not know; on a fresh state also the recent ended
     ones whose fills would still leave a position of ours open."""
     p, s = ctx.params, ctx.state
-    ours, match = s.own_cl_ord_ids(), _pattern(p.cl_ord_id_prefix).match
+    ours, match = s.own_client_order_ids(), _pattern(p.client_order_id_prefix).match
 
     def foreign_ours(o: OkxOrder) -> bool:
         return bool(o.clOrdId and match(o.clOrdId)) and o.clOrdId not in ours
@@ -60,27 +60,28 @@ def adopt_orphans(ctx: TickContext, orphans: list[OkxOrder], commit: Commit) -> 
     listing = ", ".join(
         f"{o.clOrdId} ({o.state}, {format(o.accFillSz, 'f')}/{format(o.sz, 'f')})" for o in orphans
     )
-    cycles = {int(_parse(p.cl_ord_id_prefix, o)[0]) for o in orphans}
+    cycles = {int(_parse(p.client_order_id_prefix, o)[0]) for o in orphans}
     if not ctx.adopt or len(cycles) > 1:
         if len(cycles) > 1:
             why = "they span several cycles: cancel or close them in the OKX app"
         else:
             why = "run again with --adopt to take them over into this machine's state, or cancel them"
         raise OrphansFound(
-            f"OKX holds {len(orphans)} order(s) with this machine's clOrdId prefix {p.cl_ord_id_prefix!r} "
+            f"OKX holds {len(orphans)} order(s) with this machine's clOrdId prefix "
+            f"{p.client_order_id_prefix!r} "
             f"that its state does not know: {listing}. They may be a lost state directory's. Nothing was "
             f"sent; {why}."
         )
     signal_ts = cycles.pop()
     span = bar_ms(p.bar)
-    s.cycle_id, s.last_signal_candle_ts, s.signal = f"{p.cl_ord_id_prefix}{signal_ts}", signal_ts, None
+    s.cycle_id, s.last_signal_candle_ts, s.signal = f"{p.client_order_id_prefix}{signal_ts}", signal_ts, None
     s.expiry_ts = signal_ts + (1 + p.expiry_bars) * span
     s.entry_start_ts = min(o.cTime for o in orphans)
     s.exit_due_ts = s.entry_start_ts + p.hold_bars * span
     s.fills_cursor = s.fills_cursor_ts = None
-    s.rungs, s.close_request, s.exit_cl_ord_ids = [], None, []
+    s.rungs, s.close_request, s.exit_client_order_ids = [], None, []
     for order in orphans:
-        _, level, attempt = _parse(p.cl_ord_id_prefix, order)
+        _, level, attempt = _parse(p.client_order_id_prefix, order)
         mirror = OkxMirror(
             ordId=order.ordId,
             state=order.state,
@@ -93,7 +94,7 @@ def adopt_orphans(ctx: TickContext, orphans: list[OkxOrder], commit: Commit) -> 
         )
         assert order.clOrdId is not None
         if level == 0:
-            s.exit_cl_ord_ids.append(order.clOrdId)
+            s.exit_client_order_ids.append(order.clOrdId)
             s.close_request = CloseOrder(
                 requested_by="exit",
                 requested_ts=order.cTime,

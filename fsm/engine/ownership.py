@@ -38,9 +38,9 @@ def okx_held(params: LadderParams, state: LadderState, view: ExchangeView) -> De
     return max(signed, ZERO)
 
 
-def filled_by(state: LadderState, cl_ord_id: str) -> Decimal:
+def filled_by(state: LadderState, client_order_id: str) -> Decimal:
     """What the journaled fills of one of our orders add up to."""
-    return sum((f.fillSz for f in state.fills if f.clOrdId == cl_ord_id), ZERO)
+    return sum((f.fillSz for f in state.fills if f.clOrdId == client_order_id), ZERO)
 
 
 def fills_accounted(state: LadderState) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from fsm.engine.orders import CloseOrder, Fill, PositionMirror, Rung, dec, opt_dec, to_opt_dec
 
-SCHEMA_VERSION = 1
+_OLD_EXIT_IDS = "exit_cl_ord_ids"  # how snapshots written before 2026-12-02 spell exit_client_order_ids
 
 
 @dataclass
@@ -64,7 +64,7 @@ class LadderState:
     exit_due_ts: int | None = None
     last_cancel_ts: int | None = None
     close_request: CloseOrder | None = None
-    exit_cl_ord_ids: list[str] = field(default_factory=list)  # every exit attempt of the cycle
+    exit_client_order_ids: list[str] = field(default_factory=list)  # every exit attempt of the cycle
     fills_cursor: str | None = None  # highest billId seen for this machine's symbol
     fills_cursor_ts: int | None = None  # ts of that fill: where the next fills read begins
     pos_mode: str | None = None  # the account's posMode when the cycle began (net_mode / long_short_mode)
@@ -83,12 +83,12 @@ class LadderState:
     def filled_sz(self) -> Decimal:
         return sum((r.accFillSz for r in self.rungs), Decimal("0"))
 
-    def rung_by_cl_ord_id(self, cl_ord_id: str) -> Rung | None:
-        return next((r for r in self.rungs if r.clOrdId == cl_ord_id), None)
+    def rung_by_client_order_id(self, client_order_id: str) -> Rung | None:
+        return next((r for r in self.rungs if r.clOrdId == client_order_id), None)
 
-    def own_cl_ord_ids(self) -> set[str]:
+    def own_client_order_ids(self) -> set[str]:
         """Every clOrdId of this cycle's orders, entries and exits: the fills this machine owns."""
-        return {r.clOrdId for r in self.rungs} | set(self.exit_cl_ord_ids)
+        return {r.clOrdId for r in self.rungs} | set(self.exit_client_order_ids)
 
     def bought_and_sold(self, entry_side: str) -> tuple[Decimal, Decimal]:
         """Contracts this cycle's own fills entered and exited (entry side, and the other side)."""
@@ -117,7 +117,7 @@ class LadderState:
             "exit_due_ts": self.exit_due_ts,
             "last_cancel_ts": self.last_cancel_ts,
             "close_request": None if self.close_request is None else self.close_request.to_dict(),
-            "exit_cl_ord_ids": list(self.exit_cl_ord_ids),
+            "exit_client_order_ids": list(self.exit_client_order_ids),
             "fills_cursor": self.fills_cursor,
             "fills_cursor_ts": self.fills_cursor_ts,
             "pos_mode": self.pos_mode,
@@ -148,7 +148,7 @@ class LadderState:
             close_request=None
             if d.get("close_request") is None
             else CloseOrder.from_dict(d["close_request"]),
-            exit_cl_ord_ids=[str(x) for x in d.get("exit_cl_ord_ids", [])],
+            exit_client_order_ids=[str(x) for x in d.get("exit_client_order_ids", d.get(_OLD_EXIT_IDS, []))],
             fills_cursor=d.get("fills_cursor"),
             fills_cursor_ts=d.get("fills_cursor_ts"),
             pos_mode=d.get("pos_mode"),

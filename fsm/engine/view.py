@@ -130,16 +130,16 @@ class ExchangeView:
         everything = self._once(("orders-pending",), lambda: self._client.list_open_orders(None))
         return {o.ordId: o for o in everything if o.instId == symbol}
 
-    def order(self, symbol: str, cl_ord_id: str) -> OkxOrder | None:
+    def order(self, symbol: str, client_order_id: str) -> OkxOrder | None:
         """Order details by clOrdId, or None when OKX says 51603 (does not exist)."""
 
         def fetch() -> OkxOrder | None:
             try:
-                return self._client.get_order(symbol, client_order_id=cl_ord_id)
+                return self._client.get_order(symbol, client_order_id=client_order_id)
             except OkxOrderNotFound:
                 return None
 
-        return self._once(("order", symbol, cl_ord_id), fetch)
+        return self._once(("order", symbol, client_order_id), fetch)
 
     def fills_since(self, symbol: str, bill_id: str | None, begin_ms: int | None = None) -> list[OkxFill]:
         """Fills after the billId cursor and from begin_ms (fills-history when that is over 3 days ago)."""

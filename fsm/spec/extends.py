@@ -3,7 +3,7 @@
 An extending file gives `extends` (the parent's file, a path relative to the extending file),
 `machine`, an optional `description` (never inherited) and `params`; kind, initial, states and
 transitions are the parent's. Its params replace the parent's key by key (`signal` as a whole;
-`sizes` or `notional_per_rung` replace the parent's sizing). Its strategy_id, cl_ord_id_prefix and
+`sizes` or `notional_per_rung` replace the parent's sizing). Its strategy_id, client_order_id_prefix and
 state_file must differ from every ancestor's: machines sharing one would share clOrdIds, a state file
 or a journal. A chain of extends works; a cycle is refused.
 """
@@ -18,7 +18,7 @@ from fsm.spec.ladder import ParamsLayer
 from fsm.spec.model import MachineSpec
 from fsm.spec.nodes import Fields, NodeReader
 
-IDENTITY = ("strategy_id", "cl_ord_id_prefix", "state_file")
+IDENTITY = ("strategy_id", "client_order_id_prefix", "state_file")
 INHERITED = ("kind", "initial", "states", "transitions", "ignore")  # what only a parent declares
 _SUFFIXES = (".yaml", ".yml")
 
@@ -58,7 +58,8 @@ def check_inherited(reader: NodeReader, top: Fields) -> None:
 def check_identity(
     reader: NodeReader, own: ParamsLayer, params: Mapping[str, Any], ancestors: Sequence[MachineSpec]
 ) -> None:
-    """strategy_id, cl_ord_id_prefix and state_file: given by the extending file, and none an ancestor's."""
+    """strategy_id, client_order_id_prefix and state_file: given by the extending file, and none an
+    ancestor's."""
     parent = ancestors[-1]
     for key in IDENTITY:
         value = params[key]

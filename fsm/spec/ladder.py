@@ -29,7 +29,7 @@ class SignalParams:
 @dataclass(frozen=True)
 class LadderParams:
     strategy_id: str
-    cl_ord_id_prefix: str
+    client_order_id_prefix: str
     symbol: str
     bar: str
     offsets: tuple[Decimal, ...]
@@ -52,7 +52,7 @@ class LadderParams:
         sig_path = sig.get("path")
         return cls(
             strategy_id=str(params["strategy_id"]),
-            cl_ord_id_prefix=str(params["cl_ord_id_prefix"]),
+            client_order_id_prefix=str(params["client_order_id_prefix"]),
             symbol=str(params["symbol"]),
             bar=str(params["bar"]),
             offsets=tuple(Decimal(str(o)) for o in params["offsets"]),
@@ -143,7 +143,7 @@ def _params(reader: NodeReader) -> dict[str, tuple[Read, Any]]:
     """Every param with its read and its default (REQUIRED when a ladder must give it)."""
     return {
         "strategy_id": (lambda node, at, field: reader.name(node, at, field, _MACHINE_NAME), REQUIRED),
-        "cl_ord_id_prefix": (
+        "client_order_id_prefix": (
             lambda node, at, field: reader.name(node, at, field, _CL_ORD_ID_PREFIX),
             REQUIRED,
         ),

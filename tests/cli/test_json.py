@@ -22,7 +22,7 @@ STATE = {
     "filled_sz",
     "position",
     "close_request",
-    "exit_cl_ord_ids",
+    "exit_client_order_ids",
     "position_anomaly",
     "paused",
     "flatten_requested",
@@ -96,7 +96,7 @@ ORDER_ROW = {
 RECONCILE = {"machine", "before", "after", "fired", "journaled", "changes", "state"}
 ACCOUNT = {"pos_mode", "balance", "positions"}
 POSITION = {"instId", "posSide", "mgnMode", "pos", "avgPx", "markPx", "upl", "liqPx"}
-HISTORY = {"machine", "journal", "cl_ord_id", "records"}
+HISTORY = {"machine", "journal", "client_order_id", "records"}
 RECORD = {"seq", "ts", "kind", "state", "summary", "data"}
 VERIFY = {
     "journal",

@@ -100,7 +100,7 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout_s: float = 10.0
         time.sleep(0.01)
 
 
-def submitted_cl_ord_ids(h: Cli) -> list[str]:
+def submitted_client_order_ids(h: Cli) -> list[str]:
     """Every clOrdId our entry POSTs carried, from the simulator's own order records."""
     return [o["clOrdId"] for o in h.sim_orders() if o["clOrdId"].startswith("ertw")]
 
@@ -313,7 +313,7 @@ def test_rungs_cancelled_in_the_okx_app_close_the_cycle_without_fills(cli: Cli) 
     px = open_entries(h)
     keep_away(h, px)
     for rung in h.status()["rungs"]:
-        h.sim.user_cancel(cl_ord_id=rung["clOrdId"])
+        h.sim.user_cancel(client_order_id=rung["clOrdId"])
     doc = h.tick(submit=True)
     assert doc["state"] == "closed"
     assert rung_states(doc) == ["canceled"] * 3
@@ -424,7 +424,7 @@ def test_ambiguous_submit_is_resolved_by_clordid_without_resubmitting(cli: Cli) 
     assert rung_states(h.tick(submit=True)) == ["live"] * 3
 
     assert post_count(h, "batch-orders") == 1
-    assert sorted(submitted_cl_ord_ids(h)) == sorted(r["clOrdId"] for r in doc["rungs"])
+    assert sorted(submitted_client_order_ids(h)) == sorted(r["clOrdId"] for r in doc["rungs"])
     resolved = order_moves(h, **{"from": "unknown"})
     assert [(o["observation"], o["to"]) for o in resolved] == [("seen_live", "live")] * 3
     assert h.transitions() == [("idle", "intent_rendered"), ("intent_rendered", "entries_open")]
@@ -470,7 +470,7 @@ def test_killed_runner_mid_submit_restarts_and_finds_rungs_by_clordid(cli: Cli) 
     assert rung_states(doc) == ["live"] * 3
     assert [r["ordId"] for r in doc["rungs"]] == [o["ordId"] for o in h.sim_orders()]
     assert post_count(h, "batch-orders") == 1
-    assert sorted(submitted_cl_ord_ids(h)) == sorted(r["clOrdId"] for r in doc["rungs"])
+    assert sorted(submitted_client_order_ids(h)) == sorted(r["clOrdId"] for r in doc["rungs"])
     found = order_moves(h, **{"from": "submitting"})
     assert [(o["observation"], o["to"]) for o in found] == [("seen_live", "live")] * 3
     assert h.transitions() == [("idle", "intent_rendered"), ("intent_rendered", "entries_open")]
@@ -540,7 +540,7 @@ def test_crash_after_write_ahead_before_post_submits_exactly_once_on_restart(cli
     assert doc["state"] == "entries_open"
     assert rung_states(doc) == ["live"] * 3
     assert post_count(h, "batch-orders") == 1
-    assert sorted(submitted_cl_ord_ids(h)) == sorted(r["clOrdId"] for r in doc["rungs"])
+    assert sorted(submitted_client_order_ids(h)) == sorted(r["clOrdId"] for r in doc["rungs"])
     back = order_moves(h, **{"from": "submitting"})
     assert [(o["observation"], o["to"]) for o in back] == [("not_found", "rendered")] * 3 + [
         ("ack_accepted", "live")

@@ -61,7 +61,7 @@ class Driven:
 
     def orders(self) -> list[dict[str, Any]]:
         """The simulator's orders of this machine: entries (rungs 1..n) and the exit (rung 0)."""
-        return [o for o in self.h.sim_orders() if o["clOrdId"].startswith(self.params.cl_ord_id_prefix)]
+        return [o for o in self.h.sim_orders() if o["clOrdId"].startswith(self.params.client_order_id_prefix)]
 
     def entries(self) -> list[dict[str, Any]]:
         return [o for o in self.orders() if "r0a" not in o["clOrdId"]]
@@ -159,7 +159,7 @@ def extending(tmp_path: Path, name: str, prefix: str, params: str) -> Path:
     path = tmp_path / f"{name}.yaml"
     path.write_text(
         f"machine: {name}\nextends: {ETH_YAML.name}\nparams:\n  strategy_id: {name}\n"
-        f"  cl_ord_id_prefix: {prefix}\n  state_file: {name}_live.json\n{params}"
+        f"  client_order_id_prefix: {prefix}\n  state_file: {name}_live.json\n{params}"
     )
     return path
 
@@ -312,5 +312,8 @@ def test_the_btc_machine_extending_the_eth_one_runs_a_full_cycle_on_hourly_bars(
 def test_check_refuses_an_extending_machine_that_keeps_its_parents_identity(cli: Cli, tmp_path: Path) -> None:
     path = extending(tmp_path, "eth_clone", "ertw", "")
     out = cli.run("check", str(path), expect=2).output
-    assert f"{path}: params (line 5): cl_ord_id_prefix: 'ertw' is also the cl_ord_id_prefix of" in out
+    assert (
+        f"{path}: params (line 5): client_order_id_prefix: 'ertw' is also the client_order_id_prefix of"
+        in out
+    )
     assert "ok: " in cli.run("check", str(BTC_YAML)).output

@@ -19,8 +19,8 @@ def journal(cli: Cli) -> list[dict[str, Any]]:
     return [json.loads(line) for line in cli.journal_path.read_text().splitlines()]
 
 
-def sim_order(cli: Cli, cl_ord_id: str) -> dict[str, Any]:
-    order: dict[str, Any] = next(o for o in cli.sim.state()["orders"] if o["clOrdId"] == cl_ord_id)
+def sim_order(cli: Cli, client_order_id: str) -> dict[str, Any]:
+    order: dict[str, Any] = next(o for o in cli.sim.state()["orders"] if o["clOrdId"] == client_order_id)
     return order
 
 

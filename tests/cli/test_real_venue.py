@@ -31,7 +31,7 @@ def variant(tmp_path: Path, name: str, prefix: str, **params: str) -> Path:
     text = LADDER_YAML.read_text()
     text = text.replace(f"machine: {MACHINE}", f"machine: {name}")
     text = text.replace(f"strategy_id: {MACHINE}", f"strategy_id: {name}")
-    text = text.replace("cl_ord_id_prefix: ertw", f"cl_ord_id_prefix: {prefix}")
+    text = text.replace("client_order_id_prefix: ertw", f"client_order_id_prefix: {prefix}")
     text = text.replace(f"state_file: {MACHINE}_live.json", f"state_file: {name}.json")
     for key, value in params.items():
         line = next((ln for ln in text.splitlines() if ln.startswith(f"  {key}:")), None)
@@ -76,7 +76,9 @@ def test_duplicate_client_order_id_adopts_the_existing_order(cli: Cli) -> None:
     h.signal()
     rendered = h.tick()  # read-only: the intent only
     first = rendered["rungs"][0]
-    h.sim.user_order("buy", first["sz"], ord_type="post_only", px=first["px"], cl_ord_id=first["clOrdId"])
+    h.sim.user_order(
+        "buy", first["sz"], ord_type="post_only", px=first["px"], client_order_id=first["clOrdId"]
+    )
     doc = tick(h)
     assert rung_states(doc) == ["unknown", "live", "live"]
     assert [m["observation"] for m in [r["data"] for r in h.journal() if r["kind"] == "order"]][:1] == [
@@ -95,7 +97,7 @@ def test_a_canceled_order_that_vanished_from_okx_settles_the_cycle(cli: Cli) -> 
     h = cli
     open_entries(h)
     for order in venue_orders(h):
-        h.sim.user_cancel(cl_ord_id=order["clOrdId"])
+        h.sim.user_cancel(client_order_id=order["clOrdId"])
     h.sim.advance(3 * 3600)  # the engine was down while the orders were canceled and forgotten
     doc = tick(h)
     assert doc["state"] == "closed" and rung_states(doc) == ["canceled"] * 3

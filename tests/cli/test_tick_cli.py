@@ -79,7 +79,9 @@ def _second_machine(tmp_path: Path) -> Path:
     """A copy of the ladder under another name, strategy, clOrdId prefix and state file."""
     spec = yaml.safe_load(LADDER_YAML.read_text())
     spec["machine"] = "eth_twin"
-    spec["params"].update(strategy_id="eth_twin", cl_ord_id_prefix="etwin", state_file="eth_twin_live.json")
+    spec["params"].update(
+        strategy_id="eth_twin", client_order_id_prefix="etwin", state_file="eth_twin_live.json"
+    )
     path = tmp_path / "machines" / "eth_twin.yaml"
     path.parent.mkdir()
     path.write_text(yaml.safe_dump(spec, sort_keys=False))

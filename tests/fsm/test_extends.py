@@ -31,8 +31,8 @@ EXTENDS_REFUSALS: dict[str, tuple[str, str, str, str]] = {
     "same_prefix": (
         "same_prefix",
         "params",
-        "cl_ord_id_prefix",
-        "'tl' is also the cl_ord_id_prefix of parent",
+        "client_order_id_prefix",
+        "'tl' is also the client_order_id_prefix of parent",
     ),
     "same_state_file": (
         "same_state_file",
@@ -63,8 +63,8 @@ EXTENDS_REFUSALS: dict[str, tuple[str, str, str, str]] = {
     "grandchild_with_roots_prefix": (
         "grandchild_with_roots_prefix",
         "params",
-        "cl_ord_id_prefix",
-        "'tl' is also the cl_ord_id_prefix of parent.yaml",
+        "client_order_id_prefix",
+        "'tl' is also the client_order_id_prefix of parent.yaml",
     ),
 }
 
@@ -102,7 +102,7 @@ def test_a_chain_takes_the_roots_rows_and_every_layers_params() -> None:
         "ladder",
     )
     params = spec.params
-    assert (params["strategy_id"], params["cl_ord_id_prefix"], params["state_file"]) == (
+    assert (params["strategy_id"], params["client_order_id_prefix"], params["state_file"]) == (
         "grandchild",
         "tg",
         "grandchild.json",
@@ -141,7 +141,14 @@ def test_the_btc_machine_is_the_eth_machine_on_btc_hourly() -> None:
         eth.states,
     )
     changed = {k for k in eth.params if eth.params[k] != btc.params[k]}
-    assert changed == {"strategy_id", "cl_ord_id_prefix", "symbol", "bar", "notional_per_rung", "state_file"}
+    assert changed == {
+        "strategy_id",
+        "client_order_id_prefix",
+        "symbol",
+        "bar",
+        "notional_per_rung",
+        "state_file",
+    }
     assert (btc.params["symbol"], btc.params["bar"]) == ("BTC-USDT-SWAP", "1H")
     assert "from btc_robust_twap_1h.yaml (rows of eth_robust_twap_15m.yaml)" in to_mermaid(btc)
 

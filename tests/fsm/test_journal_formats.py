@@ -98,3 +98,11 @@ def test_a_unit_cut_short_at_a_line_leaves_records_that_recovery_passes_over(tmp
     assert after.seq == 3 and verify_journal(journal).records == 3  # the chain goes on after the cut unit
     with StateStore(path, identity) as store:
         assert store.open() == {"step": 4}
+
+
+def test_a_first_format_snapshot_keeps_its_exit_orders_under_their_old_name() -> None:
+    records = read_journal(FIXTURE / f"{NAME}.jsonl").records
+    holding = next(r.state for r in records if r.state and r.state.get("exit_cl_ord_ids"))
+    assert holding is not None
+    typed = LadderState.from_dict(holding)
+    assert typed.exit_client_order_ids == holding["exit_cl_ord_ids"] != []

@@ -94,7 +94,7 @@ class View:
     def pending_orders(self, symbol: str) -> dict[str, OkxOrder]:
         return {o.ordId: o for o in self._pending}
 
-    def order(self, symbol: str, cl_ord_id: str) -> OkxOrder | None:
+    def order(self, symbol: str, client_order_id: str) -> OkxOrder | None:
         return self._details
 
     def order_in_history(self, symbol: str, ord_id: str) -> OkxOrder | None:
@@ -252,7 +252,7 @@ def test_the_exits_fills_are_recorded_like_the_entries() -> None:
     )
     ctx = ctx_with("filled", View(fills=[fill("1", "10", "0.5"), exit_fill]), ladder="filled", acc="0.5")
     ctx.state.close_request = CloseOrder(requested_by="exit", requested_ts=NOW, clOrdId="ertw900000r0a0")
-    ctx.state.exit_cl_ord_ids = ["ertw900000r0a0"]
+    ctx.state.exit_client_order_ids = ["ertw900000r0a0"]
     observe_fills(ctx, lambda k, d: None)
     assert [(f.clOrdId, f.side) for f in ctx.state.fills] == [(CL, "buy"), ("ertw900000r0a0", "sell")]
     assert ctx.state.own_open("buy") == 0

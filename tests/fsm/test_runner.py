@@ -134,7 +134,7 @@ def test_a_refused_state_parks_that_machine_and_leaves_its_files_as_they_were(
         LADDER.read_text()
         .replace(f"machine: {MACHINE}", "machine: twin")
         .replace(f"strategy_id: {MACHINE}", "strategy_id: twin")
-        .replace("cl_ord_id_prefix: ertw", "cl_ord_id_prefix: ertt")
+        .replace("client_order_id_prefix: ertw", "client_order_id_prefix: ertt")
         .replace(f"state_file: {MACHINE}_live.json", "state_file: twin.json")
     )
     state_dir = tmp_path / "state"

@@ -213,7 +213,7 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
     params = spec.params
     assert params["offsets"] == (Decimal("0.003"), Decimal("0.006"), Decimal("0.009"))
     assert params["notional_per_rung"] == Decimal("100")
-    assert (params["strategy_id"], params["cl_ord_id_prefix"], params["symbol"], params["bar"]) == (
+    assert (params["strategy_id"], params["client_order_id_prefix"], params["symbol"], params["bar"]) == (
         "eth_robust_twap_15m", "ertw", "ETH-USDT-SWAP", "15m",
     )  # fmt: skip
     assert (params["td_mode"], params["pos_side"], params["side"]) == ("isolated", "long", "buy")
@@ -266,8 +266,16 @@ def rewritten(tmp_path: Path, name: str, old: str, new: str, source: Path = LADD
         ('["0.003", "0.006", "0.009"]', '["0.003", "abc"]', "offsets[1]: 'abc' is not a decimal number"),
         ('["0.003", "0.006", "0.009"]', "[]", "offsets: must be a non-empty list"),
         ("bar: 15m", "bar: 15M", "bar: '15M' must be one of 1m, 3m, 5m, 15m, 30m, 1H, 4H"),
-        ("cl_ord_id_prefix: ertw", "cl_ord_id_prefix: 9ertw", "cl_ord_id_prefix: '9ertw' must match"),
-        ("cl_ord_id_prefix: ertw", "cl_ord_id_prefix: ertwertwx", "cl_ord_id_prefix: 'ertwertwx' must match"),
+        (
+            "client_order_id_prefix: ertw",
+            "client_order_id_prefix: 9ertw",
+            "client_order_id_prefix: '9ertw' must match",
+        ),
+        (
+            "client_order_id_prefix: ertw",
+            "client_order_id_prefix: ertwertwx",
+            "client_order_id_prefix: 'ertwertwx' must match",
+        ),
         ("td_mode: isolated", "td_mode: cash", "td_mode: 'cash' must be one of isolated, cross"),
         ("hold_bars: 8", "hold_bars: 0", "hold_bars: must be at least 1"),
         ("lookback_bars: 16", "lookback_bars: 2", "signal.lookback_bars: must be at least 3"),

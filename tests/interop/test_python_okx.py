@@ -30,7 +30,7 @@ def _account(sim: Simulator, secret_key: str | None = None) -> Any:
     return Account.AccountAPI(sim.api_key, secret_key or sim.secret_key, sim.passphrase, **_options(sim))
 
 
-def _post_only_buy(px: Decimal, cl_ord_id: str) -> dict[str, str]:
+def _post_only_buy(px: Decimal, client_order_id: str) -> dict[str, str]:
     return {
         "instId": INST_ID,
         "tdMode": "isolated",
@@ -39,7 +39,7 @@ def _post_only_buy(px: Decimal, cl_ord_id: str) -> dict[str, str]:
         "ordType": "post_only",
         "sz": "1",
         "px": str(px),
-        "clOrdId": cl_ord_id,
+        "clOrdId": client_order_id,
     }
 
 

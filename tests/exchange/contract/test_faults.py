@@ -48,15 +48,15 @@ def test_a_read_that_stays_unavailable_gives_up_after_four_tries(venue: Venue) -
         ("drop_after_apply", True),
     ],
 )
-def test_a_post_with_an_unknown_outcome_is_ambiguous_sent_once_and_resolved_by_cl_ord_id(
+def test_a_post_with_an_unknown_outcome_is_ambiguous_sent_once_and_resolved_by_client_order_id(
     venue: Venue, kind: str, applied: bool
 ) -> None:
-    cl_id = venue.cl_ord_id(kind.replace("_", ""))
+    cl_id = venue.client_order_id(kind.replace("_", ""))
     venue.controls.faults({"endpoint": PLACE, "kind": kind})
     before = venue.controls.requests()
 
     with pytest.raises(OkxAmbiguousOutcome) as unknown:
-        venue.place_buy(RESTING_PX, cl_ord_id=cl_id)
+        venue.place_buy(RESTING_PX, client_order_id=cl_id)
 
     caught: Exception = unknown.value
     assert not isinstance(caught, OkxApiError)  # no `except OkxApiError` can mistake it for a refusal

@@ -28,9 +28,9 @@ PAST_MSG = (
 )
 
 
-def _missing(venue: Venue, cl_ord_id: str) -> bool:
+def _missing(venue: Venue, client_order_id: str) -> bool:
     try:
-        venue.client.get_order(venue.symbol, client_order_id=cl_ord_id)
+        venue.client.get_order(venue.symbol, client_order_id=client_order_id)
     except OkxOrderNotFound:
         return True
     return False
@@ -40,8 +40,8 @@ def _missing(venue: Venue, cl_ord_id: str) -> bool:
 def test_an_exp_time_already_past_is_refused_with_50036_and_nothing_is_placed(
     venue: Venue, path: str
 ) -> None:
-    cl_id = venue.cl_ord_id("past")
-    item = venue.buy_payload(venue.buy_px(Decimal("0.05")), cl_ord_id=cl_id)
+    cl_id = venue.client_order_id("past")
+    item = venue.buy_payload(venue.buy_px(Decimal("0.05")), client_order_id=cl_id)
     payload = [item] if "batch" in path else item
     answer = venue.signed_post(path, payload, {"expTime": str(venue.client.now_ms() - 60_000)})
     assert answer.status_code == 200
@@ -51,8 +51,8 @@ def test_an_exp_time_already_past_is_refused_with_50036_and_nothing_is_placed(
 
 
 def test_a_future_exp_time_is_accepted(venue: Venue) -> None:
-    cl_id = venue.cl_ord_id("future")
-    item = venue.buy_payload(venue.buy_px(Decimal("0.05")), cl_ord_id=cl_id)
+    cl_id = venue.client_order_id("future")
+    item = venue.buy_payload(venue.buy_px(Decimal("0.05")), client_order_id=cl_id)
     answer = venue.signed_post("/api/v5/trade/order", item, {"expTime": str(venue.client.now_ms() + 30_000)})
     body = answer.json()
     assert (answer.status_code, body["code"], body["data"][0]["sCode"]) == (200, "0", "0")
@@ -65,10 +65,10 @@ def test_a_future_exp_time_is_accepted(venue: Venue) -> None:
 @pytest.mark.sim_only
 @pytest.mark.parametrize("kind", ["late_apply", "late_50004"])
 def test_a_place_applied_late_is_unknown_until_it_lands(venue: Venue, kind: str) -> None:
-    cl_id = venue.cl_ord_id(kind.replace("_", ""))
+    cl_id = venue.client_order_id(kind.replace("_", ""))
     venue.controls.faults({"endpoint": PLACE, "kind": kind, "ms": 3000})
     with pytest.raises(OkxAmbiguousOutcome):
-        venue.place_buy(RESTING_PX, cl_ord_id=cl_id)
+        venue.place_buy(RESTING_PX, client_order_id=cl_id)
     assert _missing(venue, cl_id)  # not yet known is not never placed
     venue.controls.advance(2)
     assert _missing(venue, cl_id)
@@ -79,9 +79,9 @@ def test_a_place_applied_late_is_unknown_until_it_lands(venue: Venue, kind: str)
 
 @pytest.mark.sim_only
 def test_a_late_place_whose_exp_time_passed_never_lands(venue: Venue) -> None:
-    cl_id = venue.cl_ord_id("expired")
+    cl_id = venue.client_order_id("expired")
     venue.controls.faults({"endpoint": PLACE, "kind": "late_apply", "ms": 3000})
-    item = venue.buy_payload(RESTING_PX, cl_ord_id=cl_id)
+    item = venue.buy_payload(RESTING_PX, client_order_id=cl_id)
     with pytest.raises(requests.ConnectionError):
         venue.signed_post("/api/v5/trade/order", item, {"expTime": str(venue.client.now_ms() + 1000)})
     venue.controls.advance(10)
@@ -124,9 +124,9 @@ def test_under_the_harsh_profile_the_venue_records_agree_with_what_the_client_wa
     accepted: list[str] = []  # ordIds acknowledged with sCode 0
     refused: list[str] = []  # clOrdIds refused for certain (nothing applied)
     for i in range(20):
-        cl_id = venue.cl_ord_id(f"harsh{i}")
+        cl_id = venue.client_order_id(f"harsh{i}")
         try:
-            accepted.append(venue.place_buy(RESTING_PX, cl_ord_id=cl_id))
+            accepted.append(venue.place_buy(RESTING_PX, client_order_id=cl_id))
         except OkxAmbiguousOutcome:
             pass  # unknown: may land now, later, or never
         except OkxApiError:

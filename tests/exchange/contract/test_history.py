@@ -95,7 +95,7 @@ def test_someone_elses_hand_trades_share_the_position_and_close_position_takes_a
     (position,) = venue.client.get_positions(venue.symbol)
     assert (position.posSide, position.pos) == (venue.pos_side, Decimal("3"))
     resting = venue.controls.user_order(
-        "buy", Decimal("1"), ord_type="limit", px="2990", cl_ord_id="app1", td_mode=venue.td_mode
+        "buy", Decimal("1"), ord_type="limit", px="2990", client_order_id="app1", td_mode=venue.td_mode
     )
     assert [o.clOrdId for o in venue.client.list_open_orders(venue.symbol)] == ["app1"]
     assert venue.client.get_order(venue.symbol, client_order_id="app1").ordId == resting["ordId"]

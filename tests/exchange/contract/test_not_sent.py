@@ -46,20 +46,24 @@ def test_an_unarmed_client_refuses_to_trade_before_any_request(venue: Venue, met
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cl_ord_id=BAD_CL_ORD_IDS)
-def test_a_cl_ord_id_okx_refuses_with_51000_is_refused_before_sending(venue: Venue, cl_ord_id: str) -> None:
+@given(client_order_id=BAD_CL_ORD_IDS)
+def test_a_client_order_id_okx_refuses_with_51000_is_refused_before_sending(
+    venue: Venue, client_order_id: str
+) -> None:
     """OKX: at most 32 letters and digits, else 51000 "Parameter clOrdId error"; the client never sends it."""
     before = venue.controls.requests()
     with pytest.raises(OkxInvalidRequest):
-        venue.place_buy(PX, cl_ord_id=cl_ord_id)
+        venue.place_buy(PX, client_order_id=client_order_id)
     with pytest.raises(OkxInvalidRequest):
-        venue.client.place_batch_orders(venue.symbol, [venue.buy_payload(PX, cl_ord_id=cl_ord_id)])
+        venue.client.place_batch_orders(
+            venue.symbol, [venue.buy_payload(PX, client_order_id=client_order_id)]
+        )
     assert venue.controls.sent_since(before) == {}
 
 
-def test_a_batch_repeating_a_cl_ord_id_is_refused_before_sending(venue: Venue) -> None:
+def test_a_batch_repeating_a_client_order_id_is_refused_before_sending(venue: Venue) -> None:
     """OKX would answer 51016 for the repeat (unique "among pending orders and the current request")."""
     before = venue.controls.requests()
     with pytest.raises(OkxInvalidRequest):
-        venue.client.place_batch_orders(venue.symbol, [venue.buy_payload(PX, cl_ord_id="twin")] * 2)
+        venue.client.place_batch_orders(venue.symbol, [venue.buy_payload(PX, client_order_id="twin")] * 2)
     assert venue.controls.sent_since(before) == {}

@@ -17,7 +17,7 @@ ZERO = Decimal(0)
 
 
 def test_post_only_below_market_rests_live_and_reads_back_by_either_id(venue: Venue) -> None:
-    px, cl_id = venue.buy_px(BELOW), venue.cl_ord_id("rest")
+    px, cl_id = venue.buy_px(BELOW), venue.client_order_id("rest")
     ack = venue.client.place_order(
         venue.symbol,
         side="buy",
@@ -64,13 +64,13 @@ def test_open_orders_gather_every_page(venue: Venue) -> None:
     assert venue.controls.sent_since(before) == {"GET /api/v5/trade/orders-pending": 2}  # 100, then 20
 
 
-def test_a_cl_ord_id_is_reusable_once_terminal_and_reads_back_its_latest_order(venue: Venue) -> None:
-    px, cl_id = venue.buy_px(BELOW), venue.cl_ord_id("again")
-    first = venue.place_buy(px, cl_ord_id=cl_id)
+def test_a_client_order_id_is_reusable_once_terminal_and_reads_back_its_latest_order(venue: Venue) -> None:
+    px, cl_id = venue.buy_px(BELOW), venue.client_order_id("again")
+    first = venue.place_buy(px, client_order_id=cl_id)
     venue.client.cancel_order(venue.symbol, client_order_id=cl_id)
     assert venue.final_order(first).state == "canceled"
 
-    second = venue.place_buy(px, cl_ord_id=cl_id)
+    second = venue.place_buy(px, client_order_id=cl_id)
 
     assert second != first
     assert venue.client.get_order(venue.symbol, client_order_id=cl_id).ordId == second
@@ -154,10 +154,10 @@ def test_cancel_of_a_filled_order_is_refused_with_51400(venue: Venue) -> None:
 
 
 def test_cancel_batch_cancels_each_order_and_reports_the_unknown_one(venue: Venue) -> None:
-    px, cl_id = venue.buy_px(BELOW), venue.cl_ord_id("cb")
-    first, second = venue.place_buy(px), venue.place_buy(px, cl_ord_id=cl_id)
+    px, cl_id = venue.buy_px(BELOW), venue.client_order_id("cb")
+    first, second = venue.place_buy(px), venue.place_buy(px, client_order_id=cl_id)
     acks = venue.client.cancel_batch_orders(
-        venue.symbol, [(first, None), (None, cl_id), (None, venue.cl_ord_id("none"))]
+        venue.symbol, [(first, None), (None, cl_id), (None, venue.client_order_id("none"))]
     )
     assert [a.sCode for a in acks] == ["0", "0", "51400"]
     assert (acks[0].ordId, acks[1].clOrdId) == (first, cl_id)

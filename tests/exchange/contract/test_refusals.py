@@ -28,37 +28,39 @@ def _off_lot(venue: Venue) -> Decimal:
     return venue.instrument.minSz + venue.instrument.lotSz / 2
 
 
-def test_duplicate_cl_ord_id_of_a_pending_order_is_refused_with_51016(venue: Venue) -> None:
-    px, cl_id = venue.buy_px(BELOW), venue.cl_ord_id("dup")
-    first = venue.place_buy(px, cl_ord_id=cl_id)
+def test_duplicate_client_order_id_of_a_pending_order_is_refused_with_51016(venue: Venue) -> None:
+    px, cl_id = venue.buy_px(BELOW), venue.client_order_id("dup")
+    first = venue.place_buy(px, client_order_id=cl_id)
     with pytest.raises(OkxDuplicateClOrdId) as refused:
-        venue.place_buy(px, cl_ord_id=cl_id)
+        venue.place_buy(px, client_order_id=cl_id)
     assert (refused.value.code, refused.value.s_code) == ("1", "51016")
     assert _open_ids(venue) == {first}
 
 
-def test_batch_item_reusing_a_pending_cl_ord_id_gets_51016_and_the_rest_is_placed(venue: Venue) -> None:
-    px, taken, fresh = venue.buy_px(BELOW), venue.cl_ord_id("taken"), venue.cl_ord_id("fresh")
-    venue.place_buy(px, cl_ord_id=taken)
-    payloads = [venue.buy_payload(px, cl_ord_id=taken), venue.buy_payload(px, cl_ord_id=fresh)]
+def test_batch_item_reusing_a_pending_client_order_id_gets_51016_and_the_rest_is_placed(venue: Venue) -> None:
+    px, taken, fresh = venue.buy_px(BELOW), venue.client_order_id("taken"), venue.client_order_id("fresh")
+    venue.place_buy(px, client_order_id=taken)
+    payloads = [venue.buy_payload(px, client_order_id=taken), venue.buy_payload(px, client_order_id=fresh)]
     acks = venue.client.place_batch_orders(venue.symbol, payloads)
     assert [(a.clOrdId, a.sCode) for a in acks] == [(taken, "51016"), (fresh, "0")]
 
 
 def test_batch_whose_every_item_is_a_duplicate_raises_51016_with_the_acks(venue: Venue) -> None:
-    px, taken = venue.buy_px(BELOW), [venue.cl_ord_id("taken"), venue.cl_ord_id("taken")]
+    px, taken = venue.buy_px(BELOW), [venue.client_order_id("taken"), venue.client_order_id("taken")]
     for cl_id in taken:
-        venue.place_buy(px, cl_ord_id=cl_id)
+        venue.place_buy(px, client_order_id=cl_id)
     with pytest.raises(OkxDuplicateClOrdId) as refused:
-        venue.client.place_batch_orders(venue.symbol, [venue.buy_payload(px, cl_ord_id=c) for c in taken])
+        venue.client.place_batch_orders(
+            venue.symbol, [venue.buy_payload(px, client_order_id=c) for c in taken]
+        )
     assert refused.value.code == "1"
     assert [(a.clOrdId, a.sCode) for a in refused.value.items] == [(c, "51016") for c in taken]
 
 
 def test_batch_refused_item_by_item_for_different_reasons_raises_with_every_ack(venue: Venue) -> None:
-    px, taken = venue.buy_px(BELOW), venue.cl_ord_id("taken")
-    venue.place_buy(px, cl_ord_id=taken)
-    payloads = [venue.buy_payload(px, cl_ord_id=taken), venue.buy_payload(px, _off_lot(venue))]
+    px, taken = venue.buy_px(BELOW), venue.client_order_id("taken")
+    venue.place_buy(px, client_order_id=taken)
+    payloads = [venue.buy_payload(px, client_order_id=taken), venue.buy_payload(px, _off_lot(venue))]
     with pytest.raises(OkxApiError) as refused:
         venue.client.place_batch_orders(venue.symbol, payloads)
     assert type(refused.value) is OkxApiError and refused.value.code == "1"

@@ -195,7 +195,7 @@ class Venue:
 
     # ---- helpers built on the client's public API ------------------------------------------------
 
-    def cl_ord_id(self, name: str) -> str:
+    def client_order_id(self, name: str) -> str:
         """A clOrdId unique in this test (and, on OKX demo, across runs)."""
         self._ids += 1
         return f"ct{name}{self._ids}{self._run}"
@@ -209,12 +209,12 @@ class Venue:
         return round_price(self.market_px() * (1 - below), self.instrument.tickSz, "buy")
 
     def buy_payload(
-        self, px: Decimal, sz: Decimal | None = None, cl_ord_id: str | None = None
+        self, px: Decimal, sz: Decimal | None = None, client_order_id: str | None = None
     ) -> dict[str, str]:
         """A rendered post-only buy for place_batch_orders, minSz unless told."""
         payload = {"instId": self.symbol, "tdMode": self.td_mode, "side": "buy", "posSide": self.pos_side}
-        if cl_ord_id is not None:
-            payload["clOrdId"] = cl_ord_id
+        if client_order_id is not None:
+            payload["clOrdId"] = client_order_id
         sz = self.instrument.minSz if sz is None else sz
         return {**payload, "ordType": "post_only", "px": format(px, "f"), "sz": format(sz, "f")}
 
@@ -224,7 +224,7 @@ class Venue:
         *,
         ord_type: str = "post_only",
         sz: Decimal | None = None,
-        cl_ord_id: str | None = None,
+        client_order_id: str | None = None,
     ) -> str:
         """A priced buy that opens (or adds to) a long, minSz unless told; returns the accepted ordId."""
         ack = self.client.place_order(
@@ -235,7 +235,7 @@ class Venue:
             px=px,
             pos_side=self.pos_side,
             td_mode=self.td_mode,
-            client_order_id=cl_ord_id,
+            client_order_id=client_order_id,
         )
         return _accepted(ack)
 

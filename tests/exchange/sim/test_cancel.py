@@ -15,9 +15,9 @@ CANCEL_BATCH = "POST /api/v5/trade/cancel-batch-orders"
 START_MS = 1767571200000
 
 
-def _rest(okx: RawOkx, sz: str = "1", cl_ord_id: str = "") -> str:
+def _rest(okx: RawOkx, sz: str = "1", client_order_id: str = "") -> str:
     fields = {"side": "buy", "posSide": "long", "ordType": "post_only", "px": "2990", "sz": sz}
-    answer = okx.place(**fields, **({"clOrdId": cl_ord_id} if cl_ord_id else {}))
+    answer = okx.place(**fields, **({"clOrdId": client_order_id} if client_order_id else {}))
     ord_id: str = answer["data"][0]["ordId"]
     return ord_id
 
@@ -34,7 +34,7 @@ def _fills_of(sim: Simulator, ord_id: str) -> list[str]:
 @pytest.mark.parametrize("code", ["51400", "51401"])
 def test_a_cancel_of_a_canceled_order_answers_the_quirk_code(sim: Simulator, okx: RawOkx, code: str) -> None:
     sim.set_quirks({"cancel_canceled_code": code})
-    ord_id = _rest(okx, cl_ord_id="q1")
+    ord_id = _rest(okx, client_order_id="q1")
     assert _cancel(okx, ordId=ord_id)["sCode"] == "0"
     again = _cancel(okx, ordId=ord_id)
     assert again["sCode"] == code

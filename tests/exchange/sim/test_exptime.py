@@ -20,7 +20,7 @@ PAST_MSG = (
 )
 
 
-def _item(cl_ord_id: str) -> dict[str, str]:
+def _item(client_order_id: str) -> dict[str, str]:
     return {
         "instId": "ETH-USDT-SWAP",
         "tdMode": "isolated",
@@ -29,7 +29,7 @@ def _item(cl_ord_id: str) -> dict[str, str]:
         "ordType": "post_only",
         "px": "2990",
         "sz": "1",
-        "clOrdId": cl_ord_id,
+        "clOrdId": client_order_id,
     }
 
 
@@ -37,7 +37,7 @@ def _send(okx: RawOkx, payload: Any, exp_time: str, path: str = "/api/v5/trade/o
     return okx.send("POST", path, json.dumps(payload, separators=(",", ":")), expTime=exp_time)
 
 
-def _cl_ord_ids(sim: Simulator) -> list[str]:
+def _client_order_ids(sim: Simulator) -> list[str]:
     return [o["clOrdId"] for o in sim.state()["orders"]]
 
 
@@ -48,7 +48,7 @@ def test_a_malformed_exp_time_is_a_51000_and_nothing_is_placed(
     response = _send(okx, _item("m1"), value)
     assert response.status_code == 400
     assert response.json() == {"code": "51000", "data": [], "msg": "Parameter expTime error"}
-    assert _cl_ord_ids(sim) == []
+    assert _client_order_ids(sim) == []
 
 
 @pytest.mark.parametrize("path", ["/api/v5/trade/order", "/api/v5/trade/batch-orders"])
@@ -59,13 +59,13 @@ def test_a_deadline_already_past_on_arrival_is_50036_and_nothing_is_placed(
     response = _send(okx, payload, str(sim.now_ms() - 1), path)
     assert response.status_code == 200
     assert response.json() == {"code": "50036", "data": [], "msg": PAST_MSG}
-    assert _cl_ord_ids(sim) == []
+    assert _client_order_ids(sim) == []
 
 
 def test_a_deadline_now_or_later_is_accepted(sim: Simulator, okx: RawOkx) -> None:
     assert _send(okx, _item("n1"), str(sim.now_ms())).json()["code"] == "0"
     assert _send(okx, _item("n2"), str(sim.now_ms() + 5000)).json()["code"] == "0"
-    assert _cl_ord_ids(sim) == ["n1", "n2"]
+    assert _client_order_ids(sim) == ["n1", "n2"]
 
 
 def test_other_endpoints_ignore_exp_time(sim: Simulator, okx: RawOkx) -> None:
@@ -89,7 +89,7 @@ def test_a_late_place_is_applied_only_if_its_deadline_has_not_passed_when_it_is_
     with pytest.raises(requests.ConnectionError):
         _send(okx, _item("x1"), str(deadline))
     sim.advance(5)
-    assert (_cl_ord_ids(sim) == ["x1"]) is applied
+    assert (_client_order_ids(sim) == ["x1"]) is applied
     late = sim.stats()["late"]
     assert (late["applied"], late["refused"], late["waiting"]) == (int(applied), int(not applied), 0)
     if applied:
@@ -107,4 +107,4 @@ def test_a_batch_processed_after_its_deadline_refuses_every_item_with_50037(sim:
         ("50037", "Order expired.", "e1"),
         ("50037", "Order expired.", "e2"),
     ]
-    assert _cl_ord_ids(sim) == []
+    assert _client_order_ids(sim) == []

@@ -14,16 +14,16 @@ from tests.exchange.sim.okx_http import RawOkx
 PLACE = "POST /api/v5/trade/order"
 
 
-def _place(okx: RawOkx, cl_ord_id: str) -> requests.Response:
+def _place(okx: RawOkx, client_order_id: str) -> requests.Response:
     body = (
         '{"instId":"ETH-USDT-SWAP","tdMode":"isolated","side":"buy","posSide":"long",'
-        f'"ordType":"post_only","px":"2990","sz":"1","clOrdId":"{cl_ord_id}"}}'
+        f'"ordType":"post_only","px":"2990","sz":"1","clOrdId":"{client_order_id}"}}'
     )
     return okx.send("POST", "/api/v5/trade/order", body)
 
 
-def _exists(okx: RawOkx, cl_ord_id: str) -> bool:
-    code: str = okx.get(f"/api/v5/trade/order?instId=ETH-USDT-SWAP&clOrdId={cl_ord_id}")["code"]
+def _exists(okx: RawOkx, client_order_id: str) -> bool:
+    code: str = okx.get(f"/api/v5/trade/order?instId=ETH-USDT-SWAP&clOrdId={client_order_id}")["code"]
     return code == "0"
 
 
@@ -119,8 +119,8 @@ def test_an_empty_rule_list_clears_the_faults(sim: Simulator, okx: RawOkx) -> No
 START_MS = 1767571200000  # the manual clock's default start
 
 
-def _order_by_cl_ord_id(sim: Simulator, cl_ord_id: str) -> dict[str, Any]:
-    return next(o for o in sim.state()["orders"] if o["clOrdId"] == cl_ord_id)
+def _order_by_client_order_id(sim: Simulator, client_order_id: str) -> dict[str, Any]:
+    return next(o for o in sim.state()["orders"] if o["clOrdId"] == client_order_id)
 
 
 def test_late_apply_drops_the_connection_and_places_when_the_sim_clock_gets_there(
@@ -134,7 +134,7 @@ def test_late_apply_drops_the_connection_and_places_when_the_sim_clock_gets_ther
     assert not _exists(okx, "la1")
     sim.advance(1)
     assert _exists(okx, "la1")
-    assert _order_by_cl_ord_id(sim, "la1")["cTime"] == str(START_MS + 3000)
+    assert _order_by_client_order_id(sim, "la1")["cTime"] == str(START_MS + 3000)
     assert sim.stats()["late"] == {"queued": 1, "applied": 1, "refused": 0, "waiting": 0}
     assert sim.stats()["faults"] == {"late_apply": 1}
 
@@ -146,7 +146,7 @@ def test_late_50004_answers_the_timeout_at_once_and_applies_later(sim: Simulator
     assert not _exists(okx, "lb1")
     assert sim.stats()["late"]["waiting"] == 1
     sim.advance("1.5")  # due between two whole-second steps: applied at the clock's time
-    assert _order_by_cl_ord_id(sim, "lb1")["cTime"] == str(START_MS + 1500)
+    assert _order_by_client_order_id(sim, "lb1")["cTime"] == str(START_MS + 1500)
 
 
 def test_late_requests_apply_in_the_order_they_fall_due_stamped_with_their_step(
@@ -158,11 +158,11 @@ def test_late_requests_apply_in_the_order_they_fall_due_stamped_with_their_step(
             {"endpoint": PLACE, "kind": "late_apply", "ms": 1000},
         ]
     )
-    for cl_ord_id in ("first", "second"):
+    for client_order_id in ("first", "second"):
         with pytest.raises(requests.ConnectionError):
-            _place(okx, cl_ord_id)
+            _place(okx, client_order_id)
     sim.advance(5)
-    first, second = _order_by_cl_ord_id(sim, "first"), _order_by_cl_ord_id(sim, "second")
+    first, second = _order_by_client_order_id(sim, "first"), _order_by_client_order_id(sim, "second")
     assert (first["cTime"], second["cTime"]) == (str(START_MS + 3000), str(START_MS + 1000))
     assert int(second["ordId"]) < int(first["ordId"])
 
@@ -176,7 +176,7 @@ def test_a_wall_clock_late_apply_lands_at_the_next_sync_after_that_much_host_tim
     assert not _exists(okx, "lw1")
     time.sleep(0.2)
     assert _exists(okx, "lw1")  # the clock never moved: only host time passed
-    assert _order_by_cl_ord_id(sim, "lw1")["cTime"] == str(START_MS)
+    assert _order_by_client_order_id(sim, "lw1")["cTime"] == str(START_MS)
 
 
 def test_a_late_cancel_lands_later(sim: Simulator, okx: RawOkx) -> None:

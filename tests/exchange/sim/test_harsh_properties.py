@@ -61,11 +61,11 @@ def _run(okx: RawOkx, sim: Simulator, sequence: list[Op]) -> dict[str, int]:
     for n, op in enumerate(sequence):
         if op[0] == "place":
             _, (side, pos_side), ord_type, px, sz, offset = op
-            cl_ord_id = f"p{n}"
-            deadlines[cl_ord_id] = NO_DEADLINE if offset is None else sim.now_ms() + offset
-            headers = {} if offset is None else {"expTime": str(deadlines[cl_ord_id])}
+            client_order_id = f"p{n}"
+            deadlines[client_order_id] = NO_DEADLINE if offset is None else sim.now_ms() + offset
+            headers = {} if offset is None else {"expTime": str(deadlines[client_order_id])}
             item = {"instId": "ETH-USDT-SWAP", "tdMode": "isolated", "side": side, "posSide": pos_side}
-            item |= {"ordType": ord_type, "sz": sz, "clOrdId": cl_ord_id}
+            item |= {"ordType": ord_type, "sz": sz, "clOrdId": client_order_id}
             if ord_type != "market":
                 item["px"] = px
             _post(okx, "/api/v5/trade/order", item, **headers)

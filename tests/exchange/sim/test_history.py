@@ -55,8 +55,8 @@ def test_a_canceled_unfilled_order_is_found_at_1h59m_and_gone_at_2h01m(sim: Simu
     assert _ids(okx, HISTORY) == _ids(okx, ARCHIVE) == [ord_id]
     sim.advance(2 * MINUTE)
     assert _found(okx, ord_id) is None
-    by_cl_ord_id = okx.get(f"/api/v5/trade/order?instId={ETH}&clOrdId=gone1")
-    assert by_cl_ord_id["code"] == "51603"
+    by_client_order_id = okx.get(f"/api/v5/trade/order?instId={ETH}&clOrdId=gone1")
+    assert by_client_order_id["code"] == "51603"
     assert _ids(okx, HISTORY) == _ids(okx, ARCHIVE) == []
 
 

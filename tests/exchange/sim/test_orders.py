@@ -132,7 +132,9 @@ def test_post_bodies_must_be_present_and_json(okx: RawOkx) -> None:
     assert (form.status_code, form.json()["code"]) == (400, "50006")
 
 
-def test_duplicate_cl_ord_id_among_pending_orders_is_51016_until_the_first_is_terminal(okx: RawOkx) -> None:
+def test_duplicate_client_order_id_among_pending_orders_is_51016_until_the_first_is_terminal(
+    okx: RawOkx,
+) -> None:
     first = _resting_buy(okx, clOrdId="rung1")
     assert (
         _ack(okx.place(**BUY_LONG, ordType="post_only", px="2980", sz="1", clOrdId="rung1"))["sCode"]

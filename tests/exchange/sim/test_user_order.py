@@ -30,7 +30,7 @@ def test_a_market_user_order_fills_at_once_with_the_defaults(okx: RawOkx) -> Non
     assert [f["ordId"] for f in okx.get("/api/v5/trade/fills")["data"]] == [order["ordId"]]
 
 
-def test_a_limit_user_order_rests_and_holds_its_cl_ord_id(sim: Simulator, okx: RawOkx) -> None:
+def test_a_limit_user_order_rests_and_holds_its_client_order_id(sim: Simulator, okx: RawOkx) -> None:
     order = _user_order(okx, side="buy", sz="1", ordType="limit", px="2990", clOrdId="app1")
     assert (order["state"], order["px"], order["clOrdId"]) == ("live", "2990", "app1")
     pending = okx.get("/api/v5/trade/orders-pending")["data"]
