@@ -1,6 +1,11 @@
-"""OKX v5 REST: signing, transport, typed records, error classes, payload rendering, contract sizing."""
+"""OKX v5 REST: signing, transport, typed records, error classes, payload rendering, contract sizing.
 
-from exchange.client import OkxClient
+`OkxClient` is imported when first asked for (it pulls in `requests`), so a command that only reads
+local files (status, check, history, --help) never loads the HTTP stack.
+"""
+
+from typing import TYPE_CHECKING
+
 from exchange.errors import (
     OkxAmbiguousOutcome,
     OkxApiError,
@@ -42,6 +47,18 @@ from exchange.records import (
     Position,
 )
 from exchange.sizing import build_contract_size
+
+if TYPE_CHECKING:
+    from exchange.client import OkxClient
+
+
+def __getattr__(name: str) -> object:
+    if name == "OkxClient":
+        from exchange.client import OkxClient
+
+        return OkxClient
+    raise AttributeError(f"module 'exchange' has no attribute {name!r}")
+
 
 __all__ = [
     "AccountConfig",

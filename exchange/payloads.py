@@ -17,6 +17,7 @@ from exchange.records import SIDES, Instrument
 from exchange.sizing import build_contract_size, floor_to_step, format_decimal, require_positive, round_price
 
 CLIENT_ORDER_ID_MAX = 32
+BATCH_MAX = 20  # orders OKX takes in one batch-orders request
 _CLIENT_ORDER_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _TRADABLE_STATES = frozenset({"live", "post_only"})
 ENTRY_OFFSETS = (Decimal("0.003"), Decimal("0.006"), Decimal("0.009"))

@@ -26,6 +26,7 @@ from exchange.paths import (
     SET_LEVERAGE,
 )
 from exchange.payloads import (
+    BATCH_MAX,
     cancel_item,
     check_client_order_id,
     close_position_body,
@@ -35,8 +36,6 @@ from exchange.payloads import (
 from exchange.records import OkxOrderAck, parse_ack
 from exchange.transport import OkxTransport
 from exchange.wire import Envelope, first_object, objects
-
-BATCH_MAX = 20
 
 
 class TradingEndpoints(OkxTransport):

@@ -132,7 +132,7 @@ def runner_document(state_path: Path, now: float | None = None) -> dict[str, Any
     stale: older than a few intervals, or the machine parked."""
     import time
 
-    from fsm.service.runner import Heartbeat, heartbeat_path
+    from fsm.service.heartbeat import Heartbeat, heartbeat_path
 
     beat = Heartbeat.read(heartbeat_path(state_path))
     if beat is None:

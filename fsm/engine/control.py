@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exchange import (
-    OkxClient,
     OkxInvalidRequest,
     OkxOrderAck,
     build_client_order_id,
@@ -35,6 +34,9 @@ from fsm.persist.store import StateStore
 BATCH_ORDERS = "/api/v5/trade/batch-orders"
 CANCEL_BATCH_ORDERS = "/api/v5/trade/cancel-batch-orders"
 ORDER = "/api/v5/trade/order"
+
+if TYPE_CHECKING:
+    from exchange import OkxClient
 
 
 class OperatorRefused(EngineError):

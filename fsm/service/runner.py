@@ -16,11 +16,11 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from exchange import Instrument, OkxAuthError, OkxClient, OkxError
+from exchange import Instrument, OkxAuthError, OkxError
 from fsm.engine import control
 from fsm.engine.machine import LoadedMachine, load_machine
 from fsm.engine.state import LadderState
@@ -30,42 +30,15 @@ from fsm.errors import EngineError
 from fsm.persist import spool
 from fsm.persist.durable import atomic_write
 from fsm.persist.store import StateStore
-from fsm.service.notify import Notifier
+from fsm.service.heartbeat import Heartbeat, heartbeat_path
+
+if TYPE_CHECKING:
+    from exchange import OkxClient
+    from fsm.service.notify import Notifier
 
 log = logging.getLogger("okx_fsm.run")
 
 MAX_BACKOFF_S = 300.0
-HEARTBEAT_SUFFIX = ".heartbeat.json"
-
-
-def heartbeat_path(state_path: Path) -> Path:
-    return state_path.with_name(state_path.stem + HEARTBEAT_SUFFIX)
-
-
-@dataclass
-class Heartbeat:
-    """What the runner last did for one machine (wall-clock times: this is the runner's own record)."""
-
-    machine: str
-    last_tick_at: float | None = None
-    last_duration_s: float | None = None
-    last_result: str | None = None  # "ok", "failed: <reason>", "parked: <reason>"
-    consecutive_failures: int = 0
-    parked: str | None = None
-    interval_s: float | None = None
-    next_due_at: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def read(cls, path: Path) -> Heartbeat | None:
-        """The heartbeat file, or None when there is none or it is unreadable (it is advisory)."""
-        try:
-            raw = json.loads(path.read_text())
-            return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
-        except (OSError, ValueError, TypeError, KeyError):
-            return None
 
 
 def _parks(exc: BaseException) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from yaml.nodes import Node, SequenceNode
 
-from exchange.trading import BATCH_MAX
+from exchange.payloads import BATCH_MAX
 from fsm.spec.model import SpecError
 from fsm.spec.nodes import At, Fields, NodeReader, Read, line_of
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from fsm.service.runner import Heartbeat, heartbeat_path
+from fsm.service.heartbeat import Heartbeat, heartbeat_path
 from tests.cli.conftest import Cli
 
 TORN = b'{"data":{"evidence":'

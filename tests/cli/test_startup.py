@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 
 def test_importing_the_cli_loads_nothing_a_command_does_not_need() -> None:
@@ -62,3 +65,29 @@ def test_help_lists_every_command_and_hides_the_seed_aliases() -> None:
         "eth-robust-twap-reconcile",
     ):
         assert CliRunner().invoke(app, [alias, "--help"]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["check", "eth_robust_twap_15m"],
+        ["status", "eth_robust_twap_15m"],
+        ["history", "eth_robust_twap_15m"],
+    ],
+    ids=["help", "check", "status", "history"],
+)
+def test_commands_that_read_local_files_load_neither_requests_nor_the_client(
+    argv: list[str], tmp_path: Path
+) -> None:
+    state = [] if argv == ["--help"] or argv[0] == "check" else ["--state-dir", str(tmp_path)]
+    code = (
+        "import sys\n"
+        f"sys.argv = ['okx-fsm', *{argv + state!r}]\n"
+        "from fsm.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        "heavy = [m for m in ('requests', 'urllib3', 'exchange.client') if m in sys.modules]\n"
+        "print('loaded:', *heavy, file=sys.stderr)"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert ran.stderr.strip().splitlines()[-1] == "loaded:"

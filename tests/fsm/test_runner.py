@@ -17,8 +17,9 @@ import pytest
 from exchange import OkxClient
 from exchange.sim import Simulator
 from fsm.persist import spool
+from fsm.service.heartbeat import Heartbeat, heartbeat_path
 from fsm.service.notify import Notifier
-from fsm.service.runner import Heartbeat, Runner, RunOptions, heartbeat_path
+from fsm.service.runner import Runner, RunOptions
 
 MACHINE = "eth_robust_twap_15m"
 LADDER = Path(__file__).resolve().parents[2] / "machines" / f"{MACHINE}.yaml"
