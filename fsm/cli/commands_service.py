@@ -53,6 +53,22 @@ def run(
             envvar=f"{ENV_PREFIX}NOTIFY",
         ),
     ] = None,
+    full_reconcile_every: Annotated[
+        int,
+        typer.Option(
+            help="every Nth round (and the round after a failure) asks every endpoint, not only what changed",
+            envvar=f"{ENV_PREFIX}FULL_RECONCILE",
+            min=1,
+        ),
+    ] = 10,
+    time_sync: Annotated[
+        float,
+        typer.Option(
+            help="seconds between measurements of exchange time (0: every round, for a sped-up simulator)",
+            envvar=f"{ENV_PREFIX}TIME_SYNC",
+            min=0,
+        ),
+    ] = 300.0,
 ) -> None:
     """Tick machines as a service, one ExchangeView per round; a failing machine backs off or is parked.
 
@@ -72,7 +88,16 @@ def run(
     client = Common(state_dir, base_url, live).venue(submit=submit, yes=yes).client(armed=submit)
     log_file = runlog.configure(state_dir, rich=fancy(console(stderr=True)))
     notifier = Notifier(notify) if notify else None
-    options = RunOptions(submit, interval, ticks, accept_spec_change, adopt, notifier)
+    options = RunOptions(
+        submit,
+        interval,
+        ticks,
+        accept_spec_change,
+        adopt,
+        notifier,
+        full_reconcile_every=full_reconcile_every,
+        time_sync_s=time_sync,
+    )
     runner = Runner(machines, state_dir, client, options)
 
     def first_stop(signum: int, frame: Any) -> None:
