@@ -243,12 +243,18 @@ def verify_log(
         "kinds": report.kinds,
         "state_cursor": None if state_cursor is None else asdict(state_cursor),
         "journal_ahead_by": ahead,
+        "segments": report.segments,
+        "first_seq": report.first_seq,
     }
     if as_json:
         print_json(doc)
         return
     where = "no state file" if state_cursor is None else f"state file at seq {state_cursor.seq}"
     line = f"ok: {journal}: {report.records} records, last seq {report.last_seq}, chain intact, {where}"
+    if report.segments > 1:
+        line += f"; {report.segments} segments"
+    if report.first_seq > 1:
+        line += f"; verified from seq {report.first_seq} (the segments before it were moved away)"
     if ahead and state_cursor is None:
         line += f"; journal ahead by {ahead}: the next tick rebuilds the state file from it"
     elif ahead:

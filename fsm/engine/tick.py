@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from fsm.engine.context import TickContext
 from fsm.engine.env import ActionEnv, TradingClient
@@ -25,7 +25,7 @@ from fsm.engine.state import LadderState
 from fsm.engine.view import ExchangeView
 from fsm.errors import StateCorrupt
 from fsm.persist.journal import Event
-from fsm.persist.store import StateStore
+from fsm.persist.store import Segments, StateStore
 from fsm.spec.model import RowSpec
 
 MAX_FIRES_PER_TICK = 16
@@ -80,7 +80,13 @@ def open_machine_state(
     machine: LoadedMachine, *, allow_spec_change: bool = False
 ) -> Iterator[tuple[StateStore, LadderState]]:
     """The locked store and typed state of one machine, for the length of a with-block."""
-    store = StateStore(machine.state_path, machine.identity, allow_spec_change=allow_spec_change)
+    segments = machine.params.journal_segments
+    store = StateStore(
+        machine.state_path,
+        machine.identity,
+        allow_spec_change=allow_spec_change,
+        segments=None if segments == "none" else cast(Segments, segments),
+    )
     try:
         state = load_state(machine, store)
         yield store, state

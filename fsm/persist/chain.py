@@ -90,6 +90,7 @@ class JournalRecord:
     prev: str
     hash: str
     offset: int = 0
+    segment: str = ""  # the journal file the line is in (its name)
 
     @property
     def cursor(self) -> Cursor:
@@ -144,6 +145,7 @@ def encode_record(
     state: Mapping[str, Any] | None,
     prev: str,
     offset: int = 0,
+    segment: str = "",
 ) -> tuple[JournalRecord, bytes]:
     """Build a format 2 record and its line; raises before any I/O if an input cannot be journaled."""
     if kind not in KINDS:
@@ -167,7 +169,7 @@ def encode_record(
         raise TypeError(f"text that is not valid UTF-8 cannot be journaled: {exc}") from None
     digest = hashlib.sha256(body).hexdigest()
     line = body[:-1] + b',"hash":"' + digest.encode("ascii") + b'"}\n'
-    return JournalRecord(seq, int(ts), kind, plain_data, plain_state, prev, digest, offset), line
+    return JournalRecord(seq, int(ts), kind, plain_data, plain_state, prev, digest, offset, segment), line
 
 
 class NotJson(ValueError):
@@ -186,7 +188,7 @@ def load_line(line: bytes) -> Any:
 
 
 def check_record(
-    path: Path, lineno: int, obj: Any, line: bytes, after: Cursor, offset: int = 0
+    path: Path, lineno: int, obj: Any, line: bytes, after: Cursor, offset: int = 0, segment: str = ""
 ) -> JournalRecord:
     """The record on ``line`` (starting at byte ``offset``) if it continues the chain after ``after``,
     else JournalChainBroken."""
@@ -218,7 +220,7 @@ def check_record(
         _check_v2_bytes(line, obj["hash"], seq, broken)
     else:
         _check_v1_bytes(line, obj, broken)
-    return JournalRecord(seq, ts, kind, data, state, obj["prev"], obj["hash"], offset)
+    return JournalRecord(seq, ts, kind, data, state, obj["prev"], obj["hash"], offset, segment)
 
 
 def _check_v2_bytes(line: bytes, digest: str, seq: int, broken: Any) -> None:

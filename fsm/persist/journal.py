@@ -24,17 +24,20 @@ from typing import Any
 from fsm.errors import JournalChainBroken, JournalTornTail
 from fsm.persist.chain import GENESIS, Cursor, JournalRecord, NotJson, check_record, encode_record, load_line
 from fsm.persist.durable import fsync_directory
+from fsm.persist.segments import journal_files, segment_path
 
 Event = tuple[str, Mapping[str, Any], int]  # kind, data, ts (exchange ms)
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A record known to be verified: its seq, hash and the byte offset where its line starts."""
+    """A record known to be verified: its seq, hash, the journal file it is in (a segment's name, or
+    the base file's) and the byte offset where its line starts there."""
 
     seq: int
     hash: str
     offset: int
+    segment: str
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class VerifyReport:
     first_ts: int | None
     last_ts: int | None
     kinds: dict[str, int]
+    segments: int = 1  # the files the chain runs across
+    first_seq: int = 1  # above 1 when the oldest segments were moved away
 
 
 class JournalReader:
@@ -82,37 +87,68 @@ class JournalReader:
     """
 
     def __init__(self, path: Path, start: Checkpoint | None = None) -> None:
-        self.path = path
+        self.path = path  # the base file; its segments (fsm.persist.segments) are read after it
         self.start = start
         self.cursor = GENESIS
-        self.size = 0
+        self.size = 0  # bytes verified in the newest file (where the next append goes)
+        self.active = path  # the newest file read
+        self.files = 0
+        self.first_seq = 1
 
     def __iter__(self) -> Iterator[JournalRecord]:
-        self.cursor, self.size = GENESIS, 0
+        self.cursor, self.size, self.files, self.first_seq = GENESIS, 0, 0, 1
+        files = journal_files(self.path)
+        begin = 0
+        if self.start is not None:
+            names = [path.name for path, _ in files]
+            if self.start.segment not in names:
+                raise JournalChainBroken(
+                    self.path,
+                    None,
+                    f"the state file's checkpoint is in {self.start.segment}, which is missing",
+                )
+            begin = names.index(self.start.segment)
+        for i, (path, first) in enumerate(files[begin:], begin):
+            yield from self._read_file(path, first, i == len(files) - 1, self.start if i == begin else None)
+
+    def _read_file(
+        self, path: Path, first: int, newest: bool, start: Checkpoint | None
+    ) -> Iterator[JournalRecord]:
+        """One file's records; a torn last line is a torn tail only in the newest file."""
+        self.active, self.size = path, 0
+        self.files += 1
         unparseable: tuple[int, int, str] | None = None  # line number, length, reason
-        first = 1 if self.start is None else self.start.seq
-        with self.path.open("rb") as handle:
-            if self.start is not None:
-                self.size = self.start.offset
-                handle.seek(self.start.offset)
+        line_of_first = 1
+        with path.open("rb") as handle:
+            if start is not None:
+                self.size = start.offset
+                handle.seek(start.offset)
                 yield self._checkpoint_record(handle.readline())
-            for lineno, line in enumerate(handle, start=first + (self.start is not None)):
+                line_of_first = start.seq - first + 2
+            for lineno, line in enumerate(handle, start=line_of_first):
                 if unparseable is not None:
                     bad_line, _, reason = unparseable
-                    raise JournalChainBroken(self.path, bad_line, f"not valid JSON ({reason})")
+                    raise JournalChainBroken(path, bad_line, f"not valid JSON ({reason})")
                 if not line.endswith(b"\n"):
-                    raise JournalTornTail(self.path, self.size, len(line))
+                    if newest:
+                        raise JournalTornTail(path, self.size, len(line))
+                    raise JournalChainBroken(path, lineno, "an incomplete line where a later segment follows")
                 try:
                     obj = load_line(line[:-1])
                 except NotJson as exc:
                     unparseable = (lineno, len(line), str(exc))  # torn if it is the last line
                     continue
-                record = check_record(self.path, lineno, obj, line, self.cursor, self.size)
+                if self.cursor == GENESIS and first > 1 and isinstance(obj, dict):
+                    # The oldest files were moved away: the chain is verified from the first one here.
+                    self.cursor, self.first_seq = Cursor(first - 1, str(obj.get("prev"))), first
+                record = check_record(path, lineno, obj, line, self.cursor, self.size, path.name)
                 self.cursor = record.cursor
                 self.size += len(line)
                 yield record
         if unparseable is not None:
-            raise JournalTornTail(self.path, self.size, unparseable[1])
+            if newest:
+                raise JournalTornTail(path, self.size, unparseable[1])
+            raise JournalChainBroken(path, unparseable[0], f"not valid JSON ({unparseable[2]})")
 
     def _checkpoint_record(self, line: bytes) -> JournalRecord:
         """The record at the checkpoint, verified on its own bytes and matched to the checkpoint."""
@@ -121,14 +157,14 @@ class JournalReader:
 
         def refuse(why: str) -> JournalChainBroken:
             return JournalChainBroken(
-                self.path,
+                self.active,
                 start.seq,
                 f"the state file's checkpoint (seq {start.seq} at byte {start.offset}) {why}",
             )
 
         if not line:
             raise JournalChainBroken(
-                self.path, None, f"the state file is at seq {start.seq}, ahead of the journal's end"
+                self.active, None, f"the state file is at seq {start.seq}, ahead of the journal's end"
             )
         try:
             obj = load_line(line[:-1]) if line.endswith(b"\n") else None
@@ -136,7 +172,7 @@ class JournalReader:
             obj = None
         if isinstance(obj, dict) and obj.get("seq") == start.seq and obj.get("hash") != start.hash:
             raise JournalChainBroken(
-                self.path,
+                self.active,
                 start.seq,
                 f"the state file names hash {start.hash} for seq {start.seq}, "
                 f"the journal has {obj.get('hash')}",
@@ -146,7 +182,9 @@ class JournalReader:
         prev = obj.get("prev")
         if not isinstance(prev, str):
             raise refuse("names a record without prev")
-        record = check_record(self.path, start.seq, obj, line, Cursor(start.seq - 1, prev), start.offset)
+        record = check_record(
+            self.active, start.seq, obj, line, Cursor(start.seq - 1, prev), start.offset, start.segment
+        )
         self.cursor = record.cursor
         self.size += len(line)
         return record
@@ -172,16 +210,19 @@ class Tally:
         self.first_ts = record.ts if self.first_ts is None else self.first_ts
         self.last_ts = record.ts
 
-    def report(self, path: Path, cursor: Cursor) -> VerifyReport:
-        """The summary of a journal whose verified pass ended at ``cursor``."""
+    def report(self, path: Path, reader: JournalReader) -> VerifyReport:
+        """The summary of a journal whose full verified pass ``reader`` made."""
+        cursor = reader.cursor
         return VerifyReport(
             path=path,
-            records=cursor.seq,
+            records=cursor.seq - reader.first_seq + 1 if cursor.seq else 0,
             last_seq=cursor.seq,
             last_hash=cursor.hash,
             first_ts=self.first_ts,
             last_ts=self.last_ts,
             kinds=dict(sorted(self.kinds.items())),
+            segments=reader.files,
+            first_seq=reader.first_seq,
         )
 
 
@@ -191,7 +232,7 @@ def verify_journal(path: Path) -> VerifyReport:
     reader = JournalReader(path)
     for record in reader:
         tally.add(record)
-    return tally.report(path, reader.cursor)
+    return tally.report(path, reader)
 
 
 def repair_torn_tail(path: Path) -> Path:
@@ -205,7 +246,7 @@ def repair_torn_tail(path: Path) -> Path:
         for _ in JournalReader(path):
             pass
     except JournalTornTail as torn:
-        offset, length = torn.offset, torn.length
+        path, offset, length = torn.path, torn.offset, torn.length  # the newest file of the journal
     else:
         raise ValueError(f"journal {path} has no torn tail; nothing to repair")
     with path.open("rb") as source:
@@ -244,16 +285,29 @@ class JournalWriter:
     knows, so it never extends a journal that something else changed.
     """
 
-    def __init__(self, path: Path, cursor: Cursor = GENESIS, size: int = 0) -> None:
-        self.path = path
+    def __init__(
+        self, path: Path, cursor: Cursor = GENESIS, size: int = 0, *, base: Path | None = None
+    ) -> None:
+        self.path = path  # the file appended to: the base file or its newest segment
+        self.base = base if base is not None else path
         self._cursor = cursor
         self._size = size
         self._fd: int | None = None
         self._failed = False
+        self._roll = False
 
     @property
     def cursor(self) -> Cursor:
         return self._cursor
+
+    def roll(self) -> None:
+        """Start a new segment with the next append (the chain goes on in it)."""
+        self._roll = self._cursor.seq > 0
+
+    @property
+    def rolls_next(self) -> bool:
+        """Whether the next append starts a new segment."""
+        return self._roll
 
     def append(
         self, kind: str, data: Mapping[str, Any], state: Mapping[str, Any], ts_ms: int
@@ -274,12 +328,17 @@ class JournalWriter:
                 errno.EIO,
                 f"an earlier append to journal {self.path} failed; reopen the store to re-check the journal",
             )
+        if self._roll:
+            self.close()
+            self.path, self._size, self._roll = segment_path(self.base, self._cursor.seq + 1), 0, False
         records: list[JournalRecord] = []
         lines: list[bytes] = []
         cursor, offset = self._cursor, self._size
         for i, (kind, data, ts_ms) in enumerate(events):
             snapshot = state if i == len(events) - 1 else None
-            record, line = encode_record(cursor.seq + 1, ts_ms, kind, data, snapshot, cursor.hash, offset)
+            record, line = encode_record(
+                cursor.seq + 1, ts_ms, kind, data, snapshot, cursor.hash, offset, self.path.name
+            )
             records.append(record)
             lines.append(line)
             cursor, offset = record.cursor, offset + len(line)
@@ -315,3 +374,13 @@ class JournalWriter:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def first_day(path: Path) -> int | None:
+    """The UTC day (exchange ms // one day) of a journal file's first record, None if it has none."""
+    try:
+        with path.open("rb") as handle:
+            line = handle.readline()
+        return int(load_line(line[:-1])["ts"]) // 86_400_000 if line.endswith(b"\n") else None
+    except (OSError, NotJson, KeyError, TypeError, ValueError):
+        return None

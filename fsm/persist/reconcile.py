@@ -11,6 +11,7 @@ from typing import Any
 from fsm.errors import JournalChainBroken, StateCorrupt
 from fsm.persist.chain import GENESIS, Cursor, JournalRecord
 from fsm.persist.journal import Checkpoint, JournalReader, Tally
+from fsm.persist.segments import journal_files
 from fsm.persist.statefile import Identity, StateFile
 
 IDENTITY_KEY = "identity"  # the journal data key that names the machine (see StateStore.commit_many)
@@ -33,18 +34,21 @@ class JournalPass:
     identity: Identity | None
     tally: Tally
     full: bool
+    reader: JournalReader  # after its pass: the newest file (``active``), how many files it read
 
 
 def scan_journal(journal_path: Path, state: StateFile | None, *, full: bool = False) -> JournalPass:
     """One streaming pass over the journal, keeping only what reconciling with the state needs: from
     the state file's checkpoint when it has one (unless ``full``), else from the first record."""
     tally = Tally()
-    if not journal_path.exists():
-        return JournalPass(False, GENESIS, 0, None, None, None, tally, True)
+    files = journal_files(journal_path)
+    if not files[0][0].exists():
+        return JournalPass(False, GENESIS, 0, None, None, None, tally, True, JournalReader(journal_path))
     state_seq = 0 if state is None else state.cursor.seq
     start = None
     if not full and state is not None and state.offset is not None and state_seq > 0:
-        start = Checkpoint(state_seq, state.cursor.hash, state.offset)
+        segment = state.segment or journal_path.name
+        start = Checkpoint(state_seq, state.cursor.hash, state.offset, segment)
     reader = JournalReader(journal_path, start)
     last = at_state_cursor = None
     identity: Identity | None = None
@@ -54,14 +58,14 @@ def scan_journal(journal_path: Path, state: StateFile | None, *, full: bool = Fa
             identity = Identity.from_dict(record.data[IDENTITY_KEY])
             if identity is None:
                 raise JournalChainBroken(journal_path, record.seq, f"data.{IDENTITY_KEY} is malformed")
-        elif record.seq == 1:
+        elif record.seq == 1 and reader.first_seq == 1:
             raise JournalChainBroken(journal_path, 1, f"the first record carries no data.{IDENTITY_KEY}")
         if record.seq == state_seq:
             at_state_cursor = record
         if record.state is not None:
             last = record
     return JournalPass(
-        True, reader.cursor, reader.size, last, at_state_cursor, identity, tally, start is None
+        True, reader.cursor, reader.size, last, at_state_cursor, identity, tally, start is None, reader
     )
 
 

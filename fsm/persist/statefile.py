@@ -50,6 +50,7 @@ class StateFile:
     cursor: Cursor
     snapshot: dict[str, Any]
     offset: int | None  # where the cursor's record starts in the journal; None in a schema 1 file
+    segment: str | None = None  # the journal file that record is in, when not the base file
 
 
 def read_state_file(path: Path) -> StateFile | None:
@@ -82,11 +83,13 @@ def read_state_file(path: Path) -> StateFile | None:
         value = raw_cursor[name]
         return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
+    segment = raw_cursor.get("segment") if isinstance(raw_cursor, dict) and version != 1 else None
     if not (
         isinstance(raw_cursor, dict)
-        and set(raw_cursor) == keys
+        and set(raw_cursor) - {"segment"} == keys
         and all(count(name) for name in keys - {"hash"})
         and is_hex_digest(raw_cursor["hash"])
+        and (segment is None or (isinstance(segment, str) and "/" not in segment))
     ):
         shape = "{seq: int >= 0, hash: hex sha256" + ("}" if version == 1 else ", offset: int >= 0}")
         raise corrupt(f"cursor must be {shape}")
@@ -95,7 +98,7 @@ def read_state_file(path: Path) -> StateFile | None:
         raise corrupt("cursor at seq 0 must carry the genesis hash (64 zeros)")
     if not isinstance(document["snapshot"], dict):
         raise corrupt("snapshot must be a JSON object")
-    return StateFile(identity, cursor, document["snapshot"], raw_cursor.get("offset"))
+    return StateFile(identity, cursor, document["snapshot"], raw_cursor.get("offset"), segment)
 
 
 def write_state_file(path: Path, identity: Identity, record: JournalRecord) -> None:
@@ -105,8 +108,16 @@ def write_state_file(path: Path, identity: Identity, record: JournalRecord) -> N
     document = {
         "schema_version": SCHEMA_VERSION,
         "identity": asdict(identity),
-        "cursor": {**asdict(record.cursor), "offset": record.offset},
+        "cursor": _cursor_of(path, record),
         "snapshot": record.state,
     }
     text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     atomic_write(path, text.encode("utf-8"))
+
+
+def _cursor_of(path: Path, record: JournalRecord) -> dict[str, Any]:
+    """The record as a checkpoint: seq, hash, offset, and its segment when not the base journal."""
+    cursor: dict[str, Any] = {**asdict(record.cursor), "offset": record.offset}
+    if record.segment and record.segment != path.with_suffix(".jsonl").name:
+        cursor["segment"] = record.segment
+    return cursor

@@ -20,16 +20,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from fsm.errors import JournalTornTail, StateLocked, StateMismatch
 from fsm.persist.chain import GENESIS, Cursor, JournalRecord
 from fsm.persist.durable import remove_stale_temp_files
-from fsm.persist.journal import Event, JournalWriter, VerifyReport, repair_torn_tail
+from fsm.persist.journal import Event, JournalWriter, VerifyReport, first_day, repair_torn_tail
 from fsm.persist.reconcile import IDENTITY_KEY, JournalPass, reconcile, scan_journal
 from fsm.persist.statefile import Identity, StateFile, read_state_file, write_state_file
 
 __all__ = ["Identity", "Inspection", "StateStore"]  # Identity: fsm.engine imports it from here
+
+Segments = Literal["cycle", "day"] | None
+DAY_MS = 86_400_000
+CYCLE_START = "intent"  # the record kind a cycle begins with
 
 # A torn tail seen without the lock may be a runner's append in progress: read again while it grows.
 _TORN_TAIL_READS = 3
@@ -65,7 +69,14 @@ class StateStore:
     ``with StateStore(path, identity) as store: snapshot = store.open()``.
     """
 
-    def __init__(self, state_path: Path, identity: Identity, *, allow_spec_change: bool = False) -> None:
+    def __init__(
+        self,
+        state_path: Path,
+        identity: Identity,
+        *,
+        allow_spec_change: bool = False,
+        segments: Segments = None,
+    ) -> None:
         if state_path.suffix != ".json":
             raise ValueError(f"state file {state_path} must end in .json")
         self.state_path = state_path
@@ -80,6 +91,8 @@ class StateStore:
         self._writer: JournalWriter | None = None
         self._journal_identity: Identity | None = None
         self._cursor = GENESIS
+        self.segments = segments  # roll the journal into a new segment per cycle, per UTC day, or never
+        self._segment_day: int | None = None  # the UTC day of the newest segment's first record
 
     @property
     def cursor(self) -> Cursor:
@@ -159,7 +172,16 @@ class StateStore:
         if self._journal_identity != self.identity:
             kind, data, ts_ms = events[0]
             events = [(kind, {**data, IDENTITY_KEY: asdict(self.identity)}, ts_ms), *events[1:]]
+        day = events[0][2] // DAY_MS
+        if self._segment_day is not None and (
+            (self.segments == "day" and day != self._segment_day)
+            or (self.segments == "cycle" and any(kind == CYCLE_START for kind, _, _ in events))
+        ):
+            self._writer.roll()  # this unit begins the next segment
+        rolls = self._writer.rolls_next or self._segment_day is None
         records = self._writer.append_many(events, snapshot)
+        if rolls:
+            self._segment_day = day
         self._journal_identity = self.identity
         self._cursor = records[-1].cursor
         write_state_file(self.state_path, self.identity, records[-1])
@@ -212,7 +234,10 @@ class StateStore:
 
     def _load(self) -> dict[str, Any] | None:
         state, journal = self._examine()
-        self._writer = JournalWriter(self.journal_path, journal.cursor, journal.size)
+        self._writer = JournalWriter(
+            journal.reader.active, journal.cursor, journal.size, base=self.journal_path
+        )
+        self._segment_day = first_day(journal.reader.active)
         # From a checkpoint the journal's identity is the state file's unless a later record changed it.
         self._journal_identity = journal.identity
         if journal.identity is None and not journal.full and state is not None:
@@ -229,7 +254,7 @@ class StateStore:
     def _inspect_once(self, full: bool) -> Inspection:
         state, journal = self._examine(full)
         snapshot, cursor = reconcile(self.state_path, state, self.journal_path, journal)
-        report = journal.tally.report(self.journal_path, journal.cursor) if journal.full else None
+        report = journal.tally.report(self.journal_path, journal.reader) if journal.full else None
         return Inspection(
             snapshot=snapshot,
             cursor=cursor,

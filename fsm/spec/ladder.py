@@ -44,6 +44,7 @@ class LadderParams:
     state_file: str
     exp_time_ms: int = 5000
     leverage: Decimal | None = None
+    journal_segments: str = "none"  # none | cycle | day: when the journal rolls into a new segment
     sizes: tuple[Decimal, ...] | None = None  # contracts per rung, one per offset (or notional_per_rung)
 
     @classmethod
@@ -72,6 +73,7 @@ class LadderParams:
             state_file=str(params["state_file"]),
             exp_time_ms=int(params["exp_time_ms"]),
             leverage=_optional_decimal(params["leverage"]),
+            journal_segments=str(params["journal_segments"]),
             sizes=None if params["sizes"] is None else tuple(Decimal(str(z)) for z in params["sizes"]),
         )
 
@@ -165,6 +167,9 @@ def _params(reader: NodeReader) -> dict[str, tuple[Read, Any]]:
         "exp_time_ms": (reader.integer(500), 5000),
         # The leverage set (and verified) before a cycle's first entry; left as it is when absent.
         "leverage": (reader.positive_decimal, None),
+        # Roll the journal into a new segment after each archived cycle or each UTC day (one chain
+        # across the files, so old segments can be compressed or moved away); none by default.
+        "journal_segments": (reader.choice(("none", "cycle", "day")), "none"),
     }
 
 

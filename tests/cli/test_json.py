@@ -108,6 +108,8 @@ VERIFY = {
     "kinds",
     "state_cursor",
     "journal_ahead_by",
+    "segments",
+    "first_seq",
 }
 OPERATOR = {"command", "submitted", "request", "journaled", "fired", "state"}
 

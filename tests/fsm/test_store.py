@@ -66,7 +66,7 @@ def ladder_snapshot(step: int) -> dict[str, Any]:
     }
 
 
-def store_at(directory: Path, identity: Identity = IDENTITY, **options: bool) -> StateStore:
+def store_at(directory: Path, identity: Identity = IDENTITY, **options: Any) -> StateStore:
     return StateStore(directory / "machine.json", identity, **options)
 
 
