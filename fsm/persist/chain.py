@@ -44,7 +44,8 @@ GENESIS_HASH = "0" * 64
 FORMAT = 2
 
 _V1_FIELDS = frozenset({"seq", "ts", "kind", "data", "state", "prev", "hash"})
-_V2_FIELDS = frozenset({"v", "seq", "ts", "kind", "data", "prev", "hash"})  # and "state" at a unit's end
+_V2_FIELDS = frozenset({"v", "seq", "ts", "kind", "data", "prev", "hash"})
+_V2_STATE_FIELDS = _V2_FIELDS | {"state"}  # a unit's last record
 _HASH_SUFFIX = len(',"hash":""}\n') + 64
 _HEX = frozenset("0123456789abcdef")
 
@@ -180,9 +181,12 @@ def _reject_constant(name: str) -> Any:
     raise NotJson(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # one decoder for every line: it is the hot path
+
+
 def load_line(line: bytes) -> Any:
     try:
-        return json.loads(line.decode("utf-8"), parse_constant=_reject_constant)
+        return _DECODER.decode(line.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise NotJson(str(exc)) from None
 
@@ -197,8 +201,8 @@ def check_record(
         return JournalChainBroken(path, lineno, reason)
 
     v2 = isinstance(obj, dict) and "v" in obj
-    allowed = (_V2_FIELDS, _V2_FIELDS | {"state"}) if v2 else (_V1_FIELDS,)
-    if not isinstance(obj, dict) or frozenset(obj) not in allowed:
+    allowed = (_V2_FIELDS, _V2_STATE_FIELDS) if v2 else (_V1_FIELDS,)
+    if not isinstance(obj, dict) or not any(obj.keys() == fields for fields in allowed):
         found = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
         raise broken(f"not a journal record (found {found}, expected the fields {sorted(allowed[-1])})")
     if v2 and (obj["v"] != FORMAT or isinstance(obj["v"], bool)):
@@ -210,12 +214,16 @@ def check_record(
         raise broken(f"unknown kind {kind!r}")
     if not isinstance(data, dict) or not (isinstance(state, dict) or (v2 and state is None)):
         raise broken("data and state must be JSON objects")
-    if not is_hex_digest(obj["prev"]) or not is_hex_digest(obj["hash"]):
+    # A prev equal to the last hash, and a hash equal to the digest of the bytes, are hex digests
+    # already: their form is checked only when one of those comparisons fails.
+    if obj["prev"] != after.hash and not is_hex_digest(obj["prev"]):
         raise broken("prev and hash must be lowercase hex sha256 digests")
     if seq != after.seq + 1:
         raise broken(f"seq {seq} where {after.seq + 1} was expected (a record is missing or out of order)")
     if obj["prev"] != after.hash:
         raise broken(f"prev does not match the hash of record {after.seq}")
+    if not isinstance(obj["hash"], str):
+        raise broken("prev and hash must be lowercase hex sha256 digests")
     if v2:
         _check_v2_bytes(line, obj["hash"], seq, broken)
     else:
@@ -225,9 +233,13 @@ def check_record(
 
 def _check_v2_bytes(line: bytes, digest: str, seq: int, broken: Any) -> None:
     """The line's bytes hash to its ``hash``, which closes the line (format 2)."""
+    if not is_hex_digest(digest):
+        raise broken("prev and hash must be lowercase hex sha256 digests")
     if line[-_HASH_SUFFIX:] != b',"hash":"' + digest.encode("ascii") + b'"}\n':
         raise broken(f"record {seq} is not in canonical form (its bytes were changed)")
-    if hashlib.sha256(line[:-_HASH_SUFFIX] + b"}").hexdigest() != digest:
+    content = hashlib.sha256(memoryview(line)[:-_HASH_SUFFIX])
+    content.update(b"}")
+    if content.hexdigest() != digest:
         raise broken(f"record {seq} does not match its hash (its content was changed)")
 
 
