@@ -200,47 +200,49 @@ def check_record(
     def broken(reason: str) -> JournalChainBroken:
         return JournalChainBroken(path, lineno, reason)
 
-    v2 = isinstance(obj, dict) and "v" in obj
-    allowed = (_V2_FIELDS, _V2_STATE_FIELDS) if v2 else (_V1_FIELDS,)
-    if not isinstance(obj, dict) or not any(obj.keys() == fields for fields in allowed):
-        found = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
-        raise broken(f"not a journal record (found {found}, expected the fields {sorted(allowed[-1])})")
-    if v2 and (obj["v"] != FORMAT or isinstance(obj["v"], bool)):
+    if type(obj) is not dict:
+        raise broken(f"not a journal record (found {type(obj).__name__}, expected an object)")
+    keys = obj.keys()
+    v2 = "v" in obj
+    if keys not in (_V2_STATE_FIELDS, _V2_FIELDS) if v2 else keys != _V1_FIELDS:
+        expected = sorted(_V2_STATE_FIELDS if v2 else _V1_FIELDS)
+        raise broken(f"not a journal record (found {sorted(obj)}, expected the fields {expected})")
+    if v2 and (obj["v"] != FORMAT or type(obj["v"]) is not int):
         raise broken(f"unknown journal format {obj['v']!r} (this engine reads 1 and {FORMAT})")
     seq, ts, kind, data, state = obj["seq"], obj["ts"], obj["kind"], obj["data"], obj.get("state")
-    if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(ts, int) or isinstance(ts, bool):
+    if type(seq) is not int or type(ts) is not int:  # (bool is not int here)
         raise broken("seq and ts must be integers")
     if kind not in KINDS:
         raise broken(f"unknown kind {kind!r}")
-    if not isinstance(data, dict) or not (isinstance(state, dict) or (v2 and state is None)):
+    if type(data) is not dict or not (type(state) is dict or (v2 and state is None)):
         raise broken("data and state must be JSON objects")
+    prev, digest = obj["prev"], obj["hash"]
     # A prev equal to the last hash, and a hash equal to the digest of the bytes, are hex digests
     # already: their form is checked only when one of those comparisons fails.
-    if obj["prev"] != after.hash and not is_hex_digest(obj["prev"]):
+    if (prev != after.hash and not is_hex_digest(prev)) or type(digest) is not str:
         raise broken("prev and hash must be lowercase hex sha256 digests")
     if seq != after.seq + 1:
         raise broken(f"seq {seq} where {after.seq + 1} was expected (a record is missing or out of order)")
-    if obj["prev"] != after.hash:
+    if prev != after.hash:
         raise broken(f"prev does not match the hash of record {after.seq}")
-    if not isinstance(obj["hash"], str):
-        raise broken("prev and hash must be lowercase hex sha256 digests")
     if v2:
-        _check_v2_bytes(line, obj["hash"], seq, broken)
+        _check_v2_bytes(line, digest, seq, broken)
     else:
         _check_v1_bytes(line, obj, broken)
-    return JournalRecord(seq, ts, kind, data, state, obj["prev"], obj["hash"], offset, segment)
+    return JournalRecord(seq, ts, kind, data, state, prev, digest, offset, segment)
 
 
 def _check_v2_bytes(line: bytes, digest: str, seq: int, broken: Any) -> None:
     """The line's bytes hash to its ``hash``, which closes the line (format 2)."""
+    content = hashlib.sha256(memoryview(line)[:-_HASH_SUFFIX])
+    content.update(b"}")
+    if content.hexdigest() == digest and line[-_HASH_SUFFIX:] == b',"hash":"' + digest.encode() + b'"}\n':
+        return
     if not is_hex_digest(digest):
         raise broken("prev and hash must be lowercase hex sha256 digests")
     if line[-_HASH_SUFFIX:] != b',"hash":"' + digest.encode("ascii") + b'"}\n':
         raise broken(f"record {seq} is not in canonical form (its bytes were changed)")
-    content = hashlib.sha256(memoryview(line)[:-_HASH_SUFFIX])
-    content.update(b"}")
-    if content.hexdigest() != digest:
-        raise broken(f"record {seq} does not match its hash (its content was changed)")
+    raise broken(f"record {seq} does not match its hash (its content was changed)")
 
 
 def _check_v1_bytes(line: bytes, obj: dict[str, Any], broken: Any) -> None:
