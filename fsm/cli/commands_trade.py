@@ -258,7 +258,7 @@ def submit_entries(
 def cancel(
     machine: MachineArg,
     rung: Annotated[
-        int | None, typer.Option("--rung", help="only this rung (1..3); default every working rung")
+        int | None, typer.Option("--rung", help="only this rung (its level); default every working rung")
     ] = None,
     submit: SubmitOpt = False,
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
