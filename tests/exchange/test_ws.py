@@ -14,7 +14,7 @@ from websockets.sync.server import ServerConnection, serve
 from exchange.errors import OkxAuthError, OkxInvalidPayload, OkxTimestampError, OkxTransportError
 from exchange.records import OkxOrder, parse_order
 from exchange.sim import Simulator
-from exchange.ws import OkxPrivateStream
+from exchange.ws import PING_AFTER_S, OkxPrivateStream
 from tests.exchange.sim.okx_http import RawOkx
 
 
@@ -29,7 +29,7 @@ def okx(sim: Simulator) -> RawOkx:
     return RawOkx(sim)
 
 
-def stream_for(sim: Simulator, **options: float) -> OkxPrivateStream:
+def stream_for(sim: Simulator, ping_after: float = PING_AFTER_S) -> OkxPrivateStream:
     return OkxPrivateStream(
         sim.ws_url,
         sim.api_key,
@@ -37,7 +37,7 @@ def stream_for(sim: Simulator, **options: float) -> OkxPrivateStream:
         sim.passphrase,
         now_ms=sim.now_ms,
         backoff=(0.01, 0.05),
-        **options,  # type: ignore[arg-type]
+        ping_after=ping_after,
     )
 
 
