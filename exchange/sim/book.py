@@ -7,6 +7,7 @@ Callers hold `Book.lock` around every call.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 from itertools import takewhile
 
@@ -47,6 +48,7 @@ class Book:
         self.ids = IdSource()
         self.quirks = Quirks()
         self._step_ms: int | None = None  # the matching step being carried out, if any
+        self.watchers: list[Callable[[Order], None]] = []  # told of every order change, under the lock
         self.reset_account()
 
     def reset_account(self) -> None:
@@ -73,12 +75,18 @@ class Book:
     def pending(self) -> list[Order]:
         return list(reversed(self.open.values()))
 
+    def _changed(self, order: Order) -> None:
+        """Tell the watchers (the private WebSocket channel) that an order was placed, filled or ended."""
+        for watcher in self.watchers:
+            watcher(order)
+
     def _terminate(self, order: Order, source: str) -> None:
         order.state = "canceled"
         order.cancel_source = source
         order.frozen = Decimal(0)
         order.u_time = self.now_ms()
         self.open.pop(order.ord_id, None)
+        self._changed(order)
 
     def find_order(self, inst_id: str, ord_id: str | None, client_order_id: str | None) -> Order | None:
         """GET /trade/order: ordId wins, a clOrdId gives its latest order; only retained orders are found."""

@@ -156,6 +156,7 @@ class Matching(Accounting):
         order.last_fill = fill
         order.state = "filled" if order.remaining == 0 else "partially_filled"
         order.u_time = t
+        self._changed(order)
         if order.state == "filled":
             self.open.pop(order.ord_id, None)
         elif order.reduce_only and self._reducible(key, order.side) == 0:

@@ -21,6 +21,7 @@ from .clock import Clock
 from .decimals import fmt, to_decimal
 from .errors import ApiError, ItemError
 from .instruments import PRIMARY_INST_ID
+from .private_ws import WS_PATH, PrivateChannel
 from .quirks import Quirks
 from .ratelimit import RateLimiter
 from .server import HttpServer, Request, Response
@@ -80,6 +81,11 @@ class Simulator:
         self._requests: Counter[str] = Counter()
         self._host, self._port = host, port
         self._http: HttpServer | None = None
+        self._channel = PrivateChannel(
+            self._credentials, lambda: (self._venue.now_ms(), self._clock.wall_ms()), self._venue.uid
+        )
+        self._venue.watchers.append(self._channel.publish)
+        self._ws_port: int | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -87,12 +93,15 @@ class Simulator:
         if self._http is None:
             self._http = HttpServer(self._host, self._port, self._dispatch)
             self._http.start()
+            self._ws_port = self._channel.start(self._host)
         return self
 
     def stop(self) -> None:
         if self._http is not None:
+            self._channel.stop()
             self._http.stop()
             self._http = None
+            self._ws_port = None
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -108,6 +117,14 @@ class Simulator:
             raise RuntimeError("the simulator is not started")
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"http://{host}:{self._http.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The private WebSocket channel (`/ws/v5/private`), served on a second port of the same host."""
+        if self._ws_port is None:
+            raise RuntimeError("the simulator is not started")
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"ws://{host}:{self._ws_port}{WS_PATH}"
 
     @property
     def api_key(self) -> str:
@@ -144,6 +161,15 @@ class Simulator:
         "seed": s} (see exchange.sim.faults); returns them as stored."""
         with self._venue.lock:
             return self._faults.configure(spec)
+
+    def set_ws_faults(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """Faults of the private WebSocket channel: {"drop": true} cuts every connection now,
+        {"delay_ms": n} holds each push back n ms, {"lose": n} loses the next n order changes.
+
+        Returns the settings with the channel's counters (pushed, lost, pongs, drops, logins).
+        """
+        with self._venue.lock:
+            return self._channel.configure(spec)
 
     def set_quirks(self, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Change some of the "not verified" switches (exchange.sim.quirks); returns them all."""
@@ -247,7 +273,7 @@ class Simulator:
 
     def reset(self) -> None:
         """A fresh account (orders, fills, positions, balance, no late requests or pending cancels), no
-        faults, default quirks, empty rate windows and stats.
+        faults (REST or WebSocket), default quirks, empty rate windows and stats.
 
         The clock and the market go on: time never runs backwards for a client.
         """
@@ -255,6 +281,7 @@ class Simulator:
             self._venue.reset_account()
             self._venue.quirks = Quirks()
             self._faults.reset()
+            self._channel.reset()
             self._api.limiter = RateLimiter()
             self._requests.clear()
 

@@ -53,6 +53,7 @@ class Venue(Matching):
             taken_client_order_ids.add(req.client_order_id)
         self.orders[order.ord_id] = order
         self.open[order.ord_id] = order
+        self._changed(order)
         self._execute(order, market_px)
         return order
 
@@ -165,5 +166,6 @@ class Venue(Matching):
         order = self._new_order(pos.inst, client_order_id, tag, side, pos.key, "market", None, pos.size, True)
         self.orders[order.ord_id] = order
         self.open[order.ord_id] = order
+        self._changed(order)
         self._execute(order, self.mark(pos.inst))
         return order

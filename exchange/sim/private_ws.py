@@ -1,0 +1,238 @@
+"""The private WebSocket channel on its own port: login, subscribe, order pushes, ping/pong, faults.
+
+Login is checked as OKX does: the API key, the passphrase, a Unix-seconds timestamp within 30 s of
+the simulator's clock or the host's wall clock, and Base64(HMAC-SHA256(secret, timestamp + "GET" +
+"/users/self/verify")). Every order change of the account is pushed to the connections subscribed to
+`orders`; `positions` is acknowledged but not pushed. Pushes leave from one sender thread per
+connection, so a delay fault holds that connection's messages back in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import queue
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.sync.server import Server, ServerConnection, serve
+
+from .auth import TIMESTAMP_WINDOW_MS, Credentials, sign
+from .orders import Order
+
+WS_PATH = "/ws/v5/private"
+VERIFY_PREHASH = "GET/users/self/verify"
+CHANNELS = ("orders", "positions")
+_SECONDS = re.compile(r"\d{1,12}(\.\d{1,3})?")
+ERRORS = {
+    "60004": "Invalid timestamp",
+    "60005": "Invalid apiKey",
+    "60006": "Timestamp request expired",
+    "60007": "Invalid sign",
+    "60009": "Login failed.",
+    "60011": "Please log in",
+    "60012": "Invalid request",
+    "60018": "Wrong URL or channel doesn't exist",
+    "60024": "Wrong passphrase",
+}
+
+
+class LoginRefused(Exception):
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(code)
+
+
+@dataclass(eq=False)  # hashed by identity: one per connection
+class _Session:
+    conn: ServerConnection
+    conn_id: str = field(default_factory=lambda: secrets.token_hex(4))
+    logged_in: bool = False
+    subscriptions: dict[str, str] = field(default_factory=dict)  # channel -> instType
+    outbox: queue.Queue[tuple[float, str] | None] = field(default_factory=queue.Queue)
+
+
+class PrivateChannel:
+    """The `/ws/v5/private` endpoint of one account. `publish` is called under the venue's lock."""
+
+    def __init__(self, credentials: Credentials, clocks_ms: Callable[[], Sequence[int]], uid: str) -> None:
+        self._credentials = credentials
+        self._clocks_ms = clocks_ms
+        self._uid = uid
+        self._lock = threading.Lock()
+        self._sessions: set[_Session] = set()
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+        self.delay_ms = 0
+        self.lose = 0
+        self.stats = {"pushed": 0, "lost": 0, "pongs": 0, "drops": 0, "logins": 0}
+
+    def start(self, host: str) -> int:
+        """Listen on a free port of `host`; returns the port."""
+        self._server = serve(self._serve, host, 0, process_request=_only_private, ping_interval=None)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="okx-sim-ws", daemon=True)
+        self._thread.start()
+        return int(self._server.socket.getsockname()[1])
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._server = self._thread = None
+
+    # -- faults ----------------------------------------------------------------------------------
+
+    def configure(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """{"drop": true} cuts every connection now; {"delay_ms": n} holds each push back n ms;
+        {"lose": n} loses the next n order changes. Returns the settings and counters."""
+        unknown = set(spec) - {"drop", "delay_ms", "lose"}
+        if unknown:
+            raise ValueError(f"unknown ws fault fields: {sorted(unknown)}")
+        for name in ("delay_ms", "lose"):
+            value = spec.get(name, getattr(self, name))
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer")
+            setattr(self, name, value)
+        if spec.get("drop"):
+            self._drop_all()
+        return self.settings()
+
+    def settings(self) -> dict[str, Any]:
+        with self._lock:
+            connections = len(self._sessions)
+        return {"delay_ms": self.delay_ms, "lose": self.lose, "connections": connections, **self.stats}
+
+    def reset(self) -> None:
+        self.delay_ms = self.lose = 0
+        self.stats = dict.fromkeys(self.stats, 0)
+
+    def _drop_all(self) -> None:
+        """Shut the TCP connections without a close frame, as a broken network would."""
+        with self._lock:
+            sessions = list(self._sessions)
+        for session in sessions:
+            with contextlib.suppress(OSError):
+                session.conn.socket.shutdown(socket.SHUT_RDWR)
+        self.stats["drops"] += len(sessions)
+
+    # -- pushes ----------------------------------------------------------------------------------
+
+    def publish(self, order: Order) -> None:
+        """Push one order change to every `orders` subscriber (avgPx "0" before a fill, as OKX's WS does)."""
+        if self.lose:
+            self.lose -= 1
+            self.stats["lost"] += 1
+            return
+        data = order.to_okx()
+        data["avgPx"] = data["avgPx"] or "0"
+        with self._lock:
+            sessions = [s for s in self._sessions if s.subscriptions.get("orders") in ("SWAP", "ANY")]
+        for session in sessions:
+            arg = {"channel": "orders", "instType": session.subscriptions["orders"], "uid": self._uid}
+            session.outbox.put((self.delay_ms / 1000, _text({"arg": arg, "data": [data]})))
+            self.stats["pushed"] += 1
+
+    # -- one connection --------------------------------------------------------------------------
+
+    def _serve(self, conn: ServerConnection) -> None:
+        session = _Session(conn)
+        sender = threading.Thread(target=_send_loop, args=(session,), name="okx-sim-ws-send", daemon=True)
+        sender.start()
+        with self._lock:
+            self._sessions.add(session)
+        try:
+            for message in conn:
+                reply = self._answer(session, message)
+                session.outbox.put((0.0, reply))
+        except ConnectionClosed:
+            pass
+        finally:
+            with self._lock:
+                self._sessions.discard(session)
+            session.outbox.put(None)
+            sender.join()
+
+    def _answer(self, session: _Session, message: str | bytes) -> str:
+        if message == "ping":
+            self.stats["pongs"] += 1
+            return "pong"
+        try:
+            request = json.loads(message)
+        except ValueError:
+            return self._error(session, "60012")
+        op = request.get("op") if isinstance(request, dict) else None
+        args = request.get("args") if isinstance(request, dict) else None
+        if not isinstance(args, list) or not args or not all(isinstance(a, dict) for a in args):
+            return self._error(session, "60012")
+        if op == "login":
+            try:
+                self._login(args[0])
+            except LoginRefused as exc:
+                return self._error(session, exc.code)
+            session.logged_in = True
+            self.stats["logins"] += 1
+            return _text({"event": "login", "code": "0", "msg": "", "connId": session.conn_id})
+        if op == "subscribe":
+            return self._subscribe(session, args)
+        return self._error(session, "60012")
+
+    def _login(self, arg: Mapping[str, Any]) -> None:
+        values = [arg.get(name) for name in ("apiKey", "passphrase", "timestamp", "sign")]
+        if not all(isinstance(v, str) and v for v in values):
+            raise LoginRefused("60009")
+        key, passphrase, timestamp, signature = (str(v) for v in values)
+        if not _SECONDS.fullmatch(timestamp):
+            raise LoginRefused("60004")
+        sent_ms = int(float(timestamp) * 1000)
+        if all(abs(sent_ms - now) > TIMESTAMP_WINDOW_MS for now in self._clocks_ms()):
+            raise LoginRefused("60006")
+        if not hmac.compare_digest(key.encode(), self._credentials.api_key.encode()):
+            raise LoginRefused("60005")
+        if not hmac.compare_digest(passphrase.encode(), self._credentials.passphrase.encode()):
+            raise LoginRefused("60024")
+        expected = sign(self._credentials.secret_key, (timestamp + VERIFY_PREHASH).encode())
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
+            raise LoginRefused("60007")
+
+    def _subscribe(self, session: _Session, args: list[dict[str, Any]]) -> str:
+        if not session.logged_in:
+            return self._error(session, "60011")
+        if any(a.get("channel") not in CHANNELS for a in args):
+            return self._error(session, "60018")
+        for arg in args:
+            session.subscriptions[arg["channel"]] = str(arg.get("instType") or "ANY")
+        for arg in args[:-1]:
+            session.outbox.put((0.0, _text({"event": "subscribe", "arg": arg, "connId": session.conn_id})))
+        return _text({"event": "subscribe", "arg": args[-1], "connId": session.conn_id})
+
+    def _error(self, session: _Session, code: str) -> str:
+        return _text({"event": "error", "code": code, "msg": ERRORS[code], "connId": session.conn_id})
+
+
+def _only_private(conn: ServerConnection, request: Request) -> Response | None:
+    """Refuse the upgrade of any path but /ws/v5/private."""
+    return None if request.path == WS_PATH else conn.respond(404, "Not Found\n")
+
+
+def _send_loop(session: _Session) -> None:
+    while (item := session.outbox.get()) is not None:
+        delay_s, text = item
+        if delay_s:
+            time.sleep(delay_s)
+        try:
+            session.conn.send(text)
+        except ConnectionClosed:
+            return
+
+
+def _text(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"))
