@@ -131,6 +131,7 @@ def serve(
             "api_key": sim.api_key,
             "secret_key": sim.secret_key,
             "passphrase": sim.passphrase,
+            "ws_url": sim.ws_url,
         }
         sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()

@@ -3,13 +3,17 @@ the local OKX-compatible simulator, `demo` runs two cycles against one in-proces
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from fsm.cli.command import add
 from fsm.cli.options import DEFAULT_STATE_DIR, AdoptOpt, BaseUrlOpt, Common, console
+
+if TYPE_CHECKING:
+    from exchange import OkxOrder
 
 ENV_PREFIX = "OKX_FSM_"  # `run` takes every option from the environment too (a service unit needs no file)
 
@@ -61,6 +65,24 @@ def run(
             min=1,
         ),
     ] = 10,
+    push: Annotated[
+        bool,
+        typer.Option(
+            "--push",
+            help="listen to OKX's private orders channel: a push ticks its machine at once; REST reconciles",
+            envvar=f"{ENV_PREFIX}PUSH",
+        ),
+    ] = False,
+    push_reconcile: Annotated[
+        float,
+        typer.Option(
+            help="with --push: seconds between full REST reconciles", envvar=f"{ENV_PREFIX}PUSH_RECONCILE"
+        ),
+    ] = 60.0,
+    ws_url: Annotated[
+        str | None,
+        typer.Option("--ws-url", help="the private WebSocket (default $OKX_WS_URL or OKX's demo/live host)"),
+    ] = None,
     time_sync: Annotated[
         float,
         typer.Option(
@@ -83,9 +105,11 @@ def run(
     from fsm.errors import ExitStatus
     from fsm.service import runlog
     from fsm.service.notify import Notifier
+    from fsm.service.push import PushFeed
     from fsm.service.runner import Runner, RunOptions
 
-    client = Common(state_dir, base_url, live).venue(submit=submit, yes=yes).client(armed=submit)
+    venue = Common(state_dir, base_url, live).venue(submit=submit, yes=yes)
+    client = venue.client(armed=submit)
     log_file = runlog.configure(state_dir, rich=fancy(console(stderr=True)))
     notifier = Notifier(notify) if notify else None
     options = RunOptions(
@@ -97,8 +121,13 @@ def run(
         notifier,
         full_reconcile_every=full_reconcile_every,
         time_sync_s=time_sync,
+        push_reconcile_s=push_reconcile,
     )
-    runner = Runner(machines, state_dir, client, options)
+
+    def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed:
+        return PushFeed(venue.private_stream(ws_url, client.now_ms), on_push=on_push)
+
+    runner = Runner(machines, state_dir, client, options, push=feed if push else None)
 
     def first_stop(signum: int, frame: Any) -> None:
         runner.request_stop()

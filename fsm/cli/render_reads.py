@@ -112,6 +112,8 @@ def watch_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
             notes.append("stray order on OKX")
         if doc["paused"]:
             notes.append("paused")
+        if beat is not None and beat.get("push"):
+            notes.append("push " + ("on" if beat["push"].get("connected") else "DOWN"))
         rows.append(
             {
                 "machine": doc["machine"],

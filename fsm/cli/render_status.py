@@ -132,6 +132,16 @@ def runner_line(console: Console, beat: Mapping[str, Any] | None) -> None:
     elif beat["stale"]:
         line += f"  WARNING: no tick for over {3 * (beat['interval_s'] or 0):.0f} s: is the runner running?"
     console.print(line, markup=False, soft_wrap=True)
+    if beat.get("push"):
+        console.print(f"push      {push_text(beat['push'])}", markup=False, soft_wrap=True)
+
+
+def push_text(push: Mapping[str, Any]) -> str:
+    """The private channel as the runner last saw it: connected, the last push, the reconnects."""
+    last = push.get("last_push_at")
+    when = "no push yet" if last is None else f"last push {iso(int(last))}"
+    state = "connected" if push.get("connected") else "NOT connected (REST reconciles alone)"
+    return f"{state}, {when}, {push.get('pushes', 0)} push(es), {push.get('reconnects', 0)} reconnect(s)"
 
 
 def anomaly_lines(console: Console, doc: Mapping[str, Any]) -> None:

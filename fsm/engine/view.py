@@ -125,6 +125,14 @@ class ExchangeView:
             self._memo[("time",)] = self._client.now_ms()
         return self._memo[("time",)]  # type: ignore[return-value]
 
+    def source_of(self, order: OkxOrder | None) -> str:
+        """Where a record this view gave came from: "rest" here (a push view also says "push")."""
+        return "rest"
+
+    def fetched_pending(self) -> list[OkxOrder] | None:
+        """The orders-pending answer this view fetched (None when it asked none)."""
+        return self._memo.get(("orders-pending",))  # type: ignore[return-value]
+
     def pending_orders(self, symbol: str) -> dict[str, OkxOrder]:
         """Pending orders of `symbol` keyed by ordId (one call for every symbol of the account)."""
         everything = self._once(("orders-pending",), lambda: self._client.list_open_orders(None))

@@ -27,6 +27,7 @@ class Heartbeat:
     parked: str | None = None
     interval_s: float | None = None
     next_due_at: float | None = None
+    push: dict[str, Any] | None = None  # with run --push: connected, last_push_at (exchange ms), reconnects
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from exchange import Instrument, OkxAuthError, OkxError
+from exchange import Instrument, OkxAuthError, OkxError, OkxOrder
 from fsm.engine import control
 from fsm.engine.machine import LoadedMachine, load_machine
 from fsm.engine.state import LadderState
@@ -31,10 +32,12 @@ from fsm.persist import spool
 from fsm.persist.durable import atomic_write
 from fsm.persist.store import StateStore
 from fsm.service.heartbeat import Heartbeat, heartbeat_path
+from fsm.service.push import PushView
 
 if TYPE_CHECKING:
     from exchange import OkxClient
     from fsm.service.notify import Notifier
+    from fsm.service.push import PushFeed
 
 log = logging.getLogger("okx_fsm.run")
 
@@ -89,6 +92,7 @@ class RunOptions:
     notify: Notifier | None = None  # webhook for fills, anomalies, rejections, parking and the stop
     full_reconcile_every: int = 10  # every Nth round (and the round after a failure) asks every endpoint
     time_sync_s: float = 300.0  # how often exchange time is measured (0: every round)
+    push_reconcile_s: float = 60.0  # with a push feed: seconds between full REST reconciles
 
 
 NOTIFIED_KINDS = {"fill": "fill", "anomaly": "anomaly"}
@@ -111,6 +115,7 @@ class Runner:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        push: Callable[[Callable[[OkxOrder], None]], PushFeed] | None = None,
     ) -> None:
         self.slots = [Slot(name, state_dir, options.interval_s) for name in names]
         self.client = client
@@ -121,6 +126,13 @@ class Runner:
         self._instruments: dict[str, Instrument] = {}
         self._time_sync = TimeSync(interval_s=options.time_sync_s, clock=clock)
         self._full_due = True
+        # Push: a feed made with the callback that wakes the runner; REST pending as last reconciled.
+        self._make_feed = push
+        self.feed: PushFeed | None = None
+        self._woken = threading.Event()
+        self._pushed_ids: set[str] = set()
+        self._pending: list[OkxOrder] = []
+        self._last_full: float | None = None
 
     def request_stop(self) -> None:
         self.stop_requested = True
@@ -133,6 +145,11 @@ class Runner:
             if all(slot.parked for slot in self.slots):
                 log.error("every machine is parked: nothing to run")
                 return 0
+            if self._make_feed is not None:
+                self.feed = self._make_feed(self._on_push)
+                self.feed.start()
+                stack.callback(self.feed.stop)
+                log.info("push: connected to the private orders channel")
             while not self.stop_requested:
                 self._round()
                 self.rounds += 1
@@ -159,10 +176,7 @@ class Runner:
             self._park(slot, exc)
 
     def _round(self) -> None:
-        every = max(self.options.full_reconcile_every, 1)
-        full = self._full_due or self.rounds % every == 0
-        self._full_due = False
-        view = ExchangeView(self.client, instruments=self._instruments, time_sync=self._time_sync, full=full)
+        view = self._view()
         now = self._clock()
         for slot in self.slots:
             if self.stop_requested and self.rounds:
@@ -170,6 +184,40 @@ class Runner:
             if slot.parked or now < slot.next_due:
                 continue
             self._tick(slot, view)
+        pending = view.fetched_pending()
+        if pending is not None and not isinstance(view, PushView):
+            self._pending = pending  # what the pushes bring up to date until the next reconcile
+
+    def _view(self) -> ExchangeView:
+        """A full REST reconcile when one is due, else (with push) a view from the pushes, else REST."""
+        now = self._clock()
+        if self.feed is not None:
+            full = (
+                self._full_due
+                or self.feed.resync_due()
+                or self._last_full is None
+                or now - self._last_full >= self.options.push_reconcile_s
+            )
+            self._full_due = False
+            if not full:
+                pushed = self.feed.orders()
+                return PushView(self.client, pending=self._pending, pushed=pushed, time_sync=self._time_sync)
+            self._last_full = now
+            for slot in self.slots:  # a reconcile looks at every machine, due or not
+                slot.next_due = min(slot.next_due, now)
+            return ExchangeView(
+                self.client, instruments=self._instruments, time_sync=self._time_sync, full=True
+            )
+        every = max(self.options.full_reconcile_every, 1)
+        full = self._full_due or self.rounds % every == 0
+        self._full_due = False
+        return ExchangeView(self.client, instruments=self._instruments, time_sync=self._time_sync, full=full)
+
+    def _on_push(self, order: OkxOrder) -> None:
+        """From the feed's thread: a push for an order of one of our machines makes its tick due now."""
+        if order.clOrdId:
+            self._pushed_ids.add(order.clOrdId)
+        self._woken.set()
 
     def _tick(self, slot: Slot, view: ExchangeView) -> None:
         assert slot.machine is not None and slot.store is not None and slot.state is not None
@@ -202,6 +250,13 @@ class Runner:
             log.info("%s: recovered after %d failed tick(s)", slot.name, beat.consecutive_failures)
         beat.last_tick_at, beat.last_duration_s, beat.last_result = at, self._clock() - started, "ok"
         beat.consecutive_failures = 0
+        if self.feed is not None:
+            beat.push = {
+                "connected": self.feed.connected,
+                "last_push_at": self.feed.last_push_at,
+                "reconnects": self.feed.reconnects,
+                "pushes": self.feed.pushes,
+            }
         slot.next_due = self._clock() + slot.interval_s
         beat.next_due_at = at + slot.interval_s
         slot.write_heartbeat()
@@ -240,5 +295,24 @@ class Runner:
     def _wait_for_next(self) -> None:
         due = [s.next_due for s in self.slots if not s.parked]
         until = min(due) if due else self._clock() + self.options.interval_s
+        if self.feed is not None:
+            until = min(until, (self._last_full or 0) + self.options.push_reconcile_s)
         while not self.stop_requested and self._clock() < until:
-            self._sleep(min(0.2, max(0.0, until - self._clock())))
+            if self._woken.is_set():
+                self._woken.clear()
+                if self._push_made_due():
+                    return
+            wait = min(0.2, max(0.0, until - self._clock()))
+            if self.feed is not None:
+                self._woken.wait(wait)  # a push ends the wait at once
+            else:
+                self._sleep(wait)
+
+    def _push_made_due(self) -> bool:
+        """Make due now every machine that owns a pushed order; whether any did."""
+        pushed, self._pushed_ids = self._pushed_ids, set()
+        made = False
+        for slot in self.slots:
+            if slot.state is not None and not slot.parked and pushed & slot.state.own_client_order_ids():
+                slot.next_due, made = self._clock(), True
+        return made

@@ -1,0 +1,132 @@
+"""The runner with push (`run --push`) against the simulator's private channel: a pushed fill ticks its
+machine at once, a quiet stretch costs no REST request, a lost push is healed by the next REST
+reconcile; judged from the simulator's request counts and the journal."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from exchange import OkxClient, OkxOrder
+from exchange.sim import Simulator
+from exchange.ws import OkxPrivateStream
+from fsm.cli.app import app
+from fsm.service.push import PushFeed
+from fsm.service.runner import Runner, RunOptions
+
+MACHINE = "eth_robust_twap_15m"
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(seed=7, clock="manual", start_px="3000", rate_limits=False) as simulator:
+        yield simulator
+
+
+class Running:
+    """A runner with push in a thread of its own, for as long as the test needs it."""
+
+    def __init__(
+        self, sim: Simulator, tmp_path: Path, *, reconcile_s: float, interval_s: float = 30.0
+    ) -> None:
+        self.sim = sim
+        self.state_path = tmp_path / "state" / f"{MACHINE}_live.json"
+        client = OkxClient(sim.api_key, sim.secret_key, sim.passphrase, base_url=sim.base_url, armed=True)
+
+        def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed:
+            stream = OkxPrivateStream(
+                sim.ws_url, sim.api_key, sim.secret_key, sim.passphrase, now_ms=client.now_ms
+            )
+            return PushFeed(stream, on_push=on_push)
+
+        options = RunOptions(submit=True, interval_s=interval_s, ticks=0, push_reconcile_s=reconcile_s)
+        self.runner = Runner([MACHINE], tmp_path / "state", client, options, push=feed)
+        self.thread = threading.Thread(target=self.runner.run, daemon=True)
+
+    def __enter__(self) -> Running:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.runner.request_stop()
+        self.thread.join(10)
+
+    def journal(self) -> list[dict[str, Any]]:
+        path = self.state_path.with_suffix(".jsonl")
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def wait_for(self, what: Callable[[], bool], timeout: float = 5.0) -> float:
+        started = time.monotonic()
+        while not what():
+            assert time.monotonic() - started < timeout, "timed out"
+            time.sleep(0.01)
+        return time.monotonic() - started
+
+    def rest_requests(self) -> int:
+        return sum(self.sim.stats()["requests"].values())
+
+
+def entries_open(running: Running) -> bool:
+    return any(r["kind"] == "transition" and r["data"]["to"] == "entries_open" for r in running.journal())
+
+
+def fills(running: Running) -> list[dict[str, Any]]:
+    return [r for r in running.journal() if r["kind"] == "fill"]
+
+
+def fill_lowest_rung(sim: Simulator) -> None:
+    rungs = [o for o in sim.state()["orders"] if o["clOrdId"].startswith("ertw")]
+    sim.set_price(str(min(Decimal(o["px"]) for o in rungs) - 5))
+    sim.advance(1)
+
+
+def signal(sim: Simulator) -> None:
+    sim.set_price(str(Decimal(sim.state()["px"]) + 10))
+    sim.advance(900)
+
+
+def test_a_pushed_fill_ticks_its_machine_at_once(sim: Simulator, tmp_path: Path) -> None:
+    signal(sim)
+    with Running(sim, tmp_path, reconcile_s=60.0) as running:  # a tick every 30 s without push
+        running.wait_for(lambda: entries_open(running))
+        fill_lowest_rung(sim)
+        took = running.wait_for(lambda: bool(fills(running)))
+    assert took < 2.0  # the interval's tick would have come 30 s later
+    pushed = [r for r in running.journal() if r["kind"] == "order" and r["data"].get("source") == "push"]
+    assert pushed, "the fill's order record says it came from a push"
+    assert fills(running)[0]["data"]["evidence"]["tradeId"]  # the fill itself read from REST, by tradeId
+    shown = CliRunner().invoke(app, ["status", MACHINE, "--state-dir", str(tmp_path / "state"), "--json"])
+    push = json.loads(shown.stdout)["runner"]["push"]
+    assert push["connected"] and push["last_push_at"] is not None and push["reconnects"] == 0
+    text = CliRunner().invoke(app, ["status", MACHINE, "--state-dir", str(tmp_path / "state")]).stdout
+    assert "push      connected, last push " in text
+
+
+def test_rounds_between_reconciles_ask_rest_nothing(sim: Simulator, tmp_path: Path) -> None:
+    signal(sim)
+    with Running(sim, tmp_path, reconcile_s=60.0, interval_s=0.1) as running:
+        running.wait_for(lambda: entries_open(running))
+        running.wait_for(lambda: running.runner.rounds >= 3)
+        before, rounds = running.rest_requests(), running.runner.rounds
+        running.wait_for(lambda: running.runner.rounds >= rounds + 5)  # quiet rounds from the pushes' view
+        assert running.rest_requests() == before
+
+
+def test_a_lost_push_is_healed_by_the_next_rest_reconcile(sim: Simulator, tmp_path: Path) -> None:
+    signal(sim)
+    with Running(sim, tmp_path, reconcile_s=1.0) as running:
+        running.wait_for(lambda: entries_open(running))
+        sim.set_ws_faults({"lose": 50})  # every push of the fill is lost
+        fill_lowest_rung(sim)
+        running.wait_for(lambda: bool(fills(running)), timeout=6.0)
+    assert sim.set_ws_faults({})["lost"] >= 1
+    healed = [r for r in running.journal() if r["kind"] == "order" and r["data"].get("observation")]
+    assert healed and all(r["data"].get("source") != "push" for r in healed[-1:])
