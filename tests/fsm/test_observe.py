@@ -91,6 +91,9 @@ class View:
     def now_ms(self) -> int:
         return self._now
 
+    def source_of(self, order: OkxOrder | None) -> str:
+        return "rest"
+
     def pending_orders(self, symbol: str) -> dict[str, OkxOrder]:
         return {o.ordId: o for o in self._pending}
 
