@@ -14,7 +14,8 @@ from exchange.records.fields import Fields, raw_field
 OKX_CANCELED = "canceled"
 OKX_CANCELED_STATES = frozenset({OKX_CANCELED, "mmp_canceled"})  # mmp: market-maker protection
 OKX_ENDED_STATES = frozenset({"filled", *OKX_CANCELED_STATES})
-ORDER_STATES = frozenset({"live", "partially_filled", *OKX_ENDED_STATES})
+OKX_PENDING_STATES = frozenset({"live", "partially_filled"})  # resting on the book
+ORDER_STATES = frozenset({*OKX_PENDING_STATES, *OKX_ENDED_STATES})
 POST_ONLY_CANCEL_SOURCE = "31"  # canceled because a post-only order would have taken liquidity
 SIDES = frozenset({"buy", "sell"})
 

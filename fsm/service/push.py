@@ -16,11 +16,11 @@ import threading
 from collections.abc import Callable, Mapping
 
 from exchange import OkxAuthError, OkxError, OkxOrder
+from exchange.records.orders import OKX_PENDING_STATES
 from exchange.ws import OkxPrivateStream
 from fsm.engine.view import ExchangeView, ReadClient, TimeSync
 
 log = logging.getLogger("okx_fsm.push")
-PENDING_STATES = frozenset({"live", "partially_filled"})  # OKX's words for an order that rests
 RECEIVE_S = 0.5  # how long one read waits, so a stop is noticed soon
 
 
@@ -111,7 +111,7 @@ class PushView(ExchangeView):
             newer = ord_id not in book or (order.uTime or 0) >= (book[ord_id].uTime or 0)
             if newer:
                 book[ord_id] = order
-        self._book = [o for o in book.values() if o.state in PENDING_STATES]
+        self._book = [o for o in book.values() if o.state in OKX_PENDING_STATES]
 
     def pending_orders(self, symbol: str) -> dict[str, OkxOrder]:
         return {o.ordId: o for o in self._book if o.instId == symbol}
@@ -122,7 +122,7 @@ class PushView(ExchangeView):
             if (
                 order.clOrdId == client_order_id
                 and order.instId == symbol
-                and order.state not in PENDING_STATES
+                and order.state not in OKX_PENDING_STATES
             ):
                 return order
         return super().order(symbol, client_order_id)
