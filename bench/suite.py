@@ -1,4 +1,4 @@
-"""`make bench`: the engine's cost in one run, against the targets of issue 12.
+"""`make bench`: the engine's cost in one run, against the targets of issues 12 and 13.
 
     .venv/bin/python -m bench.suite [--quick]
 
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import engine, persistence
+from bench import engine, persistence, push
 
 REPO = Path(__file__).resolve().parents[1]
 V1_JOURNAL = REPO / "tests" / "fsm" / "fixtures" / "journal_v1" / "eth_robust_twap_15m_live.jsonl"
@@ -93,6 +93,16 @@ def main() -> None:
 
     now, before = persistence.bytes_per_record(demo_journal), persistence.bytes_per_record(V1_JOURNAL)
     say(f"bytes per record (the demo's journal): {now:.0f}; first format {before:.0f} ({before / now:.1f}x)")
+
+    quiet, latency, fills = push.quiet_minute_and_fill_latency(quiet_s=10.0 if args.quick else 61.0)
+    say(
+        f"run --push, entries open: {quiet} REST request(s) in a quiet {'10 s' if args.quick else 'minute'} "
+        "(target: only the periodic reconcile, every 60 s)"
+    )
+    say(
+        f"fill to journal with push: median {latency * 1000:.0f} ms over {fills} fills; polling every 30 s: "
+        "15 s on average (a fill waits for the next tick)"
+    )
 
     baseline = cold([sys.executable, "-c", "pass"])
     helps = cold([OKX_FSM, "--help"])
