@@ -139,10 +139,13 @@ def cpu_per_machine_tick(iterations: int = 2000) -> tuple[float, float, int]:
 
         run_tick(machine, store, state, view(), trader=None)  # records the quiet answers
         replay.recording = False
-        started = time.process_time()
-        for _ in range(iterations):
-            run_tick(machine, store, state, view(), trader=None)
-        quiet_ms = (time.process_time() - started) * 1000 / iterations
+        batches = []
+        for _ in range(3):  # best of three: a shared 2-core machine adds noise, never takes it away
+            started = time.process_time()
+            for _ in range(iterations):
+                run_tick(machine, store, state, view(), trader=None)
+            batches.append((time.process_time() - started) * 1000 / iterations)
+        quiet_ms = min(batches)
 
         lowest = min(Decimal(r.px) for r in state.rungs)
         account.sim.set_price(lowest - 5)

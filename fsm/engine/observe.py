@@ -150,8 +150,9 @@ def observe_rungs(ctx: TickContext, commit: Commit) -> None:
                 order = ctx.view.order_in_history(symbol, rung.ordId)
                 trigger = "vanished" if order is None else observation_of(order)
         evidence: dict[str, Any] = {"evidence": dict(order.raw) if order is not None else None}
-        if ctx.view.source_of(order) != "rest":  # evidence without a source came from REST
-            evidence["source"] = ctx.view.source_of(order)
+        source = ctx.view.source_of(order)
+        if source != "rest":  # evidence without a source came from REST
+            evidence["source"] = source
         if order is not None and order.accFillSz != rung.accFillSz:
             ctx.fills_due = True
         changed = order is not None and _mirror(rung.clOrdId, rung.okx, order, commit)
