@@ -35,7 +35,13 @@ class Running:
     """A runner with push in a thread of its own, for as long as the test needs it."""
 
     def __init__(
-        self, sim: Simulator, tmp_path: Path, *, reconcile_s: float, interval_s: float = 30.0
+        self,
+        sim: Simulator,
+        tmp_path: Path,
+        *,
+        reconcile_s: float,
+        interval_s: float = 30.0,
+        time_sync_s: float = 300.0,
     ) -> None:
         self.sim = sim
         self.state_path = tmp_path / "state" / f"{MACHINE}_live.json"
@@ -47,7 +53,9 @@ class Running:
             )
             return PushFeed(stream, on_push=on_push)
 
-        options = RunOptions(submit=True, interval_s=interval_s, ticks=0, push_reconcile_s=reconcile_s)
+        options = RunOptions(
+            submit=True, interval_s=interval_s, ticks=0, push_reconcile_s=reconcile_s, time_sync_s=time_sync_s
+        )
         self.runner = Runner([MACHINE], tmp_path / "state", client, options, push=feed)
         self.thread = threading.Thread(target=self.runner.run, daemon=True)
 
@@ -130,3 +138,37 @@ def test_a_lost_push_is_healed_by_the_next_rest_reconcile(sim: Simulator, tmp_pa
     assert sim.set_ws_faults({})["lost"] >= 1
     healed = [r for r in running.journal() if r["kind"] == "order" and r["data"].get("observation")]
     assert healed and all(r["data"].get("source") != "push" for r in healed[-1:])
+
+
+def test_the_cancel_race_is_decided_by_the_first_push(sim: Simulator, tmp_path: Path) -> None:
+    """The entry window expires and the cancel batch is slow to apply; meanwhile rung 1 fills. The
+    fill's push reaches the runner first: rung 1 ends filled from the push, the others canceled."""
+    signal(sim)
+    with Running(sim, tmp_path, reconcile_s=60.0, time_sync_s=0.0) as running:
+        running.wait_for(lambda: entries_open(running))
+        rungs = sorted(
+            (o for o in sim.state()["orders"] if o["clOrdId"].startswith("ertw")), key=lambda o: o["clOrdId"]
+        )
+        sim.set_faults(
+            [{"endpoint": "POST /api/v5/trade/cancel-batch-orders", "kind": "latency_ms", "ms": 800}]
+        )
+        sim.set_price("3200")  # away from the rungs while the clock jumps
+        sim.advance(900 * 5)  # past the entry window
+        running.runner.wake_all()
+        running.wait_for(lambda: "POST /api/v5/trade/cancel-batch-orders" in sim.stats()["requests"])
+        sim.set_price(str(Decimal(rungs[0]["px"]) - 5))  # lands while the cancel sleeps
+        sim.advance(1)
+        sim.set_price("3100")
+        running.wait_for(
+            lambda: any(r["kind"] == "transition" and r["data"]["to"] == "filled" for r in running.journal())
+        )
+    ends = [
+        r["data"]
+        for r in running.journal()
+        if r["kind"] == "order" and r["data"].get("to") in ("filled", "canceled")
+    ]
+    first = next(d for d in ends if d["clOrdId"] == rungs[0]["clOrdId"])
+    assert (first["to"], first.get("source")) == ("filled", "push")
+    assert sorted(d["to"] for d in ends) == ["canceled", "canceled", "filled"]
+    acks = [r["data"] for r in running.journal() if r["kind"] == "ack" and r["data"]["what"] == "cancel"]
+    assert [a["sCode"] for a in acks[0]["acks"]] == ["51400", "0", "0"]  # OKX: rung 1 was already filled
