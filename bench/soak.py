@@ -1,7 +1,10 @@
 """The runner left on for simulated days: `okx-fsm run --submit` against a realtime simulator at speed,
 with the okx-harsh fault profile and full outages, judged as the chaos bench judges.
 
-    .venv/bin/python -m bench.soak --minutes 20 --speed 240 --harsh 0.1 --outages 4
+    .venv/bin/python -m bench.soak --minutes 20 --speed 240 --harsh 0.1 --outages 4 [--push]
+
+With --push the runner also listens to the simulator's private orders channel (`run --push`), whose
+socket is dropped and whose pushes are lost now and then: REST reconciles must heal what push misses.
 
 Reports simulated hours, the runner's rounds, faults fired, outages ridden out (a successful tick after
 each), runner exits (it must be 0: it never stops by itself), and its RSS at start and end. Exits 1 if
@@ -52,6 +55,7 @@ def main() -> int:
     parser.add_argument("--outages", type=int, default=4, help="full outages (every request 503)")
     parser.add_argument("--interval", type=float, default=1.0, help="the runner's tick interval (s)")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--push", action="store_true", help="run --push, with WS drops and lost pushes")
     args = parser.parse_args()
 
     with (
@@ -74,6 +78,7 @@ def main() -> int:
                 "0",  # the simulator's clock runs sped up: the local clock cannot estimate it
                 "--state-dir",
                 str(state_dir),
+                *(["--push", "--push-reconcile", "10"] if args.push else []),
             ],
             cwd=REPO,
             env={**os.environ, **sim.env},
@@ -107,8 +112,11 @@ def main() -> int:
                         break
                     time.sleep(0.5)
             ledger.observe(sim.state())
+            if args.push:  # a dropped socket, then a lost push: the next reconcile must heal both
+                sim.set_ws_faults({"drop": True} if int(elapsed) % 20 < 5 else {"lose": 1})
             time.sleep(5)
         rss_end = rss_kib(runner.pid) if runner.poll() is None else 0
+        push = heartbeat(state_dir).get("push") if args.push else None
         sim.set_faults({"rules": []})
         time.sleep(10)  # clean ticks: deadlines pass, the engine settles
         alive = runner.poll() is None
@@ -123,12 +131,14 @@ def main() -> int:
         faults = sum(sim.stats()["faults"].values())
         counts = found.counts()
         print(
-            f"soak: simulated_hours={hours:.1f} rounds={rounds.group(1) if rounds else '?'} faults={faults} "
+            f"soak{' --push' if args.push else ''}: "
+            f"simulated_hours={hours:.1f} rounds={rounds.group(1) if rounds else '?'} faults={faults} "
             f"outages={args.outages} ridden_out={ridden} runner_exits={exits + (0 if alive else 1)} "
             f"exit_code={runner.returncode} rss_kib_start={rss_start} rss_kib_end={rss_end} "
             f"duplicates={counts['duplicates']} lost_fills={counts['lost_fills']} "
             f"invented_terminals={counts['invented_terminals']} cycles="
             f"{(read_snapshot(state_dir) or {}).get('cycles_completed')}"
+            + (f" push={json.dumps(push, sort_keys=True)}" if args.push else "")
         )
         for line in found.details()[:20]:
             print("  " + line)
@@ -138,6 +148,7 @@ def main() -> int:
             and ridden == args.outages
             and not any(counts.values())
             and runner.returncode == 0
+            and (not args.push or (isinstance(push, dict) and bool(push.get("pushes"))))
         )
         return 0 if ok else 1
 

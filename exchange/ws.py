@@ -42,9 +42,11 @@ class OkxPrivateStream:
     """One private WebSocket connection that logs in, subscribes and yields `OkxOrder` pushes.
 
     `now_ms` is the caller's exchange-time source (local clock plus the offset to OKX), so a skewed
-    local clock still logs in. After a broken connection, `receive` reconnects with bounded backoff,
-    logs in and subscribes again; `reconnects` counts the successes. A refused login raises
-    `OkxAuthError` (`OkxTimestampError` for a bad timestamp) and is never retried.
+    local clock still logs in; `login_ms`, when given, is asked instead at each login (for example
+    exchange time measured afresh: a login is refused 30 s off OKX's clock). After a broken
+    connection, `receive` reconnects with bounded backoff, logs in and subscribes again; `reconnects`
+    counts the successes. A refused login raises `OkxAuthError` (`OkxTimestampError` for a bad
+    timestamp) and is never retried.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class OkxPrivateStream:
         passphrase: str,
         *,
         now_ms: Callable[[], int],
+        login_ms: Callable[[], int] | None = None,
         ping_after: float = PING_AFTER_S,
         pong_wait: float = PONG_WAIT_S,
         backoff: tuple[float, float] = (0.1, 5.0),
@@ -66,6 +69,7 @@ class OkxPrivateStream:
         self._api_key = api_key
         self._signer = Signer(api_key, secret_key, passphrase, demo=False)
         self._now_ms = now_ms
+        self._login_ms = login_ms or now_ms  # e.g. exchange time measured afresh for each login
         self._ping_after = ping_after
         self._pong_wait = pong_wait
         self._backoff = backoff
@@ -130,7 +134,7 @@ class OkxPrivateStream:
             self._conn = None
 
     def _handshake(self, conn: ClientConnection) -> None:
-        timestamp = str(self._now_ms() // 1000)
+        timestamp = str(self._login_ms() // 1000)
         headers = self._signer.signed_headers(timestamp, "GET", VERIFY_PATH, "")
         login = {
             "apiKey": headers["OK-ACCESS-KEY"],

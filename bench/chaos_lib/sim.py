@@ -81,6 +81,7 @@ class SimProcess:
             "OKX_API_KEY": str(info["api_key"]),
             "OKX_API_SECRET": str(info["secret_key"]),
             "OKX_API_PASSPHRASE": str(info["passphrase"]),
+            "OKX_WS_URL": str(info["ws_url"]),
             "NO_COLOR": "1",
             "NO_PROXY": "127.0.0.1,localhost",
         }
@@ -137,6 +138,10 @@ class SimProcess:
 
     def set_faults(self, body: dict[str, Any]) -> Any:
         return self._call("POST", "/sim/faults", body)
+
+    def set_ws_faults(self, body: dict[str, Any]) -> Any:
+        """The private channel's faults: {"drop": true}, {"lose": n} pushes, {"delay_ms": n}."""
+        return self._call("POST", "/sim/ws", body)
 
     def user_cancel(self, ord_id: str) -> Any:
         return self._call("POST", "/sim/user-cancel", {"ordId": ord_id})

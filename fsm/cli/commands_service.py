@@ -124,8 +124,13 @@ def run(
         push_reconcile_s=push_reconcile,
     )
 
+    def login_time() -> int:
+        """Exchange time measured afresh for each (re)login: the login is refused 30 s off it."""
+        client.sync_time()
+        return client.now_ms()
+
     def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed:
-        return PushFeed(venue.private_stream(ws_url, client.now_ms), on_push=on_push)
+        return PushFeed(venue.private_stream(ws_url, client.now_ms, login_time), on_push=on_push)
 
     runner = Runner(machines, state_dir, client, options, push=feed if push else None)
 

@@ -52,14 +52,21 @@ class Venue:
             armed=armed,
         )
 
-    def private_stream(self, ws_url: str | None, now_ms: Callable[[], int]) -> OkxPrivateStream:
+    def private_stream(
+        self, ws_url: str | None, now_ms: Callable[[], int], login_ms: Callable[[], int]
+    ) -> OkxPrivateStream:
         """The private WebSocket of this venue: `ws_url`, else $OKX_WS_URL, else OKX's live or demo host."""
         from exchange.ws import DEMO_PRIVATE_URL, LIVE_PRIVATE_URL, OkxPrivateStream
 
         self._check_credentials()
         url = ws_url or os.environ.get(ENV_WS_URL) or (LIVE_PRIVATE_URL if self.live else DEMO_PRIVATE_URL)
         return OkxPrivateStream(
-            url, os.environ[ENV_KEY], os.environ[ENV_SECRET], os.environ[ENV_PASSPHRASE], now_ms=now_ms
+            url,
+            os.environ[ENV_KEY],
+            os.environ[ENV_SECRET],
+            os.environ[ENV_PASSPHRASE],
+            now_ms=now_ms,
+            login_ms=login_ms,
         )
 
     def _check_credentials(self) -> None:

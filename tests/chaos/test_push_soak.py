@@ -1,0 +1,49 @@
+"""A short soak with push on: `okx-fsm run --push` against the okx-harsh profile while the private
+channel's socket is dropped and pushes are lost, judged from the venue as the chaos run is.
+
+The long run is `python -m bench.soak --minutes 20 --push`.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from bench.chaos_lib.sim import REPO
+
+SOAK = [sys.executable, "-m", "bench.soak"]
+
+
+@pytest.mark.chaos
+def test_the_runner_with_push_keeps_every_invariant_through_drops_and_lost_pushes() -> None:
+    ran = subprocess.run(
+        [
+            *SOAK,
+            "--minutes",
+            "1",
+            "--speed",
+            "240",
+            "--harsh",
+            "0.1",
+            "--outages",
+            "0",
+            "--push",
+            "--seed",
+            "11",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    line = ran.stdout.strip().splitlines()[0] if ran.stdout.strip() else ran.stderr[-2000:]
+    assert ran.returncode == 0, line
+    counts = dict(re.findall(r"(duplicates|lost_fills|invented_terminals|runner_exits)=(\d+)", line))
+    assert counts == {"duplicates": "0", "lost_fills": "0", "invented_terminals": "0", "runner_exits": "0"}, (
+        line
+    )
+    pushed = re.search(r'"pushes": (\d+)', line)
+    assert pushed is not None and int(pushed.group(1)) > 0, line  # push was really on
