@@ -84,6 +84,8 @@ def _route(sim: Controls, route: str, body: dict[str, Any]) -> Response:
         sim.set_price(str(body["px"]), str(body.get("instId") or "ETH-USDT-SWAP"))
     elif route == "POST /sim/advance":
         sim.advance(str(body["seconds"]))
+    elif route == "POST /sim/faults" and isinstance(body, Mapping) and set(body) == {"ws"}:
+        return Response(200, {"ws": sim.set_ws_faults(body["ws"])})  # the private channel's faults
     elif route == "POST /sim/faults":
         return Response(200, {"rules": sim.set_faults(body)})
     elif route == "POST /sim/ws":

@@ -108,6 +108,17 @@ def test_admin_route_drops_every_connection(sim: Simulator, okx: RawOkx) -> None
             conn.recv(timeout=2)
 
 
+def test_the_faults_route_reaches_the_channel_too(sim: Simulator, okx: RawOkx) -> None:
+    with subscribed(sim) as conn:
+        answer = okx.session.post(sim.base_url + "/sim/faults", json={"ws": {"drop": True}}, timeout=2).json()
+        assert answer["ws"]["drops"] == 1
+        with pytest.raises(ConnectionClosedError):
+            conn.recv(timeout=2)
+    assert okx.session.post(sim.base_url + "/sim/faults", json={"rules": []}, timeout=2).json() == {
+        "rules": []
+    }
+
+
 def test_unknown_fault_fields_are_refused(sim: Simulator) -> None:
     with pytest.raises(ValueError, match="unknown"):
         sim.set_ws_faults({"explode": True})
