@@ -91,7 +91,7 @@ def main() -> int:
         ledger = VenueLedger()
         total_s = args.minutes * 60
         outage_at = [total_s * (k + 1) / (args.outages + 1) for k in range(args.outages)]
-        started, ridden, exits = time.monotonic(), 0, 0
+        started, ridden, exits, beats = time.monotonic(), 0, 0, 0
         while (elapsed := time.monotonic() - started) < total_s:
             if runner.poll() is not None:
                 exits += 1
@@ -112,8 +112,9 @@ def main() -> int:
                         break
                     time.sleep(0.5)
             ledger.observe(sim.state())
-            if args.push:  # a dropped socket, then a lost push: the next reconcile must heal both
-                sim.set_ws_faults({"drop": True} if int(elapsed) % 20 < 5 else {"lose": 1})
+            beats += 1
+            if args.push and beats % 4 == 0:  # now and then a dropped socket, or a lost push, to heal
+                sim.set_ws_faults({"drop": True} if beats % 8 == 0 else {"lose": 1})
             time.sleep(5)
         rss_end = rss_kib(runner.pid) if runner.poll() is None else 0
         push = heartbeat(state_dir).get("push") if args.push else None

@@ -124,10 +124,12 @@ def run(
         push_reconcile_s=push_reconcile,
     )
 
+    timer = venue.client(armed=False)  # the feed's thread never shares the runner's HTTP session
+
     def login_time() -> int:
         """Exchange time measured afresh for each (re)login: the login is refused 30 s off it."""
-        client.sync_time()
-        return client.now_ms()
+        timer.sync_time()
+        return timer.now_ms()
 
     def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed:
         return PushFeed(venue.private_stream(ws_url, client.now_ms, login_time), on_push=on_push)

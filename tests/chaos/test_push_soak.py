@@ -40,10 +40,14 @@ def test_the_runner_with_push_keeps_every_invariant_through_drops_and_lost_pushe
         timeout=180,
     )
     line = ran.stdout.strip().splitlines()[0] if ran.stdout.strip() else ran.stderr[-2000:]
-    assert ran.returncode == 0, line
-    counts = dict(re.findall(r"(duplicates|lost_fills|invented_terminals|runner_exits)=(\d+)", line))
-    assert counts == {"duplicates": "0", "lost_fills": "0", "invented_terminals": "0", "runner_exits": "0"}, (
-        line
+    counts = dict(
+        re.findall(r"(duplicates|lost_fills|invented_terminals|runner_exits|exit_code)=(\d+)", line)
     )
-    pushed = re.search(r'"pushes": (\d+)', line)
-    assert pushed is not None and int(pushed.group(1)) > 0, line  # push was really on
+    assert counts == {
+        "duplicates": "0",
+        "lost_fills": "0",
+        "invented_terminals": "0",
+        "runner_exits": "0",
+        "exit_code": "0",
+    }, line
+    assert '"connected": true' in line, line  # the runner ran with push on to the end
