@@ -3,8 +3,10 @@
 Login is checked as OKX does: the API key, the passphrase, a Unix-seconds timestamp within 30 s of
 the simulator's clock or the host's wall clock, and Base64(HMAC-SHA256(secret, timestamp + "GET" +
 "/users/self/verify")). Every order change of the account is pushed to the connections subscribed to
-`orders`; `positions` is acknowledged but not pushed. Pushes leave from one sender thread per
-connection, so a delay fault holds that connection's messages back in order.
+`orders`; after a fill, the positions of that instrument (as REST lists them) go to those subscribed to
+`positions` (OKX also pushes positions on a timer and on mark moves; the simulator does not). Pushes
+leave from one sender thread per connection, so a delay fault holds that connection's messages back in
+order.
 """
 
 from __future__ import annotations
@@ -33,12 +35,14 @@ WS_PATH = "/ws/v5/private"
 VERIFY_PREHASH = "GET/users/self/verify"
 CHANNELS = ("orders", "positions")
 _SECONDS = re.compile(r"\d{1,12}(\.\d{1,3})?")
+# Codes and texts as OKX's WebSocket error-code table gives them (checked 2026-12-02; the facts sheet
+# has no WS table). OKX's 60018 text names the channel; the simulator's does not.
 ERRORS = {
     "60004": "Invalid timestamp",
     "60005": "Invalid apiKey",
     "60006": "Timestamp request expired",
     "60007": "Invalid sign",
-    "60009": "Login failed.",
+    "60009": "Login failure",
     "60011": "Please log in",
     "60012": "Invalid request",
     "60018": "Wrong URL or channel doesn't exist",
@@ -64,17 +68,24 @@ class _Session:
 class PrivateChannel:
     """The `/ws/v5/private` endpoint of one account. `publish` is called under the venue's lock."""
 
-    def __init__(self, credentials: Credentials, clocks_ms: Callable[[], Sequence[int]], uid: str) -> None:
+    def __init__(
+        self,
+        credentials: Credentials,
+        clocks_ms: Callable[[], Sequence[int]],
+        uid: str,
+        positions: Callable[[str], list[dict[str, Any]]],
+    ) -> None:
         self._credentials = credentials
         self._clocks_ms = clocks_ms
         self._uid = uid
+        self._positions = positions  # instId -> its position records, as GET /account/positions lists them
         self._lock = threading.Lock()
         self._sessions: set[_Session] = set()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self.delay_ms = 0
         self.lose = 0
-        self.stats = {"pushed": 0, "lost": 0, "pongs": 0, "drops": 0, "logins": 0}
+        self.stats = {"pushed": 0, "positions_pushed": 0, "lost": 0, "pongs": 0, "drops": 0, "logins": 0}
 
     def start(self, host: str) -> int:
         """Listen on a free port of `host`; returns the port."""
@@ -127,19 +138,27 @@ class PrivateChannel:
     # -- pushes ----------------------------------------------------------------------------------
 
     def publish(self, order: Order) -> None:
-        """Push one order change to every `orders` subscriber (avgPx "0" before a fill, as OKX's WS does)."""
+        """Push one order change to every `orders` subscriber (avgPx "0" before a fill, as OKX's WS does),
+        and after a fill the instrument's positions to every `positions` subscriber."""
         if self.lose:
             self.lose -= 1
             self.stats["lost"] += 1
             return
         data = order.to_okx()
         data["avgPx"] = data["avgPx"] or "0"
+        self.stats["pushed"] += self._push("orders", [data])
+        filled_now = order.last_fill is not None and order.last_fill.ts == order.u_time
+        if filled_now:
+            self.stats["positions_pushed"] += self._push("positions", self._positions(order.inst.inst_id))
+
+    def _push(self, channel: str, data: list[dict[str, Any]]) -> int:
+        """Queue `data` for every SWAP subscriber of `channel`; how many connections it went to."""
         with self._lock:
-            sessions = [s for s in self._sessions if s.subscriptions.get("orders") in ("SWAP", "ANY")]
+            sessions = [s for s in self._sessions if s.subscriptions.get(channel) in ("SWAP", "ANY")]
         for session in sessions:
-            arg = {"channel": "orders", "instType": session.subscriptions["orders"], "uid": self._uid}
-            session.outbox.put((self.delay_ms / 1000, _text({"arg": arg, "data": [data]})))
-            self.stats["pushed"] += 1
+            arg = {"channel": channel, "instType": session.subscriptions[channel], "uid": self._uid}
+            session.outbox.put((self.delay_ms / 1000, _text({"arg": arg, "data": data})))
+        return len(sessions)
 
     # -- one connection --------------------------------------------------------------------------
 

@@ -82,7 +82,10 @@ class Simulator:
         self._host, self._port = host, port
         self._http: HttpServer | None = None
         self._channel = PrivateChannel(
-            self._credentials, lambda: (self._venue.now_ms(), self._clock.wall_ms()), self._venue.uid
+            self._credentials,
+            lambda: (self._venue.now_ms(), self._clock.wall_ms()),
+            self._venue.uid,
+            lambda inst_id: self._venue.positions(lambda p: p.inst.inst_id == inst_id),
         )
         self._venue.watchers.append(self._channel.publish)
         self._ws_port: int | None = None
@@ -166,7 +169,8 @@ class Simulator:
         """Faults of the private WebSocket channel: {"drop": true} cuts every connection now,
         {"delay_ms": n} holds each push back n ms, {"lose": n} loses the next n order changes.
 
-        Returns the settings with the channel's counters (pushed, lost, pongs, drops, logins).
+        Returns the settings with the channel's counters (pushed, positions_pushed, lost, pongs, drops,
+        logins).
         """
         with self._venue.lock:
             return self._channel.configure(spec)

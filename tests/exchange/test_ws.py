@@ -86,6 +86,8 @@ def test_a_fill_is_pushed(sim: Simulator, okx: RawOkx, stream: OkxPrivateStream)
     assert pushed is not None and pushed.state == "partially_filled"
     assert pushed.fillSz == pushed.accFillSz == pushed.sz / 2 and pushed.tradeId
     assert pushed == order_details(okx, ord_id)
+    assert stream.receive(0.1) is None  # the positions push that followed is not an order
+    assert sim.set_ws_faults({})["positions_pushed"] == 1
 
 
 def test_keepalive_ping_is_answered(sim: Simulator) -> None:

@@ -91,6 +91,23 @@ def test_a_placed_order_is_pushed_with_ws_avg_px(sim: Simulator, okx: RawOkx) ->
         assert order["clOrdId"] == "ws1" and order["state"] == "live" and order["avgPx"] == "0"
 
 
+def test_a_fill_pushes_the_order_then_the_instruments_positions(sim: Simulator, okx: RawOkx) -> None:
+    positions = {"channel": "positions", "instType": "SWAP"}
+    with connect(sim.ws_url, open_timeout=2, ping_interval=None) as conn:
+        assert ask(conn, {"op": "login", "args": [login_args(sim)]})["event"] == "login"
+        conn.send(json.dumps({"op": "subscribe", "args": [ORDERS, positions]}))
+        assert [json.loads(conn.recv(timeout=2))["event"] for _ in range(2)] == ["subscribe", "subscribe"]
+        okx.place(side="buy", posSide="long", ordType="post_only", px="2990", sz="1", clOrdId="wsPos")
+        assert json.loads(conn.recv(timeout=2))["data"][0]["state"] == "live"  # no fill: no positions push
+        sim.set_price("2985")
+        order_push, position_push = (json.loads(conn.recv(timeout=2)) for _ in range(2))
+        assert order_push["arg"]["channel"] == "orders"
+        assert order_push["data"][0]["state"] == "partially_filled"
+        assert position_push["arg"]["channel"] == "positions"
+        assert position_push["data"] == okx.get("/api/v5/account/positions?instId=ETH-USDT-SWAP")["data"]
+        assert sim.set_ws_faults({})["positions_pushed"] == 1
+
+
 def test_lose_loses_exactly_the_next_change(sim: Simulator, okx: RawOkx) -> None:
     with subscribed(sim) as conn:
         assert sim.set_ws_faults({"lose": 1})["lose"] == 1
