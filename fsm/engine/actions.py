@@ -99,11 +99,11 @@ def submit_entries(env: ActionEnv) -> None:
         adopt_orphans(env.ctx, orphans, env.commit)
         return
     ensure_leverage(env, trader)
-    now = ctx.view.now_ms()
-    deadline = now + p.exp_time_ms
+    now, sent = ctx.view.now_ms(), ctx.view.send_time_ms()
+    deadline = sent + p.exp_time_ms
     for r in to_send:
         apply_order_observation(r, "submit", env.ctx.order_machine, lambda *_: None, {})
-        r.submit_ts, r.exp_time_ms = now, deadline
+        r.submit_ts, r.exp_time_ms = sent, deadline
     if s.entry_start_ts is None:
         s.entry_start_ts = now
         s.exit_due_ts = now + p.hold_bars * bar_ms(p.bar)
@@ -230,7 +230,8 @@ def close_position(env: ActionEnv) -> None:
         req.clOrdId, req.okx, req.outcome = _exit_id(env, req.attempt), OkxMirror(), None
     if req.clOrdId not in s.exit_client_order_ids:
         s.exit_client_order_ids.append(req.clOrdId)
-    req.sz, req.sent_ts, req.exp_time_ms = size, now, now + p.exp_time_ms
+    sent = ctx.view.send_time_ms()
+    req.sz, req.sent_ts, req.exp_time_ms = size, sent, sent + p.exp_time_ms
     env.commit("submit", {"what": "close", "close": req.to_dict()})
     env.flush()  # write-ahead: durable before the POST
     net = s.pos_mode == ownership.NET_MODE

@@ -125,6 +125,11 @@ class ExchangeView:
             self._memo[("time",)] = self._client.now_ms()
         return self._memo[("time",)]  # type: ignore[return-value]
 
+    def send_time_ms(self) -> int:
+        """Exchange time now (local clock + measured offset), not the tick's fixed time: an expTime
+        deadline starts at the send, so a slow tick (a read retried with backoff) does not use it up."""
+        return max(self._client.now_ms(), self.now_ms())
+
     def source_of(self, order: OkxOrder | None) -> str:
         """Where a record this view gave came from: "rest" here (a push view also says "push")."""
         return "rest"
@@ -137,6 +142,11 @@ class ExchangeView:
         """Pending orders of `symbol` keyed by ordId (one call for every symbol of the account)."""
         everything = self._once(("orders-pending",), lambda: self._client.list_open_orders(None))
         return {o.ordId: o for o in everything if o.instId == symbol}
+
+    def venue_pending_orders(self, symbol: str) -> dict[str, OkxOrder]:
+        """Pending orders of `symbol` as REST answers them in this tick, whatever a subclass makes of
+        `pending_orders`: what a check that refuses or sends relies on."""
+        return ExchangeView.pending_orders(self, symbol)
 
     def order(self, symbol: str, client_order_id: str) -> OkxOrder | None:
         """Order details by clOrdId, or None when OKX says 51603 (does not exist)."""

@@ -133,11 +133,12 @@ class Cli:
 
 
 @contextmanager
-def driven(state_dir: Path, *, rate_limits: bool) -> Iterator[Cli]:
-    """A simulator (seed 7, ETH at 3000, manual clock) and the CLI pointed at it, state in `state_dir`."""
+def driven(state_dir: Path, *, rate_limits: bool, clock: str = "manual") -> Iterator[Cli]:
+    """A simulator (seed 7, ETH at 3000, a manual clock unless told) and the CLI pointed at it, state in
+    `state_dir`."""
     with Simulator(
         seed=7,
-        clock="manual",
+        clock=clock,
         start_px="3000",
         api_key=API_KEY,
         secret_key=SECRET,

@@ -1,4 +1,5 @@
-"""The tick's view of OKX: exchange time measured when the shared sync is due, else estimated."""
+"""The tick's view of OKX: exchange time measured when the shared sync is due, else estimated; a send's
+time estimated afresh."""
 
 from __future__ import annotations
 
@@ -55,3 +56,13 @@ def test_the_time_is_fixed_for_the_length_of_a_tick() -> None:
     first = view.now_ms()
     client.local_ms += 5_000
     assert view.now_ms() == first and client.syncs == 1
+
+
+def test_the_send_time_moves_on_while_the_ticks_time_stays_and_never_falls_behind_it() -> None:
+    client = Client()
+    view = ExchangeView(client)  # type: ignore[arg-type]
+    first = view.now_ms()
+    client.local_ms += 800  # a slow read later in the tick
+    assert (view.now_ms(), view.send_time_ms()) == (first, first + 800)
+    client.local_ms -= 5_000  # a local clock stepped back
+    assert view.send_time_ms() == first
