@@ -43,7 +43,9 @@ def find_orphans(ctx: TickContext) -> list[OkxOrder]:
     def foreign_ours(o: OkxOrder) -> bool:
         return bool(o.clOrdId and match(o.clOrdId)) and o.clOrdId not in ours
 
-    found = [o for o in ctx.view.pending_orders(p.symbol).values() if foreign_ours(o)]
+    # REST's pending list, never one brought up to date by pushes: after a lost push an order of an
+    # archived cycle would still look live there, and the machine would refuse (park) on a ghost.
+    found = [o for o in ctx.view.venue_pending_orders(p.symbol).values() if foreign_ours(o)]
     if s.cycles_completed == 0 and s.archived_cycle_id is None:
         since = ctx.view.now_ms() - (p.expiry_bars + p.hold_bars + 2) * bar_ms(p.bar)
         ended = [o for o in ctx.view.recent_history(p.symbol) if foreign_ours(o) and o.cTime >= since]

@@ -5,8 +5,12 @@ A `PushFeed` reads the channel in a thread of its own and keeps the newest pushe
 order, waking the runner when one arrives. Between REST reconciles the runner ticks through a
 `PushView`: orders-pending is the last REST answer brought up to date by the pushes, and an order
 that a push shows ended is taken from the push; everything else (fills, positions, history) is still
-asked of REST when the tick needs it. A push that is lost or late is healed by the next full REST
-reconcile: every `push_reconcile_s` and after every reconnect of the stream.
+asked of REST when the tick needs it, and so is the pending list that a check which refuses or sends
+reads (`venue_pending_orders`: the orphan check before a cycle's first send). A push that is lost or
+late is healed by the next full REST reconcile: every `push_reconcile_s` and after every reconnect of
+the stream. Each full reconcile also drops the pushed records received before it began: REST's answer
+says at least as much, and kept, a live record whose ending push was lost would show that order
+working for ever.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ class PushFeed:
         self._stream = stream
         self._on_push = on_push
         self._lock = threading.Lock()
-        self._orders: dict[str, OkxOrder] = {}
+        self._orders: dict[str, tuple[int, OkxOrder]] = {}  # ordId -> (the push's number, its record)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._work, name="okx-fsm-push", daemon=True)
         self._seen_reconnects = 0
@@ -62,7 +66,17 @@ class PushFeed:
     def orders(self) -> dict[str, OkxOrder]:
         """The newest pushed record of every order, by ordId."""
         with self._lock:
-            return dict(self._orders)
+            return {k: order for k, (_, order) in self._orders.items()}
+
+    def mark(self) -> int:
+        """How many pushes have been received: `forget_received_before` takes it."""
+        with self._lock:
+            return self.pushes
+
+    def forget_received_before(self, mark: int) -> None:
+        """Drop the records received before `mark`: a full REST reconcile was asked after them."""
+        with self._lock:
+            self._orders = {k: kept for k, kept in self._orders.items() if kept[0] >= mark}
 
     def resync_due(self) -> bool:
         """True once after each reconnect: what the stream missed meanwhile must be asked of REST."""
@@ -87,8 +101,8 @@ class PushFeed:
                 continue
             with self._lock:
                 known = self._orders.get(order.ordId)
-                if known is None or (order.uTime or 0) >= (known.uTime or 0):
-                    self._orders[order.ordId] = order
+                if known is None or (order.uTime or 0) >= (known[1].uTime or 0):
+                    self._orders[order.ordId] = (self.pushes, order)
                 self.pushes += 1
             self._on_push(order)
 

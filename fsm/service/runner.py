@@ -184,6 +184,8 @@ class Runner:
     def _round(self) -> None:
         view = self._view()
         now = self._clock()
+        # With push, a full reconcile supersedes every push received before it asks REST anything.
+        mark = self.feed.mark() if self.feed is not None and view.full else None
         for slot in self.slots:
             if self.stop_requested and self.rounds:
                 return
@@ -191,8 +193,11 @@ class Runner:
                 continue
             self._tick(slot, view)
         pending = view.fetched_pending()
-        if pending is not None and not isinstance(view, PushView):
-            self._pending = pending  # what the pushes bring up to date until the next reconcile
+        if pending is None:
+            return
+        self._pending = pending  # a REST answer: what the pushes bring up to date until the next one
+        if self.feed is not None and mark is not None:
+            self.feed.forget_received_before(mark)
 
     def _view(self) -> ExchangeView:
         """A full REST reconcile when one is due, else (with push) a view from the pushes, else REST."""

@@ -19,7 +19,7 @@ from exchange import OkxClient, OkxOrder
 from exchange.sim import Simulator
 from exchange.ws import OkxPrivateStream
 from fsm.cli.app import app
-from fsm.service.push import PushFeed
+from fsm.service.push import PushFeed, PushView
 from fsm.service.runner import Runner, RunOptions
 
 MACHINE = "eth_robust_twap_15m"
@@ -172,3 +172,53 @@ def test_the_cancel_race_is_decided_by_the_first_push(sim: Simulator, tmp_path: 
     assert sorted(d["to"] for d in ends) == ["canceled", "canceled", "filled"]
     acks = [r["data"] for r in running.journal() if r["kind"] == "ack" and r["data"]["what"] == "cancel"]
     assert [a["sCode"] for a in acks[0]["acks"]] == ["51400", "0", "0"]  # OKX: rung 1 was already filled
+
+
+def test_a_lost_ending_push_does_not_outlive_the_reconcile_that_heals_it(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """Every cancel push is lost, so the last pushes of the rungs say live. The next REST reconcile
+    learns they are canceled and closes the cycle; from then on those pushes must not show the rungs
+    working again (a stray to cancel for ever, a closed cycle that never goes idle, orphans). The
+    next cycle is sent; judged from the simulator's orders and requests."""
+    signal(sim)
+    with Running(sim, tmp_path, reconcile_s=0.5, interval_s=0.05, time_sync_s=0.0) as running:
+        running.wait_for(lambda: entries_open(running))
+        first = {o["clOrdId"] for o in sim.state()["orders"] if o["clOrdId"].startswith("ertw")}
+        sim.set_ws_faults({"lose": 1000})
+        sim.set_price("3200")  # away from the rungs
+        sim.advance(900 * 5)  # past the entry window: the cancel batch goes
+        running.runner.wake_all()
+        running.wait_for(lambda: "POST /api/v5/trade/cancel-batch-orders" in sim.stats()["requests"])
+        sim.advance(1)  # the cancels apply
+        running.wait_for(
+            lambda: any(r["kind"] == "transition" and r["data"]["to"] == "idle" for r in running.journal())
+        )
+        signal(sim)  # a new bar after the reset: the next cycle
+        running.runner.wake_all()
+        running.wait_for(
+            lambda: len([o for o in sim.state()["orders"] if o["clOrdId"].startswith("ertw")]) == 6
+        )
+        assert not any(slot.parked for slot in running.runner.slots)
+    book = {o["clOrdId"]: o["state"] for o in sim.state()["orders"] if o["clOrdId"].startswith("ertw")}
+    assert {book[c] for c in first} == {"canceled"}
+    assert sorted(s for c, s in book.items() if c not in first) == ["live", "live", "live"]
+    assert sim.stats()["requests"]["POST /api/v5/trade/cancel-batch-orders"] == 1  # no stray to cancel
+    assert sim.set_ws_faults({})["lost"] >= 3  # the cancels' pushes never came
+
+
+def test_a_check_before_a_send_reads_rest_not_the_pushes(sim: Simulator) -> None:
+    """A push view shows an order live that REST has seen canceled (its ending push lost); what the
+    orphan check before a send reads (`venue_pending_orders`) is REST's list."""
+    client = OkxClient(sim.api_key, sim.secret_key, sim.passphrase, base_url=sim.base_url, armed=True)
+    cl = "ertw1767571200000r1a0"
+    fields = {"side": "buy", "posSide": "long", "ordType": "post_only", "px": "2990", "sz": "1"}
+    payload = {**fields, "instId": "ETH-USDT-SWAP", "tdMode": "isolated", "clOrdId": cl}
+    client.place_batch_orders("ETH-USDT-SWAP", [payload])
+    live = client.get_order("ETH-USDT-SWAP", client_order_id=cl)
+    client.cancel_batch_orders("ETH-USDT-SWAP", [(live.ordId, cl)])
+    sim.advance(1)  # the cancel applies
+    view = PushView(client, pending=[], pushed={live.ordId: live})
+    assert list(view.pending_orders("ETH-USDT-SWAP")) == [live.ordId]
+    assert view.venue_pending_orders("ETH-USDT-SWAP") == {}
+    assert view.calls["orders-pending"] == 1
