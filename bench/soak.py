@@ -1,14 +1,19 @@
 """The runner left on for simulated days: `okx-fsm run --submit` against a realtime simulator at speed,
 with the okx-harsh fault profile and full outages, judged as the chaos bench judges.
 
-    .venv/bin/python -m bench.soak --minutes 20 --speed 240 --harsh 0.1 --outages 4 [--push]
+    .venv/bin/python -m bench.soak --minutes 20 --speed 240 --harsh 0.1 --outages 4 [--kills 3] [--push]
 
 With --push the runner also listens to the simulator's private orders channel (`run --push`), whose
 socket is dropped and whose pushes are lost now and then: REST reconciles must heal what push misses.
 
-Reports simulated hours, the runner's rounds, faults fired, outages ridden out (a successful tick after
-each), runner exits (it must be 0: it never stops by itself), and its RSS at start and end. Exits 1 if
-the runner died, an outage was not ridden out, or an invariant was broken. Never part of the test run.
+Every `--dip-every` beats the price dips 0.6%, so ladders fill now and then (fills, holds, exits), not
+only expire. With --kills the runner is SIGKILLed now and then and started again at once: recovery
+from a runner cut off mid-tick (mid-POST, mid-journal-write) is judged too.
+
+Reports simulated hours, the last runner's rounds, faults fired, outages ridden out (a successful tick
+after each), runner exits (it must be 0: it never stops by itself), and its RSS at start and end (of the
+first and the last runner). Exits 1 if a runner died by itself, an outage was not ridden out, an
+invariant was broken, or (with --push) the last runner received no push. Never part of the test run.
 """
 
 from __future__ import annotations
@@ -22,13 +27,33 @@ import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from bench.chaos_lib.judge import Violations, judge
 from bench.chaos_lib.records import Journal, VenueLedger, read_snapshot, state_path
-from bench.chaos_lib.sim import MACHINE, REPO, SimProcess, okx_fsm_command
+from bench.chaos_lib.sim import MACHINE, PREFIX, REPO, SimProcess, okx_fsm_command
 
 OUTAGE_S = 20.0  # wall seconds every request answers 503
+# A place request's expTime window in wall time. The shipped 5 s is 21 ms of wall time at speed 240,
+# less than a tick takes from measuring exchange time to its POST (and the local clock cannot estimate
+# a sped-up one meanwhile), let alone an okx-harsh latency fault: every batch would be refused 50036
+# and no order would ever rest (nothing to fill, nothing to push). The soak's copy of the machine gives
+# each request this much wall time instead: about the margin 5 s gives over a real round trip.
+EXP_WALL_S = 3.0
+DIP = Decimal("0.994")  # a price dip now and then, deep enough to fill the ladder's first rungs
+
+
+def soak_machine(folder: Path, speed: float) -> Path:
+    """The shipped machine with its expTime window scaled to the simulator's clock speed."""
+    shipped = (REPO / "machines" / f"{MACHINE}.yaml").read_text()
+    exp_ms = max(5000, int(EXP_WALL_S * 1000 * speed))
+    text, count = re.subn(r"(?m)^(\s+exp_time_ms:) \d+$", rf"\g<1> {exp_ms}", shipped)
+    if count != 1:
+        raise SystemExit(f"soak: expected one exp_time_ms line in machines/{MACHINE}.yaml, found {count}")
+    path = folder / f"{MACHINE}.yaml"
+    path.write_text(text)
+    return path
 
 
 def rss_kib(pid: int) -> int:
@@ -55,47 +80,70 @@ def main() -> int:
     parser.add_argument("--outages", type=int, default=4, help="full outages (every request 503)")
     parser.add_argument("--interval", type=float, default=1.0, help="the runner's tick interval (s)")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--dip-every", type=int, default=6, help="dip the price 0.6%% every N five-second beats (0: never)"
+    )
+    parser.add_argument(
+        "--kills", type=int, default=0, help="SIGKILL the runner this many times, restarting it"
+    )
     parser.add_argument("--push", action="store_true", help="run --push, with WS drops and lost pushes")
+    parser.add_argument(
+        "--keep", type=Path, help="keep the state files, journal and run log in this directory"
+    )
     args = parser.parse_args()
 
     with (
         tempfile.TemporaryDirectory(prefix="okx-fsm-soak-") as tmp,
         SimProcess(args.seed, speed=args.speed) as sim,
     ):
-        state_dir = Path(tmp) / "state"
+        state_dir = args.keep or Path(tmp) / "state"
         harsh = {"profile": "okx-harsh", "probability": args.harsh, "seed": args.seed}
         sim.set_faults(harsh)
         start_clock = int(sim.state()["clock_ms"])
-        runner = subprocess.Popen(
-            [
-                *okx_fsm_command(),
-                "run",
-                MACHINE,
-                "--submit",
-                "--interval",
-                str(args.interval),
-                "--time-sync",
-                "0",  # the simulator's clock runs sped up: the local clock cannot estimate it
-                "--state-dir",
-                str(state_dir),
-                *(["--push", "--push-reconcile", "10"] if args.push else []),
-            ],
-            cwd=REPO,
-            env={**os.environ, **sim.env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        command = [
+            *okx_fsm_command(),
+            "run",
+            str(soak_machine(Path(tmp), args.speed)),
+            "--submit",
+            "--interval",
+            str(args.interval),
+            "--time-sync",
+            "0",  # the simulator's clock runs sped up: the local clock cannot estimate it
+            "--state-dir",
+            str(state_dir),
+            *(["--push", "--push-reconcile", "10"] if args.push else []),
+        ]
+        out_path = Path(tmp) / "runner.out"
+
+        def start_runner() -> subprocess.Popen[str]:
+            with out_path.open("w") as out:  # a file, not a pipe: a long run's output never blocks it
+                return subprocess.Popen(
+                    command,
+                    cwd=REPO,
+                    env={**os.environ, **sim.env},
+                    stdout=out,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+
+        runner = start_runner()
         time.sleep(5)
         rss_start = rss_kib(runner.pid)
         ledger = VenueLedger()
         total_s = args.minutes * 60
         outage_at = [total_s * (k + 1) / (args.outages + 1) for k in range(args.outages)]
+        # Kills fall between the outages, in the first 80% of the run, so the last runner works a while.
+        kill_at = [total_s * 0.8 * (k + 0.5) / args.kills for k in range(args.kills)]
         started, ridden, exits, beats = time.monotonic(), 0, 0, 0
         while (elapsed := time.monotonic() - started) < total_s:
             if runner.poll() is not None:
                 exits += 1
                 break
+            if kill_at and elapsed >= kill_at[0]:
+                kill_at.pop(0)
+                runner.kill()  # SIGKILL: no handler runs, whatever the runner was doing is cut off
+                runner.wait()
+                runner = start_runner()
             if outage_at and elapsed >= outage_at[0]:
                 outage_at.pop(0)
                 sim.set_faults({"rules": [{"endpoint": "*", "kind": "http_503", "probability": 1}]})
@@ -113,17 +161,20 @@ def main() -> int:
                     time.sleep(0.5)
             ledger.observe(sim.state())
             beats += 1
+            if args.dip_every and beats % args.dip_every == 0:  # rungs rest 0.3-0.9% below: some fill
+                sim.set_price(str((Decimal(str(sim.state()["px"])) * DIP).quantize(Decimal("0.01"))))
             if args.push and beats % 4 == 0:  # now and then a dropped socket, or a lost push, to heal
                 sim.set_ws_faults({"drop": True} if beats % 8 == 0 else {"lose": 1})
             time.sleep(5)
         rss_end = rss_kib(runner.pid) if runner.poll() is None else 0
         push = heartbeat(state_dir).get("push") if args.push else None
+        channel = sim.set_ws_faults({}) if args.push else None  # the simulator's side: pushed, lost, drops
         sim.set_faults({"rules": []})
         time.sleep(10)  # clean ticks: deadlines pass, the engine settles
         alive = runner.poll() is None
         runner.send_signal(signal.SIGTERM)
-        out, _ = runner.communicate(timeout=120)
-        rounds = re.search(r"stopped after (\d+) tick", out or "")
+        runner.wait(timeout=120)
+        rounds = re.search(r"stopped after (\d+) tick", out_path.read_text())
         ledger.observe(sim.state())
         found = Violations()
         judge(read_snapshot(state_dir), ledger, Journal.read(state_dir), found)
@@ -131,15 +182,19 @@ def main() -> int:
         hours = (int(sim.state()["clock_ms"]) - start_clock) / 3_600_000
         faults = sum(sim.stats()["faults"].values())
         counts = found.counts()
+        venue_fills = sum(1 for f in ledger.fills.values() if str(f.get("clOrdId", "")).startswith(PREFIX))
         print(
             f"soak{' --push' if args.push else ''}: "
             f"simulated_hours={hours:.1f} rounds={rounds.group(1) if rounds else '?'} faults={faults} "
-            f"outages={args.outages} ridden_out={ridden} runner_exits={exits + (0 if alive else 1)} "
+            f"outages={args.outages} ridden_out={ridden} kills={args.kills} "
+            f"runner_exits={exits + (0 if alive else 1)} "
             f"exit_code={runner.returncode} rss_kib_start={rss_start} rss_kib_end={rss_end} "
             f"duplicates={counts['duplicates']} lost_fills={counts['lost_fills']} "
-            f"invented_terminals={counts['invented_terminals']} cycles="
+            f"invented_terminals={counts['invented_terminals']} "
+            f"venue_fills={venue_fills} "
+            f"cycles="
             f"{(read_snapshot(state_dir) or {}).get('cycles_completed')}"
-            + (f" push={json.dumps(push, sort_keys=True)}" if args.push else "")
+            + (f" push={json.dumps(push, sort_keys=True)} channel={json.dumps(channel)}" if args.push else "")
         )
         for line in found.details()[:20]:
             print("  " + line)

@@ -1,11 +1,13 @@
 """A short soak with push on: `okx-fsm run --push` against the okx-harsh profile while the private
-channel's socket is dropped and pushes are lost, judged from the venue as the chaos run is.
+channel's socket is dropped, pushes are lost and the runner is SIGKILLed once and restarted, judged from
+the venue as the chaos run is.
 
 The long run is `python -m bench.soak --minutes 20 --push`.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -18,7 +20,7 @@ SOAK = [sys.executable, "-m", "bench.soak"]
 
 
 @pytest.mark.chaos
-def test_the_runner_with_push_keeps_every_invariant_through_drops_and_lost_pushes() -> None:
+def test_the_runner_with_push_keeps_every_invariant_through_drops_lost_pushes_and_a_kill() -> None:
     ran = subprocess.run(
         [
             *SOAK,
@@ -30,6 +32,8 @@ def test_the_runner_with_push_keeps_every_invariant_through_drops_and_lost_pushe
             "0.1",
             "--outages",
             "0",
+            "--kills",
+            "1",
             "--push",
             "--seed",
             "11",
@@ -50,4 +54,7 @@ def test_the_runner_with_push_keeps_every_invariant_through_drops_and_lost_pushe
         "runner_exits": "0",
         "exit_code": "0",
     }, line
-    assert '"connected": true' in line, line  # the runner ran with push on to the end
+    shown = re.search(r" push=(\{[^}]*\})", line)
+    push = json.loads(shown.group(1)) if shown else {}
+    assert push.get("connected") is True, line  # the runner ran with push on to the end
+    assert push.get("pushes", 0) > 0, line  # and the channel delivered: ticks came from pushes too
