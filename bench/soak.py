@@ -6,9 +6,12 @@ with the okx-harsh fault profile and full outages, judged as the chaos bench jud
 With --push the runner also listens to the simulator's private orders channel (`run --push`), whose
 socket is dropped and whose pushes are lost now and then: REST reconciles must heal what push misses.
 
-Every `--dip-every` beats the price dips 0.6%, so ladders fill now and then (fills, holds, exits), not
-only expire. With --kills the runner is SIGKILLed now and then and started again at once: recovery
-from a runner cut off mid-tick (mid-POST, mid-journal-write) is judged too.
+The soak steers the market so every run trades: each five-second beat pulls the price halfway back
+to where it started (left alone, a random walk can drift below every signal's filter for hours: a
+run with no order at all), and every `--dip-every` beats it dips 0.6% instead, so ladders fill now and
+then (fills, holds, exits), not only expire. With --kills the runner is SIGKILLed now and then and
+started again at once: recovery from a runner cut off mid-tick (mid-POST, mid-journal-write) is
+judged too.
 
 Reports simulated hours, the last runner's rounds, faults fired, outages ridden out (a successful tick
 after each), runner exits (it must be 0: it never stops by itself), and its RSS at start and end (of the
@@ -100,6 +103,7 @@ def main() -> int:
         harsh = {"profile": "okx-harsh", "probability": args.harsh, "seed": args.seed}
         sim.set_faults(harsh)
         start_clock = int(sim.state()["clock_ms"])
+        start_px = Decimal(str(sim.state()["px"]))
         command = [
             *okx_fsm_command(),
             "run",
@@ -161,8 +165,11 @@ def main() -> int:
                     time.sleep(0.5)
             ledger.observe(sim.state())
             beats += 1
+            px = Decimal(str(sim.state()["px"]))
             if args.dip_every and beats % args.dip_every == 0:  # rungs rest 0.3-0.9% below: some fill
-                sim.set_price(str((Decimal(str(sim.state()["px"])) * DIP).quantize(Decimal("0.01"))))
+                sim.set_price(str((px * DIP).quantize(Decimal("0.01"))))
+            else:
+                sim.set_price(str(((px + start_px) / 2).quantize(Decimal("0.01"))))
             if args.push and beats % 4 == 0:  # now and then a dropped socket, or a lost push, to heal
                 sim.set_ws_faults({"drop": True} if beats % 8 == 0 else {"lose": 1})
             time.sleep(5)

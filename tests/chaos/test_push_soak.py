@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,10 @@ SOAK = [sys.executable, "-m", "bench.soak"]
 
 
 @pytest.mark.chaos
-def test_the_runner_with_push_keeps_every_invariant_through_drops_lost_pushes_and_a_kill() -> None:
+def test_the_runner_with_push_keeps_every_invariant_through_drops_lost_pushes_and_a_kill(
+    tmp_path: Path,
+) -> None:
+    state_dir = tmp_path / "state"
     ran = subprocess.run(
         [
             *SOAK,
@@ -37,6 +41,8 @@ def test_the_runner_with_push_keeps_every_invariant_through_drops_lost_pushes_an
             "--push",
             "--seed",
             "11",
+            "--keep",
+            str(state_dir),
         ],
         cwd=REPO,
         capture_output=True,
@@ -44,6 +50,12 @@ def test_the_runner_with_push_keeps_every_invariant_through_drops_lost_pushes_an
         timeout=180,
     )
     line = ran.stdout.strip().splitlines()[0] if ran.stdout.strip() else ran.stderr[-2000:]
+    log = state_dir / "okx-fsm-run.log.jsonl"
+    detail = line  # with what the runner did, for a failure's message
+    if log.exists():
+        detail += "\n" + "\n".join(
+            json.loads(entry)["message"][:300] for entry in log.read_text().splitlines()[-25:]
+        )
     counts = dict(
         re.findall(r"(duplicates|lost_fills|invented_terminals|runner_exits|exit_code)=(\d+)", line)
     )
@@ -53,8 +65,8 @@ def test_the_runner_with_push_keeps_every_invariant_through_drops_lost_pushes_an
         "invented_terminals": "0",
         "runner_exits": "0",
         "exit_code": "0",
-    }, line
+    }, detail
     shown = re.search(r" push=(\{[^}]*\})", line)
     push = json.loads(shown.group(1)) if shown else {}
-    assert push.get("connected") is True, line  # the runner ran with push on to the end
-    assert push.get("pushes", 0) > 0, line  # and the channel delivered: ticks came from pushes too
+    assert push.get("connected") is True, detail  # the runner ran with push on to the end
+    assert push.get("pushes", 0) > 0, detail  # and the channel delivered: ticks came from pushes too
