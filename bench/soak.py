@@ -10,8 +10,8 @@ The soak steers the market so every run trades: each five-second beat pulls the 
 to where it started (left alone, a random walk can drift below every signal's filter for hours: a
 run with no order at all), and every `--dip-every` beats it dips 0.6% instead, so ladders fill now and
 then (fills, holds, exits), not only expire. With --kills the runner is SIGKILLed now and then and
-started again at once: recovery from a runner cut off mid-tick (mid-POST, mid-journal-write) is
-judged too.
+started again at once: recovery from a runner cut off wherever it was (between rounds, mid-tick,
+around a POST) is judged too.
 
 Reports simulated hours, the last runner's rounds, faults fired, outages ridden out (a successful tick
 after each), runner exits (it must be 0: it never stops by itself), and its RSS at start and end (of the
@@ -136,7 +136,7 @@ def main() -> int:
         ledger = VenueLedger()
         total_s = args.minutes * 60
         outage_at = [total_s * (k + 1) / (args.outages + 1) for k in range(args.outages)]
-        # Kills fall between the outages, in the first 80% of the run, so the last runner works a while.
+        # Kills fall evenly over the first 80% of the run, so the last runner works a while.
         kill_at = [total_s * 0.8 * (k + 0.5) / args.kills for k in range(args.kills)]
         started, ridden, exits, beats = time.monotonic(), 0, 0, 0
         while (elapsed := time.monotonic() - started) < total_s:
