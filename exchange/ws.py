@@ -19,6 +19,7 @@ from websockets.sync.client import ClientConnection, connect
 from exchange.errors import (
     OkxApiError,
     OkxAuthError,
+    OkxError,
     OkxInvalidPayload,
     OkxTimestampError,
     OkxTransportError,
@@ -101,7 +102,8 @@ class OkxPrivateStream:
         self.close()
 
     def connect(self) -> None:
-        """Open the connection, log in and subscribe; raise OkxTransportError or OkxAuthError."""
+        """Open the connection, log in and subscribe; raise OkxTransportError, OkxAuthError, or what
+        `login_ms` raised (it may ask REST for the time)."""
         self._wanted = True
         self._open()
 
@@ -256,7 +258,9 @@ class OkxPrivateStream:
             self._sleep(min(low * 2**attempt, high))
             try:
                 self._open()
-            except OkxTransportError:
+            except OkxAuthError:
+                raise
+            except OkxError:  # the venue down, the login time not measurable: the next attempt
                 continue
             self.reconnects += 1
             return

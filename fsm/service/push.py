@@ -19,7 +19,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 
-from exchange import OkxAuthError, OkxError, OkxOrder
+from exchange import OkxAuthError, OkxError, OkxOrder, OkxTimestampError
 from exchange.records.orders import OKX_PENDING_STATES
 from exchange.ws import OkxPrivateStream
 from fsm.engine.view import ExchangeView, ReadClient, TimeSync
@@ -55,7 +55,16 @@ class PushFeed:
         return self._stream.last_push_at
 
     def start(self) -> None:
-        self._stream.connect()  # a refused login is the caller's error: nothing is read without it
+        """Connect and read in the feed's thread. A refused key or passphrase is the caller's error
+        (nothing is read without them); anything else (the venue down, a login time it could not
+        measure, a timestamp refused) is logged, and the thread keeps trying as after a drop while
+        REST carries on: a service does not stop at an outage."""
+        try:
+            self._stream.connect()
+        except OkxError as exc:
+            if isinstance(exc, OkxAuthError) and not isinstance(exc, OkxTimestampError):
+                raise
+            log.warning("push: not connected yet, REST carries on: %s: %s", type(exc).__name__, exc)
         self._thread.start()
 
     def stop(self) -> None:
@@ -89,6 +98,10 @@ class PushFeed:
         while not self._stop.is_set():
             try:
                 order = self._stream.receive(RECEIVE_S)
+            except OkxTimestampError as exc:  # clocks apart now: a later login may hold
+                log.warning("push: %s: %s", type(exc).__name__, exc)
+                self._stop.wait(1.0)
+                continue
             except OkxAuthError as exc:
                 self.failed = f"{type(exc).__name__}: {exc}"
                 log.error("push stopped: %s", self.failed)

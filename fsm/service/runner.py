@@ -155,7 +155,8 @@ class Runner:
                 self.feed = self._make_feed(self._on_push)
                 self.feed.start()
                 stack.callback(self.feed.stop)
-                log.info("push: connected to the private orders channel")
+                if self.feed.connected:
+                    log.info("push: connected to the private orders channel")
             while not self.stop_requested:
                 self._round()
                 self.rounds += 1

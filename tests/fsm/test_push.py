@@ -47,9 +47,21 @@ class Running:
         self.state_path = tmp_path / "state" / f"{MACHINE}_live.json"
         client = OkxClient(sim.api_key, sim.secret_key, sim.passphrase, base_url=sim.base_url, armed=True)
 
+        timer = OkxClient(sim.api_key, sim.secret_key, sim.passphrase, base_url=sim.base_url)
+
+        def login_time() -> int:  # as `run --push` logs in: exchange time measured afresh, over REST
+            timer.sync_time()
+            return timer.now_ms()
+
         def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed:
             stream = OkxPrivateStream(
-                sim.ws_url, sim.api_key, sim.secret_key, sim.passphrase, now_ms=client.now_ms
+                sim.ws_url,
+                sim.api_key,
+                sim.secret_key,
+                sim.passphrase,
+                now_ms=client.now_ms,
+                login_ms=login_time,
+                backoff=(0.05, 0.2),
             )
             return PushFeed(stream, on_push=on_push)
 
@@ -222,3 +234,23 @@ def test_a_check_before_a_send_reads_rest_not_the_pushes(sim: Simulator) -> None
     assert list(view.pending_orders("ETH-USDT-SWAP")) == [live.ordId]
     assert view.venue_pending_orders("ETH-USDT-SWAP") == {}
     assert view.calls["orders-pending"] == 1
+
+
+def test_a_runner_started_in_an_outage_runs_and_connects_push_once_the_venue_is_back(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """Every REST request answers 503 when the runner starts, so the login's time cannot be measured:
+    the runner does not stop; push connects when the venue returns, and a fill is pushed."""
+    sim.set_faults([{"endpoint": "*", "kind": "http_503", "probability": 1}])
+    signal(sim)
+    with Running(sim, tmp_path, reconcile_s=60.0, interval_s=0.1) as running:
+        # A failed round takes seconds: the client retries each read with backoff first.
+        running.wait_for(lambda: running.runner.feed is not None and running.runner.rounds >= 2, 20.0)
+        feed = running.runner.feed
+        assert feed is not None and not feed.connected and running.thread.is_alive()
+        sim.set_faults([])
+        running.wait_for(lambda: feed.connected and entries_open(running), 20.0)
+        fill_lowest_rung(sim)
+        running.wait_for(lambda: bool(fills(running)))
+    assert feed.reconnects >= 1 and feed.pushes >= 1
+    assert sim.set_ws_faults({})["logins"] == 1  # the first login that could be made held
