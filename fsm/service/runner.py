@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from exchange import Instrument, OkxAuthError, OkxError, OkxOrder
+from exchange import Instrument, OkxAuthError, OkxError, OkxOrder, OkxTimestampError
 from fsm.engine import control
 from fsm.engine.machine import LoadedMachine, load_machine
 from fsm.engine.state import LadderState
@@ -46,7 +46,11 @@ MAX_BACKOFF_S = 300.0
 
 def _parks(exc: BaseException) -> bool:
     """Errors that waiting cannot heal: the engine's own (spec, state, lock, an account that does not
-    fit, orders to adopt) and refused credentials. Network, 5xx, 429, bad payloads and bugs back off."""
+    fit, orders to adopt) and refused credentials. Network, 5xx, 429, bad payloads and bugs back off,
+    and so does a timestamp refused after the client re-measured the clock (a clock being stepped, a
+    request held up over 30 s): the next tick measures it again."""
+    if isinstance(exc, OkxTimestampError):
+        return False
     return isinstance(exc, EngineError | OkxAuthError)
 
 

@@ -7,7 +7,8 @@ import http.server
 import json
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
@@ -54,8 +55,10 @@ def runner_for(
     *,
     secret: str | None = None,
     submit: bool = False,
+    wall: Callable[[], float] = time.time,
 ) -> tuple[Runner, FakeTime]:
-    """A runner on a fake clock (armed with `submit`), its client's waits on the same clock."""
+    """A runner on a fake clock (armed with `submit`), its client's waits on the same clock; `wall` is
+    the client's wall clock (what it signs with)."""
     timer = FakeTime()
     client = OkxClient(
         sim.api_key,
@@ -64,6 +67,7 @@ def runner_for(
         base_url=sim.base_url,
         demo=True,
         armed=submit,
+        clock=wall,
         monotonic=timer.monotonic,
         sleep=timer.sleep,
     )
@@ -154,6 +158,33 @@ def test_refused_credentials_park_instead_of_retrying_forever(sim: Simulator, tm
     runner, _ = runner_for(sim, tmp_path, [MACHINE], rounds=3, secret="0" * 32)
     runner.run()
     assert runner.slots[0].parked and "OkxAuthError" in (runner.slots[0].beat.parked or "")
+
+
+class JumpingClock:
+    """A wall clock that leaps 100 s at each of its first `jumps` readings (a clock being stepped), then
+    keeps time: a timestamp measured and then signed a reading later is refused, re-measuring too."""
+
+    def __init__(self, jumps: int) -> None:
+        self.jumps, self.skew = jumps, 0.0
+
+    def __call__(self) -> float:
+        if self.jumps:
+            self.jumps -= 1
+            self.skew += 100.0
+        return time.time() + self.skew
+
+
+def test_a_refused_timestamp_backs_off_and_heals_instead_of_parking(
+    sim: Simulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim.set_price("3010")
+    sim.advance(900)  # a signal: the intent reads the account's modes, a signed request
+    runner, _ = runner_for(sim, tmp_path, [MACHINE], rounds=3, wall=JumpingClock(jumps=6))
+    with caplog.at_level(logging.INFO, logger="okx_fsm"):
+        runner.run()
+    failed = [r.getMessage() for r in caplog.records if "tick failed" in r.getMessage()]
+    assert failed and "OkxTimestampError" in failed[0]  # 50102 even after the client re-measured
+    assert not runner.slots[0].parked and beat(tmp_path).last_result == "ok"
 
 
 def test_every_machine_parked_means_no_rounds(sim: Simulator, tmp_path: Path) -> None:
