@@ -17,4 +17,5 @@ LEVERAGE_INFO = "/api/v5/account/leverage-info"
 SET_LEVERAGE = "/api/v5/account/set-leverage"
 INSTRUMENTS = "/api/v5/public/instruments"
 CANDLES = "/api/v5/market/candles"
+CANDLES_MAX = 300  # the most candles one request returns (its `limit`)
 SERVER_TIME = "/api/v5/public/time"

@@ -8,6 +8,7 @@ from exchange.paths import (
     ACCOUNT_CONFIG,
     BALANCE,
     CANDLES,
+    CANDLES_MAX,
     FILLS,
     FILLS_HISTORY,
     INSTRUMENTS,
@@ -39,7 +40,6 @@ from exchange.records import (
 from exchange.transport import PAGE_LIMIT, OkxTransport
 from exchange.wire import first_object, objects
 
-CANDLES_MAX = 300
 FILLS_RECENT_MS = 3 * 86_400_000 - 3_600_000  # /trade/fills keeps 3 days; an hour's margin for clocks
 
 

@@ -28,6 +28,7 @@ class Instrument:
     lotSz: Decimal
     minSz: Decimal
     maxLmtSz: Decimal | None
+    lever: Decimal | None  # the most leverage OKX lets an account set on it ("" on spot: None)
     state: str
     settleCcy: str | None
     raw: Mapping[str, Any] = raw_field()
@@ -66,6 +67,7 @@ def parse_instrument(obj: Any) -> Instrument:
         lotSz=f.positive("lotSz"),
         minSz=f.positive("minSz"),
         maxLmtSz=f.opt_decimal("maxLmtSz"),
+        lever=f.opt_decimal("lever"),
         state=f.text("state"),
         settleCcy=f.opt_text("settleCcy"),
         raw=f.obj,

@@ -44,9 +44,12 @@ def check(
     account = None
     if observe:
         from fsm.cli.reports_status import account_fit_document
+        from fsm.engine.account import check_leverage
         from fsm.engine.view import ExchangeView
 
-        account = account_fit_document(loaded, ExchangeView(common.reader()))
+        view = ExchangeView(common.reader())
+        check_leverage(spec, loaded.params, view.instrument(loaded.params.symbol))  # a YAML error: exit 2
+        account = account_fit_document(loaded, view)
     if as_json:
         print_json(
             {

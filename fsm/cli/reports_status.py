@@ -15,7 +15,7 @@ from typing import Any
 
 from exchange import Position
 from fsm.engine import ownership
-from fsm.engine.account import ModeRefused, check_tradeable
+from fsm.engine.account import ModeRefused, check_leverage, check_tradeable
 from fsm.engine.machine import LoadedMachine
 from fsm.engine.orders import dec
 from fsm.engine.pnl import cycle_summary
@@ -25,6 +25,7 @@ from fsm.engine.tick import preview_tick
 from fsm.engine.view import ExchangeView
 from fsm.persist import spool
 from fsm.persist.store import Inspection
+from fsm.spec.model import SpecError
 
 
 def optional_dec(value: Decimal | None) -> str | None:
@@ -105,13 +106,16 @@ def observe_for_status(machine: LoadedMachine, state: LadderState, view: Exchang
 
 def account_fit_document(machine: LoadedMachine, view: ExchangeView) -> dict[str, Any]:
     """posMode, acctLv and the instrument's leverage as OKX has them, and whether the machine can trade
-    there (`refusal` says why not, before anything is sent)."""
+    there (`refusal` says why not, before anything is sent): a YAML leverage above the instrument's
+    maximum never fits."""
     p = machine.params
     config = view.account_config()
+    instrument = view.instrument(p.symbol)
     refusal = None
     try:
         check_tradeable(p.td_mode, config.acctLv)
-    except ModeRefused as exc:
+        check_leverage(machine.spec, p, instrument)
+    except (ModeRefused, SpecError) as exc:
         refusal = str(exc)
     levers = {row.posSide or "net": dec(row.lever) for row in view.leverage(p.symbol, p.td_mode)}
     return {
@@ -120,6 +124,7 @@ def account_fit_document(machine: LoadedMachine, view: ExchangeView) -> dict[str
         "td_mode": p.td_mode,
         "leverage": levers,
         "leverage_wanted": None if p.leverage is None else dec(p.leverage),
+        "leverage_max": optional_dec(instrument.lever),
         "refusal": refusal,
     }
 

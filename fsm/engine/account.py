@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from exchange import OkxAmbiguousOutcome, OkxApiError
+from exchange import Instrument, OkxAmbiguousOutcome, OkxApiError
 from fsm.engine import ownership
 from fsm.engine.env import ActionEnv, TradingClient, error_evidence
 from fsm.errors import EngineError, ExitStatus
+from fsm.spec.ladder import LadderParams
+from fsm.spec.model import MachineSpec
 
 SPOT_ACCOUNT = "1"
 ISOLATED_REFUSED_LEVELS = ("3", "4")  # multi-currency and portfolio margin: cross only
@@ -28,6 +30,18 @@ def check_tradeable(td_mode: str, acct_lv: str | None) -> None:
         raise ModeRefused(
             f"the OKX account (acctLv {acct_lv}) trades swaps in cross margin only; set td_mode: cross"
         )
+
+
+def check_leverage(spec: MachineSpec, params: LadderParams, instrument: Instrument) -> None:
+    """Refuse (SpecError at the YAML's leverage line) a leverage above the instrument's maximum, OKX's
+    `lever`: OKX would answer every attempt to set it with 59102."""
+    most = instrument.lever
+    if params.leverage is not None and most is not None and params.leverage > most:
+        problem = (
+            f"{params.leverage} is above {instrument.instId}'s maximum leverage {most} (OKX's lever); "
+            "OKX refuses it (59102)"
+        )
+        raise spec.param_refused("leverage", problem)
 
 
 def ensure_leverage(env: ActionEnv, trader: TradingClient) -> None:

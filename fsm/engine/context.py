@@ -50,7 +50,7 @@ def _compute_signal(ctx: TickContext) -> Signal | None:
         newest_closed = newest_closed_bar_open(ctx.view.now_ms(), p.bar)
         if s.last_evaluated_candle_ts is not None and newest_closed <= s.last_evaluated_candle_ts:
             return None  # no new bar can have closed: no candle request this tick
-        candles = ctx.view.candles(p.symbol, p.bar, p.signal.lookback_bars + 2)
+        candles = ctx.view.candles(p.symbol, p.bar, p.signal.candles_limit)
         sig = robust_twap_signal(
             candles, bar=p.bar, lookback=p.signal.lookback_bars, entry_filter=p.signal.entry_filter
         )

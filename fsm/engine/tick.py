@@ -204,7 +204,7 @@ def _remember_evaluated_candle(ctx: TickContext, commit: Commit) -> None:
     s, p = ctx.state, ctx.params
     if not ctx.tracks("signal") or not ctx.view.fetched("candles"):
         return
-    confirmed = [c.ts for c in ctx.view.candles(p.symbol, p.bar, p.signal.lookback_bars + 2) if c.confirm]
+    confirmed = [c.ts for c in ctx.view.candles(p.symbol, p.bar, p.signal.candles_limit) if c.confirm]
     if confirmed and (s.last_evaluated_candle_ts is None or max(confirmed) > s.last_evaluated_candle_ts):
         s.last_evaluated_candle_ts = max(confirmed)
         commit("observe", {"last_evaluated_candle_ts": s.last_evaluated_candle_ts})

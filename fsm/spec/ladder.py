@@ -13,6 +13,7 @@ from typing import Any
 
 from yaml.nodes import Node, SequenceNode
 
+from exchange.paths import CANDLES_MAX
 from exchange.payloads import BATCH_MAX
 from fsm.spec.model import SpecError
 from fsm.spec.nodes import At, Fields, NodeReader, Read, line_of
@@ -24,6 +25,11 @@ class SignalParams:
     lookback_bars: int
     entry_filter: str  # close_above_ref (buy ladders) | close_below_ref (sell ladders) | none
     path: Path | None
+
+    @property
+    def candles_limit(self) -> int:
+        """How many of the newest candles a tick asks OKX for (robust_twap)."""
+        return self.lookback_bars + CANDLES_BEYOND_LOOKBACK
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,11 @@ REQUIRED = object()  # the default of a param a ladder must give
 _MACHINE_NAME = re.compile(r"[a-z0-9_]+")
 _CL_ORD_ID_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9]{0,7}")
 _SIGNAL_KEYS = ("provider", "lookback_bars", "entry_filter", "path")
+# A tick reads the lookback's candles and two more (the one still forming, one not yet confirmed) in
+# one candles request, so the lookback is capped by what one request returns.
+CANDLES_BEYOND_LOOKBACK = 2
+MIN_LOOKBACK_BARS = 3
+MAX_LOOKBACK_BARS = CANDLES_MAX - CANDLES_BEYOND_LOOKBACK
 
 
 @dataclass(frozen=True)
@@ -120,12 +131,7 @@ def read_params(layers: Sequence[ParamsLayer]) -> Mapping[str, Any]:
     A later layer's key replaces the earlier one whole (`signal` included); giving `sizes` or
     `notional_per_rung` replaces the earlier sizing. A value is refused in the file that gave it.
     """
-    source: dict[str, int] = {}
-    for index, layer in enumerate(layers):
-        if any(key in layer.fields for key in SIZING):
-            for key in SIZING:
-                source.pop(key, None)
-        source.update(dict.fromkeys(layer.fields, index))
+    source = _sources(layers)
     own = layers[-1]
     out: dict[str, Any] = {}
     for key, (_, default) in _params(own.reader).items():
@@ -139,6 +145,24 @@ def read_params(layers: Sequence[ParamsLayer]) -> Mapping[str, Any]:
             out[key] = default
     _check_together(layers, source, out)
     return MappingProxyType(out)
+
+
+def params_at(layers: Sequence[ParamsLayer]) -> Mapping[str, tuple[Path, int | None]]:
+    """The file and line that gave each param (a later layer's wins), for refusals found later."""
+    return MappingProxyType(
+        {key: (layers[i].reader.path, layers[i].at(key).line) for key, i in _sources(layers).items()}
+    )
+
+
+def _sources(layers: Sequence[ParamsLayer]) -> dict[str, int]:
+    """Which layer gives each param: the latest that names it (sizing is replaced as a whole)."""
+    source: dict[str, int] = {}
+    for index, layer in enumerate(layers):
+        if any(key in layer.fields for key in SIZING):
+            for key in SIZING:
+                source.pop(key, None)
+        source.update(dict.fromkeys(layer.fields, index))
+    return source
 
 
 def _params(reader: NodeReader) -> dict[str, tuple[Read, Any]]:
@@ -215,7 +239,10 @@ def _signal(reader: NodeReader, node: Node, at: At, field: str) -> Mapping[str, 
     provider = reader.choice(("robust_twap", "file"))(provider_node, at, f"{field}.provider")
     filters = tuple(dict.fromkeys(f for options in ENTRY_FILTERS.values() for f in options))
     needs: dict[str, Read] = (
-        {"lookback_bars": reader.integer(3), "entry_filter": reader.choice(filters)}
+        {
+            "lookback_bars": lambda node, at, key: _lookback_bars(reader, node, at, key),
+            "entry_filter": reader.choice(filters),
+        }
         if provider == "robust_twap"
         else {"path": reader.nonempty_text}
     )
@@ -229,6 +256,17 @@ def _signal(reader: NodeReader, node: Node, at: At, field: str) -> Mapping[str, 
             raise reader.fail(at, f"{field}.{key}", f"missing (provider {provider!r} needs it)")
         out[key] = read(fields[key], fields.at(key, at.where), f"{field}.{key}")
     return MappingProxyType(out)
+
+
+def _lookback_bars(reader: NodeReader, node: Node, at: At, field: str) -> int:
+    value: int = reader.integer(MIN_LOOKBACK_BARS)(node, at, field)
+    if value > MAX_LOOKBACK_BARS:
+        problem = (
+            f"must be at most {MAX_LOOKBACK_BARS}, got {value}: a tick reads lookback_bars + "
+            f"{CANDLES_BEYOND_LOOKBACK} candles in one request, and OKX returns at most {CANDLES_MAX}"
+        )
+        raise reader.fail(at, field, problem)
+    return value
 
 
 def _state_file(reader: NodeReader, node: Node, at: At, field: str) -> str:

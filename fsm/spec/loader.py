@@ -157,6 +157,7 @@ class _Checker:
             path=self.path,
             files=(self.path,),
             spec_hash=digest,
+            params_at=ladder.params_at(layers),
         )
         return _Loaded(spec, layers, (), (digest,))
 
@@ -189,6 +190,7 @@ class _Checker:
             path=self.path,
             files=(*parent.spec.files, self.path),
             spec_hash=_chain_hash(digests),
+            params_at=ladder.params_at(layers),
         )
         return _Loaded(spec, layers, ancestors, digests)
 

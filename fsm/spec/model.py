@@ -131,6 +131,7 @@ class MachineSpec:
     path: Path  # this machine's own file
     files: tuple[Path, ...]  # every file read: the root parent first (it declares states and rows), path last
     spec_hash: str  # sha256 hex of the file's bytes; extending, of every file's digest in order
+    params_at: Mapping[str, tuple[Path, int | None]] = field(default_factory=dict)  # file, line per param
 
     @property
     def rows_file(self) -> Path:
@@ -146,6 +147,12 @@ class MachineSpec:
         """Every trigger a row or an ignore names, in order of first appearance."""
         names = [row.trigger for row in self.rows] + [ignore.trigger for ignore in self.ignores]
         return tuple(dict.fromkeys(names))
+
+    def param_refused(self, key: str, problem: str) -> SpecError:
+        """A param's value refused only once OKX is asked (the instrument's limits), named at the file
+        and line that gave it."""
+        path, line = self.params_at.get(key, (self.path, None))
+        return SpecError(path, "params", line, key, problem)
 
     def state(self, name: str) -> StateSpec:
         for state in self.states:

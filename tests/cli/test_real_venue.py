@@ -282,6 +282,31 @@ def test_check_and_status_observe_the_accounts_modes_and_leverage(cli: Cli) -> N
     assert "refused: the OKX account (acctLv 3) trades swaps in cross margin only" in refused
 
 
+def test_check_observe_refuses_a_leverage_above_the_instruments_maximum(cli: Cli, tmp_path: Path) -> None:
+    """OKX's `lever` of the instrument is the most an account can set (the simulator's ETH swap: 100);
+    above it set-leverage is refused with 59102, so check refuses the YAML and nothing calls it a fit."""
+    h = cli
+    too_high = variant(tmp_path, "eth_levered", "ertl", leverage='"500"')
+    line = too_high.read_text().splitlines().index('  leverage: "500"') + 1
+    assert "ok: " in h.run("check", str(too_high)).output  # without OKX the maximum is not known
+    refused = h.run("check", str(too_high), "--observe", expect=2).output
+    assert (
+        f"{too_high}: params (line {line}): leverage: 500 is above ETH-USDT-SWAP's maximum leverage 100"
+        in refused
+    )
+    assert "fits" not in refused
+    status = json.loads(
+        h.run("status", str(too_high), "--observe", "--json", "--state-dir", str(h.state_dir)).stdout
+    )
+    assert status["account"]["leverage_max"] == "100"
+    assert "leverage: 500 is above" in status["account"]["refusal"]
+    shown = h.run("status", str(too_high), "--observe", "--state-dir", str(h.state_dir)).output
+    assert "refused: " in shown and "fits the machine" not in shown
+    at_most = variant(tmp_path, "eth_levered", "ertl", leverage='"100"')
+    assert "fits the machine" in h.run("check", str(at_most), "--observe").output
+    assert h.posts() == 0
+
+
 def test_a_spot_mode_account_is_refused_before_anything_is_sent(cli: Cli) -> None:
     h = cli
     h.sim.set_account(acct_lv="1")

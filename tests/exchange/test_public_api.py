@@ -49,7 +49,7 @@ RECORD_FIELDS = {
     ),
     exchange.OkxOrderAck: "ordId clOrdId tag ts sCode sMsg subCode raw",
     exchange.Instrument: (
-        "instId instType ctVal ctMult ctValCcy tickSz lotSz minSz maxLmtSz state settleCcy raw"
+        "instId instType ctVal ctMult ctValCcy tickSz lotSz minSz maxLmtSz lever state settleCcy raw"
     ),
     exchange.Position: "instId posSide mgnMode pos avgPx upl markPx liqPx cTime uTime raw",
     exchange.Balance: "totalEq uTime details raw",

@@ -235,6 +235,7 @@ def test_instrument_is_read_from_public_instruments() -> None:
         Decimal(1000000),
     )
     assert (inst.ctValCcy, inst.state, inst.settleCcy, inst.instType) == ("ETH", "live", "USDT", "SWAP")
+    assert inst.lever == Decimal(100)  # the instrument's maximum leverage
 
 
 def test_swap_instrument_without_contract_value_is_invalid() -> None:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from exchange.paths import CANDLES_MAX
 from fsm.engine.machine import VOCABULARY, load_ladder_spec, load_order_machine
 from fsm.errors import EngineError
+from fsm.spec.ladder import LadderParams
 from fsm.spec.loader import load_order_spec, load_spec
 from fsm.spec.model import Needs, SpecError, Vocabulary
 
@@ -294,6 +296,20 @@ def test_mistyped_value_is_refused_naming_the_field(tmp_path: Path, old: str, ne
     path = rewritten(tmp_path, LADDER.name, old, new)
     with pytest.raises(SpecError, match=re.escape(message)):
         load_ladder_spec(path)
+
+
+def test_a_lookback_beyond_one_candles_request_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A tick asks for lookback_bars + 2 candles in one request; OKX returns at most 300 (limit 1..300)."""
+    path = rewritten(tmp_path, LADDER.name, "lookback_bars: 16", "lookback_bars: 100000")
+    with pytest.raises(SpecError) as refused:
+        load_ladder_spec(path)
+    line = path.read_text().splitlines().index("    lookback_bars: 100000") + 1
+    assert (refused.value.path, refused.value.line) == (path, line)
+    assert refused.value.field == "signal.lookback_bars"
+    assert "must be at most 298, got 100000" in refused.value.problem
+    most = rewritten(tmp_path, LADDER.name, "lookback_bars: 16", "lookback_bars: 298")
+    params = LadderParams.from_mapping(load_ladder_spec(most).params, base_dir=tmp_path)
+    assert params.signal.candles_limit == CANDLES_MAX  # the longest lookback still fits one request
 
 
 def test_file_provider_needs_a_path_and_nothing_else(tmp_path: Path) -> None:
