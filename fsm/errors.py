@@ -84,6 +84,12 @@ class StateCorrupt(StateRefused):
         )
 
 
+SPEC_CHANGE_ADVICE = (
+    "if the change is intended, run `okx-fsm reconcile MACHINE --accept-spec-change` (it journals the new "
+    "spec hash), otherwise restore the YAML"
+)
+
+
 class StateMismatch(StateRefused):
     """The state belongs to another machine (strategy_id, symbol, bar) or an older spec."""
 
@@ -93,11 +99,7 @@ class StateMismatch(StateRefused):
         self.expected = expected
         self.found = found
         if field == "spec_hash":
-            advice = (
-                "The machine's YAML changed since this state was written; if the change is intended, "
-                "run `okx-fsm reconcile MACHINE --accept-spec-change` (it journals the new spec hash), "
-                "otherwise restore the YAML."
-            )
+            advice = f"The machine's YAML changed since this state was written; {SPEC_CHANGE_ADVICE}."
         else:
             advice = "Point the machine at its own state file (its state file name or --state-dir)."
         super().__init__(

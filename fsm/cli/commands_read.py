@@ -70,7 +70,9 @@ def status_doc(machine: str, state_dir: Path, client: OkxClient | None) -> dict[
         from fsm.engine.view import ExchangeView
 
         observation = observe_for_status(loaded, state, ExchangeView(client))
-    return status_document(loaded, state, cursor, observation, inspection=inspection)
+    return status_document(
+        loaded, state, cursor, observation, inspection=inspection, spec_changed_from=store.spec_changed_from
+    )
 
 
 def watch(

@@ -100,6 +100,10 @@ def watch_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
         pnl, clock, beat = doc["pnl"], doc["clock"], doc["runner"]
         pos = doc["position"]
         notes = []
+        if not doc["exists"]:
+            notes.append("no state file in this --state-dir")
+        if doc["spec_change"] is not None:
+            notes.append("YAML changed: tick and run refuse it")
         if beat is not None and beat["parked"]:
             notes.append(f"PARKED: {beat['parked']}")
         elif beat is not None and beat["consecutive_failures"]:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fsm.cli.render import MONEY, cell, countdown, fancy, iso, new_table, num
+from fsm.errors import SPEC_CHANGE_ADVICE
 
 RUNG_COLUMNS = ("level", "clOrdId", "ordId", "px", "sz", "state", "accFillSz", "avgPx")
 
@@ -188,6 +189,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
     """The status screen: state, signal, clock and countdowns, rungs, fills, position and PnL, next row."""
     headline(console, doc)
     console.print(f"market    {doc['symbol']} {doc['bar']}   state file {doc['state_file']}")
+    standing_lines(console, doc)
     recovery_line(console, doc.get("recovery"))
     operator_line(console, doc)
     signal_line(console, doc["signal"])
@@ -222,6 +224,26 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
     account_line(console, doc["account"])
     runner_line(console, doc["runner"])
     print_next(console, doc["next"])
+
+
+def standing_lines(console: Console, doc: Mapping[str, Any]) -> None:
+    """Say so when what status shows is not a running machine's state: nothing has run with this state
+    directory, or the YAML changed since the state was written (tick and run refuse it)."""
+    lines = []
+    if not doc["exists"]:
+        lines.append(
+            f"no state  no state file exists at {doc['state_file']} (and no journal): this machine has not "
+            "run with this --state-dir; shown is its initial state"
+        )
+    change = doc["spec_change"]
+    if change is not None:
+        lines.append(
+            f"spec      WARNING: the YAML changed since this state was written (spec hash "
+            f"{change['yaml_spec_hash'][:12]}, the state's {change['state_spec_hash'][:12]}): tick and run "
+            f"refuse it; {SPEC_CHANGE_ADVICE}"
+        )
+    for text in lines:
+        console.print(text, style="bold yellow" if fancy(console) else None, markup=False, soft_wrap=True)
 
 
 def recovery_line(console: Console, recovery: Mapping[str, Any] | None) -> None:

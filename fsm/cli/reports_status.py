@@ -226,9 +226,19 @@ def status_document(
     observation: Observation | None,
     *,
     inspection: Inspection | None = None,
+    spec_changed_from: str | None = None,
 ) -> dict[str, Any]:
-    """`status`: the state document plus recovery, clock, countdowns, PnL and the next row."""
+    """`status`: the state document plus whether any state exists, a changed spec, recovery, clock,
+    countdowns, PnL and the next row."""
     doc = state_document(machine.name, state, dict(cursor) if cursor is not None else None)
+    doc["exists"] = inspection is not None and (
+        inspection.state_file_cursor is not None or inspection.journal_end is not None
+    )
+    doc["spec_change"] = (
+        None
+        if spec_changed_from is None
+        else {"state_spec_hash": spec_changed_from, "yaml_spec_hash": machine.spec.spec_hash}
+    )
     doc["recovery"] = recovery_document(inspection)
     now: int | None
     source: str | None

@@ -46,6 +46,8 @@ STATUS = STATE | {
     "symbol",
     "bar",
     "state_file",
+    "exists",
+    "spec_change",
     "recovery",
     "clock",
     "pnl",

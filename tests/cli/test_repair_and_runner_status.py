@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from fsm.service.heartbeat import Heartbeat, heartbeat_path
-from tests.cli.conftest import Cli
+from tests.cli.conftest import MACHINE, Cli
 
 TORN = b'{"data":{"evidence":'
 
@@ -24,6 +25,22 @@ def test_repair_moves_the_torn_tail_aside_keeping_its_bytes(cli: Cli) -> None:
     cli.machine("verify-log")
     err = cli.machine("repair", expect=3).stderr
     assert "has no torn tail; nothing to repair" in err
+
+
+def test_status_of_a_state_dir_without_state_says_so_plainly(cli: Cli, tmp_path: Path) -> None:
+    typo = tmp_path / "typo"
+    out = cli.run("status", MACHINE, "--state-dir", str(typo)).stdout  # still exit 0
+    state_file = typo / f"{MACHINE}_live.json"
+    assert f"no state  no state file exists at {state_file} (and no journal)" in out
+    doc = json.loads(cli.run("status", MACHINE, "--state-dir", str(typo), "--json").stdout)
+    assert doc["exists"] is False and doc["state"] == "idle"
+    assert not typo.exists()  # status writes nothing, not even the directory
+    assert "no state file in this --state-dir" in cli.run("watch", MACHINE, "--state-dir", str(typo)).stdout
+    cli.entries_open()
+    assert cli.status()["exists"] is True
+    assert "no state" not in cli.machine("status").stdout
+    cli.state_path.unlink()  # the journal alone still holds the state (the next tick rebuilds the file)
+    assert cli.status()["exists"] is True
 
 
 def test_status_shows_the_runners_last_tick_and_warns_when_it_is_stale(cli: Cli) -> None:

@@ -40,3 +40,29 @@ def test_changed_yaml_is_refused_until_accepted_and_the_acceptance_is_journaled(
         == json.loads((h.state_dir / f"{MACHINE}_live.json").read_text())["identity"]["spec_hash"]
     )
     h.run("verify-log", str(edited), "--state-dir", state_dir)
+
+
+def test_status_warns_that_tick_and_run_refuse_a_changed_yaml(cli: Cli, tmp_path: Path) -> None:
+    h = cli
+    original = REPO_MACHINES / f"{MACHINE}.yaml"
+    edited = tmp_path / "machines" / f"{MACHINE}.yaml"
+    edited.parent.mkdir()
+    edited.write_text(original.read_text().replace("hold_bars: 8", "hold_bars: 9"))
+    state_dir = str(h.state_dir)
+    h.signal()
+    h.run("tick", str(original), "--state-dir", state_dir)
+    assert (
+        json.loads(h.run("status", str(original), "--state-dir", state_dir, "--json").stdout)["spec_change"]
+        is None
+    )
+    assert "WARNING" not in h.run("status", str(original), "--state-dir", state_dir).stdout
+
+    shown = h.run("status", str(edited), "--state-dir", state_dir).stdout  # shown, exit 0
+    assert "spec      WARNING: the YAML changed since this state was written" in shown
+    assert "tick and run refuse it; if the change is intended, run `okx-fsm reconcile" in shown
+    doc = json.loads(h.run("status", str(edited), "--state-dir", state_dir, "--json").stdout)
+    state_hash = json.loads((h.state_dir / f"{MACHINE}_live.json").read_text())["identity"]["spec_hash"]
+    yaml_hash = json.loads(h.run("check", str(edited), "--json").stdout)["spec_hash"]
+    assert doc["spec_change"] == {"state_spec_hash": state_hash, "yaml_spec_hash": yaml_hash}
+    assert state_hash != yaml_hash
+    h.run("tick", str(edited), "--state-dir", state_dir, expect=3)  # what the warning says
