@@ -122,6 +122,24 @@ class JournalChainBroken(StateRefused):
         )
 
 
+class StateAheadOfJournal(JournalChainBroken):
+    """The state file names a record the journal no longer holds: the journal's last records were lost
+    (a torn tail moved aside, a journal restored from an older copy)."""
+
+    def __init__(self, path: Path, state_seq: int, journal_seq: int | None) -> None:
+        self.path = path
+        self.line = None
+        end = "" if journal_seq is None else f" (its last seq {journal_seq})"
+        self.reason = f"the state file is at seq {state_seq}, ahead of the journal's end{end}"
+        StateRefused.__init__(
+            self,
+            f"journal {path}: {self.reason}: the journal's last records were lost. Nothing was changed. "
+            "`okx-fsm repair MACHINE` moves the state file aside (kept) so that the next tick rebuilds "
+            "the state from the journal's last snapshot and observes OKX again; or restore the journal "
+            "from a backup.",
+        )
+
+
 class JournalTornTail(StateRefused):
     """The journal ends with an incomplete line, as an interrupted append leaves it."""
 

@@ -1,6 +1,7 @@
 """Commands that read: the state (status, watch), OKX through an unarmed client (intent, open-orders,
 reconcile, account) and the journal (history, verify-log, repair). None of them can POST; reconcile
-journals what it observed and repair moves a torn journal tail aside, nothing else writes."""
+journals what it observed and repair moves a torn journal tail (and a state file ahead of the journal)
+aside, nothing else writes."""
 
 from __future__ import annotations
 
@@ -268,10 +269,10 @@ def verify_log(
 
 
 def repair(machine: MachineArg, state_dir: StateDirOpt = DEFAULT_STATE_DIR) -> None:
-    """Move a torn journal tail aside (into JOURNAL.torn-N, never deleted); says what it moved."""
+    """Move a torn journal tail aside (into JOURNAL.torn-N), then a state file ahead of the journal
+    (into STATE.ahead-N); nothing is deleted. Says what it moved and what the next tick does."""
     from fsm.engine.machine import load_machine
     from fsm.errors import StateRefused
-    from fsm.persist.journal import read_journal
     from fsm.persist.store import StateStore
 
     loaded = load_machine(machine, state_dir=state_dir)
@@ -279,16 +280,28 @@ def repair(machine: MachineArg, state_dir: StateDirOpt = DEFAULT_STATE_DIR) -> N
     journal = store.journal_path
     if not journal.exists():
         raise StateRefused(f"{loaded.name} has no journal at {journal}: nothing to repair")
-    before = journal.stat().st_size
     try:
-        moved = store.repair_torn_tail()
+        done = store.repair()
     except ValueError as exc:
         raise StateRefused(f"{exc} (verify-log checks the whole chain)") from None
-    scan = read_journal(journal)
+    end = done.journal_end.seq
+    if done.torn_tail is not None:
+        print(
+            f"moved the torn tail of {journal} ({done.torn_bytes} bytes) to {done.torn_tail}; the journal "
+            f"now ends at seq {end} with its chain intact"
+        )
+    if done.state_file is None:
+        print("the next tick rolls the state forward from the journal")
+        return
+    start = (
+        "the machine's initial state (the journal holds no snapshot)"
+        if done.snapshot_seq is None
+        else f"the journal's last snapshot (seq {done.snapshot_seq})"
+    )
     print(
-        f"moved the torn tail of {journal} ({before - journal.stat().st_size} bytes) to {moved}; "
-        f"the journal now ends at seq {scan.last_seq} with its chain intact; the next tick rolls the "
-        "state forward from it"
+        f"moved the state file {loaded.state_path} (at seq {done.state_file_seq}, ahead of the journal's "
+        f"last seq {end}) aside to {done.state_file} (kept); the next tick rebuilds the state from "
+        f"{start} and observes OKX again for what the lost records held"
     )
 
 

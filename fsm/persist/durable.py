@@ -7,9 +7,12 @@ import contextlib
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 _TEMP_SUFFIX = ".tmp"
+T = TypeVar("T")
 
 
 def fsync_directory(directory: Path) -> None:
@@ -47,6 +50,26 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.unlink(temp)
         raise
     fsync_directory(path.parent)
+
+
+def claim_numbered(path: Path, tag: str, claim: Callable[[Path], T]) -> tuple[Path, T]:
+    """The first ``<name>.<tag>-<n>`` beside ``path`` (n = 1, 2, ...) that ``claim`` creates, and what it
+    returned; ``claim`` raises FileExistsError for a taken name, so nothing is ever replaced."""
+    n = 1
+    while True:
+        target = path.with_name(f"{path.name}.{tag}-{n}")
+        try:
+            return target, claim(target)
+        except FileExistsError:
+            n += 1
+
+
+def move_aside(path: Path, tag: str) -> Path:
+    """Rename ``path`` to the first free ``<name>.<tag>-<n>`` (never over another file), durably."""
+    target, _ = claim_numbered(path, tag, lambda free: os.link(path, free))
+    os.unlink(path)
+    fsync_directory(path.parent)
+    return target
 
 
 def remove_stale_temp_files(path: Path) -> int:

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fsm.errors import JournalChainBroken, JournalTornTail
+from fsm.errors import JournalChainBroken, JournalTornTail, StateAheadOfJournal
 from fsm.persist.chain import GENESIS, Cursor, JournalRecord, NotJson, check_record, encode_record, load_line
-from fsm.persist.durable import fsync_directory
+from fsm.persist.durable import claim_numbered, fsync_directory
 from fsm.persist.segments import journal_files, segment_path
 
 Event = tuple[str, Mapping[str, Any], int]  # kind, data, ts (exchange ms)
@@ -123,7 +123,7 @@ class JournalReader:
             if start is not None:
                 self.size = start.offset
                 handle.seek(start.offset)
-                yield self._checkpoint_record(handle.readline())
+                yield self._checkpoint_record(handle.readline(), newest)
                 line_of_first = start.seq - first + 2
             for lineno, line in enumerate(handle, start=line_of_first):
                 if unparseable is not None:
@@ -150,8 +150,9 @@ class JournalReader:
                 raise JournalTornTail(path, self.size, unparseable[1])
             raise JournalChainBroken(path, unparseable[0], f"not valid JSON ({unparseable[2]})")
 
-    def _checkpoint_record(self, line: bytes) -> JournalRecord:
-        """The record at the checkpoint, verified on its own bytes and matched to the checkpoint."""
+    def _checkpoint_record(self, line: bytes, newest: bool) -> JournalRecord:
+        """The record at the checkpoint, verified on its own bytes and matched to the checkpoint; cut
+        short at the end of the newest file, it is a torn tail (so the refusal names `repair`)."""
         start = self.start
         assert start is not None
 
@@ -162,10 +163,12 @@ class JournalReader:
                 f"the state file's checkpoint (seq {start.seq} at byte {start.offset}) {why}",
             )
 
+        if not line and newest:
+            raise StateAheadOfJournal(self.active, start.seq, None)
         if not line:
-            raise JournalChainBroken(
-                self.active, None, f"the state file is at seq {start.seq}, ahead of the journal's end"
-            )
+            raise refuse("is past the end of the file, which a later segment follows")
+        if newest and not line.endswith(b"\n"):
+            raise JournalTornTail(self.active, start.offset, len(line))
         try:
             obj = load_line(line[:-1]) if line.endswith(b"\n") else None
         except NotJson:
@@ -252,14 +255,9 @@ def repair_torn_tail(path: Path) -> Path:
     with path.open("rb") as source:
         source.seek(offset)
         torn_bytes = source.read(length)
-    n = 1
-    while True:
-        target = path.with_name(f"{path.name}.torn-{n}")
-        try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            break
-        except FileExistsError:
-            n += 1
+    target, fd = claim_numbered(
+        path, "torn", lambda free: os.open(free, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    )
     try:
         view = memoryview(torn_bytes)
         while view:

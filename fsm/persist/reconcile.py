@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fsm.errors import JournalChainBroken, StateCorrupt
+from fsm.errors import JournalChainBroken, StateAheadOfJournal, StateCorrupt
 from fsm.persist.chain import GENESIS, Cursor, JournalRecord
 from fsm.persist.journal import Checkpoint, JournalReader, Tally
 from fsm.persist.segments import journal_files
@@ -83,12 +83,7 @@ def reconcile(
             f"it is missing but the state file {state_path} is at seq {cursor.seq}",
         )
     if cursor.seq > journal.cursor.seq:
-        raise JournalChainBroken(
-            journal_path,
-            None,
-            f"the state file {state_path} is at seq {cursor.seq}, ahead of the journal's last seq "
-            f"{journal.cursor.seq}",
-        )
+        raise StateAheadOfJournal(journal_path, cursor.seq, journal.cursor.seq)
     at_cursor = journal.at_state_cursor
     if at_cursor is not None and at_cursor.hash != cursor.hash:
         raise JournalChainBroken(

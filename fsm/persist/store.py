@@ -24,12 +24,12 @@ from typing import Any, Literal
 
 from fsm.errors import JournalTornTail, StateLocked, StateMismatch
 from fsm.persist.chain import GENESIS, Cursor, JournalRecord
-from fsm.persist.durable import remove_stale_temp_files
+from fsm.persist.durable import move_aside, remove_stale_temp_files
 from fsm.persist.journal import Event, JournalWriter, VerifyReport, first_day, repair_torn_tail
 from fsm.persist.reconcile import IDENTITY_KEY, JournalPass, reconcile, scan_journal
 from fsm.persist.statefile import Identity, StateFile, read_state_file, write_state_file
 
-__all__ = ["Identity", "Inspection", "StateStore"]  # Identity: fsm.engine imports it from here
+__all__ = ["Identity", "Inspection", "Repair", "StateStore"]  # Identity: fsm.engine imports it from here
 
 Segments = Literal["cycle", "day"] | None
 DAY_MS = 86_400_000
@@ -60,6 +60,18 @@ class Inspection:
     def journal_ahead_by(self) -> int:
         """How many records the next ``open()`` rolls the state file forward by (its ``rolled_forward``)."""
         return self.cursor.seq - (0 if self.state_file_cursor is None else self.state_file_cursor.seq)
+
+
+@dataclass(frozen=True)
+class Repair:
+    """What ``StateStore.repair`` moved aside (nothing is deleted) and what the journal holds after it."""
+
+    torn_tail: Path | None  # where the torn last line's bytes went
+    torn_bytes: int
+    state_file: Path | None  # where a state file ahead of the journal went
+    state_file_seq: int | None  # the seq the state file was at (None without one)
+    journal_end: Cursor  # the journal's last record
+    snapshot_seq: int | None  # the journal's newest snapshot, which the next open starts from
 
 
 class StateStore:
@@ -198,16 +210,46 @@ class StateStore:
         self._check_identity(self.state_path, state.identity)
         return state.snapshot, state.cursor
 
-    def repair_torn_tail(self) -> Path:
-        """Under the lock, move the journal's torn last line aside (see `journal.repair_torn_tail`)."""
+    def repair(self) -> Repair:
+        """Under the lock, leave files that open again, moving aside (never deleting) what stops them:
+        a torn journal tail (see `journal.repair_torn_tail`), then a state file whose checkpoint the
+        journal no longer holds, so the next open rebuilds the state from the journal's newest snapshot
+        (what the lost records said is observed again from OKX).
+
+        Raises ValueError when neither applies, and refuses (JournalChainBroken) a journal whose
+        complete records do not form one chain, changing nothing.
+        """
         if self._lock_fd is not None:
-            return repair_torn_tail(self.journal_path)
+            return self._repair()
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         self._lock()
         try:
-            return repair_torn_tail(self.journal_path)
+            return self._repair()
         finally:
             self.close()
+
+    def _repair(self) -> Repair:
+        torn: tuple[Path, int] | None = None
+        try:
+            journal = scan_journal(self.journal_path, None, full=True)
+        except JournalTornTail as found:
+            torn = (repair_torn_tail(self.journal_path), found.length)
+            journal = scan_journal(self.journal_path, None, full=True)
+        state = read_state_file(self.state_path)
+        ahead = state is not None and state.cursor.seq > journal.cursor.seq
+        if torn is None and not ahead:
+            raise ValueError(
+                f"journal {self.journal_path} has no torn tail and the state file is not ahead of it; "
+                "nothing to repair"
+            )
+        return Repair(
+            torn_tail=None if torn is None else torn[0],
+            torn_bytes=0 if torn is None else torn[1],
+            state_file=move_aside(self.state_path, "ahead") if ahead else None,
+            state_file_seq=None if state is None else state.cursor.seq,
+            journal_end=journal.cursor,
+            snapshot_seq=None if journal.last is None else journal.last.seq,
+        )
 
     def close(self) -> None:
         """Release the journal and the lock; safe to call twice."""

@@ -24,7 +24,49 @@ def test_repair_moves_the_torn_tail_aside_keeping_its_bytes(cli: Cli) -> None:
     assert moved.read_bytes() == TORN and cli.journal_path.read_bytes() == intact  # nothing deleted
     cli.machine("verify-log")
     err = cli.machine("repair", expect=3).stderr
-    assert "has no torn tail; nothing to repair" in err
+    assert "has no torn tail and the state file is not ahead of it; nothing to repair" in err
+
+
+def test_repair_after_the_last_record_was_cut_leaves_a_machine_that_ticks(cli: Cli) -> None:
+    """The journal's last record cut short (the one the state file names): status and tick name repair;
+    repair moves the torn bytes and the state file aside (both kept); the next tick rebuilds the state
+    from the journal's last snapshot and observes OKX again, agreeing with the venue's records."""
+    cli.partially_filled()
+    journal = cli.journal_path.read_bytes()
+    last = journal.splitlines(keepends=True)[-1]
+    cli.journal_path.write_bytes(journal[: len(journal) - len(last) // 2])
+    state_file = cli.state_path.read_bytes()
+    for command in ("status", "tick"):
+        err = cli.machine(command, expect=3).stderr
+        assert "ends with a torn line" in err and "okx-fsm repair MACHINE" in err
+    assert cli.state_path.read_bytes() == state_file
+
+    out = cli.machine("repair").stdout
+    ahead = cli.state_path.with_name(cli.state_path.name + ".ahead-1")
+    cut_seq = json.loads(last)["seq"]
+    assert f"moved the torn tail of {cli.journal_path}" in out
+    assert (
+        f"moved the state file {cli.state_path} (at seq {cut_seq}, ahead of the journal's last seq "
+        f"{cut_seq - 1}) aside to {ahead} (kept); the next tick rebuilds the state from the journal's last "
+        "snapshot (seq "
+    ) in out
+    assert "and observes OKX again for what the lost records held" in out
+    assert ahead.read_bytes() == state_file and not cli.state_path.exists()
+
+    posts = cli.posts()
+    doc = cli.tick(submit=True)
+    assert doc["state"] == "partially_filled" and doc["tick"]["rolled_forward"] > 0
+    assert cli.posts() == posts  # the rungs were found on OKX by clOrdId: nothing sent again
+    venue = {o["clOrdId"]: o for o in cli.sim_orders()}
+    assert {r["clOrdId"]: r["accFillSz"] for r in doc["rungs"]} == {
+        r["clOrdId"]: venue[r["clOrdId"]]["accFillSz"] for r in doc["rungs"]
+    }
+    ours = {cl for cl in venue if cl.startswith("ertw")}
+    venue_fills = sorted(f["tradeId"] for f in cli.sim.state()["fills"] if f["clOrdId"] in ours)
+    assert sorted(f["tradeId"] for f in doc["fills"]) == venue_fills and venue_fills
+    cli.assert_exchange_agrees()
+    cli.machine("verify-log")
+    assert ahead.read_bytes() == state_file  # still there, untouched
 
 
 def test_status_of_a_state_dir_without_state_says_so_plainly(cli: Cli, tmp_path: Path) -> None:

@@ -187,8 +187,9 @@ def test_torn_journal_tail_is_refused_then_repaired_without_loss(tmp_path: Path)
         store_at(tmp_path).open()
     assert caught.value.offset == len(good)
     assert disk(tmp_path) == before
-    saved = store_at(tmp_path).repair_torn_tail()
-    assert saved.read_bytes() == b'{"data":{"evidence":'
+    done = store_at(tmp_path).repair()
+    assert done.state_file is None  # the state file's checkpoint is still in the journal
+    assert done.torn_tail is not None and done.torn_tail.read_bytes() == b'{"data":{"evidence":'
     assert journal.read_bytes() == good
     assert (tmp_path / "machine.json").read_bytes() == before["machine.json"]
     with store_at(tmp_path) as store:
@@ -278,6 +279,47 @@ def test_state_file_ahead_of_the_journal_is_refused(tmp_path: Path) -> None:
     before = disk(tmp_path)
     with pytest.raises(JournalChainBroken, match="ahead of the journal"):
         store_at(tmp_path).open()
+    assert disk(tmp_path) == before
+
+
+def test_a_cut_checkpoint_record_is_a_torn_tail_and_repair_leaves_a_store_that_opens(tmp_path: Path) -> None:
+    """The journal's last record, which the state file names, cut short: refused as a torn tail (so the
+    message names repair), then repair moves the torn bytes and the state file aside, keeping both."""
+    commit_steps(tmp_path, 3)
+    journal, state = tmp_path / "machine.jsonl", tmp_path / "machine.json"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:2]) + lines[2][:50])
+    before = disk(tmp_path)
+    for attempt in (lambda: store_at(tmp_path).inspect(), lambda: store_at(tmp_path).open()):
+        with pytest.raises(JournalTornTail, match="okx-fsm repair MACHINE"):
+            attempt()
+    assert disk(tmp_path) == before
+    done = store_at(tmp_path).repair()
+    assert done.torn_tail is not None and done.torn_tail.read_bytes() == lines[2][:50]
+    assert done.state_file == tmp_path / "machine.json.ahead-1" and done.state_file_seq == 3
+    assert done.state_file.read_bytes() == before["machine.json"]  # kept, byte for byte
+    assert (done.journal_end.seq, done.snapshot_seq) == (2, 2) and not state.exists()
+    with store_at(tmp_path) as store:
+        assert store.open() == ladder_snapshot(2)
+        assert store.commit("fill", {}, ladder_snapshot(3), TS + 3).seq == 3
+    assert verify_journal(journal).last_seq == 3
+
+
+def test_repair_moves_aside_a_state_file_ahead_of_an_intact_journal(tmp_path: Path) -> None:
+    """A repair cut short after the journal was truncated (or a journal restored from an older copy):
+    running it again moves the state file aside; with nothing wrong it changes nothing."""
+    commit_steps(tmp_path, 3)
+    journal = tmp_path / "machine.jsonl"
+    journal.write_bytes(b"".join(journal.read_bytes().splitlines(keepends=True)[:2]))
+    (tmp_path / "machine.json.ahead-1").write_bytes(b"an earlier repair's")
+    done = store_at(tmp_path).repair()
+    assert done.torn_tail is None and done.state_file == tmp_path / "machine.json.ahead-2"
+    assert (tmp_path / "machine.json.ahead-1").read_bytes() == b"an earlier repair's"
+    with store_at(tmp_path) as store:
+        assert store.open() == ladder_snapshot(2)
+    before = disk(tmp_path)
+    with pytest.raises(ValueError, match="nothing to repair"):
+        store_at(tmp_path).repair()
     assert disk(tmp_path) == before
 
 
