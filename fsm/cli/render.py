@@ -91,14 +91,3 @@ def body_text(body: Any) -> str:
     if isinstance(body, list):
         return "[\n" + ",\n".join(f"  {json.dumps(item)}" for item in body) + "\n]"
     return json.dumps(body)
-
-
-def num(value: Any) -> str:
-    """A decimal string for display: trailing zeros beyond the value dropped, never an exponent."""
-    if value is None:
-        return "-"
-    text = str(value)
-    if "." in text and "e" not in text.lower():
-        text = text.rstrip("0")
-        return text + "0" if text.endswith(".") else text
-    return text

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from fsm.cli.render import MONEY, cell, countdown, fancy, iso, new_table, num
+from fsm.cli.render import MONEY, cell, countdown, fancy, iso, new_table
 from fsm.errors import SPEC_CHANGE_ADVICE
 
 RUNG_COLUMNS = ("level", "clOrdId", "ordId", "px", "sz", "state", "accFillSz", "avgPx")
@@ -51,7 +51,7 @@ def headline(console: Console, doc: Mapping[str, Any]) -> None:
 def signal_line(console: Console, sig: Mapping[str, Any] | None) -> None:
     if sig is not None:
         console.print(
-            f"signal    {sig['provider']}  candle {iso(sig['candle_ts'])}  ref_px {num(sig['ref_px'])}  "
+            f"signal    {sig['provider']}  candle {iso(sig['candle_ts'])}  ref_px {sig['ref_px']}  "
             f"close {sig['close']}  lookback {sig['lookback']}"
         )
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from exchange import Balance, OkxOrder, Position
-from fsm.cli.reports_status import next_rows_document, optional_dec, state_document
+from fsm.cli.reports_status import next_rows_document, optional_dec, signal_document, state_document
 from fsm.engine.actions import render_intent
 from fsm.engine.env import ActionEnv
 from fsm.engine.machine import LoadedMachine
@@ -40,7 +40,7 @@ def intent_document(machine: LoadedMachine, state: LadderState, view: ExchangeVi
         "machine": machine.name,
         "state": state.state,
         "source": source,
-        "signal": None if shadow.signal is None else shadow.signal.to_dict(),
+        "signal": signal_document(shadow),
         "cycle_id": shadow.cycle_id,
         "expiry_ts": shadow.expiry_ts,
         "now_ms": view.now_ms(),

@@ -55,6 +55,17 @@ def rung_rows(state: LadderState) -> list[dict[str, Any]]:
     ]
 
 
+def signal_document(state: LadderState) -> dict[str, Any] | None:
+    """The cycle's signal as shown: the reference price (a median of typical prices, kept exact in the
+    journal and the state) to the nearest tick of the instrument, once the intent has read it."""
+    if state.signal is None:
+        return None
+    doc = state.signal.to_dict()
+    if state.tick_sz is not None:
+        doc["ref_px"] = dec((state.signal.ref_px / state.tick_sz).to_integral_value() * state.tick_sz)
+    return doc
+
+
 def state_document(machine: str, state: LadderState, cursor: dict[str, Any] | None) -> dict[str, Any]:
     """The `status --json` core (keys documented in the README)."""
     return {
@@ -62,7 +73,7 @@ def state_document(machine: str, state: LadderState, cursor: dict[str, Any] | No
         "state": state.state,
         "cycle_id": state.cycle_id,
         "cycles_completed": state.cycles_completed,
-        "signal": None if state.signal is None else state.signal.to_dict(),
+        "signal": signal_document(state),
         "expiry_ts": state.expiry_ts,
         "entry_start_ts": state.entry_start_ts,
         "exit_due_ts": state.exit_due_ts,

@@ -57,6 +57,7 @@ def render_intent(env: ActionEnv) -> None:
     s.signal = sig
     s.cycle_id = cycle_id
     s.ct_val = instrument.ctVal
+    s.tick_sz = instrument.tickSz
     s.last_signal_candle_ts = sig.candle_ts
     s.last_evaluated_candle_ts = max(sig.candle_ts, s.last_evaluated_candle_ts or 0)
     s.expiry_ts = sig.close_ts + p.expiry_bars * bar_ms(p.bar)

@@ -69,6 +69,7 @@ class LadderState:
     fills_cursor_ts: int | None = None  # ts of that fill: where the next fills read begins
     pos_mode: str | None = None  # the account's posMode when the cycle began (net_mode / long_short_mode)
     ct_val: Decimal | None = None  # the instrument's contract value, for PnL in the settle currency
+    tick_sz: Decimal | None = None  # the instrument's price tick, for showing prices (the reference's)
     archived_cycle_id: str | None = None  # the cycle whose archive record is journaled (never twice)
     position_anomaly: str | None = None  # the last position shortfall journaled (journaled once)
     paused: bool = False  # the operator's pause: no new cycle starts; working orders are left as they are
@@ -122,6 +123,7 @@ class LadderState:
             "fills_cursor_ts": self.fills_cursor_ts,
             "pos_mode": self.pos_mode,
             "ct_val": opt_dec(self.ct_val),
+            "tick_sz": opt_dec(self.tick_sz),
             "archived_cycle_id": self.archived_cycle_id,
             "position_anomaly": self.position_anomaly,
             "paused": self.paused,
@@ -153,6 +155,7 @@ class LadderState:
             fills_cursor_ts=d.get("fills_cursor_ts"),
             pos_mode=d.get("pos_mode"),
             ct_val=to_opt_dec(d.get("ct_val")),
+            tick_sz=to_opt_dec(d.get("tick_sz")),
             archived_cycle_id=d.get("archived_cycle_id"),
             position_anomaly=d.get("position_anomaly"),
             paused=bool(d.get("paused", False)),

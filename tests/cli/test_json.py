@@ -179,3 +179,21 @@ def test_account_and_operator_documents(cli: Cli) -> None:
     args = ("order", SYMBOL, "--side", "sell", "--sz", "1", "--ord-type", "market", "--json")
     order = json.loads(cli.run(*args).stdout)
     assert keys(order) == {"command", "submitted", "request", "ack"}
+
+
+def test_the_reference_price_is_shown_on_the_tick_and_journaled_exact(cli: Cli) -> None:
+    """ref_px is a median of (h+l+c)/3: intent, tick and status show it to ETH's 0.01 tick, the
+    journal and the state file keep it exact."""
+    cli.signal()
+    intent = cli.json("intent")
+    tick = cli.tick(submit=True)
+    [record] = [r["data"]["signal"] for r in cli.journal() if r["kind"] == "intent"]
+    exact = Decimal(record["ref_px"])
+    assert exact != exact.quantize(Decimal("0.01"))  # finer than the tick, or the test shows nothing
+    assert json.loads(cli.state_path.read_text())["snapshot"]["signal"]["ref_px"] == record["ref_px"]
+    status = cli.status()
+    for doc in (intent, tick, status):
+        shown = Decimal(doc["signal"]["ref_px"])
+        assert shown.as_tuple().exponent == -2 and abs(shown - exact) <= Decimal("0.005")
+    text = cli.machine("status").stdout
+    assert f"ref_px {status['signal']['ref_px']}  close" in text and record["ref_px"] not in text
