@@ -103,6 +103,7 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 
 def _forms(secret: str) -> set[str]:
+    """The texts that would show `secret`, or what is left of it once its control characters split it."""
     pieces = "".join(c if c.isprintable() else "\n" for c in secret).split("\n")
     forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], *(p.strip() for p in pieces)}
     forms.discard("")

@@ -41,7 +41,11 @@ class Masked(logging.Filter):
         self._redact = redact
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = self._redact(record.getMessage()), None
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a call whose arguments do not fit: logged as written, masked
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = self._redact(message), None
         return True
 
 

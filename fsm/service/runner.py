@@ -278,8 +278,8 @@ class Runner:
         slot.write_heartbeat()
 
     def _reason(self, exc: BaseException) -> str:
-        """An error as the log, the heartbeat and a notification show it: credentials masked, since a
-        layer below the client may have quoted one."""
+        """An error as the log, the heartbeat and a notification show it: credentials masked, since its
+        text may quote one (a library's message, a bug's)."""
         return self.client.redact(f"{type(exc).__name__}: {exc}")
 
     def _failed(self, slot: Slot, exc: Exception, at: float, duration: float) -> None:

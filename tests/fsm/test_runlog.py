@@ -35,9 +35,11 @@ def test_a_line_quoting_a_credential_is_masked_on_the_console_and_in_the_file(
 ) -> None:
     path = runlog.configure(tmp_path, rich=False, redact=lambda text: redact(text, [PASSPHRASE]))
     logging.getLogger("okx_fsm.push").warning("push: %s", ValueError(f"bad header {PASSPHRASE!r}"))
+    logging.getLogger("okx_fsm.run").warning("arguments that do not fit %d", PASSPHRASE)
     console, file = capsys.readouterr().err, path.read_text()
     for text in (console, file):
         assert "canary" not in text and f"push: bad header '{REDACTED}'" in text, text
+        assert "arguments that do not fit %d" in text, text
 
 
 def test_every_file_of_the_rotated_log_is_owner_only(
