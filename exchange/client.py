@@ -35,6 +35,11 @@ class OkxClient(ReadEndpoints, TradingEndpoints):
     def armed(self) -> bool:
         return self._armed
 
+    def redact(self, text: str) -> str:
+        """`text` with this client's credentials masked (exchange.signing.redact): for a caller that
+        shows an error's text, which a layer below the client may have written."""
+        return self._signer.redact(text)
+
     def close(self) -> None:
         """Close the underlying session (its pooled connections)."""
         self._session.close()

@@ -6,8 +6,8 @@ A POST ends in exactly one of three ways, and the classes say which:
 - ambiguous (the order may or may not exist): `OkxAmbiguousOutcome`, which is deliberately NOT an
   `OkxApiError`, so no `except OkxApiError` / `except OkxOrderNotFound` can mistake it for a rejection.
 
-Messages never contain the secret key or the passphrase: the client redacts anything it did not write
-itself before it builds an error.
+Messages never contain the credentials: the client redacts anything it did not write itself before it
+builds an error.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -86,11 +86,28 @@ class Signer:
         }
 
     def redact(self, text: str) -> str:
-        """`text` with every occurrence of the secret key and the passphrase replaced."""
-        for secret in (self._secret_key, self._passphrase):
-            if secret:
-                text = text.replace(secret, REDACTED)
-        return text
+        """`text` with the API key, the secret key and the passphrase masked, in every form `redact`
+        knows."""
+        return redact(text, (self._api_key, self._secret_key, self._passphrase))
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret masked: as given, escaped as a message (repr) or a JSON line shows it,
+    and each piece of it between control characters, stripped (what a server, a header check or a
+    log keeps of a pasted value such as `"pass\\n"` or `"key\\r\\nX-Evil: 1"`). The one redactor: the
+    client masks OKX's answers with it, the CLI and the runner every error text they show."""
+    forms = {form for secret in secrets if secret for form in _forms(secret)}
+    for form in sorted(forms, key=len, reverse=True):  # longest first: no form leaves part of another
+        text = text.replace(form, REDACTED)
+    return text
+
+
+def _forms(secret: str) -> set[str]:
+    """The texts that would show `secret`, or what is left of it once its control characters split it."""
+    pieces = "".join(c if c.isprintable() else "\n" for c in secret).split("\n")
+    forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], *(p.strip() for p in pieces)}
+    forms.discard("")
+    return forms
 
 
 def mask(api_key: str) -> str:

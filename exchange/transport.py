@@ -227,7 +227,7 @@ class OkxTransport:
         request = requests.Request(
             method, self._base_url + target, headers=headers, data=body.encode("utf-8") if body else None
         )
-        prepared = self._session.prepare_request(request)
+        prepared = self._prepare(method, path, request)
         if prepared.path_url != target or (prepared.body or b"") != body.encode("utf-8"):
             raise OkxInvalidRequest(f"{method} {path}: the HTTP layer would not send what was signed")
         settings = self._session.merge_environment_settings(prepared.url, {}, None, None, None)
@@ -236,6 +236,16 @@ class OkxTransport:
         except requests.RequestException as exc:
             sent = not _never_left(exc)
             raise OkxTransportError(f"{method} {path}: {type(exc).__name__}", sent=sent) from exc
+
+    def _prepare(self, method: str, path: str, request: requests.Request) -> requests.PreparedRequest:
+        """The request as it would be sent. What `requests` refuses to prepare (a credential with a
+        control character breaks its header, and the refusal quotes the value) is OkxInvalidRequest,
+        nothing sent, its text redacted and raised with no cause or context that would still carry it."""
+        try:
+            return self._session.prepare_request(request)
+        except requests.RequestException as exc:
+            refusal = self._signer.redact(f"{type(exc).__name__}: {exc}")
+        raise OkxInvalidRequest(f"{method} {path}: the HTTP layer refused the request: {refusal}")
 
     def _api_error(self, env: Envelope, acks: Sequence[OkxOrderAck] = ()) -> OkxApiError:
         """The explicit refusal an envelope carries (class by sCode when items carry one)."""

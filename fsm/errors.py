@@ -26,7 +26,8 @@ _MEANINGS = {
     ExitStatus.OK: "ok",
     ExitStatus.STORY_BROKEN: "the demo's scripted story did not end as written (a bug)",
     ExitStatus.USAGE: (
-        "usage or spec error (bad option, bad YAML, missing credentials, live trading not confirmed)"
+        "usage or spec error (bad option, bad YAML, missing or malformed credentials, live trading not "
+        "confirmed)"
     ),
     ExitStatus.STATE_REFUSED: (
         "state refused (corrupt or mismatched state file, broken or torn journal, a command that does not "

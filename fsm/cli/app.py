@@ -8,6 +8,7 @@ typed confirmation (--yes for scripts). The exit codes and environment variables
 from __future__ import annotations
 
 import sys
+import traceback
 from typing import Annotated
 
 import typer
@@ -49,8 +50,14 @@ for _module in (commands_spec, commands_service, commands_read, commands_trade):
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. Operator errors end in their one line (fsm.cli.command); a bug's
+    traceback is still printed, with the credentials masked, since its text may quote one."""
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        from fsm.engine.venue import mask_credentials
+
+        print(mask_credentials("".join(traceback.format_exception(exc))), end="", file=sys.stderr)
+        sys.exit(1)  # Python's own status for an uncaught exception

@@ -32,19 +32,22 @@ class Failure:
 
     @classmethod
     def of(cls, exc: Exception) -> Failure | None:
-        """The report of an engine, exchange or usage error; None for anything else (a bug: it raises)."""
+        """The report of an engine, exchange or usage error, credentials masked; None for anything else
+        (a bug: it raises)."""
         from exchange import OkxError
+        from fsm.engine.venue import mask_credentials
         from fsm.errors import EngineError, ExitStatus
 
         kind = type(exc).__name__
-        if isinstance(exc, EngineError):
-            return cls(kind, str(exc), f"error: {exc}", exc.exit_code)
-        if isinstance(exc, OkxError):
-            return cls(kind, str(exc), f"exchange error: {kind}: {exc}", ExitStatus.EXCHANGE)
         if isinstance(exc, UsageError):
-            message = exc.format_message()
+            message = mask_credentials(exc.format_message())
             hint = "" if exc.ctx is None else f" (see {exc.ctx.command_path} --help)"
             return cls(kind, message, f"error: {message}{hint}", ExitStatus.USAGE)
+        message = mask_credentials(str(exc))
+        if isinstance(exc, EngineError):
+            return cls(kind, message, f"error: {message}", exc.exit_code)
+        if isinstance(exc, OkxError):
+            return cls(kind, message, f"exchange error: {kind}: {message}", ExitStatus.EXCHANGE)
         return None
 
     def report(self, as_json: bool) -> None:

@@ -110,7 +110,7 @@ def run(
 
     venue = Common(state_dir, base_url, live).venue(submit=submit, yes=yes)
     client = venue.client(armed=submit)
-    log_file = runlog.configure(state_dir, rich=fancy(console(stderr=True)))
+    log_file = runlog.configure(state_dir, rich=fancy(console(stderr=True)), redact=client.redact)
     notifier = Notifier(notify) if notify else None
     options = RunOptions(
         submit,

@@ -1,4 +1,8 @@
-"""Building OKX clients from the environment: credentials never printed, armed only on request."""
+"""Building OKX clients from the environment: credentials read and checked in one place, never
+printed, and masked in any text shown; clients armed only on request.
+
+Importing it loads no HTTP stack: the CLI masks every error it prints with `mask_credentials`.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from exchange import OkxClient
+from exchange.signing import redact
 from fsm.errors import EngineError, ExitStatus
 
 if TYPE_CHECKING:
+    from exchange import OkxClient
     from exchange.ws import OkxPrivateStream
 
 DEFAULT_BASE_URL = "https://www.okx.com"
@@ -21,12 +26,56 @@ ENV_KEY, ENV_SECRET, ENV_PASSPHRASE, ENV_BASE_URL, ENV_WS_URL = (
     "OKX_BASE_URL",
     "OKX_WS_URL",
 )
+CREDENTIAL_VARIABLES = (ENV_KEY, ENV_SECRET, ENV_PASSPHRASE)
 
 
 class MissingCredentials(EngineError):
     """A command that talks to OKX was run without the credential variables set."""
 
     exit_code = ExitStatus.USAGE
+
+
+class MalformedCredentials(EngineError):
+    """A credential variable holds a control character or whitespace at an end (a pasted newline, a
+    file read with its line end): sent, it would be refused or break a header, and `requests` would
+    quote it in its error. Refused before any request; the message names the variable, never its value.
+    """
+
+    exit_code = ExitStatus.USAGE
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """The API key, secret key and passphrase, as the environment holds them once checked."""
+
+    api_key: str
+    secret_key: str
+    passphrase: str
+
+    @classmethod
+    def from_environment(cls) -> Credentials:
+        """Read the three variables; refuse one that is unset or empty, or holds a character a header
+        cannot carry as it is (a control or invisible character, whitespace at an end)."""
+        values = {name: os.environ.get(name, "") for name in CREDENTIAL_VARIABLES}
+        missing = [name for name, value in values.items() if not value]
+        if missing:
+            raise MissingCredentials(
+                f"set {', '.join(missing)} in the environment (and {ENV_BASE_URL} or --base-url for "
+                "another venue, e.g. the line `okx-fsm sim` prints)"
+            )
+        malformed = [name for name, v in values.items() if v != v.strip() or not v.isprintable()]
+        if malformed:
+            raise MalformedCredentials(
+                f"malformed {', '.join(malformed)}: a control character or whitespace at an end (a pasted "
+                "newline?); set the value without it (the value is not shown)"
+            )
+        return cls(*values.values())
+
+
+def mask_credentials(text: str) -> str:
+    """`text` with whatever the credential variables hold masked, well-formed or not (the one redactor,
+    exchange.signing.redact): the CLI's last word on every error it prints."""
+    return redact(text, (os.environ.get(name, "") for name in CREDENTIAL_VARIABLES))
 
 
 @dataclass(frozen=True)
@@ -42,11 +91,13 @@ class Venue:
 
     def client(self, *, armed: bool) -> OkxClient:
         """A client for this venue; trading methods refuse before any I/O unless `armed`."""
-        self._check_credentials()
+        from exchange import OkxClient
+
+        creds = Credentials.from_environment()
         return OkxClient(
-            os.environ[ENV_KEY],
-            os.environ[ENV_SECRET],
-            os.environ[ENV_PASSPHRASE],
+            creds.api_key,
+            creds.secret_key,
+            creds.passphrase,
             base_url=self.base_url,
             demo=not self.live,
             armed=armed,
@@ -58,21 +109,13 @@ class Venue:
         """The private WebSocket of this venue: `ws_url`, else $OKX_WS_URL, else OKX's live or demo host."""
         from exchange.ws import DEMO_PRIVATE_URL, LIVE_PRIVATE_URL, OkxPrivateStream
 
-        self._check_credentials()
+        creds = Credentials.from_environment()
         url = ws_url or os.environ.get(ENV_WS_URL) or (LIVE_PRIVATE_URL if self.live else DEMO_PRIVATE_URL)
         return OkxPrivateStream(
             url,
-            os.environ[ENV_KEY],
-            os.environ[ENV_SECRET],
-            os.environ[ENV_PASSPHRASE],
+            creds.api_key,
+            creds.secret_key,
+            creds.passphrase,
             now_ms=now_ms,
             login_ms=login_ms,
         )
-
-    def _check_credentials(self) -> None:
-        missing = [n for n in (ENV_KEY, ENV_SECRET, ENV_PASSPHRASE) if not os.environ.get(n)]
-        if missing:
-            raise MissingCredentials(
-                f"set {', '.join(missing)} in the environment (and {ENV_BASE_URL} or --base-url for "
-                "another venue, e.g. the line `okx-fsm sim` prints)"
-            )

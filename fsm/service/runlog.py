@@ -1,12 +1,16 @@
-"""The runner's logs: timestamped, levelled lines on the console, and JSON lines in a rotated file."""
+"""The runner's logs: timestamped, levelled lines on the console, and JSON lines in a rotated file
+readable by its owner only; every line with the credentials masked."""
 
 from __future__ import annotations
 
 import json
 import logging
 import logging.handlers
+import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
+from io import TextIOWrapper
 from pathlib import Path
 
 LOG_FILE = "okx-fsm-run.log.jsonl"
@@ -29,9 +33,39 @@ class JsonLines(logging.Formatter):
         )
 
 
-def configure(state_dir: Path, *, rich: bool) -> Path:
+class Masked(logging.Filter):
+    """A handler's every line with the credentials masked: a line may quote an error's text."""
+
+    def __init__(self, redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a call whose arguments do not fit: logged as written, masked
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = self._redact(message), None
+        return True
+
+
+class OwnerOnlyFile(logging.handlers.RotatingFileHandler):
+    """The rotated file, 0600 like the state files (it names orders and accounts), a file found
+    with a wider mode included."""
+
+    def _open(self) -> TextIOWrapper:  # appending, as a handler that rotates always does
+        return open(self.baseFilename, "a", encoding=self.encoding, errors=self.errors, opener=_owner_only)
+
+
+def _owner_only(path: str, flags: int) -> int:
+    fd = os.open(path, flags, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
+
+
+def configure(state_dir: Path, *, rich: bool, redact: Callable[[str], str]) -> Path:
     """Log the runner to the console (rich on a terminal, plain when piped) and to the JSON-lines file
-    under `state_dir`, rotated by size. Returns the file's path."""
+    under `state_dir`, rotated by size, every line through `redact`. Returns the file's path."""
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / LOG_FILE
     logger = logging.getLogger("okx_fsm")
@@ -48,10 +82,9 @@ def configure(state_dir: Path, *, rich: bool) -> Path:
     else:
         console = logging.StreamHandler(sys.stderr)
         console.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
-    file = logging.handlers.RotatingFileHandler(
-        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
-    )
+    file = OwnerOnlyFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
     file.setFormatter(JsonLines())
-    logger.addHandler(console)
-    logger.addHandler(file)
+    for handler in (console, file):
+        handler.addFilter(Masked(redact))
+        logger.addHandler(handler)
     return path

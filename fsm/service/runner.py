@@ -277,8 +277,13 @@ class Runner:
         beat.next_due_at = at + slot.interval_s
         slot.write_heartbeat()
 
+    def _reason(self, exc: BaseException) -> str:
+        """An error as the log, the heartbeat and a notification show it: credentials masked, since its
+        text may quote one (a library's message, a bug's)."""
+        return self.client.redact(f"{type(exc).__name__}: {exc}")
+
     def _failed(self, slot: Slot, exc: Exception, at: float, duration: float) -> None:
-        reason = f"{type(exc).__name__}: {exc}"
+        reason = self._reason(exc)
         if _parks(exc):
             self._park(slot, exc)
             return
@@ -300,7 +305,7 @@ class Runner:
         slot.write_heartbeat()
 
     def _park(self, slot: Slot, exc: BaseException) -> None:
-        reason = f"{type(exc).__name__}: {exc}"
+        reason = self._reason(exc)
         slot.beat.parked = reason
         slot.beat.last_result = f"parked: {reason}"
         slot.beat.last_tick_at = self._wall()
