@@ -36,9 +36,10 @@ class MissingCredentials(EngineError):
 
 
 class MalformedCredentials(EngineError):
-    """A credential variable holds a control character or whitespace at an end (a pasted newline, a
-    file read with its line end): sent, it would be refused or break a header, and `requests` would
-    quote it in its error. Refused before any request; the message names the variable, never its value.
+    """A credential variable holds a control character, whitespace at an end or a character outside
+    printable ASCII (a pasted newline, a file read with its line end, a smart quote): sent, it would be
+    refused or break a header, and `requests` would quote it in its error. Refused before any request;
+    the message names the variable, never its value.
     """
 
     exit_code = ExitStatus.USAGE
@@ -55,7 +56,8 @@ class Credentials:
     @classmethod
     def from_environment(cls) -> Credentials:
         """Read the three variables; refuse one that is unset or empty, or holds a character a header
-        cannot carry as it is (a control or invisible character, whitespace at an end)."""
+        cannot carry as it is (a control or invisible character, whitespace at an end, anything outside
+        printable ASCII: OKX's keys, secrets and passphrases are ASCII, and a header carries no other)."""
         values = {name: os.environ.get(name, "") for name in CREDENTIAL_VARIABLES}
         missing = [name for name, value in values.items() if not value]
         if missing:
@@ -63,13 +65,18 @@ class Credentials:
                 f"set {', '.join(missing)} in the environment (and {ENV_BASE_URL} or --base-url for "
                 "another venue, e.g. the line `okx-fsm sim` prints)"
             )
-        malformed = [name for name, v in values.items() if v != v.strip() or not v.isprintable()]
+        malformed = [name for name, v in values.items() if v != v.strip() or not _printable_ascii(v)]
         if malformed:
             raise MalformedCredentials(
-                f"malformed {', '.join(malformed)}: a control character or whitespace at an end (a pasted "
-                "newline?); set the value without it (the value is not shown)"
+                f"malformed {', '.join(malformed)}: a control character, whitespace at an end or a character "
+                "outside printable ASCII (a pasted newline or smart quote?); set the value without it (the "
+                "value is not shown)"
             )
         return cls(*values.values())
+
+
+def _printable_ascii(value: str) -> bool:
+    return value.isascii() and value.isprintable()
 
 
 def mask_credentials(text: str) -> str:

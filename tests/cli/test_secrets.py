@@ -77,6 +77,7 @@ MALFORMED = {
     "leading space": " {}",
     "trailing space": "{} ",
     "tab": "{}\t",
+    "smart quote": "{}\u2019",
 }
 
 
