@@ -1,4 +1,5 @@
-"""OKX v5 REST: signing, transport, typed records, error classes, payload rendering, contract sizing.
+"""OKX v5 REST: signing, transport, typed records (orders, algo orders), error classes, payload rendering,
+contract sizing.
 
 `OkxClient` is imported when first asked for (it pulls in `requests`), so a command that only reads
 local files (status, check, history, --help) never loads the HTTP stack.
@@ -21,18 +22,23 @@ from exchange.errors import (
     OkxOrderNotFound,
     OkxRateLimited,
     OkxServiceUnavailable,
+    OkxStopPriceRefused,
     OkxTimestampError,
     OkxTransportError,
 )
 from exchange.payloads import (
+    amend_algo_body,
     build_client_order_id,
+    cancel_algo_item,
     cancel_item,
     close_position_body,
     order_body,
     render_eth_entry_batch_payloads,
     render_ladder_rung_payload,
     render_post_only_limit_order_payload,
+    render_stop_payload,
     set_leverage_body,
+    stop_trigger_price,
 )
 from exchange.records import (
     AccountConfig,
@@ -41,6 +47,7 @@ from exchange.records import (
     Candle,
     Instrument,
     Leverage,
+    OkxAlgoOrder,
     OkxFill,
     OkxOrder,
     OkxOrderAck,
@@ -67,6 +74,7 @@ __all__ = [
     "Candle",
     "Instrument",
     "Leverage",
+    "OkxAlgoOrder",
     "OkxAmbiguousOutcome",
     "OkxApiError",
     "OkxAuthError",
@@ -85,16 +93,21 @@ __all__ = [
     "OkxOrderNotFound",
     "OkxRateLimited",
     "OkxServiceUnavailable",
+    "OkxStopPriceRefused",
     "OkxTimestampError",
     "OkxTransportError",
     "Position",
+    "amend_algo_body",
     "build_client_order_id",
     "build_contract_size",
+    "cancel_algo_item",
     "cancel_item",
     "close_position_body",
     "order_body",
     "render_eth_entry_batch_payloads",
     "render_ladder_rung_payload",
     "render_post_only_limit_order_payload",
+    "render_stop_payload",
     "set_leverage_body",
+    "stop_trigger_price",
 ]

@@ -1,17 +1,18 @@
 """OkxClient: OKX v5 REST over one requests.Session, with typed answers and a three-way POST outcome.
 
 The client is its transport (exchange.transport: signing, retries, the clock offset) with the read
-endpoints (exchange.reads) and the trading endpoints (exchange.trading) on top.
+endpoints (exchange.reads), the trading endpoints (exchange.trading) and the algo-order endpoints
+(exchange.algos) on top.
 """
 
 from __future__ import annotations
 
+from exchange.algos import AlgoEndpoints
 from exchange.reads import ReadEndpoints
 from exchange.signing import mask
-from exchange.trading import TradingEndpoints
 
 
-class OkxClient(ReadEndpoints, TradingEndpoints):
+class OkxClient(ReadEndpoints, AlgoEndpoints):
     """The OKX v5 REST client. Unless `armed`, trading methods raise OkxNotArmed before any I/O.
 
     `clock` (wall seconds), `monotonic` and `sleep` are injectable so tests control time.

@@ -56,7 +56,8 @@ class OkxTransportError(OkxError):
 class OkxAmbiguousOutcome(OkxError):
     """A POST whose effect is unknown (timeout, dropped connection, 5xx, 50004, 51149, unreadable answer).
 
-    The order may exist. Resolve it by querying by clOrdId, never by resubmitting blindly.
+    The order (or algo) may exist. Resolve it by querying by clOrdId (algoClOrdId), never by
+    resubmitting blindly.
     """
 
     def __init__(
@@ -108,15 +109,17 @@ class OkxTimestampError(OkxAuthError):
 
 
 class OkxDuplicateClOrdId(OkxApiError):
-    """A pending order already carries this clOrdId."""
+    """A pending order already carries this clOrdId (51016), or a live algo this algoClOrdId (51065): it
+    exists, so look it up and adopt it."""
 
 
 class OkxOrderNotFound(OkxApiError):
-    """OKX says explicitly that the order does not exist (51603)."""
+    """OKX says explicitly that the order (51603) or the algo (51603, 51063) does not exist."""
 
 
 class OkxIncorrectOrderState(OkxApiError):
-    """The order is already filled, canceled, or being canceled (e.g. cancel answered 51400)."""
+    """The order is already filled, canceled, or being canceled (e.g. cancel answered 51400); an algo
+    already fired (51416) or no longer live (51503 on an amend)."""
 
 
 class OkxInsufficientBalance(OkxApiError):
@@ -125,6 +128,11 @@ class OkxInsufficientBalance(OkxApiError):
 
 class OkxInvalidSizeOrPrice(OkxApiError):
     """Size or price outside what the instrument accepts (lot size, minimum, price limits)."""
+
+
+class OkxStopPriceRefused(OkxInvalidSizeOrPrice):
+    """A TP/SL trigger on the wrong side: of the price it watches (51277-51280 last, 51300-51308 mark and
+    index) or of its order's price (51046-51053, attached TP/SL). The market is already past it."""
 
 
 class OkxServiceUnavailable(OkxApiError):
@@ -155,9 +163,9 @@ CODE_CLASSES: Mapping[str, type[OkxApiError]] = {
         "50120",
     ),
     **_codes(OkxTimestampError, "50102", "50112"),
-    **_codes(OkxDuplicateClOrdId, "50071", "51016"),
-    **_codes(OkxOrderNotFound, "51603"),
-    **_codes(OkxIncorrectOrderState, "51400", "51401", "51402", "51410", "51503"),
+    **_codes(OkxDuplicateClOrdId, "50071", "51016", "51065"),
+    **_codes(OkxOrderNotFound, "51603", "51063"),
+    **_codes(OkxIncorrectOrderState, "51400", "51401", "51402", "51410", "51416", "51503"),
     **_codes(OkxInsufficientBalance, "51008", "51127", "51131", "51502"),
     **_codes(
         OkxInvalidSizeOrPrice,
@@ -174,6 +182,12 @@ CODE_CLASSES: Mapping[str, type[OkxApiError]] = {
         "51202",
         "51203",
         "51204",
+    ),
+    **_codes(
+        OkxStopPriceRefused,
+        *(str(code) for code in range(51046, 51054)),
+        *(str(code) for code in range(51277, 51281)),
+        *(str(code) for code in range(51300, 51309) if code != 51301),  # OKX has no 51301
     ),
     **_codes(OkxServiceUnavailable, "50001", "50004", "50013", "50026", "51054", "51149"),
 }

@@ -243,3 +243,127 @@ def set_leverage_body(
     if pos_side is not None:
         body["posSide"] = pos_side
     return body
+
+
+# --- algo orders: the stop that lives on OKX ---------------------------------------------------------
+
+TRIGGER_PX_TYPES = frozenset({"last", "mark", "index"})
+MARKET_ORD_PX = "-1"  # a TP/SL order price of -1: executed at market
+ALGO_CANCEL_MAX = 10  # algos OKX takes in one cancel-algos request
+
+
+def stop_trigger_price(instrument: Instrument, side: str, px: Decimal, leg: str = "sl") -> Decimal:
+    """A trigger price on the tick grid, rounded towards the market so the leg never fires later than
+    asked: a sell's stop-loss (or a buy's take-profit) up, a buy's stop-loss (or a sell's take-profit) down.
+
+    `side` is the algo's own side (sell closes a long); `leg` is "sl" or "tp".
+    """
+    if side not in SIDES or leg not in ("sl", "tp"):
+        raise OkxInvalidRequest(f"bad side {side!r} or leg {leg!r}")
+    rounding = side if leg == "sl" else ("sell" if side == "buy" else "buy")  # a TP: as the other side's SL
+    rounded = round_price(require_positive("trigger px", px), instrument.tickSz, rounding)
+    if rounded <= 0:
+        raise OkxInvalidRequest(f"trigger px {format_decimal(px)} rounds to {format_decimal(rounded)}")
+    return rounded
+
+
+def render_stop_payload(
+    *,
+    instrument: Instrument,
+    side: str,
+    sz: Decimal,
+    sl_trigger_px: Decimal,
+    algo_client_order_id: str,
+    sl_trigger_px_type: str = "last",
+    tp_trigger_px: Decimal | None = None,
+    tp_trigger_px_type: str = "last",
+    pos_side: str | None = None,
+    td_mode: str = "isolated",
+) -> dict[str, Any]:
+    """The body of POST /trade/order-algo for a reduce-only stop of exactly `sz` contracts, executed at
+    market (slOrdPx -1), on `sl_trigger_px_type` (last, mark or index); what a preview shows is what
+    place_algo_order sends.
+
+    `side` closes the position (sell for a long, buy for a short); `pos_side` is required in long/short
+    mode, omitted or "net" in net mode. Triggers are rounded with stop_trigger_price. `sz` must be on the
+    lot and at least minSz: it is never rounded, a stop covers exactly the size it is given. With
+    `tp_trigger_px` it is an `oco` (a net-mode `conditional` would ignore the take-profit). Never
+    closeFraction: that closes the whole position, what others hold included.
+    """
+    check_client_order_id(algo_client_order_id)
+    if side not in SIDES or pos_side not in (None, *POS_SIDES) or td_mode not in MGN_MODES:
+        raise OkxInvalidRequest(f"bad side {side!r}, posSide {pos_side!r} or tdMode {td_mode!r}")
+    if {sl_trigger_px_type, tp_trigger_px_type} - TRIGGER_PX_TYPES:
+        raise OkxInvalidRequest(
+            f"trigger price types are last, mark or index, got {sl_trigger_px_type!r}, {tp_trigger_px_type!r}"
+        )
+    require_positive("sz", sz)
+    if sz % instrument.lotSz != 0 or sz < instrument.minSz:
+        raise OkxInvalidRequest(
+            f"{instrument.instId}: stop sz {format_decimal(sz)} must be a multiple of lotSz "
+            f"{format_decimal(instrument.lotSz)} and at least minSz {format_decimal(instrument.minSz)}"
+        )
+    sl = stop_trigger_price(instrument, side, sl_trigger_px)
+    body: dict[str, Any] = {"instId": instrument.instId, "tdMode": td_mode, "side": side}
+    if pos_side is not None:
+        body["posSide"] = pos_side
+    body.update(ordType="conditional" if tp_trigger_px is None else "oco", sz=format_decimal(sz))
+    body.update(algoClOrdId=algo_client_order_id, slTriggerPx=format_decimal(sl), slOrdPx=MARKET_ORD_PX)
+    body["slTriggerPxType"] = sl_trigger_px_type
+    if tp_trigger_px is not None:
+        tp = stop_trigger_price(instrument, side, tp_trigger_px, "tp")
+        if (tp <= sl) if side == "sell" else (tp >= sl):
+            raise OkxInvalidRequest(
+                f"the take-profit {format_decimal(tp)} is on the stop's side of {format_decimal(sl)}"
+            )
+        body.update(tpTriggerPx=format_decimal(tp), tpOrdPx=MARKET_ORD_PX, tpTriggerPxType=tp_trigger_px_type)
+    body["reduceOnly"] = True
+    return body
+
+
+def amend_algo_body(
+    symbol: str,
+    *,
+    algo_id: str | None = None,
+    algo_client_order_id: str | None = None,
+    new_sz: Decimal | None = None,
+    new_sl_trigger_px: Decimal | None = None,
+    new_sl_trigger_px_type: str | None = None,
+    new_tp_trigger_px: Decimal | None = None,
+    new_tp_trigger_px_type: str | None = None,
+    req_id: str | None = None,
+    cxl_on_fail: bool | None = None,
+) -> dict[str, Any]:
+    """The body of POST /trade/amend-algos: the algo by algoId (OKX prefers it) or algoClOrdId, and what
+    changes (at least one). Prices go as given: round them with stop_trigger_price first."""
+    prices = {"newSz": new_sz, "newSlTriggerPx": new_sl_trigger_px, "newTpTriggerPx": new_tp_trigger_px}
+    changes: dict[str, Any] = {
+        k: format_decimal(require_positive(k, v)) for k, v in prices.items() if v is not None
+    }
+    px_types = {"newSlTriggerPxType": new_sl_trigger_px_type, "newTpTriggerPxType": new_tp_trigger_px_type}
+    for name, px_type in px_types.items():
+        if px_type is not None and px_type not in TRIGGER_PX_TYPES:
+            raise OkxInvalidRequest(f"{name} must be last, mark or index, got {px_type!r}")
+        if px_type is not None:
+            changes[name] = px_type
+    if not changes:
+        raise OkxInvalidRequest("an amend needs a new size, trigger price or trigger price type")
+    body: dict[str, Any] = {"instId": symbol, **_algo_ref(algo_id, algo_client_order_id)}
+    if req_id is not None:
+        body["reqId"] = check_client_order_id(req_id)
+    if cxl_on_fail is not None:
+        body["cxlOnFail"] = cxl_on_fail
+    return {**body, **changes}
+
+
+def cancel_algo_item(symbol: str, algo_id: str | None, algo_client_order_id: str | None) -> dict[str, str]:
+    """One item of POST /trade/cancel-algos: by algoId when known (OKX prefers it), else algoClOrdId."""
+    return {"instId": symbol, **_algo_ref(algo_id, algo_client_order_id)}
+
+
+def _algo_ref(algo_id: str | None, algo_client_order_id: str | None) -> dict[str, str]:
+    if algo_id:
+        return {"algoId": algo_id}
+    if algo_client_order_id:
+        return {"algoClOrdId": check_client_order_id(algo_client_order_id)}
+    raise OkxInvalidRequest("an algo is named by algoId or algoClOrdId")

@@ -42,6 +42,12 @@ ENDPOINT_LIMITS: Mapping[str, EndpointLimit] = {
     "GET /api/v5/market/candles": EndpointLimit(40, per_key=False),
     "GET /api/v5/market/history-candles": EndpointLimit(20, per_key=False),
     "GET /api/v5/public/time": EndpointLimit(10, per_key=False),
+    "POST /api/v5/trade/order-algo": EndpointLimit(20, per_key=True),
+    "POST /api/v5/trade/amend-algos": EndpointLimit(20, per_key=True),
+    "POST /api/v5/trade/cancel-algos": EndpointLimit(20, per_key=True),  # counted per algo
+    "GET /api/v5/trade/order-algo": EndpointLimit(20, per_key=False),
+    "GET /api/v5/trade/orders-algo-pending": EndpointLimit(20, per_key=False),
+    "GET /api/v5/trade/orders-algo-history": EndpointLimit(20, per_key=False),
 }
 
 # A batch carrying one order is counted by OKX against the single-order endpoint.

@@ -90,7 +90,7 @@ class ReadEndpoints(OkxTransport):
         self, symbol: str, *, after: str | None = None, before: str | None = None, limit: int = PAGE_LIMIT
     ) -> list[OkxFill]:
         """One page of fills (last 3 days) in OKX's order; after/before are billId cursors."""
-        _check_limit(limit, PAGE_LIMIT)
+        check_limit(limit, PAGE_LIMIT)
         params = {
             "instType": inst_type_of(symbol),
             "instId": symbol,
@@ -113,7 +113,7 @@ class ReadEndpoints(OkxTransport):
 
         after/before are ordId cursors. OKX keeps a canceled order that never filled only about 2 hours.
         """
-        _check_limit(limit, PAGE_LIMIT)
+        check_limit(limit, PAGE_LIMIT)
         params = {
             "instType": inst_type_of(symbol),
             "instId": symbol,
@@ -182,7 +182,7 @@ class ReadEndpoints(OkxTransport):
 
     def get_candles(self, symbol: str, bar: str, limit: int = PAGE_LIMIT) -> list[Candle]:
         """The newest `limit` candles, ascending by ts (the newest may still be forming: confirm False)."""
-        _check_limit(limit, CANDLES_MAX)
+        check_limit(limit, CANDLES_MAX)
         env = self._read(CANDLES, {"instId": symbol, "bar": bar, "limit": str(limit)}, auth=False)
         return sorted((parse_candle(row) for row in env.data), key=lambda c: c.ts)
 
@@ -201,6 +201,7 @@ def _bill(fill: OkxFill) -> int:
     return int(fill.billId)
 
 
-def _check_limit(limit: int, maximum: int) -> None:
+def check_limit(limit: int, maximum: int) -> None:
+    """Refuse (OkxInvalidRequest, nothing sent) a page size that is not an int in 1..maximum."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
         raise OkxInvalidRequest(f"limit must be an int in 1..{maximum}, got {limit!r}")

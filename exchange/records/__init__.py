@@ -17,6 +17,7 @@ from exchange.records.account import (
     parse_leverage,
     parse_position,
 )
+from exchange.records.algos import ALGO_PENDING_STATES, ALGO_STATES, MARKET_PX, OkxAlgoOrder, parse_algo_order
 from exchange.records.market import Candle, Instrument, parse_candle, parse_instrument, parse_server_time
 from exchange.records.orders import (
     ORDER_STATES,
@@ -30,6 +31,9 @@ from exchange.records.orders import (
 )
 
 __all__ = [
+    "ALGO_PENDING_STATES",
+    "ALGO_STATES",
+    "MARKET_PX",
     "ORDER_STATES",
     "SIDES",
     "AccountConfig",
@@ -38,12 +42,14 @@ __all__ = [
     "Candle",
     "Instrument",
     "Leverage",
+    "OkxAlgoOrder",
     "OkxFill",
     "OkxOrder",
     "OkxOrderAck",
     "Position",
     "parse_account_config",
     "parse_ack",
+    "parse_algo_order",
     "parse_balance",
     "parse_candle",
     "parse_fill",

@@ -60,6 +60,15 @@ class Fields:
             raise self._bad(name, "a numeric string id")
         return value
 
+    def texts(self, name: str) -> tuple[str, ...]:
+        """An array of strings (ordIdList); absent, null or "" is empty."""
+        value = self.obj.get(name)
+        if value is None or value == "":
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._bad(name, "an array of strings")
+        return tuple(value)
+
     def choice(self, name: str, allowed: frozenset[str]) -> str:
         value = self.text(name)
         if value not in allowed:

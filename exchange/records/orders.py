@@ -44,6 +44,8 @@ class OkxOrder:
     feeCcy: str | None
     cancelSource: str | None
     reduceOnly: bool
+    algoId: str | None  # set on an algo's child order: the algo that placed it
+    algoClOrdId: str | None
     cTime: int
     uTime: int
     raw: Mapping[str, Any] = raw_field()
@@ -72,7 +74,9 @@ class OkxFill:
 
 @dataclass(frozen=True)
 class OkxOrderAck:
-    """One item of a place / cancel answer. sCode "0" means accepted, not filled or canceled."""
+    """One item of a trade endpoint's answer (place, cancel, and their algo twins). sCode "0" means
+    accepted, not filled or canceled. The algo endpoints' items carry algoId / algoClOrdId (and reqId
+    for an amend) instead of ordId / clOrdId."""
 
     ordId: str | None
     clOrdId: str | None
@@ -81,6 +85,9 @@ class OkxOrderAck:
     sCode: str
     sMsg: str | None
     subCode: str | None
+    algoId: str | None
+    algoClOrdId: str | None
+    reqId: str | None
     raw: Mapping[str, Any] = raw_field()
 
     @property
@@ -111,6 +118,8 @@ def parse_order(obj: Any) -> OkxOrder:
         feeCcy=f.opt_text("feeCcy"),
         cancelSource=f.opt_text("cancelSource"),
         reduceOnly=f.flag("reduceOnly"),
+        algoId=f.opt_text("algoId"),
+        algoClOrdId=f.opt_text("algoClOrdId"),
         cTime=f.ms("cTime"),
         uTime=f.ms("uTime"),
         raw=f.obj,
@@ -148,5 +157,8 @@ def parse_ack(obj: Any) -> OkxOrderAck:
         sCode=f.text("sCode"),
         sMsg=f.opt_text("sMsg"),
         subCode=f.opt_text("subCode"),
+        algoId=f.opt_text("algoId"),
+        algoClOrdId=f.opt_text("algoClOrdId"),
+        reqId=f.opt_text("reqId"),
         raw=f.obj,
     )

@@ -14,7 +14,14 @@ from .server import Request, Response
 class Controls(Protocol):
     def state(self) -> dict[str, Any]: ...
     def stats(self) -> dict[str, Any]: ...
-    def set_price(self, px: str | Decimal, inst_id: str = ...) -> None: ...
+    def set_price(
+        self,
+        px: str | Decimal | None = ...,
+        inst_id: str = ...,
+        *,
+        mark: str | Decimal | None = ...,
+        index: str | Decimal | None = ...,
+    ) -> None: ...
     def advance(self, seconds: float | int | str | Decimal) -> None: ...
     def set_faults(self, spec: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> list[dict[str, Any]]: ...
     def set_ws_faults(self, spec: Mapping[str, Any]) -> dict[str, Any]: ...
@@ -23,6 +30,9 @@ class Controls(Protocol):
     def set_quirks(self, changes: Mapping[str, Any]) -> dict[str, Any]: ...
     def user_cancel(
         self, ord_id: str | None = None, client_order_id: str | None = None
+    ) -> dict[str, Any]: ...
+    def user_cancel_algo(
+        self, algo_id: str | None = None, algo_client_order_id: str | None = None
     ) -> dict[str, Any]: ...
     def user_close(self, inst_id: str, pos_side: str, mgn_mode: str | None = None) -> dict[str, Any]: ...
     def set_account(self, acct_lv: str | None = None, pos_mode: str | None = None) -> dict[str, Any]: ...
@@ -80,8 +90,10 @@ def _route(sim: Controls, route: str, body: dict[str, Any]) -> Response:
         return Response(200, sim.state())
     if route == "GET /sim/stats":
         return Response(200, sim.stats())
-    if route == "POST /sim/price":
-        sim.set_price(str(body["px"]), str(body.get("instId") or "ETH-USDT-SWAP"))
+    if route == "POST /sim/price":  # {"px"} trades the last price; {"mark"}, {"index"} set those apart
+        inst_id = _optional(body, "instId") or "ETH-USDT-SWAP"
+        mark, index = _optional(body, "mark"), _optional(body, "index")
+        sim.set_price(_optional(body, "px"), inst_id, mark=mark, index=index)
     elif route == "POST /sim/advance":
         sim.advance(str(body["seconds"]))
     elif route == "POST /sim/faults" and isinstance(body, Mapping) and set(body) == {"ws"}:
@@ -98,6 +110,8 @@ def _route(sim: Controls, route: str, body: dict[str, Any]) -> Response:
         sim.reset()
     elif route == "POST /sim/user-cancel":
         return Response(200, sim.user_cancel(body.get("ordId") or None, body.get("clOrdId") or None))
+    elif route == "POST /sim/user-cancel-algo":
+        return Response(200, sim.user_cancel_algo(_optional(body, "algoId"), _optional(body, "algoClOrdId")))
     elif route == "POST /sim/user-close":
         mgn_mode = body.get("mgnMode")
         return Response(

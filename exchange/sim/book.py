@@ -12,6 +12,7 @@ from decimal import Decimal
 from itertools import takewhile
 
 from .account import Account
+from .algos import Algo
 from .clock import Clock
 from .deferred import DeferredQueue
 from .instruments import Instrument
@@ -49,6 +50,7 @@ class Book:
         self.quirks = Quirks()
         self._step_ms: int | None = None  # the matching step being carried out, if any
         self.watchers: list[Callable[[Order], None]] = []  # told of every order change, under the lock
+        self.algo_watchers: list[Callable[[Algo], None]] = []  # told of every algo change, under the lock
         self.reset_account()
 
     def reset_account(self) -> None:

@@ -49,8 +49,17 @@ NEEDS_MS = (LATENCY, *LATE)
 CLOCKS = (SIM, WALL)
 
 _TRADE = "POST /api/v5/trade/"
-CANCELS = frozenset({f"{_TRADE}cancel-order", f"{_TRADE}cancel-batch-orders"})
-DEFERRABLE = frozenset({f"{_TRADE}order", f"{_TRADE}batch-orders", f"{_TRADE}close-position", *CANCELS})
+CANCELS = frozenset({f"{_TRADE}cancel-order", f"{_TRADE}cancel-batch-orders", f"{_TRADE}cancel-algos"})
+DEFERRABLE = frozenset(
+    {
+        f"{_TRADE}order",
+        f"{_TRADE}batch-orders",
+        f"{_TRADE}close-position",
+        f"{_TRADE}order-algo",
+        f"{_TRADE}amend-algos",
+        *CANCELS,
+    }
+)
 _SCOPES: dict[str, frozenset[str]] = {LATE_APPLY: DEFERRABLE, LATE_50004: DEFERRABLE, ASYNC_CANCEL: CANCELS}
 
 HARSH = "okx-harsh"

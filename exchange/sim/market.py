@@ -27,6 +27,7 @@ MAX_CANDLE_ENTRIES = 1440  # /market/candles reaches only the latest 1,440 bars
 DAY_MS = 86_400_000
 HISTORY_CANDLES_REACH_MS = 30 * DAY_MS  # /market/history-candles here: 30 days back (1,440 bars at least)
 UTC8_MS = 8 * 3_600_000
+FEEDS = ("last", "mark", "index")  # the prices a trigger can watch (OKX's triggerPxType values)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class PricePath:
         self._first_ms = start_ms - start_ms % MINUTE_MS
         self._forward = [Bar(self._first_ms, self.ticks, self.ticks, self.ticks, self.ticks, 0)]
         self._history: list[Bar] = []  # newest first; each bar closes at the next one's open
+        self.spreads: dict[str, int] = {}  # mark / index: ticks apart from the last price, kept as it moves
 
     def to_ticks(self, px: Decimal) -> int:
         if px <= 0 or px % self.inst.tick_sz != 0:
@@ -73,6 +75,17 @@ class PricePath:
     @property
     def px(self) -> Decimal:
         return self.to_px(self.ticks)
+
+    def feed(self, name: str) -> Decimal:
+        """The price `name` (one of FEEDS) shows now: the last price, or mark / index at their spread from it
+        (never below one tick)."""
+        return self.to_px(max(1, self.ticks + self.spreads.get(name, 0)))
+
+    def set_feed(self, name: str, px: Decimal) -> None:
+        """Put mark or index at `px` (on the tick); it keeps that distance from the last price as it moves."""
+        if name not in FEEDS[1:]:
+            raise ValueError(f"only {' and '.join(FEEDS[1:])} can be set apart from the last price")
+        self.spreads[name] = self.to_ticks(px) - self.ticks
 
     def step(self, t_ms: int) -> tuple[int, int]:
         """One random step (none on a still path); returns the (low, high) range traded, in ticks."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .decimals import fmt
 from .instruments import Instrument
+
+if TYPE_CHECKING:
+    from .algos import AttachedStop
 
 PENDING_STATES = ("live", "partially_filled")
 
@@ -99,6 +102,9 @@ class Order:
     reduce_only: bool = False  # closing orders in long/short mode; reduceOnly=true ones in net mode
     cancel_source: str = ""
     last_fill: Fill | None = field(default=None, repr=False)
+    algo_id: str = ""  # an algo's child order: the algo that placed it
+    algo_client_id: str = ""
+    attached: tuple[AttachedStop, ...] = ()  # TP/SL to create once it fills completely
 
     @property
     def remaining(self) -> Decimal:
@@ -117,10 +123,10 @@ class Order:
         avg = self.avg_px
         return {
             "accFillSz": fmt(self.acc_fill_sz),
-            "algoClOrdId": "",
-            "algoId": "",
-            "attachAlgoClOrdId": "",
-            "attachAlgoOrds": [],
+            "algoClOrdId": self.algo_client_id,
+            "algoId": self.algo_id,
+            "attachAlgoClOrdId": self.attached[0].client_id if self.attached else "",
+            "attachAlgoOrds": [stop.to_okx() for stop in self.attached],
             "avgPx": "" if avg is None else fmt(avg),
             "cTime": str(self.c_time),
             "cancelSource": self.cancel_source,

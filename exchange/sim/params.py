@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .algos import MARKET, SL, TP, AttachedStop, Leg
 from .decimals import parse_plain
 from .errors import ApiError, ItemError, bad_item_param, bad_param
 from .instruments import INSTRUMENTS, Instrument
+from .market import FEEDS
 from .quirks import Quirks
 
 _CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
@@ -96,10 +98,11 @@ def instrument_top_level(inst_id: str) -> Instrument:
         raise ApiError(exc.code) from None
 
 
-def client_order_id(source: Mapping[str, Any]) -> str:
-    value = text(source, "clOrdId")
+def client_order_id(source: Mapping[str, Any], name: str = "clOrdId") -> str:
+    """A client id (clOrdId, algoClOrdId, attachAlgoClOrdId): 1-32 letters and digits; "" when absent."""
+    value = text(source, name)
     if value is not None and not _CLIENT_ORDER_ID.match(value):
-        raise bad_item_param("clOrdId")
+        raise bad_item_param(name)
     return value or ""
 
 
@@ -118,6 +121,59 @@ def pos_side(source: Mapping[str, Any]) -> str | None:
     return value
 
 
+def tick_price(source: Mapping[str, Any], name: str, inst: Instrument) -> Decimal | None:
+    """A positive price on the instrument's tick (None when absent); anything else is 51000."""
+    value = text(source, name)
+    if value is None:
+        return None
+    px = parse_plain(value)
+    if px is None or px <= 0 or px % inst.tick_sz != 0:
+        raise bad_item_param(name)
+    return px
+
+
+def order_price(source: Mapping[str, Any], name: str, inst: Instrument) -> Decimal | None:
+    """A TP/SL order price: -1 for market, else a price on the tick; None when absent."""
+    return MARKET if text(source, name) == "-1" else tick_price(source, name, inst)
+
+
+def trigger_px_type(source: Mapping[str, Any], name: str) -> str | None:
+    value = text(source, name)
+    if value not in (None, *FEEDS):
+        raise bad_item_param(name)
+    return value
+
+
+def leg(source: Mapping[str, Any], kind: str, inst: Instrument) -> Leg | None:
+    """The `kind` (sl or tp) leg an item names: its trigger and order prices go together."""
+    trigger = tick_price(source, f"{kind}TriggerPx", inst)
+    ord_px = order_price(source, f"{kind}OrdPx", inst)
+    px_type = trigger_px_type(source, f"{kind}TriggerPxType") or "last"
+    if trigger is None and ord_px is None:
+        return None
+    if trigger is None or ord_px is None:
+        raise bad_item_param(f"{kind}TriggerPx" if trigger is None else f"{kind}OrdPx")
+    return Leg(kind, trigger, ord_px, px_type)
+
+
+def legs(source: Mapping[str, Any], inst: Instrument) -> tuple[Leg, ...]:
+    return tuple(x for x in (leg(source, SL, inst), leg(source, TP, inst)) if x is not None)
+
+
+def attached_stops(item: Mapping[str, Any], inst: Instrument) -> tuple[AttachedStop, ...]:
+    """attachAlgoOrds of a place item: absent, null or [] is none; one TP/SL (split TPs are not modelled)."""
+    value = item.get("attachAlgoOrds")
+    if value is None or value == "" or value == []:
+        return ()
+    if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], dict):
+        raise bad_item_param("attachAlgoOrds")
+    stop = value[0]
+    stop_legs = legs(stop, inst)
+    if not stop_legs:
+        raise bad_item_param("attachAlgoOrds")
+    return (AttachedStop(client_order_id(stop, "attachAlgoClOrdId"), stop_legs),)
+
+
 @dataclass(frozen=True)
 class PlaceOrder:
     inst: Instrument
@@ -130,6 +186,9 @@ class PlaceOrder:
     client_order_id: str
     tag: str
     reduce_only: bool = False
+    attached: tuple[AttachedStop, ...] = ()
+    algo_id: str = ""  # set on an algo's child order: the algo that placed it
+    algo_client_id: str = ""
 
 
 def place_shape(item: Mapping[str, Any], quirks: Quirks) -> None:
@@ -182,6 +241,7 @@ def place_item(item: Mapping[str, Any], quirks: Quirks) -> PlaceOrder:
         order_client_order_id,
         order_tag,
         flag(item, "reduceOnly", quirks.boolean_strings),
+        attached_stops(item, inst),
     )
 
 

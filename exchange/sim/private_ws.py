@@ -1,12 +1,15 @@
-"""The private WebSocket channel on its own port: login, subscribe, order pushes, ping/pong, faults.
+"""The private WebSocket channels on their own port: login, subscribe, order pushes, ping/pong, faults.
 
-Login is checked as OKX does: the API key, the passphrase, a Unix-seconds timestamp within 30 s of
-the simulator's clock or the host's wall clock, and Base64(HMAC-SHA256(secret, timestamp + "GET" +
-"/users/self/verify")). Every order change of the account is pushed to the connections subscribed to
-`orders`; after a fill, the positions of that instrument (as REST lists them) go to those subscribed to
-`positions` (OKX also pushes positions on a timer and on mark moves; the simulator does not). Pushes
-leave from one sender thread per connection, so a delay fault holds that connection's messages back in
-order.
+Two paths, as at OKX: `/ws/v5/private` serves `orders` and `positions`, `/ws/v5/business` serves
+`orders-algo`; a channel asked for on the other path is 60018. Login is checked as OKX does: the API key,
+the passphrase, a Unix-seconds timestamp within 30 s of the simulator's clock or the host's wall clock,
+and Base64(HMAC-SHA256(secret, timestamp + "GET" + "/users/self/verify")). Every order change of the
+account is pushed to the connections subscribed to `orders`; after a fill, the positions of that
+instrument (as REST lists them) go to those subscribed to `positions` (OKX also pushes positions on a
+timer and on mark moves; the simulator does not). Every algo change goes to `orders-algo` subscribers
+(of the algo's instrument when they named one); nothing is pushed on subscribe, only later changes.
+Pushes leave from one sender thread per connection, so a delay fault holds that connection's messages
+back in order.
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
+from .algos import Algo
 from .auth import TIMESTAMP_WINDOW_MS, Credentials, sign
 from .orders import Order
 
 WS_PATH = "/ws/v5/private"
+BUSINESS_WS_PATH = "/ws/v5/business"
 VERIFY_PREHASH = "GET/users/self/verify"
-CHANNELS = ("orders", "positions")
+CHANNELS = {WS_PATH: ("orders", "positions"), BUSINESS_WS_PATH: ("orders-algo",)}
 _SECONDS = re.compile(r"\d{1,12}(\.\d{1,3})?")
 # Codes and texts as OKX's WebSocket error-code table gives them (checked 2026-12-02; the facts sheet
 # has no WS table). OKX's 60018 text names the channel; the simulator's does not.
@@ -59,14 +64,17 @@ class LoginRefused(Exception):
 @dataclass(eq=False)  # hashed by identity: one per connection
 class _Session:
     conn: ServerConnection
+    path: str  # WS_PATH or BUSINESS_WS_PATH: which channels it serves
     conn_id: str = field(default_factory=lambda: secrets.token_hex(4))
     logged_in: bool = False
     subscriptions: dict[str, str] = field(default_factory=dict)  # channel -> instType
+    inst_ids: dict[str, str] = field(default_factory=dict)  # channel -> the instId it was narrowed to
     outbox: queue.Queue[tuple[float, str] | None] = field(default_factory=queue.Queue)
 
 
 class PrivateChannel:
-    """The `/ws/v5/private` endpoint of one account. `publish` is called under the venue's lock."""
+    """The `/ws/v5/private` and `/ws/v5/business` endpoints of one account. `publish` and `publish_algo`
+    are called under the venue's lock."""
 
     def __init__(
         self,
@@ -85,11 +93,12 @@ class PrivateChannel:
         self._thread: threading.Thread | None = None
         self.delay_ms = 0
         self.lose = 0
-        self.stats = {"pushed": 0, "positions_pushed": 0, "lost": 0, "pongs": 0, "drops": 0, "logins": 0}
+        counters = ("pushed", "positions_pushed", "algos_pushed", "lost", "pongs", "drops", "logins")
+        self.stats = dict.fromkeys(counters, 0)
 
     def start(self, host: str) -> int:
         """Listen on a free port of `host`; returns the port."""
-        self._server = serve(self._serve, host, 0, process_request=_only_private, ping_interval=None)
+        self._server = serve(self._serve, host, 0, process_request=_known_path, ping_interval=None)
         self._thread = threading.Thread(target=self._server.serve_forever, name="okx-sim-ws", daemon=True)
         self._thread.start()
         return int(self._server.socket.getsockname()[1])
@@ -104,7 +113,7 @@ class PrivateChannel:
 
     def configure(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         """{"drop": true} cuts every connection now; {"delay_ms": n} holds each push back n ms;
-        {"lose": n} loses the next n order changes. Returns the settings and counters."""
+        {"lose": n} loses the next n order or algo changes. Returns the settings and counters."""
         unknown = set(spec) - {"drop", "delay_ms", "lose"}
         if unknown:
             raise ValueError(f"unknown ws fault fields: {sorted(unknown)}")
@@ -151,19 +160,36 @@ class PrivateChannel:
         if filled_now:
             self.stats["positions_pushed"] += self._push("positions", self._positions(order.inst.inst_id))
 
-    def _push(self, channel: str, data: list[dict[str, Any]]) -> int:
-        """Queue `data` for every SWAP subscriber of `channel`; how many connections it went to."""
+    def publish_algo(self, algo: Algo) -> None:
+        """Push one algo change to every `orders-algo` subscriber (with the amend's reqId and result)."""
+        if self.lose:
+            self.lose -= 1
+            self.stats["lost"] += 1
+            return
+        data = {**algo.to_okx(), "reqId": algo.req_id, "amendResult": algo.amend_result}
+        self.stats["algos_pushed"] += self._push("orders-algo", [data], algo.inst.inst_id)
+
+    def _push(self, channel: str, data: list[dict[str, Any]], inst_id: str | None = None) -> int:
+        """Queue `data` for every SWAP subscriber of `channel` (of `inst_id`, when they named an instrument);
+        how many connections it went to."""
         with self._lock:
-            sessions = [s for s in self._sessions if s.subscriptions.get(channel) in ("SWAP", "ANY")]
+            sessions = [
+                s
+                for s in self._sessions
+                if s.subscriptions.get(channel) in ("SWAP", "ANY")
+                and s.inst_ids.get(channel) in (None, inst_id)
+            ]
         for session in sessions:
             arg = {"channel": channel, "instType": session.subscriptions[channel], "uid": self._uid}
+            if channel in session.inst_ids:
+                arg["instId"] = session.inst_ids[channel]
             session.outbox.put((self.delay_ms / 1000, _text({"arg": arg, "data": data})))
         return len(sessions)
 
     # -- one connection --------------------------------------------------------------------------
 
     def _serve(self, conn: ServerConnection) -> None:
-        session = _Session(conn)
+        session = _Session(conn, conn.request.path if conn.request else WS_PATH)
         sender = threading.Thread(target=_send_loop, args=(session,), name="okx-sim-ws-send", daemon=True)
         sender.start()
         with self._lock:
@@ -225,10 +251,12 @@ class PrivateChannel:
     def _subscribe(self, session: _Session, args: list[dict[str, Any]]) -> str:
         if not session.logged_in:
             return self._error(session, "60011")
-        if any(a.get("channel") not in CHANNELS for a in args):
+        if any(a.get("channel") not in CHANNELS[session.path] for a in args):
             return self._error(session, "60018")
         for arg in args:
             session.subscriptions[arg["channel"]] = str(arg.get("instType") or "ANY")
+            if arg.get("instId"):
+                session.inst_ids[arg["channel"]] = str(arg["instId"])
         for arg in args[:-1]:
             session.outbox.put((0.0, _text({"event": "subscribe", "arg": arg, "connId": session.conn_id})))
         return _text({"event": "subscribe", "arg": args[-1], "connId": session.conn_id})
@@ -237,9 +265,9 @@ class PrivateChannel:
         return _text({"event": "error", "code": code, "msg": ERRORS[code], "connId": session.conn_id})
 
 
-def _only_private(conn: ServerConnection, request: Request) -> Response | None:
-    """Refuse the upgrade of any path but /ws/v5/private."""
-    return None if request.path == WS_PATH else conn.respond(404, "Not Found\n")
+def _known_path(conn: ServerConnection, request: Request) -> Response | None:
+    """Refuse the upgrade of any path but /ws/v5/private and /ws/v5/business."""
+    return None if request.path in CHANNELS else conn.respond(404, "Not Found\n")
 
 
 def _send_loop(session: _Session) -> None:

@@ -23,6 +23,11 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "boolean_strings": (True, False),
     # Whether OK-ACCESS-TIMESTAMP must have exactly 3 fraction digits (else 50112), or 0 to 9 are accepted.
     "timestamp_exact_ms": (False, True),
+    # Code for GET /trade/order-algo of an unknown algo: 51603 (as for orders) or 51063.
+    "algo_unknown_code": ("51603", "51063"),
+    # A fired reduce-only algo larger than what the position can still close: its child is capped to
+    # that ("cap"), or refused whole like any reduce-only order ("fail": the algo ends order_failed).
+    "algo_child_oversize": ("cap", "fail"),
 }
 
 
@@ -34,6 +39,8 @@ class Quirks:
     isolated_swap_in_futures_mode: bool = True
     boolean_strings: bool = True
     timestamp_exact_ms: bool = False
+    algo_unknown_code: str = "51603"
+    algo_child_oversize: str = "cap"
 
     def updated(self, changes: Mapping[str, Any]) -> Quirks:
         """A copy with `changes` applied; an unknown name or a value outside its choices is a ValueError."""

@@ -43,6 +43,12 @@ RULES: dict[str, Rule] = {
     "GET /api/v5/market/ticker": Rule(20, "ip"),
     "GET /api/v5/public/price-limit": Rule(20, "ip"),
     "GET /api/v5/market/history-candles": Rule(20, "ip"),
+    "POST /api/v5/trade/order-algo": Rule(20, "uid_inst"),
+    "POST /api/v5/trade/amend-algos": Rule(20, "uid_inst"),
+    "POST /api/v5/trade/cancel-algos": Rule(20, "uid_inst", per_order=True),
+    "GET /api/v5/trade/orders-algo-pending": Rule(20, "uid"),
+    "GET /api/v5/trade/orders-algo-history": Rule(20, "uid"),
+    "GET /api/v5/trade/order-algo": Rule(20, "uid"),
 }
 
 

@@ -21,7 +21,8 @@ from .clock import Clock
 from .decimals import fmt, to_decimal
 from .errors import ApiError, ItemError
 from .instruments import PRIMARY_INST_ID
-from .private_ws import WS_PATH, PrivateChannel
+from .market import FEEDS
+from .private_ws import BUSINESS_WS_PATH, WS_PATH, PrivateChannel
 from .quirks import Quirks
 from .ratelimit import RateLimiter
 from .server import HttpServer, Request, Response
@@ -88,6 +89,7 @@ class Simulator:
             lambda inst_id: self._venue.positions(lambda p: p.inst.inst_id == inst_id),
         )
         self._venue.watchers.append(self._channel.publish)
+        self._venue.algo_watchers.append(self._channel.publish_algo)
         self._ws_port: int | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -124,10 +126,18 @@ class Simulator:
     @property
     def ws_url(self) -> str:
         """The private WebSocket channel (`/ws/v5/private`), served on a second port of the same host."""
+        return self._ws_url(WS_PATH)
+
+    @property
+    def business_ws_url(self) -> str:
+        """The business WebSocket channel (`/ws/v5/business`: `orders-algo`), on the private one's port."""
+        return self._ws_url(BUSINESS_WS_PATH)
+
+    def _ws_url(self, path: str) -> str:
         if self._ws_port is None:
             raise RuntimeError("the simulator is not started")
         host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"ws://{host}:{self._ws_port}{WS_PATH}"
+        return f"ws://{host}:{self._ws_port}{path}"
 
     @property
     def api_key(self) -> str:
@@ -147,12 +157,27 @@ class Simulator:
         """The simulator's clock (what /api/v5/public/time answers), without sending a request."""
         return self._clock.now_ms()
 
-    def set_price(self, px: str | Decimal, inst_id: str = PRIMARY_INST_ID) -> None:
-        """Trade the market to px (a multiple of tickSz) now, filling what rests in between (one step)."""
+    def set_price(
+        self,
+        px: str | Decimal | None = None,
+        inst_id: str = PRIMARY_INST_ID,
+        *,
+        mark: str | Decimal | None = None,
+        index: str | Decimal | None = None,
+    ) -> None:
+        """Trade the market to px (a multiple of tickSz) now, filling what rests in between (one step);
+        `mark` and `index` put those prices apart from the last one (they keep that distance as it moves,
+        until set again; /sim/reset puts them back on it). Algos whose legs watch them fire."""
+        if px is None and mark is None and index is None:
+            raise ValueError("give px, mark or index")
+        prices = {
+            name: None if value is None else to_decimal(value, name)
+            for name, value in (("px", px), ("mark", mark), ("index", index))
+        }
         with self._venue.lock:
             if inst_id not in self._venue.market.paths:
                 raise ValueError(f"unknown instId {inst_id}")
-            self._venue.set_price(inst_id, to_decimal(px, "px"))
+            self._venue.set_price(inst_id, prices["px"], prices["mark"], prices["index"])
 
     def advance(self, seconds: float | int | str | Decimal) -> None:
         """Move the clock forward; the market walks (and matches) once per whole second passed."""
@@ -189,6 +214,13 @@ class Simulator:
         """Cancel a pending order as a trader in the OKX app would (cancelSource "1")."""
         with self._venue.lock:
             return self._venue.user_cancel(ord_id, client_order_id).to_okx()
+
+    def user_cancel_algo(
+        self, algo_id: str | None = None, algo_client_order_id: str | None = None
+    ) -> dict[str, Any]:
+        """Cancel a live algo order as a trader in the OKX app would; returns it (OKX shape)."""
+        with self._venue.lock:
+            return self._venue.user_cancel_algo(algo_id, algo_client_order_id).to_okx()
 
     def user_close(self, inst_id: str, pos_side: str, mgn_mode: str | None = None) -> dict[str, Any]:
         """Close a position at market as a trader in the OKX app would; returns the closing order."""
@@ -257,8 +289,13 @@ class Simulator:
             return {
                 "px": fmt(venue.market.paths[PRIMARY_INST_ID].px),
                 "prices": {inst_id: fmt(path.px) for inst_id, path in venue.market.paths.items()},
+                "feeds": {
+                    inst_id: {name: fmt(path.feed(name)) for name in FEEDS}
+                    for inst_id, path in venue.market.paths.items()
+                },
                 "clock_ms": venue.now_ms(),
                 "orders": [order.to_okx() for order in venue.orders.values()],
+                "algos": [algo.to_okx() for algo in venue.algos.values()],
                 "fills": [fill.to_okx() for fill in venue.fills],
                 "positions": venue.positions(),
                 "balance": venue.balance(),
@@ -276,13 +313,16 @@ class Simulator:
             }
 
     def reset(self) -> None:
-        """A fresh account (orders, fills, positions, balance, no late requests or pending cancels), no
-        faults (REST or WebSocket), default quirks, empty rate windows and stats.
+        """A fresh account (orders, algos, fills, positions, balance, no late requests or pending cancels),
+        no faults (REST or WebSocket), default quirks, empty rate windows and stats, mark and index back on
+        the last price.
 
         The clock and the market go on: time never runs backwards for a client.
         """
         with self._venue.lock:
             self._venue.reset_account()
+            for path in self._venue.market.paths.values():
+                path.spreads.clear()
             self._venue.quirks = Quirks()
             self._faults.reset()
             self._channel.reset()

@@ -1,5 +1,5 @@
-"""The venue: the book, its accounting and matching, and the requests traders make of it (place,
-cancel, close, in the API or in the OKX app). Callers hold `Venue.lock` around every call."""
+"""The venue: the book, its accounting, matching and algo orders, and the requests traders make of it
+(place, cancel, close, in the API or in the OKX app). Callers hold `Venue.lock` around every call."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from .account import LONG_SHORT, Position, PosKey, margin_for
 from .book import CANCEL_BY_USER, CANCEL_POSITION_CLOSED
 from .errors import ApiError, ItemError
 from .instruments import Instrument
-from .matching import Matching
 from .modes import check_trading_allowed, pos_side_for, top_level
 from .orders import Order, closes
 from .params import ClosePosition, PlaceOrder
+from .stops import Stops
 
 
-class Venue(Matching):
+class Venue(Stops):
     """The simulated OKX venue the endpoints and the simulator's controls drive."""
 
     def place(self, req: PlaceOrder, taken_client_order_ids: set[str]) -> Order:
@@ -36,6 +36,7 @@ class Venue(Matching):
         long_short = self.account.pos_mode == LONG_SHORT
         reduce_only = closes(req.side, pos_side) if long_short else req.reduce_only
         market_px = self.mark(req.inst)
+        self._check_attached(req, reduce_only, market_px)
         if reduce_only:
             self._check_reducible(key, req.side, req.sz)
             opening = Decimal(0)
@@ -49,6 +50,7 @@ class Venue(Matching):
             req.inst, req.client_order_id, req.tag, req.side, key, req.ord_type, req.px, req.sz, reduce_only
         )
         order.frozen = frozen
+        order.algo_id, order.algo_client_id, order.attached = req.algo_id, req.algo_client_id, req.attached
         if req.client_order_id:
             taken_client_order_ids.add(req.client_order_id)
         self.orders[order.ord_id] = order

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from exchange.records import (
+    MARKET_PX,
     parse_account_config,
     parse_ack,
+    parse_algo_order,
     parse_balance,
     parse_candle,
     parse_fill,
@@ -43,6 +45,12 @@ PARSER_OF: dict[str, Callable[[Any], object]] = {
     "trade_order_post.2026-01-variant.json": parse_ack,
     "trade_order_post.json": parse_ack,
     "trade_orders_pending.json": parse_order,
+    "trade_order_algo_post.json": parse_ack,
+    "trade_amend_algos.json": parse_ack,
+    "trade_cancel_algos.json": parse_ack,
+    "trade_orders_algo_pending.json": parse_algo_order,
+    "trade_orders_algo_history.json": parse_algo_order,
+    "trade_order_algo_get.json": parse_algo_order,
 }
 
 
@@ -111,3 +119,43 @@ def test_balance_sample_tolerates_json_booleans() -> None:
 def test_candles_sample_confirm_flags() -> None:
     client, _ = _client_answering("market_candles.json")
     assert [c.confirm for c in client.get_candles("BTC-USDT", "1m", limit=2)] == [False, True]
+
+
+def test_algo_history_sample_through_the_client() -> None:
+    client, session = _client_answering("trade_orders_algo_history.json")
+    [algo] = client.list_algo_history("BTC-USDT-SWAP", state="effective")
+    assert (algo.algoId, algo.ordType, algo.state, algo.posSide) == (
+        "1880721064716505088",
+        "oco",
+        "effective",
+        "long",
+    )
+    assert (algo.slTriggerPx, algo.slOrdPx, algo.slTriggerPxType) == (Decimal(57000), MARKET_PX, "mark")
+    assert algo.ordIdList == ("1884789786215137280",) and algo.actualSide == "tp" and algo.actualPx is None
+    assert (algo.closeFraction, algo.reduceOnly, algo.triggerTime) == (Decimal(1), True, 1728673513447)
+    assert session.query() == {
+        "ordType": "conditional,oco",
+        "state": "effective",
+        "instType": "SWAP",
+        "instId": "BTC-USDT-SWAP",
+        "limit": "100",
+    }
+
+
+def test_algo_details_sample_through_the_client() -> None:
+    client, _ = _client_answering("trade_order_algo_get.json")
+    algo = client.get_algo_order(algo_id="1753184812254216192")
+    assert (algo.state, algo.pending, algo.sz, algo.tpTriggerPx, algo.slTriggerPx) == (
+        "live",
+        True,
+        Decimal(10),
+        Decimal(10000),
+        None,
+    )
+    assert algo.ordIdList == () and algo.algoClOrdId is None and algo.failCode == "0"
+
+
+def test_place_algo_sample_through_the_client() -> None:
+    client, _ = _client_answering("trade_order_algo_post.json", armed=True)
+    ack = client.place_algo_order({"instId": "BTC-USDT-SWAP", "algoClOrdId": "order1234", "reduceOnly": True})
+    assert ack.ok and (ack.algoId, ack.algoClOrdId, ack.ordId) == ("1836487817828872192", "order1234", None)

@@ -37,17 +37,29 @@ BRIEF_NAMES = [
     "OkxInsufficientBalance",
     "OkxInvalidSizeOrPrice",
     "OkxServiceUnavailable",
+    # issue 19: the stop on the exchange
+    "OkxAlgoOrder",
+    "OkxStopPriceRefused",
+    "render_stop_payload",
+    "stop_trigger_price",
+    "amend_algo_body",
+    "cancel_algo_item",
 ]
 
 RECORD_FIELDS = {
     exchange.OkxOrder: (
         "instId ordId clOrdId px sz ordType side posSide tdMode state accFillSz avgPx fillPx fillSz fillTime "
-        "tradeId fee feeCcy cancelSource reduceOnly cTime uTime raw"
+        "tradeId fee feeCcy cancelSource reduceOnly algoId algoClOrdId cTime uTime raw"
     ),
     exchange.OkxFill: (
         "instId tradeId ordId clOrdId billId fillPx fillSz side posSide execType fee feeCcy fillTime ts raw"
     ),
-    exchange.OkxOrderAck: "ordId clOrdId tag ts sCode sMsg subCode raw",
+    exchange.OkxOrderAck: "ordId clOrdId tag ts sCode sMsg subCode algoId algoClOrdId reqId raw",
+    exchange.OkxAlgoOrder: (
+        "instId algoId algoClOrdId ordType state side posSide tdMode sz closeFraction reduceOnly slTriggerPx "
+        "slOrdPx slTriggerPxType tpTriggerPx tpOrdPx tpTriggerPxType ordId ordIdList actualSz actualPx "
+        "actualSide triggerTime failCode tag cTime uTime raw"
+    ),
     exchange.Instrument: (
         "instId instType ctVal ctMult ctValCcy tickSz lotSz minSz maxLmtSz lever state settleCcy raw"
     ),
@@ -100,6 +112,12 @@ def test_client_constructor_and_methods_match_the_brief() -> None:
         "cancel_order",
         "cancel_batch_orders",
         "close_position",
+        "place_algo_order",
+        "amend_algo_order",
+        "cancel_algo_orders",
+        "list_pending_algos",
+        "list_algo_history",
+        "get_algo_order",
     ]:
         assert callable(getattr(exchange.OkxClient, method)), method
 
@@ -110,3 +128,4 @@ def test_error_hierarchy_keeps_ambiguous_apart_from_rejections() -> None:
     assert issubclass(exchange.OkxAmbiguousOutcome, exchange.OkxError)
     assert not issubclass(exchange.OkxAmbiguousOutcome, exchange.OkxApiError | exchange.OkxTransportError)
     assert issubclass(exchange.OkxInvalidRequest, ValueError)
+    assert issubclass(exchange.OkxStopPriceRefused, exchange.OkxInvalidSizeOrPrice)

@@ -128,3 +128,33 @@ def test_a_fill_shows_in_trades_and_positions(sim: Simulator) -> None:
 def test_a_wrong_secret_is_an_authentication_error(sim: Simulator) -> None:
     with pytest.raises(ccxt.AuthenticationError, match="50113"):
         _okx(sim, secret_key="0" * 32).fetch_balance()
+
+
+def test_a_stop_loss_price_places_an_algo_that_is_listed_and_cancelled(sim: Simulator) -> None:
+    okx = _okx(sim)
+    okx.create_order(SYMBOL, "market", "buy", 1, None, {"posSide": "long"})
+    stop_px = below_market(sim, "0.9")
+    placed = okx.create_order(
+        SYMBOL, "market", "sell", 1, None, {"stopLossPrice": float(stop_px), "posSide": "long"}
+    )
+    (algo,) = sim.state()["algos"]
+    assert placed["id"] == algo["algoId"]
+    assert (algo["ordType"], Decimal(algo["slTriggerPx"]), algo["slOrdPx"], algo["slTriggerPxType"]) == (
+        "conditional",
+        stop_px,
+        "-1",
+        "last",
+    )
+    assert (algo["side"], algo["posSide"], algo["tdMode"], algo["sz"], algo["state"]) == (
+        "sell",
+        "long",
+        "isolated",
+        "1",
+        "live",
+    )
+    listed = okx.fetch_open_orders(SYMBOL, None, None, {"ordType": "conditional"})
+    assert [o["id"] for o in listed] == [placed["id"]]
+    assert okx.fetch_order(placed["id"], SYMBOL, {"trigger": True})["id"] == placed["id"]
+    okx.cancel_order(placed["id"], SYMBOL, {"trigger": True})
+    assert [a["state"] for a in sim.state()["algos"]] == ["canceled"]
+    assert sim.state()["positions"][0]["pos"] == "1"

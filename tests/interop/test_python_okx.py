@@ -117,3 +117,36 @@ def test_a_fill_shows_in_fills_and_positions(sim: Simulator) -> None:
 
 def test_a_wrong_secret_is_refused_with_50113(sim: Simulator) -> None:
     assert _account(sim, secret_key="0" * 32).get_account_balance()["code"] == "50113"
+
+
+def test_an_algo_stop_is_placed_listed_amended_read_and_cancelled(sim: Simulator) -> None:
+    trade = _trade(sim)
+    trade.place_order(instId=INST_ID, tdMode="isolated", side="buy", posSide="long", ordType="market", sz="1")
+    stop_px = below_market(sim, "0.9")
+    placed = trade.place_algo_order(
+        instId=INST_ID,
+        tdMode="isolated",
+        side="sell",
+        posSide="long",
+        ordType="conditional",
+        sz="1",
+        slTriggerPx=str(stop_px),
+        slOrdPx="-1",
+        slTriggerPxType="mark",
+        algoClOrdId="okxstop1",
+    )
+    assert (placed["code"], placed["data"][0]["sCode"], placed["data"][0]["algoClOrdId"]) == (
+        "0",
+        "0",
+        "okxstop1",
+    )
+    algo_id = placed["data"][0]["algoId"]
+    assert [a["algoId"] for a in trade.order_algos_list(ordType="conditional")["data"]] == [algo_id]
+    amended = trade.amend_algo_order(instId=INST_ID, algoId=algo_id, newSz="0.5", reqId="okxamend1")
+    assert (amended["code"], amended["data"][0]["reqId"]) == ("0", "okxamend1")
+    details = trade.get_algo_order_details(algoClOrdId="okxstop1")["data"][0]
+    assert (details["sz"], details["slTriggerPxType"], details["state"]) == ("0.5", "mark", "live")
+    canceled = trade.cancel_algo_order([{"instId": INST_ID, "algoId": algo_id}])
+    assert (canceled["code"], canceled["data"][0]["sCode"]) == ("0", "0")
+    history = trade.order_algos_history(ordType="conditional", state="canceled")["data"]
+    assert [(a["algoId"], a["state"]) for a in history] == [(algo_id, "canceled")]

@@ -2,7 +2,7 @@
 
 Each handler runs with the venue's lock held and the market synced to the clock (for a request
 applied late: when it is applied, with the call as it arrived). This module routes "METHOD path" to
-its handler: public.py, trading.py, orders.py and account.py hold them, call.py what they are given.
+its handler: public.py, trading.py, algos.py, orders.py and account.py hold them, call.py what they are given.
 """
 
 from .account import (
@@ -14,6 +14,7 @@ from .account import (
     set_leverage,
     set_position_mode,
 )
+from .algos import amend_algos, cancel_algos, get_algo, orders_algo_history, orders_algo_pending, place_algo
 from .call import Handler
 from .orders import fills, fills_history, get_order, orders_history, orders_history_archive, orders_pending
 from .public import candles, history_candles, instruments, price_limit, public_time, ticker
@@ -47,4 +48,10 @@ ROUTES: dict[str, tuple[Handler, bool]] = {
     "POST /api/v5/account/set-leverage": (set_leverage, True),
     "GET /api/v5/account/leverage-info": (leverage_info, True),
     "GET /api/v5/market/history-candles": (history_candles, False),
+    "POST /api/v5/trade/order-algo": (place_algo, True),
+    "POST /api/v5/trade/amend-algos": (amend_algos, True),
+    "POST /api/v5/trade/cancel-algos": (cancel_algos, True),
+    "GET /api/v5/trade/orders-algo-pending": (orders_algo_pending, True),
+    "GET /api/v5/trade/orders-algo-history": (orders_algo_history, True),
+    "GET /api/v5/trade/order-algo": (get_algo, True),
 }

@@ -19,7 +19,7 @@ HISTORY_STATES = ("filled", "canceled", "mmp_canceled")
 T = TypeVar("T")
 
 
-def _page(rows: Sequence[T], key: Callable[[T], int], query: Mapping[str, str]) -> list[T]:
+def page(rows: Sequence[T], key: Callable[[T], int], query: Mapping[str, str]) -> list[T]:
     """Newest-first rows, cut by after (older than) / before (newer than) and limit (max 100)."""
     after, before = params.integer(query, "after"), params.integer(query, "before")
     count = params.limit(query, 100, 100)
@@ -67,7 +67,7 @@ def _orders(rows: list[Order], call: Call, inst_type_required: bool) -> Response
         return ok([])
     accept = _order_filter(call.query)
     return ok(
-        [o.to_okx() for o in _page([o for o in rows if accept(o)], lambda o: int(o.ord_id), call.query)]
+        [o.to_okx() for o in page([o for o in rows if accept(o)], lambda o: int(o.ord_id), call.query)]
     )
 
 
@@ -101,7 +101,7 @@ def _fills(venue: Venue, call: Call, kept_ms: int, inst_type_required: bool) -> 
         return inst_id in (None, f.inst.inst_id) and ord_id in (None, f.ord_id) and in_window(f.ts)
 
     rows = [f for f in venue.recent_fills(kept_ms) if accept(f)]
-    return ok([f.to_okx() for f in _page(rows, lambda f: int(f.bill_id), call.query)])
+    return ok([f.to_okx() for f in page(rows, lambda f: int(f.bill_id), call.query)])
 
 
 def fills(venue: Venue, call: Call) -> Response:

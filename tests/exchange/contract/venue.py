@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import requests
 
 from exchange import Instrument, OkxClient, OkxIncorrectOrderState, OkxOrder, OkxOrderAck
+from exchange.payloads import ALGO_CANCEL_MAX
 from exchange.signing import Signer, iso_timestamp, json_body
 from exchange.sim import Simulator
 from exchange.sizing import round_price
@@ -266,8 +267,13 @@ class Venue:
         return self.settle(lambda: self.client.get_order(self.symbol, ord_id), lambda o: o.state in TERMINAL)
 
     def flatten(self) -> None:
-        """Cancel every open order on the symbol and close every position on it (OKX demo only)."""
+        """Cancel every pending algo and open order on the symbol and close every position on it (OKX
+        demo only)."""
         client = self.client
+        algo_ids = [(a.algoId, None) for a in client.list_pending_algos(self.symbol)]
+        for start in range(0, len(algo_ids), ALGO_CANCEL_MAX):
+            with suppress(OkxIncorrectOrderState):  # every one of them fired or was canceled meanwhile
+                client.cancel_algo_orders(self.symbol, algo_ids[start : start + ALGO_CANCEL_MAX])
         open_ids = [(o.ordId, None) for o in client.list_open_orders(self.symbol)]
         for start in range(0, len(open_ids), BATCH_MAX):
             with suppress(OkxIncorrectOrderState):  # every one of them filled or canceled meanwhile

@@ -78,6 +78,30 @@ class RawOkx:
         result: dict[str, Any] = self.post("/api/v5/trade/order", order)
         return result
 
+    def place_with_stop(self, attach: list[dict[str, str]], **fields: str) -> dict[str, Any]:
+        """Place one order carrying `attachAlgoOrds` (isolated, ETH-USDT-SWAP unless given)."""
+        order = {"instId": "ETH-USDT-SWAP", "tdMode": "isolated", **fields, "attachAlgoOrds": attach}
+        result: dict[str, Any] = self.post("/api/v5/trade/order", order)
+        return result
+
+    def place_algo(self, **fields: Any) -> dict[str, Any]:
+        """Place one algo (a long's market stop-loss on ETH-USDT-SWAP unless told); the whole envelope."""
+        algo = {
+            "instId": "ETH-USDT-SWAP",
+            "tdMode": "isolated",
+            "side": "sell",
+            "posSide": "long",
+            "ordType": "conditional",
+            "slOrdPx": "-1",
+            **fields,
+        }
+        result: dict[str, Any] = self.post("/api/v5/trade/order-algo", {k: v for k, v in algo.items() if v})
+        return result
+
+    def algo(self, algo_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.get(f"/api/v5/trade/order-algo?algoId={algo_id}")["data"][0]
+        return result
+
     def order(self, ord_id: str, inst_id: str = "ETH-USDT-SWAP") -> dict[str, Any]:
         result: dict[str, Any] = self.get(f"/api/v5/trade/order?instId={inst_id}&ordId={ord_id}")["data"][0]
         return result
