@@ -5,8 +5,9 @@ exponential, reset on success) while the others keep ticking; an outage is ridde
 reconciles. What cannot heal by waiting (a spec error, a refused state, a lock held elsewhere, refused
 credentials, an account the machine cannot trade) parks that machine with its reason. Each machine's
 last tick (time, duration, result, consecutive failures) is written beside its state file as a
-heartbeat that `status` shows; the journal is never touched for it. Operator requests queued in a
-machine's spool (close, cancel, pause, resume, flatten) are carried out at the start of its tick.
+heartbeat that `status` and `watch` show, marked stopped when the runner stops; the journal is never
+touched for it. Operator requests queued in a machine's spool (close, cancel, pause, resume, flatten)
+are carried out at the start of its tick; those still queued when it stops are named in the log.
 """
 
 from __future__ import annotations
@@ -167,9 +168,31 @@ class Runner:
                 if self.options.ticks and self.rounds >= self.options.ticks:
                     break
                 self._wait_for_next()
+            self._leave()  # while the state files are still held: no later runner's heartbeat is touched
         log.info("runner stopped after %d round(s)", self.rounds)
         self._notify("*", "stopped", f"the runner stopped after {self.rounds} round(s)")
         return self.rounds
+
+    def _leave(self) -> None:
+        """On the way out: mark each machine this runner held as no longer ticked (its push no longer
+        on), and say which operator requests are still queued, carried out by no tick of this runner."""
+        now = self._wall()
+        for slot in self.slots:
+            if slot.machine is None or slot.store is None:
+                continue  # never held here: a heartbeat of another runner is left alone
+            slot.beat.stopped_wall_s = now
+            if slot.beat.push is not None:
+                slot.beat.push["connected"] = False
+            slot.write_heartbeat()
+            queued = [r for _, r in spool.pending(slot.machine.state_path)]
+            if queued:
+                log.warning(
+                    "%s: %d operator request(s) still queued, not carried out: %s; the next runner "
+                    "carries them out unless a direct command supersedes them first",
+                    slot.name,
+                    len(queued),
+                    ", ".join(f"{r.command} ({r.id})" for r in queued),
+                )
 
     def _notify(self, machine: str, event: str, detail: str) -> None:
         if self.options.notify is not None:
@@ -264,17 +287,17 @@ class Runner:
         beat = slot.beat
         if beat.consecutive_failures:
             log.info("%s: recovered after %d failed tick(s)", slot.name, beat.consecutive_failures)
-        beat.last_tick_at, beat.last_duration_s, beat.last_result = at, self._clock() - started, "ok"
+        beat.last_tick_wall_s, beat.last_duration_s, beat.last_result = at, self._clock() - started, "ok"
         beat.consecutive_failures = 0
         if self.feed is not None:
             beat.push = {
                 "connected": self.feed.connected,
-                "last_push_at": self.feed.last_push_at,
+                "last_push_exchange_ms": self.feed.last_push_at,
                 "reconnects": self.feed.reconnects,
                 "pushes": self.feed.pushes,
             }
         slot.next_due = self._clock() + slot.interval_s
-        beat.next_due_at = at + slot.interval_s
+        beat.next_due_wall_s = at + slot.interval_s
         slot.write_heartbeat()
 
     def _failed(self, slot: Slot, exc: Exception, at: float, duration: float) -> None:
@@ -284,10 +307,10 @@ class Runner:
             return
         beat = slot.beat
         beat.consecutive_failures += 1
-        beat.last_tick_at, beat.last_duration_s, beat.last_result = at, duration, f"failed: {reason}"
+        beat.last_tick_wall_s, beat.last_duration_s, beat.last_result = at, duration, f"failed: {reason}"
         wait = slot.backoff_s()
         slot.next_due = self._clock() + wait
-        beat.next_due_at = at + wait
+        beat.next_due_wall_s = at + wait
         level = logging.WARNING if isinstance(exc, OkxError) else logging.ERROR
         log.log(
             level,
@@ -303,7 +326,7 @@ class Runner:
         reason = f"{type(exc).__name__}: {exc}"
         slot.beat.parked = reason
         slot.beat.last_result = f"parked: {reason}"
-        slot.beat.last_tick_at = self._wall()
+        slot.beat.last_tick_wall_s = self._wall()
         log.error("%s: parked (waiting cannot fix it): %s", slot.name, reason)
         self._notify(slot.name, "parked", reason)
         slot.write_heartbeat()

@@ -49,6 +49,33 @@ def test_status_shows_the_runners_last_tick_and_warns_when_it_is_stale(cli: Cli)
     assert "PARKED: SpecError: bad" in cli.machine("status").stdout
 
 
+def test_a_stopped_or_quiet_runner_never_claims_push_is_on(cli: Cli) -> None:
+    cli.entries_open()
+    path = heartbeat_path(cli.state_path)
+    push = {"connected": True, "last_push_exchange_ms": None, "reconnects": 0, "pushes": 3}
+
+    def shown(beat: Heartbeat) -> tuple[str, str]:
+        path.write_text(json.dumps(beat.to_dict()))
+        watch = cli.run("watch", "eth_robust_twap_15m", "--state-dir", str(cli.state_dir)).stdout
+        return watch, cli.machine("status").stdout
+
+    watch, status = shown(
+        Heartbeat("eth_robust_twap_15m", time.time() - 5, 0.1, "ok", 0, None, 30.0, push=push)
+    )
+    assert "push on" in watch and "push      connected, no push yet, 3 push(es)" in status
+    stopped = Heartbeat("eth_robust_twap_15m", time.time() - 5, 0.1, "ok", 0, None, 30.0, push=push)
+    stopped.stopped_wall_s = time.time() - 1
+    watch, status = shown(stopped)
+    assert "runner stopped" in watch and "push on" not in watch
+    assert (
+        "STOPPED: the runner stopped" in status and "push      unknown: the runner is not ticking" in status
+    )
+    watch, status = shown(
+        Heartbeat("eth_robust_twap_15m", time.time() - 600, 0.1, "ok", 0, None, 30.0, push=push)
+    )
+    assert "runner quiet" in watch and "push on" not in watch and "connected" not in status
+
+
 def test_control_commands_queue_for_the_runner_while_it_holds_the_state(cli: Cli) -> None:
     from fsm.engine.machine import load_machine
     from fsm.engine.tick import open_machine_state

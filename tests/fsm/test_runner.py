@@ -32,6 +32,7 @@ class FakeTime:
     def __init__(self) -> None:
         self.now = 1_000.0
         self.slept: list[float] = []
+        self.on_sleep: Callable[[], None] | None = None
 
     def monotonic(self) -> float:
         return self.now
@@ -39,6 +40,8 @@ class FakeTime:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
+        if self.on_sleep is not None:
+            self.on_sleep()
 
 
 @pytest.fixture
@@ -196,8 +199,33 @@ def test_the_heartbeat_records_time_duration_result_and_failures(sim: Simulator,
     runner, timer = runner_for(sim, tmp_path, [MACHINE], rounds=2)
     runner.run()
     raw = json.loads(heartbeat_path(tmp_path / "state" / f"{MACHINE}_live.json").read_text())
-    assert {"last_tick_at", "last_duration_s", "last_result", "consecutive_failures", "parked"} <= set(raw)
-    assert raw["last_tick_at"] <= timer.now and raw["interval_s"] == 10.0
+    assert {"last_tick_wall_s", "last_duration_s", "last_result", "consecutive_failures", "parked"} <= set(
+        raw
+    )
+    assert raw["last_tick_wall_s"] <= timer.now and raw["interval_s"] == 10.0
+
+
+def test_a_stop_marks_the_heartbeat_stopped_and_names_the_requests_left_queued(
+    sim: Simulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state_path = tmp_path / "state" / f"{MACHINE}_live.json"
+    runner, timer = runner_for(sim, tmp_path, [MACHINE], rounds=0)  # until stopped
+    left: list[spool.OperatorRequest] = []
+
+    def queue_then_stop() -> None:  # a request arrives while the runner waits, then the operator stops it
+        if not left:
+            left.append(spool.enqueue(state_path, "resume"))
+            runner.request_stop()
+
+    timer.on_sleep = queue_then_stop
+    with caplog.at_level(logging.INFO, logger="okx_fsm"):
+        assert runner.run() == 1
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        f"1 operator request(s) still queued, not carried out: resume ({left[0].id})" in m for m in warned
+    )
+    assert [r.id for _, r in spool.pending(state_path)] == [left[0].id]  # left for the next runner
+    assert beat(tmp_path).stopped_wall_s is not None and beat(tmp_path).last_result == "ok"
 
 
 # ---- control while running ------------------------------------------------------------------------
