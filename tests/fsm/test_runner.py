@@ -266,6 +266,25 @@ def test_a_queued_flatten_is_carried_out_once_on_the_next_tick(sim: Simulator, t
     done = [r for r in operator_records(tmp_path) if r.get("id") == request.id]
     assert len(done) == 1 and done[0]["outcome"].startswith("flatten requested")
     assert spool.pending(tmp_path / "state" / f"{MACHINE}_live.json") == []
+    if state_of(tmp_path)["state"] != "idle":
+        armed_runner(sim, tmp_path, 1).run()
+    assert state_of(tmp_path)["state"] == "idle"
+    signal(sim)  # a flattened machine stays paused: the next candle starts no cycle
+    armed_runner(sim, tmp_path, 2).run()
+    assert state_of(tmp_path)["state"] == "idle" and state_of(tmp_path)["paused"] is True
+    assert len([o for o in sim.state()["orders"] if o["clOrdId"].startswith("ertw")]) == 3
+
+
+def test_a_queued_flatten_with_no_cycle_in_flight_journals_that_and_changes_nothing(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    state_path = tmp_path / "state" / f"{MACHINE}_live.json"
+    armed_runner(sim, tmp_path, 1).run()  # a state exists, idle
+    spool.enqueue(state_path, "flatten")
+    armed_runner(sim, tmp_path, 1).run()
+    [record] = operator_records(tmp_path)
+    assert record["outcome"].startswith(f"{MACHINE} is in idle with no cycle in flight: nothing to flatten")
+    assert state_of(tmp_path)["paused"] is False and state_of(tmp_path)["flatten_requested"] is False
 
 
 def test_pause_stops_new_cycles_and_resume_lets_them_start(sim: Simulator, tmp_path: Path) -> None:
