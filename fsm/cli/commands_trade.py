@@ -134,7 +134,9 @@ class Shown:
                     "submitted": outcome is not None,
                     "request": None if self.request is None else self.request.to_dict(),
                     "sent": [r.to_dict() for r in self.sent],
-                    "journaled": (outcome.journaled if outcome else []) + (tick.journaled if tick else []),
+                    "journaled": (outcome.journaled if outcome else [])
+                    + (tick.journaled if tick else [])
+                    + ["operator"] * len(self.superseded),
                     "fired": fired,
                     "state": self.state_doc,
                     "note": note,

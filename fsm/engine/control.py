@@ -267,7 +267,8 @@ def flatten_request(machine: LoadedMachine, state: LadderState) -> Request | Non
     working = [r for r in state.rungs if r.state in machine.orders.cancellable]
     if CANCEL_WORKING_RUNGS in row.actions and working:
         return cancel_request(machine, working)
-    if CLOSE_POSITION in row.actions and not ownership.exit_in_flight(state):
+    held = state.own_open(machine.params.side) > 0
+    if CLOSE_POSITION in row.actions and held and not ownership.exit_in_flight(state):
         return close_request(machine, state)
     return None
 
