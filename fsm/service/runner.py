@@ -135,6 +135,7 @@ class Runner:
         self._make_feed = push
         self.feed: PushFeed | None = None
         self._woken = threading.Event()
+        self._wake_all = False  # wake_all was asked: every machine is due at the next wait
         self._pushed_ids: set[str] = set()
         self._pending: list[OkxOrder] = []
         self._last_full: float | None = None
@@ -143,9 +144,10 @@ class Runner:
         self.stop_requested = True
 
     def wake_all(self) -> None:
-        """Make every machine due now (an operator's nudge, or a test's): the wait ends at once."""
-        for slot in self.slots:
-            slot.next_due = self._clock()
+        """Make every machine due now (an operator's nudge, or a test's): the wait ends at once. A
+        nudge that comes while a round ticks is kept for the wait after it (the round's own due times
+        must not undo it)."""
+        self._wake_all = True
         self._woken.set()
 
     def run(self) -> int:
@@ -339,13 +341,24 @@ class Runner:
         while not self.stop_requested and self._clock() < until:
             if self._woken.is_set():
                 self._woken.clear()
-                if self._push_made_due() or self._clock() >= min(s.next_due for s in self.slots):
+                if self._woken_all() or self._push_made_due():
+                    return
+                if self._clock() >= min(s.next_due for s in self.slots):
                     return
             wait = min(0.2, max(0.0, until - self._clock()))
             if self.feed is not None:
                 self._woken.wait(wait)  # a push ends the wait at once
             else:
                 self._sleep(wait)
+
+    def _woken_all(self) -> bool:
+        """Make every machine due now if wake_all was asked since the last wait; whether it was."""
+        if not self._wake_all:
+            return False
+        self._wake_all = False
+        for slot in self.slots:
+            slot.next_due = self._clock()
+        return True
 
     def _push_made_due(self) -> bool:
         """Make due now every machine that owns a pushed order; whether any did."""

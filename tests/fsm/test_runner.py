@@ -190,6 +190,27 @@ def test_a_refused_timestamp_backs_off_and_heals_instead_of_parking(
     assert not runner.slots[0].parked and beat(tmp_path).last_result == "ok"
 
 
+def test_a_nudge_while_a_round_ticks_is_not_undone_by_that_round(sim: Simulator, tmp_path: Path) -> None:
+    timer = FakeTime()
+    client = OkxClient(
+        sim.api_key, sim.secret_key, sim.passphrase, base_url=sim.base_url, monotonic=timer.monotonic
+    )
+    nudged: list[float] = []
+
+    def wall() -> float:  # read as the first tick starts: the nudge lands while that round ticks
+        if not nudged:
+            nudged.append(timer.now)
+            runner.wake_all()
+        return timer.now
+
+    options = RunOptions(submit=False, interval_s=10.0, ticks=2, time_sync_s=0)
+    runner = Runner(
+        [MACHINE], tmp_path / "state", client, options, clock=timer.monotonic, wall=wall, sleep=timer.sleep
+    )
+    assert runner.run() == 2
+    assert nudged and sum(timer.slept) < 1.0  # the second round came at once, not an interval later
+
+
 def test_every_machine_parked_means_no_rounds(sim: Simulator, tmp_path: Path) -> None:
     runner, _ = runner_for(sim, tmp_path, [str(broken_yaml(tmp_path))], rounds=3)
     assert runner.run() == 0
