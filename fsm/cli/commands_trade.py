@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -284,20 +284,23 @@ FLAG_COMMANDS = (
 RungOpt = Annotated[
     int | None, typer.Option("--rung", help="only this rung (its level); default every working rung")
 ]
-# The options every machine command that may send takes, declared once: --submit arms (without it the
-# command prints what it would send and writes nothing), --live --submit asks the typed confirmation
-# unless --yes, --json prints the document.
-SENDING_OPTIONS = tuple(
-    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-    for name, annotation, default in (
-        ("submit", SubmitOpt, False),
-        ("state_dir", StateDirOpt, DEFAULT_STATE_DIR),
-        ("base_url", BaseUrlOpt, None),
-        ("live", LiveOpt, False),
-        ("yes", YesOpt, False),
-        ("as_json", JsonOpt, False),
-    )
-)
+
+
+def _sending_options(
+    *,
+    submit: SubmitOpt = False,
+    state_dir: StateDirOpt = DEFAULT_STATE_DIR,
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The options every machine command that may send takes, declared once (each command's signature
+    ends with these): --submit arms (without it the command prints what it would send and writes
+    nothing), --live --submit asks the typed confirmation unless --yes, --json prints the document."""
+
+
+SENDING_OPTIONS = tuple(inspect.signature(_sending_options, eval_str=True).parameters.values())
 
 
 def _sending_command(name: str, doc: str, plan: str, act: str, *, rung: bool = False) -> Callable[..., None]:
@@ -312,8 +315,8 @@ def _sending_command(name: str, doc: str, plan: str, act: str, *, rung: bool = F
         _machine_command(
             name,
             machine,
-            Common(options["state_dir"], options["base_url"], options["live"], options["as_json"]),
-            Arming(options["submit"], options["yes"]),
+            Common(**{f.name: options[f.name] for f in fields(Common)}),
+            Arming(**{f.name: options[f.name] for f in fields(Arming)}),
             plan=functools.partial(getattr(control, plan), **extra),
             act=functools.partial(getattr(control, act), **extra),
             rung=extra.get("rung"),
