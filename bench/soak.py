@@ -158,7 +158,7 @@ def main() -> int:
                     beat = heartbeat(state_dir)
                     if (
                         beat.get("last_result") == "ok"
-                        and float(str(beat.get("last_tick_at") or 0)) > time.time() - 5
+                        and float(str(beat.get("last_tick_wall_s") or 0)) > time.time() - 5
                     ):
                         ridden += 1
                         break

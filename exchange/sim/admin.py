@@ -74,6 +74,8 @@ def handle(sim: Controls, request: Request) -> Response:
     route = f"{request.method} {request.path}"
     try:
         body = json.loads(request.body or b"{}") if request.method == "POST" else {}
+        if route == "POST /sim/faults" and isinstance(body, list):
+            body = {"rules": body}  # a bare rule list is accepted too; [] clears the rules
         if not isinstance(body, dict):
             raise ValueError("the body must be a JSON object")
         return _route(sim, route, body)

@@ -135,15 +135,19 @@ def run(
         return PushFeed(venue.private_stream(ws_url, client.now_ms, login_time), on_push=on_push)
 
     runner = Runner(machines, state_dir, client, options, push=feed if push else None)
+    run_log = logging.getLogger("okx_fsm.run")
 
     def first_stop(signum: int, frame: Any) -> None:
         runner.request_stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)  # a second SIGINT stops at once
+        run_log.warning(
+            "%s: stopping after this tick (a second Ctrl-C stops at once)", signal.Signals(signum).name
+        )
 
     with ExitStack() as stack:
         for signum in (signal.SIGINT, signal.SIGTERM):  # restored on exit
             stack.callback(signal.signal, signum, signal.signal(signum, first_stop))
-        logging.getLogger("okx_fsm.run").info(
+        run_log.info(
             "runner started: %s, %s, every %.0f s; log %s",
             ", ".join(machines),
             "armed" if submit else "read-only",

@@ -1,11 +1,13 @@
 """Commands that may send: one tick, the operator's machine commands (submit-entries, cancel, close,
-pause, resume, flatten) and one ad-hoc order. Only --submit arms a client (flatten always sends);
+flatten; pause and resume, which send nothing) and one ad-hoc order. Only --submit arms a client;
 without it each prints what it would send and writes nothing."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -31,9 +33,10 @@ if TYPE_CHECKING:
     from fsm.engine.control import Outcome, Request
     from fsm.engine.machine import LoadedMachine
     from fsm.engine.state import LadderState
+    from fsm.persist.spool import OperatorRequest
     from fsm.persist.store import StateStore
 
-Plan = Callable[["LoadedMachine", "LadderState"], "Request"]
+Plan = Callable[["LoadedMachine", "LadderState"], "Request | None"]
 Act = Callable[["LoadedMachine", "StateStore", "LadderState", "OkxClient"], "Outcome"]
 
 
@@ -101,33 +104,70 @@ def tick(
 # --- the operator's machine commands -----------------------------------------------------------
 
 
-def _show_operator(
-    command: str, request: Request, outcome: Outcome | None, state_doc: dict[str, Any] | None, as_json: bool
-) -> None:
-    """What a submit-capable command sent (or would send) and what the tick after it did."""
-    from fsm.cli.render import print_json
-    from fsm.cli.render_reads import print_request
-    from fsm.cli.render_status import fired_lines, print_state
+@dataclass
+class Shown:
+    """What a machine command reports: the POST the state file says it sends (None: nothing), what it
+    sent (read back from the journal's write-ahead records) and did, and the direct command's
+    superseded queue."""
 
-    tick = outcome.tick if outcome is not None else None
-    fired = [f.__dict__ for f in tick.fired] if tick is not None else []
-    if as_json:
-        print_json(
-            {
-                "command": command,
-                "submitted": outcome is not None,
-                "request": request.to_dict(),
-                "journaled": (outcome.journaled if outcome else []) + (tick.journaled if tick else []),
-                "fired": fired,
-                "state": state_doc,
-            }
+    command: str
+    request: Request | None
+    outcome: Outcome | None = None
+    sent: list[Request] = field(default_factory=list)
+    state_doc: dict[str, Any] | None = None
+    note: str | None = None
+    superseded: list[OperatorRequest] = field(default_factory=list)
+
+    def show(self, as_json: bool) -> None:
+        from fsm.cli.render import print_json
+        from fsm.cli.render_reads import print_request
+        from fsm.cli.render_status import fired_lines, print_state
+
+        outcome = self.outcome
+        tick = outcome.tick if outcome is not None else None
+        fired = [f.__dict__ for f in tick.fired] if tick is not None else []
+        note = self.note or (outcome.said if outcome is not None else None)
+        if as_json:
+            print_json(
+                {
+                    "command": self.command,
+                    "submitted": outcome is not None,
+                    "request": None if self.request is None else self.request.to_dict(),
+                    "sent": [r.to_dict() for r in self.sent],
+                    "journaled": (outcome.journaled if outcome else [])
+                    + (tick.journaled if tick else [])
+                    + ["operator"] * len(self.superseded),
+                    "fired": fired,
+                    "state": self.state_doc,
+                    "note": note,
+                    "superseded": [{"id": r.id, "command": r.command} for r in self.superseded],
+                }
+            )
+            return
+        screen = console()
+        if note is not None:
+            screen.print(f"{self.command}: {note}", markup=False, soft_wrap=True)
+        _say_superseded(self.superseded)
+        if outcome is not None:
+            for request in self.sent:
+                print_request(screen, request.to_dict(), sent=True)
+            if not self.sent:
+                screen.print(f"{self.command}: sent nothing", markup=False)
+        elif self.request is not None:
+            print_request(screen, self.request.to_dict(), sent=False)
+        elif note is None:
+            screen.print(f"{self.command}: would send nothing now", markup=False)
+        fired_lines(screen, fired)
+        if self.state_doc is not None:
+            print_state(screen, self.state_doc)
+
+
+def _say_superseded(superseded: list[OperatorRequest]) -> None:
+    if superseded:
+        print(
+            f"superseded {len(superseded)} older request(s) queued for a runner that never took them "
+            "(journaled, never carried out): " + ", ".join(f"{r.command} ({r.id})" for r in superseded)
         )
-        return
-    screen = console()
-    print_request(screen, request.to_dict(), sent=outcome is not None)
-    fired_lines(screen, fired)
-    if state_doc is not None:
-        print_state(screen, state_doc)
 
 
 def _machine_command(
@@ -139,29 +179,40 @@ def _machine_command(
     act: Act,
     rung: int | None = None,
 ) -> None:
-    """Without --submit: plan from the state file (no lock, no network). With it: lock, plan, send;
-    when a runner holds the lock, queue the request in its spool instead."""
+    """Without --submit: plan from the state file (no lock, no network). With it: lock, plan, send,
+    and supersede what was queued for a runner before; when a runner holds the lock, queue the request
+    in its spool instead. A command with nothing to act on says so and writes nothing."""
+    import time
+
     from fsm.cli.reports_status import state_document
+    from fsm.engine import control
     from fsm.engine.machine import load_machine
     from fsm.engine.tick import open_machine_state, read_state_unlocked
+    from fsm.engine.view import ExchangeView
     from fsm.errors import StateLocked
 
     loaded = load_machine(machine, state_dir=common.state_dir)
-    if not arming.submit:
-        _show_operator(command, plan(loaded, read_state_unlocked(loaded)[0]), None, None, common.as_json)
-        return
-    client = arming.client(common)
     try:
+        if not arming.submit:
+            Shown(command, plan(loaded, read_state_unlocked(loaded)[0])).show(common.as_json)
+            return
+        client = arming.client(common)
         with open_machine_state(loaded) as (store, state):
+            since = time.time()
             request = plan(loaded, state)
             outcome = act(loaded, store, state, client)
-            state_doc = state_document(
-                loaded.name, state, {"seq": store.cursor.seq, "hash": store.cursor.hash}
-            )
+            superseded = control.supersede_queued(loaded, store, state, ExchangeView(client), command, since)
+            cursor = {"seq": store.cursor.seq, "hash": store.cursor.hash}
+            doc = state_document(loaded.name, state, cursor)
+            sent = outcome.sent(loaded, state)
+            shown = Shown(command, request, outcome, sent, doc, superseded=superseded)
+    except control.NothingToDo as exc:
+        Shown(command, None, note=str(exc)).show(common.as_json)
+        return
     except StateLocked:
         _queue_for_runner(loaded, command, rung, common.as_json)
         return
-    _show_operator(command, request, outcome, state_doc, common.as_json)
+    shown.show(common.as_json)
 
 
 def _queue_for_runner(loaded: LoadedMachine, command: str, rung: int | None, as_json: bool) -> None:
@@ -180,33 +231,35 @@ def _queue_for_runner(loaded: LoadedMachine, command: str, rung: int | None, as_
 
 
 def _operator_flag(command: str, machine: str, common: Common) -> None:
-    """pause/resume/flatten: carried out now when no runner holds the state, else queued for it."""
+    """pause/resume: carried out now when no runner holds the state (superseding what was queued for
+    a runner before), else queued for it. They send nothing."""
+    import time
+
     from fsm.engine import control
     from fsm.engine.machine import load_machine
-    from fsm.engine.tick import open_machine_state, run_tick
+    from fsm.engine.tick import open_machine_state
     from fsm.engine.view import ExchangeView
     from fsm.errors import StateLocked
     from fsm.persist import spool
 
     loaded = load_machine(machine, state_dir=common.state_dir)
-    sends = command == "flatten"
-    client = Arming(submit=sends).client(common)
+    client = common.reader()
     try:
         with open_machine_state(loaded) as (store, state):
-            request = spool.OperatorRequest(id=f"direct{spool.new_id()}", command=command)
+            since = time.time()
             view = ExchangeView(client)
-            outcome = control.carry_out(loaded, store, state, view, client if sends else None, request)
-            print(f"{command}: {outcome}")
-            if sends:
-                result = run_tick(loaded, store, state, ExchangeView(client), trader=client)
-                for f in result.fired:
-                    print(f"{f.source} -> {f.dest}  (row {f.index}: {f.description})")
+            request = spool.OperatorRequest(id=f"direct{spool.new_id()}", command=command)
+            said = control.carry_out(loaded, store, state, view, None, request)
+            superseded = control.supersede_queued(loaded, store, state, view, command, since)
     except StateLocked:
         _queue_for_runner(loaded, command, None, False)
+        return
+    print(f"{command}: {said}")
+    _say_superseded(superseded)
 
 
 def _flag_command(name: str, doc: str) -> Callable[..., None]:
-    """pause, resume or flatten: one signature, carried out by `_operator_flag`."""
+    """pause or resume: one signature, carried out by `_operator_flag`."""
 
     def command(
         machine: MachineArg,
@@ -225,16 +278,16 @@ FLAG_COMMANDS = (
         "pause",
         "No new cycles start (working orders are left as they are); works while `run` holds the state.",
     ),
-    ("resume", "Undo `pause`: new cycles may start again."),
-    (
-        "flatten",
-        "Cancel every working rung, then exit the machine's own position, from any state (sends orders).",
-    ),
+    ("resume", "Undo `pause` (and the pause a flatten leaves): new cycles may start again."),
 )
 
+RungOpt = Annotated[
+    int | None, typer.Option("--rung", help="only this rung (its level); default every working rung")
+]
 
-def submit_entries(
-    machine: MachineArg,
+
+def _sending_options(
+    *,
     submit: SubmitOpt = False,
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
     base_url: BaseUrlOpt = None,
@@ -242,65 +295,71 @@ def submit_entries(
     yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Send the rendered entry rungs (one batch-orders request). Without --submit: print it, send nothing."""
-    from fsm.engine import control
+    """The options every machine command that may send takes, declared once (each command's signature
+    ends with these): --submit arms (without it the command prints what it would send and writes
+    nothing), --live --submit asks the typed confirmation unless --yes, --json prints the document."""
 
-    _machine_command(
+
+SENDING_OPTIONS = tuple(inspect.signature(_sending_options, eval_str=True).parameters.values())
+
+
+def _sending_command(name: str, doc: str, plan: str, act: str, *, rung: bool = False) -> Callable[..., None]:
+    """A machine command that may send: MACHINE (and --rung when `rung`), then SENDING_OPTIONS; planned
+    by `fsm.engine.control.<plan>` and carried out by `control.<act>` (imported when it runs, so the CLI
+    loads fast), both given the --rung value as `rung` when the command takes it."""
+
+    def command(machine: str, **options: Any) -> None:
+        from fsm.engine import control
+
+        extra = {"rung": options["rung"]} if rung else {}
+        _machine_command(
+            name,
+            machine,
+            Common(**{f.name: options[f.name] for f in fields(Common)}),
+            Arming(**{f.name: options[f.name] for f in fields(Arming)}),
+            plan=functools.partial(getattr(control, plan), **extra),
+            act=functools.partial(getattr(control, act), **extra),
+            rung=extra.get("rung"),
+        )
+
+    machine_arg = inspect.Parameter("machine", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=MachineArg)
+    rung_opt = inspect.Parameter("rung", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=RungOpt)
+    params = [machine_arg, *([rung_opt] if rung else []), *SENDING_OPTIONS]
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # what typer reads
+    command.__doc__ = doc
+    command.__name__ = name.replace("-", "_")  # typer names the command after it
+    return command
+
+
+SENDING_COMMANDS = (
+    _sending_command(
         "submit-entries",
-        machine,
-        Common(state_dir, base_url, live, as_json),
-        Arming(submit, yes),
-        plan=control.entries_request,
-        act=control.submit_entries,
-    )
-
-
-def cancel(
-    machine: MachineArg,
-    rung: Annotated[
-        int | None, typer.Option("--rung", help="only this rung (its level); default every working rung")
-    ] = None,
-    submit: SubmitOpt = False,
-    state_dir: StateDirOpt = DEFAULT_STATE_DIR,
-    base_url: BaseUrlOpt = None,
-    live: LiveOpt = False,
-    yes: YesOpt = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Cancel working rungs (one cancel-batch-orders request), then observe. Without --submit: print it."""
-    from fsm.engine import control
-
-    _machine_command(
+        "Send the rendered entry rungs (one batch-orders request). Without --submit: print it, send nothing.",
+        plan="entries_request",
+        act="submit_entries",
+    ),
+    _sending_command(
         "cancel",
-        machine,
-        Common(state_dir, base_url, live, as_json),
-        Arming(submit, yes),
-        plan=lambda m, s: control.cancel_request(m, control.cancel_targets(m, s, rung)),
-        act=lambda m, store, s, client: control.cancel_rungs(m, store, s, client, rung),
-        rung=rung,
-    )
-
-
-def close(
-    machine: MachineArg,
-    submit: SubmitOpt = False,
-    state_dir: StateDirOpt = DEFAULT_STATE_DIR,
-    base_url: BaseUrlOpt = None,
-    live: LiveOpt = False,
-    yes: YesOpt = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Exit the machine's own position now (reduce-only market order), journaled as an operator request."""
-    from fsm.engine import control
-
-    _machine_command(
+        "Cancel working rungs (one cancel-batch-orders request), then observe. Without --submit: print it.",
+        plan="cancel_plan",
+        act="cancel_rungs",
+        rung=True,
+    ),
+    _sending_command(
         "close",
-        machine,
-        Common(state_dir, base_url, live, as_json),
-        Arming(submit, yes),
-        plan=control.close_request,
-        act=control.close_position,
-    )
+        "Exit the machine's own position now (reduce-only market order), journaled as an operator "
+        "request. Without --submit: print it.",
+        plan="close_request",
+        act="close_position",
+    ),
+    _sending_command(
+        "flatten",
+        "Cancel every working rung, then exit the machine's own position; the machine stays paused until "
+        "`resume`. Without --submit: print what it would send. With no cycle in flight: nothing to do.",
+        plan="flatten_request",
+        act="flatten",
+    ),
+)
 
 
 # --- one ad-hoc order --------------------------------------------------------------------------
@@ -351,8 +410,7 @@ def register(app: typer.Typer) -> None:
     add(app, tick)
     for name, doc in FLAG_COMMANDS:
         add(app, _flag_command(name, doc), name)
-    add(app, submit_entries, "submit-entries")
-    add(app, cancel)
-    add(app, close)
+    for command in SENDING_COMMANDS:
+        add(app, command)
     add(app, order)
     alias(app, "okx-order", order)

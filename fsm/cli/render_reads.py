@@ -108,6 +108,8 @@ def watch_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
             notes.append(f"PARKED: {beat['parked']}")
         elif beat is not None and beat["consecutive_failures"]:
             notes.append(f"{beat['consecutive_failures']} failed: {beat['last_result']}")
+        elif beat is not None and beat["stopped_wall_s"] is not None:
+            notes.append("runner stopped")
         elif beat is not None and beat["stale"]:
             notes.append("runner quiet")
         if doc["position_anomaly"]:
@@ -116,7 +118,7 @@ def watch_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
             notes.append("stray order on OKX")
         if doc["paused"]:
             notes.append("paused")
-        if beat is not None and beat.get("push"):
+        if beat is not None and beat.get("push") and not beat["stale"]:  # a stale beat knows nothing of push
             notes.append("push " + ("on" if beat["push"].get("connected") else "DOWN"))
         rows.append(
             {

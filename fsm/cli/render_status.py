@@ -130,18 +130,24 @@ def runner_line(console: Console, beat: Mapping[str, Any] | None) -> None:
     )
     if beat["parked"]:
         line += f"  PARKED: {beat['parked']}"
+    elif beat["stopped_wall_s"] is not None:
+        line += "  STOPPED: the runner stopped; nothing ticks this machine"
     elif beat["stale"]:
         line += f"  WARNING: no tick for over {3 * (beat['interval_s'] or 0):.0f} s: is the runner running?"
     console.print(line, markup=False, soft_wrap=True)
     if beat.get("push"):
-        console.print(f"push      {push_text(beat['push'])}", markup=False, soft_wrap=True)
+        console.print(f"push      {push_text(beat['push'], beat['stale'])}", markup=False, soft_wrap=True)
 
 
-def push_text(push: Mapping[str, Any]) -> str:
-    """The private channel as the runner last saw it: connected, the last push, the reconnects."""
-    last = push.get("last_push_at")
+def push_text(push: Mapping[str, Any], stale: bool) -> str:
+    """The private channel as the runner last saw it: connected, the last push, the reconnects. A stale
+    heartbeat (the runner stopped, parked or quiet) never claims the channel is on."""
+    last = push.get("last_push_exchange_ms")
     when = "no push yet" if last is None else f"last push {iso(int(last))}"
-    state = "connected" if push.get("connected") else "NOT connected (REST reconciles alone)"
+    if stale:
+        state = "unknown: the runner is not ticking"
+    else:
+        state = "connected" if push.get("connected") else "NOT connected (REST reconciles alone)"
     return f"{state}, {when}, {push.get('pushes', 0)} push(es), {push.get('reconnects', 0)} reconnect(s)"
 
 

@@ -7,6 +7,7 @@ need OKX take an ExchangeView over an unarmed client, or what one read: nothing 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from exchange import Balance, OkxOrder, Position
@@ -177,6 +178,8 @@ def summarize(kind: str, data: Mapping[str, Any]) -> str:
     if kind == "order":
         if data.get("update"):
             return f"{data.get('clOrdId')}: {data.get('observation')} (fields updated)"
+        if "from" not in data:  # the exit order: followed on OKX, no order machine of its own
+            return f"{data.get('clOrdId')}: {data.get('observation')}"
         return f"{data.get('clOrdId')}: {data.get('from')} -> {data.get('to')} on {data.get('observation')}"
     if kind == "fill":
         ev = data.get("evidence") or {}
@@ -201,19 +204,28 @@ def summarize(kind: str, data: Mapping[str, Any]) -> str:
         summary = data.get("summary") or {}
         if not summary:  # archived before cycles carried their results
             return f"cycle {data.get('cycle_id')} archived, filled {data.get('filled_sz')}"
+        if Decimal(summary["bought"]) == 0:
+            return f"cycle {data.get('cycle_id')} archived: nothing filled"
         return (
-            f"cycle {data.get('cycle_id')} archived: bought {summary['bought']} @ {summary['avg_entry']}, "
-            f"sold {summary['sold']} @ {summary['avg_exit']}, fees {summary['fees']}, "
-            f"realized {summary['realized_pnl']} {summary['fee_ccy'] or ''}".rstrip()
+            f"cycle {data.get('cycle_id')} archived: "
+            f"bought {summary['bought']} @ {_shown(summary['avg_entry'])}, "
+            f"sold {summary['sold']} @ {_shown(summary['avg_exit'])}, fees {summary['fees']}, "
+            f"realized {_shown(summary['realized_pnl'])} {summary['fee_ccy'] or ''}".rstrip()
         )
     if kind == "operator":
-        return f"operator: {data.get('command')}"
+        outcome = data.get("outcome")
+        return f"operator: {data.get('command')}" + ("" if outcome is None else f": {outcome}")
     if kind == "observe":
         if "position" in data:
             pos = data["position"]
             return f"position {pos.get('posSide')} {pos.get('pos')}"
         return ", ".join(f"{k}={v}" for k, v in data.items() if k != "evidence")
     return ", ".join(sorted(data))
+
+
+def _shown(value: str | None) -> str:
+    """A journaled value that may be missing, as a line shows it."""
+    return "-" if value is None else value
 
 
 def mentions(data: Any, needle: str) -> bool:

@@ -145,7 +145,7 @@ STALE_INTERVALS = 3  # a heartbeat older than this many intervals means the runn
 
 def runner_document(state_path: Path, now: float | None = None) -> dict[str, Any] | None:
     """The runner's heartbeat for this machine (None when no runner has ticked it), and whether it is
-    stale: older than a few intervals, or the machine parked."""
+    stale: the machine parked, the runner stopped, or the last tick older than a few intervals."""
     import time
 
     from fsm.service.heartbeat import Heartbeat, heartbeat_path
@@ -154,10 +154,13 @@ def runner_document(state_path: Path, now: float | None = None) -> dict[str, Any
     if beat is None:
         return None
     doc = beat.to_dict()
-    age = None if beat.last_tick_at is None else (time.time() if now is None else now) - beat.last_tick_at
+    at = time.time() if now is None else now
+    age = None if beat.last_tick_wall_s is None else at - beat.last_tick_wall_s
     doc["age_s"] = age
-    doc["stale"] = beat.parked is not None or (
-        age is not None and beat.interval_s is not None and age > STALE_INTERVALS * beat.interval_s
+    doc["stale"] = (
+        beat.parked is not None
+        or beat.stopped_wall_s is not None
+        or (age is not None and beat.interval_s is not None and age > STALE_INTERVALS * beat.interval_s)
     )
     return doc
 

@@ -1,8 +1,9 @@
 """Operator commands that may send orders: each can say exactly what it would send; only --submit sends.
 
-The machine commands (submit-entries, cancel, close) go through the ladder's own actions and its
-tick, so the journal records them like any tick, with an "operator" record for the operator's
-request. `order` is the seed's ad-hoc single order, never routed through a machine.
+The machine commands (submit-entries, cancel, close, flatten) go through the ladder's own actions and
+its tick, so the journal records them like any tick, with an "operator" record for the operator's
+request. `order` is the seed's ad-hoc single order, never routed through a machine. Requests queued
+for a runner are carried out here too (`carry_out`), or superseded by a newer direct command.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from fsm.engine.state import LadderState
 from fsm.engine.tick import TickResult, run_tick
 from fsm.engine.view import ExchangeView
 from fsm.errors import EngineError, ExitStatus
+from fsm.persist import spool
 from fsm.persist.spool import OperatorRequest
 from fsm.persist.store import StateStore
 
@@ -43,6 +45,11 @@ class OperatorRefused(EngineError):
     """The command does not apply to the machine's current state; nothing was sent or written."""
 
     exit_code = ExitStatus.STATE_REFUSED
+
+
+class NothingToDo(Exception):
+    """The command has nothing to act on in the machine's current state: it says so (not an error),
+    and sends and writes nothing."""
 
 
 class BadOrder(EngineError):
@@ -69,9 +76,30 @@ class Outcome:
 
     journaled: list[str] = field(default_factory=list)
     tick: TickResult | None = None
+    said: str | None = None  # the operator record's outcome, when the command journals one
+    records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (kind, data) before the tick
+
+    def sent(self, machine: LoadedMachine, state: LadderState) -> list[Request]:
+        """The POSTs the command made, read back from their write-ahead records (each journaled just
+        before its POST), so what is shown is what was sent, not what the state file suggested."""
+        records = self.records + (self.tick.records if self.tick is not None else [])
+        sent = []
+        for kind, data in records:
+            if kind == "cancel":
+                rungs = [r for cl in data["clOrdIds"] if (r := state.rung_by_client_order_id(cl)) is not None]
+                sent.append(cancel_request(machine, rungs))
+            elif kind == "submit" and data["what"] == "entries":
+                sent.append(Request("POST", BATCH_ORDERS, data["payloads"]))
+            elif kind == "submit" and data["what"] == "close":
+                close = data["close"]
+                sent.append(exit_request(machine, state, Decimal(close["sz"]), close["clOrdId"]))
+        return sent
 
 
 SUBMIT_ENTRIES = "submit_entries"  # the action of the row that sends the rendered batch
+CANCEL_WORKING_RUNGS = "cancel_working_rungs"  # the action of a row that cancels the working rungs
+CLOSE_POSITION = "close_position"  # the action of a row that exits our own size
+FLATTEN_REQUESTED = "flatten_requested"  # the guard of the rows that carry out the operator's flatten
 
 
 # --- submit-entries ----------------------------------------------------------------------------
@@ -124,6 +152,11 @@ def cancel_request(machine: LoadedMachine, targets: Sequence[Rung]) -> Request:
     return Request("POST", CANCEL_BATCH_ORDERS, body)
 
 
+def cancel_plan(machine: LoadedMachine, state: LadderState, rung: int | None = None) -> Request:
+    """The cancel the operator's `cancel [--rung N]` sends (refused when nothing works)."""
+    return cancel_request(machine, cancel_targets(machine, state, rung))
+
+
 def cancel_rungs(
     machine: LoadedMachine, store: StateStore, state: LadderState, client: OkxClient, rung: int | None
 ) -> Outcome:
@@ -135,6 +168,7 @@ def cancel_rungs(
     def commit(kind: str, data: dict[str, Any]) -> None:
         store.commit(kind, data, state.to_dict(), ts_ms=view.now_ms())
         outcome.journaled.append(kind)
+        outcome.records.append((kind, data))
 
     commit("operator", {"command": "cancel", "rung": rung, "clOrdIds": [r.clOrdId for r in targets]})
     ctx = machine.context(state, view, armed=True)
@@ -175,14 +209,20 @@ def close_request(machine: LoadedMachine, state: LadderState) -> Request:
     """The exit `close_position` sends: a reduce-only market order for what our own fills hold (on
     submit, capped by what OKX still holds on the side)."""
     p = machine.params
+    return exit_request(machine, state, state.own_open(p.side), close_client_order_id(machine, state))
+
+
+def exit_request(machine: LoadedMachine, state: LadderState, sz: Decimal, client_order_id: str) -> Request:
+    """The machine's exit as `close_position` sends it: reduce-only market, the other side, this size."""
+    p = machine.params
     body = order_body(
         p.symbol,
         side=ownership.exit_side(p),
         ord_type="market",
-        sz=state.own_open(p.side),
+        sz=sz,
         pos_side=ownership.okx_pos_side(p, state),
         td_mode=p.td_mode,
-        client_order_id=close_client_order_id(machine, state),
+        client_order_id=client_order_id,
         reduce_only=True if state.pos_mode == ownership.NET_MODE else None,
     )
     return Request("POST", ORDER, body)
@@ -202,6 +242,47 @@ def close_position(
     record = {"command": "close", "close": state.close_request.to_dict()}
     store.commit("operator", record, state.to_dict(), ts_ms=now)
     return Outcome(journaled=["operator"], tick=run_tick(machine, store, state, view, trader=client))
+
+
+# --- flatten -----------------------------------------------------------------------------------
+
+
+def check_cycle_in_flight(machine: LoadedMachine, state: LadderState) -> None:
+    """Flatten acts on the cycle in flight; with none (idle, or archived) it has nothing to do."""
+    if state.cycle_id is None or state.archived_cycle_id == state.cycle_id:
+        raise NothingToDo(
+            f"{machine.name} is in {state.state} with no cycle in flight: nothing to flatten "
+            "(nothing sent, nothing written; `okx-fsm pause` stops new cycles)"
+        )
+
+
+def flatten_request(machine: LoadedMachine, state: LadderState) -> Request | None:
+    """What flatten's armed tick sends now, as the first flatten_requested row from the current state
+    says: a cancel of the working rungs, or the exit of our own size; None when it sends nothing now
+    (an unsent intent is dropped; cancels already in flight end first, then the exit follows)."""
+    check_cycle_in_flight(machine, state)
+    row = next((r for r in machine.spec.rows_from(state.state, TICK) if FLATTEN_REQUESTED in r.guards), None)
+    if row is None:
+        return None
+    working = [r for r in state.rungs if r.state in machine.orders.cancellable]
+    if CANCEL_WORKING_RUNGS in row.actions and working:
+        return cancel_request(machine, working)
+    held = state.own_open(machine.params.side) > 0
+    if CLOSE_POSITION in row.actions and held and not ownership.exit_in_flight(state):
+        return close_request(machine, state)
+    return None
+
+
+def flatten(machine: LoadedMachine, store: StateStore, state: LadderState, client: OkxClient) -> Outcome:
+    """Journal the operator's flatten (it pauses the machine too), then tick armed: the flatten rows
+    cancel every working rung, then exit our own position."""
+    check_cycle_in_flight(machine, state)
+    view = ExchangeView(client)
+    said = carry_out(
+        machine, store, state, view, client, OperatorRequest(f"direct{spool.new_id()}", "flatten")
+    )
+    tick = run_tick(machine, store, state, view, trader=client)
+    return Outcome(journaled=["operator"], tick=tick, said=said)
 
 
 # --- order -------------------------------------------------------------------------------------
@@ -263,7 +344,9 @@ def carry_out(
         outcome = _apply(machine, state, trader, request, now)
     except OperatorRefused as exc:
         outcome = f"refused: {exc}"
-    state.operator_done = [*state.operator_done[-(KEEP_DONE - 1) :], request.id]  # journaled just below
+    except NothingToDo as exc:
+        outcome = str(exc)
+    _remember_done(state, request.id)  # journaled just below
     record = {"command": request.command, "id": request.id, "rung": request.rung, "outcome": outcome}
     store.commit("operator", record, state.to_dict(), ts_ms=now)
     if request.command == "cancel" and trader is not None and not outcome.startswith("refused"):
@@ -277,6 +360,37 @@ def carry_out(
 
 
 KEEP_DONE = 100  # ids of carried-out requests the state remembers (requests are removed once journaled)
+
+
+def _remember_done(state: LadderState, request_id: str) -> None:
+    state.operator_done = [*state.operator_done[-(KEEP_DONE - 1) :], request_id]
+
+
+def supersede_queued(
+    machine: LoadedMachine,
+    store: StateStore,
+    state: LadderState,
+    view: ExchangeView,
+    by: str,
+    since: float,
+) -> list[OperatorRequest]:
+    """A direct command supersedes the requests queued for a runner before it (`since`, wall time):
+    a runner that never took them (it was stopped) must not carry out an older wish after a newer one.
+    Each is journaled as superseded (remembered as done), then removed from the spool; returns them."""
+    older = [(path, r) for path, r in spool.pending(machine.state_path) if r.queued_at < since]
+    if not older:
+        return []
+    now = view.now_ms()
+    events = []
+    for _, request in older:
+        _remember_done(state, request.id)
+        outcome = f"superseded by the direct {by}: never carried out"
+        data = {"command": request.command, "id": request.id, "rung": request.rung, "outcome": outcome}
+        events.append(("operator", data, now))
+    store.commit_many(events, state.to_dict())
+    for path, _ in older:
+        path.unlink(missing_ok=True)
+    return [r for _, r in older]
 
 
 def _apply(
@@ -299,8 +413,13 @@ def _apply(
         state.paused = False
         return "resumed"
     if request.command == "flatten":
+        check_cycle_in_flight(machine, state)
         state.flatten_requested = True
-        return "flatten requested: the working rungs are cancelled, then our own position is exited"
+        state.paused = True  # a flattened machine does not enter again on the next candle
+        return (
+            "flatten requested: the working rungs are cancelled, then our own position is exited; "
+            "paused until `okx-fsm resume`"
+        )
     if request.command == "close":
         client_order_id = close_client_order_id(machine, state)
         if state.close_request is None:

@@ -49,6 +49,7 @@ class TickResult:
     state: LadderState
     fired: list[Fired] = field(default_factory=list)
     journaled: list[str] = field(default_factory=list)  # kinds of the records this tick appended
+    records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # the same, with their data
     rolled_forward: int = 0
 
 
@@ -120,6 +121,7 @@ def run_tick(
         pending.append((kind, data, view.now_ms()))
         snapshot[:] = [state.to_dict()]
         result.journaled.append(kind)
+        result.records.append((kind, data))
 
     def flush() -> None:
         if pending:

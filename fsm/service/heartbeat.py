@@ -17,17 +17,22 @@ def heartbeat_path(state_path: Path) -> Path:
 
 @dataclass
 class Heartbeat:
-    """What the runner last did for one machine (wall-clock times: this is the runner's own record)."""
+    """What the runner last did for one machine. Each time field names its clock and unit: `_wall_s` is
+    the runner host's wall clock in seconds (the runner's own record, compared with the reader's wall
+    clock), `_exchange_ms` is exchange time in ms, like every time the engine journals."""
 
     machine: str
-    last_tick_at: float | None = None
+    last_tick_wall_s: float | None = None
     last_duration_s: float | None = None
     last_result: str | None = None  # "ok", "failed: <reason>", "parked: <reason>"
     consecutive_failures: int = 0
     parked: str | None = None
     interval_s: float | None = None
-    next_due_at: float | None = None
-    push: dict[str, Any] | None = None  # with run --push: connected, last_push_at (exchange ms), reconnects
+    next_due_wall_s: float | None = None
+    stopped_wall_s: float | None = None  # the runner stopped: nothing ticks the machine any more
+    push: dict[str, Any] | None = (
+        None  # with run --push: connected, last_push_exchange_ms, reconnects, pushes
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,8 +5,9 @@ exponential, reset on success) while the others keep ticking; an outage is ridde
 reconciles. What cannot heal by waiting (a spec error, a refused state, a lock held elsewhere, refused
 credentials, an account the machine cannot trade) parks that machine with its reason. Each machine's
 last tick (time, duration, result, consecutive failures) is written beside its state file as a
-heartbeat that `status` shows; the journal is never touched for it. Operator requests queued in a
-machine's spool (close, cancel, pause, resume, flatten) are carried out at the start of its tick.
+heartbeat that `status` and `watch` show, marked stopped when the runner stops; the journal is never
+touched for it. Operator requests queued in a machine's spool (close, cancel, pause, resume, flatten)
+are carried out at the start of its tick; those still queued when it stops are named in the log.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ class Runner:
         self._make_feed = push
         self.feed: PushFeed | None = None
         self._woken = threading.Event()
+        self._wake_all = False  # wake_all was asked: every machine is due at the next wait
         self._pushed_ids: set[str] = set()
         self._pending: list[OkxOrder] = []
         self._last_full: float | None = None
@@ -142,9 +144,10 @@ class Runner:
         self.stop_requested = True
 
     def wake_all(self) -> None:
-        """Make every machine due now (an operator's nudge, or a test's): the wait ends at once."""
-        for slot in self.slots:
-            slot.next_due = self._clock()
+        """Make every machine due now (an operator's nudge, or a test's): the wait ends at once. A
+        nudge that comes while a round ticks is kept for the wait after it (the round's own due times
+        must not undo it)."""
+        self._wake_all = True
         self._woken.set()
 
     def run(self) -> int:
@@ -167,9 +170,31 @@ class Runner:
                 if self.options.ticks and self.rounds >= self.options.ticks:
                     break
                 self._wait_for_next()
+            self._leave()  # while the state files are still held: no later runner's heartbeat is touched
         log.info("runner stopped after %d round(s)", self.rounds)
         self._notify("*", "stopped", f"the runner stopped after {self.rounds} round(s)")
         return self.rounds
+
+    def _leave(self) -> None:
+        """On the way out: mark each machine this runner held as no longer ticked (its push no longer
+        on), and say which operator requests are still queued, carried out by no tick of this runner."""
+        now = self._wall()
+        for slot in self.slots:
+            if slot.machine is None or slot.store is None:
+                continue  # never held here: a heartbeat of another runner is left alone
+            slot.beat.stopped_wall_s = now
+            if slot.beat.push is not None:
+                slot.beat.push["connected"] = False
+            slot.write_heartbeat()
+            queued = [r for _, r in spool.pending(slot.machine.state_path)]
+            if queued:
+                log.warning(
+                    "%s: %d operator request(s) still queued, not carried out: %s; the next runner "
+                    "carries them out unless a direct command supersedes them first",
+                    slot.name,
+                    len(queued),
+                    ", ".join(f"{r.command} ({r.id})" for r in queued),
+                )
 
     def _notify(self, machine: str, event: str, detail: str) -> None:
         if self.options.notify is not None:
@@ -264,17 +289,17 @@ class Runner:
         beat = slot.beat
         if beat.consecutive_failures:
             log.info("%s: recovered after %d failed tick(s)", slot.name, beat.consecutive_failures)
-        beat.last_tick_at, beat.last_duration_s, beat.last_result = at, self._clock() - started, "ok"
+        beat.last_tick_wall_s, beat.last_duration_s, beat.last_result = at, self._clock() - started, "ok"
         beat.consecutive_failures = 0
         if self.feed is not None:
             beat.push = {
                 "connected": self.feed.connected,
-                "last_push_at": self.feed.last_push_at,
+                "last_push_exchange_ms": self.feed.last_push_at,
                 "reconnects": self.feed.reconnects,
                 "pushes": self.feed.pushes,
             }
         slot.next_due = self._clock() + slot.interval_s
-        beat.next_due_at = at + slot.interval_s
+        beat.next_due_wall_s = at + slot.interval_s
         slot.write_heartbeat()
 
     def _reason(self, exc: BaseException) -> str:
@@ -289,10 +314,10 @@ class Runner:
             return
         beat = slot.beat
         beat.consecutive_failures += 1
-        beat.last_tick_at, beat.last_duration_s, beat.last_result = at, duration, f"failed: {reason}"
+        beat.last_tick_wall_s, beat.last_duration_s, beat.last_result = at, duration, f"failed: {reason}"
         wait = slot.backoff_s()
         slot.next_due = self._clock() + wait
-        beat.next_due_at = at + wait
+        beat.next_due_wall_s = at + wait
         level = logging.WARNING if isinstance(exc, OkxError) else logging.ERROR
         log.log(
             level,
@@ -308,7 +333,7 @@ class Runner:
         reason = self._reason(exc)
         slot.beat.parked = reason
         slot.beat.last_result = f"parked: {reason}"
-        slot.beat.last_tick_at = self._wall()
+        slot.beat.last_tick_wall_s = self._wall()
         log.error("%s: parked (waiting cannot fix it): %s", slot.name, reason)
         self._notify(slot.name, "parked", reason)
         slot.write_heartbeat()
@@ -321,13 +346,24 @@ class Runner:
         while not self.stop_requested and self._clock() < until:
             if self._woken.is_set():
                 self._woken.clear()
-                if self._push_made_due() or self._clock() >= min(s.next_due for s in self.slots):
+                if self._woken_all() or self._push_made_due():
+                    return
+                if self._clock() >= min(s.next_due for s in self.slots):
                     return
             wait = min(0.2, max(0.0, until - self._clock()))
             if self.feed is not None:
                 self._woken.wait(wait)  # a push ends the wait at once
             else:
                 self._sleep(wait)
+
+    def _woken_all(self) -> bool:
+        """Make every machine due now if wake_all was asked since the last wait; whether it was."""
+        if not self._wake_all:
+            return False
+        self._wake_all = False
+        for slot in self.slots:
+            slot.next_due = self._clock()
+        return True
 
     def _push_made_due(self) -> bool:
         """Make due now every machine that owns a pushed order; whether any did."""

@@ -178,3 +178,15 @@ def test_the_seed_aliases_default_their_machine(cli: Cli, alias: str, command: s
         by_name = cli.json(command)
         assert {**by_alias, "now_ms": None} == {**by_name, "now_ms": None}  # exchange time moves on
     assert cli.posts() == 0
+
+
+def test_the_sending_machine_commands_take_one_option_set() -> None:
+    commands = get_command(app).commands  # type: ignore[attr-defined]
+
+    def options(name: str) -> list[str]:
+        return [opt for p in commands[name].params for opt in p.opts]
+
+    shared = ["machine", "--submit", "--state-dir", "--base-url", "--live", "--yes", "--json"]
+    for name in ("submit-entries", "close", "flatten"):
+        assert options(name) == shared, name
+    assert options("cancel") == ["machine", "--rung", *shared[1:]]

@@ -113,7 +113,7 @@ VERIFY = {
     "segments",
     "first_seq",
 }
-OPERATOR = {"command", "submitted", "request", "journaled", "fired", "state"}
+OPERATOR = {"command", "submitted", "request", "sent", "journaled", "fired", "state", "note", "superseded"}
 
 
 def keys(doc: Any) -> set[str]:
@@ -176,6 +176,8 @@ def test_account_and_operator_documents(cli: Cli) -> None:
     assert all(keys(p) == POSITION for p in account["positions"]) and account["positions"]
     close = json.loads(cli.machine("close", "--json").stdout)
     assert keys(close) == OPERATOR and close["submitted"] is False and close["state"] is None
+    flatten = json.loads(cli.machine("flatten", "--json").stdout)
+    assert keys(flatten) == OPERATOR and flatten["request"] == close["request"] and flatten["state"] is None
     args = ("order", SYMBOL, "--side", "sell", "--sz", "1", "--ord-type", "market", "--json")
     order = json.loads(cli.run(*args).stdout)
     assert keys(order) == {"command", "submitted", "request", "ack"}

@@ -90,3 +90,93 @@ def test_order_with_bad_options_is_refused_before_anything_is_sent(cli: Cli) -> 
     cli.run("order", SYMBOL, "--side", "hold", "--sz", "1", "--px", "1", expect=2)
     cli.run("order", SYMBOL, "--side", "buy", "--sz", "-1", "--px", "1", expect=2)
     assert cli.posts() == 0
+
+
+# ---- flatten: the same sending surface as close and cancel -------------------------------------------
+
+
+def snapshot(cli: Cli) -> dict[str, Any]:
+    state: dict[str, Any] = json.loads(cli.state_path.read_text())["snapshot"]
+    return state
+
+
+def test_flatten_without_submit_prints_what_it_would_send_and_writes_nothing(cli: Cli) -> None:
+    rungs = cli.entries_open()["rungs"]
+    journal_before, posts = cli.journal_path.read_bytes(), cli.posts()
+    out = cli.machine("flatten").stdout
+    assert "would send (nothing sent; --submit sends): POST /api/v5/trade/cancel-batch-orders" in out
+    doc = cli.json("flatten")
+    assert doc["submitted"] is False and doc["state"] is None
+    assert [item["ordId"] for item in doc["request"]["body"]] == [r["ordId"] for r in rungs]
+    assert cli.posts() == posts and cli.journal_path.read_bytes() == journal_before
+    assert snapshot(cli)["paused"] is False
+
+
+def test_flatten_submit_cancels_exits_and_stays_paused_through_the_next_signal(cli: Cli) -> None:
+    cli.partially_filled()
+    doc = cli.json("flatten", "--submit")
+    assert doc["submitted"] is True and doc["request"]["path"] == "/api/v5/trade/cancel-batch-orders"
+    assert [(f["source"], f["dest"]) for f in doc["fired"]] == [("partially_filled", "cancelling")]
+    assert doc["state"]["paused"] is True and doc["state"]["flatten_requested"] is True
+    assert "paused until `okx-fsm resume`" in doc["note"]
+    for _ in range(6):  # the cancels end, the exit is sent and fills, the cycle is archived, then idle
+        cli.sim.advance(5)
+        if cli.tick(submit=True)["state"] == "idle":
+            break
+    assert snapshot(cli)["state"] == "idle" and snapshot(cli)["paused"] is True
+    assert all(Decimal(p["pos"]) == 0 for p in cli.sim.state()["positions"])
+    [exit_order] = [o for o in cli.sim_orders() if o["ordType"] == "market"]
+    assert exit_order["state"] == "filled" and exit_order["reduceOnly"] == "true"
+    cli.assert_exchange_agrees()
+
+    cli.signal()  # a flattened machine does not enter again on the next candle
+    assert cli.tick(submit=True)["state"] == "idle"
+    assert posts_to(cli, "batch-orders") == 1
+    assert "resume: resumed" in cli.machine("resume").stdout
+    cli.signal()
+    assert cli.tick(submit=True)["state"] == "entries_open" and posts_to(cli, "batch-orders") == 2
+
+
+def test_flatten_with_no_cycle_in_flight_does_nothing_but_say_so(cli: Cli) -> None:
+    cli.tick()  # a state file, idle
+    cli.signal()  # a fresh signal: flatten must not start (and drop) a cycle on it
+    journal_before = cli.journal_path.read_bytes()
+    for args in ((), ("--submit",)):
+        out = cli.machine("flatten", *args).stdout
+        assert "flatten: eth_robust_twap_15m is in idle with no cycle in flight: nothing to flatten" in out
+    doc = cli.json("flatten", "--submit")
+    assert (doc["submitted"], doc["request"], doc["journaled"]) == (False, None, [])
+    assert cli.journal_path.read_bytes() == journal_before and cli.posts() == 0
+    assert snapshot(cli)["paused"] is False and snapshot(cli)["flatten_requested"] is False
+
+
+def test_flatten_of_an_unsent_intent_archives_it_without_printing_none(cli: Cli) -> None:
+    cli.signal()
+    assert cli.tick()["state"] == "intent_rendered"
+    out = cli.machine("flatten", "--submit").stdout
+    assert "flatten: sent nothing" in out and "intent_rendered -> closed" in out
+    history = cli.machine("history").stdout
+    assert "archived: nothing filled" in history and "None" not in history
+    assert cli.posts() == 0
+
+
+def test_flatten_live_submit_asks_the_typed_confirmation_unless_yes(cli: Cli) -> None:
+    cli.partially_filled()
+    posts = cli.posts()
+    err = cli.machine("flatten", "--live", "--submit", input="no\n", expect=2).stderr
+    assert "not confirmed: nothing was sent" in err and cli.posts() == posts
+    assert snapshot(cli)["flatten_requested"] is False
+    err = cli.machine("flatten", "--live", "--submit", "--yes", expect=4).stderr  # no prompt: to the venue
+    assert "APIKey does not match current environment" in err  # live keys: the simulator wants demo ones
+
+
+def test_flatten_shows_what_its_tick_sent_not_what_the_state_file_suggested(cli: Cli) -> None:
+    cli.partially_filled()
+    cli.machine("flatten", "--submit")  # the cancels go out: cancelling
+    assert "flatten: would send nothing now" in cli.machine("flatten").stdout  # cancels in flight
+    doc = cli.json("flatten", "--submit")  # its tick sees them ended: the exit goes out at once
+    [exit_order] = [o for o in cli.sim_orders() if o["ordType"] == "market"]
+    assert doc["request"] is None and [r["path"] for r in doc["sent"]] == ["/api/v5/trade/order"]
+    body = doc["sent"][0]["body"]
+    assert (body["clOrdId"], body["sz"], body["side"]) == (exit_order["clOrdId"], exit_order["sz"], "sell")
+    assert posts_to(cli, "order") == 1

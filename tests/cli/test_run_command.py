@@ -80,6 +80,7 @@ def test_sigint_finishes_the_tick_and_exits_cleanly(cli: Cli) -> None:
             proc.kill()
             proc.wait()
     assert proc.returncode == 0, err
+    assert "SIGINT: stopping after this tick (a second Ctrl-C stops at once)" in err
     assert "stopped after 1 tick(s)" in out
     assert h.status()["state"] == "intent_rendered"
     assert h.posts() == 0

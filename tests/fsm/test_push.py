@@ -119,15 +119,17 @@ def test_a_pushed_fill_ticks_its_machine_at_once(sim: Simulator, tmp_path: Path)
         running.wait_for(lambda: entries_open(running))
         fill_lowest_rung(sim)
         took = running.wait_for(lambda: bool(fills(running)))
+        shown = CliRunner().invoke(app, ["status", MACHINE, "--state-dir", str(tmp_path / "state"), "--json"])
+        push = json.loads(shown.stdout)["runner"]["push"]
+        assert push["connected"] and push["last_push_exchange_ms"] is not None and push["reconnects"] == 0
+        text = CliRunner().invoke(app, ["status", MACHINE, "--state-dir", str(tmp_path / "state")]).stdout
+        assert "push      connected, last push " in text
     assert took < 2.0  # the interval's tick would have come 30 s later
     pushed = [r for r in running.journal() if r["kind"] == "order" and r["data"].get("source") == "push"]
     assert pushed, "the fill's order record says it came from a push"
     assert fills(running)[0]["data"]["evidence"]["tradeId"]  # the fill itself read from REST, by tradeId
-    shown = CliRunner().invoke(app, ["status", MACHINE, "--state-dir", str(tmp_path / "state"), "--json"])
-    push = json.loads(shown.stdout)["runner"]["push"]
-    assert push["connected"] and push["last_push_at"] is not None and push["reconnects"] == 0
     text = CliRunner().invoke(app, ["status", MACHINE, "--state-dir", str(tmp_path / "state")]).stdout
-    assert "push      connected, last push " in text
+    assert "STOPPED" in text and "push      unknown: the runner is not ticking" in text  # never "connected"
 
 
 def test_rounds_between_reconciles_ask_rest_nothing(sim: Simulator, tmp_path: Path) -> None:

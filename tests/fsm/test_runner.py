@@ -32,6 +32,7 @@ class FakeTime:
     def __init__(self) -> None:
         self.now = 1_000.0
         self.slept: list[float] = []
+        self.on_sleep: Callable[[], None] | None = None
 
     def monotonic(self) -> float:
         return self.now
@@ -39,6 +40,8 @@ class FakeTime:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
+        if self.on_sleep is not None:
+            self.on_sleep()
 
 
 @pytest.fixture
@@ -187,6 +190,27 @@ def test_a_refused_timestamp_backs_off_and_heals_instead_of_parking(
     assert not runner.slots[0].parked and beat(tmp_path).last_result == "ok"
 
 
+def test_a_nudge_while_a_round_ticks_is_not_undone_by_that_round(sim: Simulator, tmp_path: Path) -> None:
+    timer = FakeTime()
+    client = OkxClient(
+        sim.api_key, sim.secret_key, sim.passphrase, base_url=sim.base_url, monotonic=timer.monotonic
+    )
+    nudged: list[float] = []
+
+    def wall() -> float:  # read as the first tick starts: the nudge lands while that round ticks
+        if not nudged:
+            nudged.append(timer.now)
+            runner.wake_all()
+        return timer.now
+
+    options = RunOptions(submit=False, interval_s=10.0, ticks=2, time_sync_s=0)
+    runner = Runner(
+        [MACHINE], tmp_path / "state", client, options, clock=timer.monotonic, wall=wall, sleep=timer.sleep
+    )
+    assert runner.run() == 2
+    assert nudged and sum(timer.slept) < 1.0  # the second round came at once, not an interval later
+
+
 def test_every_machine_parked_means_no_rounds(sim: Simulator, tmp_path: Path) -> None:
     runner, _ = runner_for(sim, tmp_path, [str(broken_yaml(tmp_path))], rounds=3)
     assert runner.run() == 0
@@ -196,8 +220,33 @@ def test_the_heartbeat_records_time_duration_result_and_failures(sim: Simulator,
     runner, timer = runner_for(sim, tmp_path, [MACHINE], rounds=2)
     runner.run()
     raw = json.loads(heartbeat_path(tmp_path / "state" / f"{MACHINE}_live.json").read_text())
-    assert {"last_tick_at", "last_duration_s", "last_result", "consecutive_failures", "parked"} <= set(raw)
-    assert raw["last_tick_at"] <= timer.now and raw["interval_s"] == 10.0
+    assert {"last_tick_wall_s", "last_duration_s", "last_result", "consecutive_failures", "parked"} <= set(
+        raw
+    )
+    assert raw["last_tick_wall_s"] <= timer.now and raw["interval_s"] == 10.0
+
+
+def test_a_stop_marks_the_heartbeat_stopped_and_names_the_requests_left_queued(
+    sim: Simulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state_path = tmp_path / "state" / f"{MACHINE}_live.json"
+    runner, timer = runner_for(sim, tmp_path, [MACHINE], rounds=0)  # until stopped
+    left: list[spool.OperatorRequest] = []
+
+    def queue_then_stop() -> None:  # a request arrives while the runner waits, then the operator stops it
+        if not left:
+            left.append(spool.enqueue(state_path, "resume"))
+            runner.request_stop()
+
+    timer.on_sleep = queue_then_stop
+    with caplog.at_level(logging.INFO, logger="okx_fsm"):
+        assert runner.run() == 1
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        f"1 operator request(s) still queued, not carried out: resume ({left[0].id})" in m for m in warned
+    )
+    assert [r.id for _, r in spool.pending(state_path)] == [left[0].id]  # left for the next runner
+    assert beat(tmp_path).stopped_wall_s is not None and beat(tmp_path).last_result == "ok"
 
 
 # ---- control while running ------------------------------------------------------------------------
@@ -238,6 +287,25 @@ def test_a_queued_flatten_is_carried_out_once_on_the_next_tick(sim: Simulator, t
     done = [r for r in operator_records(tmp_path) if r.get("id") == request.id]
     assert len(done) == 1 and done[0]["outcome"].startswith("flatten requested")
     assert spool.pending(tmp_path / "state" / f"{MACHINE}_live.json") == []
+    if state_of(tmp_path)["state"] != "idle":
+        armed_runner(sim, tmp_path, 1).run()
+    assert state_of(tmp_path)["state"] == "idle"
+    signal(sim)  # a flattened machine stays paused: the next candle starts no cycle
+    armed_runner(sim, tmp_path, 2).run()
+    assert state_of(tmp_path)["state"] == "idle" and state_of(tmp_path)["paused"] is True
+    assert len([o for o in sim.state()["orders"] if o["clOrdId"].startswith("ertw")]) == 3
+
+
+def test_a_queued_flatten_with_no_cycle_in_flight_journals_that_and_changes_nothing(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    state_path = tmp_path / "state" / f"{MACHINE}_live.json"
+    armed_runner(sim, tmp_path, 1).run()  # a state exists, idle
+    spool.enqueue(state_path, "flatten")
+    armed_runner(sim, tmp_path, 1).run()
+    [record] = operator_records(tmp_path)
+    assert record["outcome"].startswith(f"{MACHINE} is in idle with no cycle in flight: nothing to flatten")
+    assert state_of(tmp_path)["paused"] is False and state_of(tmp_path)["flatten_requested"] is False
 
 
 def test_pause_stops_new_cycles_and_resume_lets_them_start(sim: Simulator, tmp_path: Path) -> None:

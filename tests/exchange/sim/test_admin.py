@@ -69,6 +69,16 @@ def test_faults_route_sets_the_rules(okx: RawOkx) -> None:
     assert okx.admin("POST", "/sim/faults", {"rules": [{"kind": "nope"}]}).status_code == 400
 
 
+def test_faults_route_takes_a_bare_rule_list_and_an_empty_one_clears_the_rules(okx: RawOkx) -> None:
+    rule = {"endpoint": "GET /api/v5/public/time", "kind": "http_503", "count": 2}
+    assert okx.admin("POST", "/sim/faults", [rule]).json()["rules"][0]["count"] == 2
+    assert okx.send("GET", "/api/v5/public/time").status_code == 503
+    cleared = okx.admin("POST", "/sim/faults", [])
+    assert (cleared.status_code, cleared.json()) == (200, {"rules": []})
+    assert okx.send("GET", "/api/v5/public/time").status_code == 200  # the second 503 was cleared
+    assert okx.admin("POST", "/sim/price", ["2990"]).status_code == 400  # other routes take objects only
+
+
 def test_user_cancel_is_a_cancel_by_the_user_in_the_app(okx: RawOkx) -> None:
     ord_id = _buy(okx, ordType="post_only", px="2990", clOrdId="r1")
     canceled = okx.admin("POST", "/sim/user-cancel", {"clOrdId": "r1"}).json()
