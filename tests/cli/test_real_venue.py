@@ -109,6 +109,33 @@ def test_a_canceled_order_that_vanished_from_okx_settles_the_cycle(cli: Cli) -> 
     h.verify_log()
 
 
+@pytest.mark.parametrize("numeric", [False, True], ids=["string code", "numeric code"])
+def test_an_entry_batch_refused_50011_is_refused_not_in_doubt(cli: Cli, numeric: bool) -> None:
+    """OKX applies nothing it rate-limits, whether its 429 says "code":"50011" or "code":50011: the
+    rungs end refused in the tick that sent them, nothing waits for expTime, nothing is resent."""
+    h = cli
+    h.sim.set_quirks({"numeric_bare_codes": numeric})
+    h.signal()
+    h.sim.set_faults([{"endpoint": "POST /api/v5/trade/batch-orders", "kind": "burst_429"}])
+    doc = tick(h)
+    assert doc["state"] == "closed" and rung_states(doc) == ["rejected"] * 3
+    assert [r["reject"] for r in doc["rungs"]] == [{"sCode": "50011", "sMsg": "Too Many Requests"}] * 3
+    seen = [r["data"]["observation"] for r in h.journal() if r["kind"] == "order"]
+    assert seen.count("ack_rejected") == 3 and "ack_ambiguous" not in seen
+    assert venue_orders(h) == [] and post_count(h, "batch-orders") == 1  # the 429, sent once
+    h.sim.advance(60)
+    assert tick(h)["state"] == "idle"
+    assert h.transitions() == [
+        ("idle", "intent_rendered"),
+        ("intent_rendered", "entries_open"),
+        ("entries_open", "closed"),
+        ("closed", "idle"),
+    ]
+    assert post_count(h, "batch-orders") == 1 and venue_orders(h) == []  # nothing resent
+    assert "GET /api/v5/trade/order" not in h.sim.stats()["requests"]  # nothing left to resolve
+    h.verify_log()
+
+
 # ---- exits and fills ------------------------------------------------------------------------------
 
 

@@ -91,6 +91,10 @@ class SimControls:
         """Replace the fault rules (exchange.sim.faults); no rule clears them."""
         self._sim.set_faults(list(rules))
 
+    def quirks(self, **changes: Any) -> None:
+        """Switch how the venue answers where OKX has answered in more than one way (exchange.sim.quirks)."""
+        self._sim.set_quirks(changes)
+
     def user_cancel(self, ord_id: str) -> None:
         self._sim.user_cancel(ord_id=ord_id)
 

@@ -67,6 +67,34 @@ def test_burst_429_for_the_next_n_requests(sim: Simulator, okx: RawOkx) -> None:
     assert statuses[0].json() == {"msg": "Too Many Requests", "code": "50011"}
 
 
+@pytest.mark.parametrize("numeric", [False, True])
+def test_bare_error_codes_are_strings_or_by_quirk_numbers_as_older_answers_have_them(
+    sim: Simulator, okx: RawOkx, numeric: bool
+) -> None:
+    """Only the bodies without `data` (HTTP 429, 401) change; an envelope with `data` keeps a string."""
+    sim.set_quirks({"numeric_bare_codes": numeric})
+    sim.set_faults([{"endpoint": "GET /api/v5/account/balance", "kind": "burst_429"}])
+    busy = okx.send("GET", "/api/v5/account/balance")
+    assert (busy.status_code, busy.json()) == (
+        429,
+        {"msg": "Too Many Requests", "code": 50011 if numeric else "50011"},
+    )
+    refused = okx.send("GET", "/api/v5/account/balance", secret_key="WRONG")
+    assert (refused.status_code, refused.json()) == (
+        401,
+        {"msg": "Invalid Sign", "code": 50113 if numeric else "50113"},
+    )
+    malformed = okx.send("POST", "/api/v5/trade/order", '{"instId":"ETH-USDT-SWAP"}')
+    assert (malformed.status_code, malformed.json()["code"], malformed.json()["data"]) == (400, "51000", [])
+
+
+def test_an_unknown_path_is_a_404_with_a_numeric_code_and_an_object_data(okx: RawOkx) -> None:
+    for method in ("GET", "POST"):
+        answer = okx.send(method, "/api/v5/trade/no-such-endpoint", "{}" if method == "POST" else "")
+        assert (answer.status_code, answer.json()) == (404, {"code": 404, "data": {}, "msg": "Not Found"})
+    assert okx.send("GET", "/api/v6/anything").json()["code"] == 404
+
+
 def test_latency_delays_the_answer(sim: Simulator, okx: RawOkx) -> None:
     sim.set_faults([{"endpoint": "*", "kind": "latency_ms", "ms": 150, "count": 1}])
     started = time.monotonic()
