@@ -139,8 +139,14 @@ def test_an_entry_batch_refused_50011_is_refused_not_in_doubt(cli: Cli, numeric:
 # ---- exits and fills ------------------------------------------------------------------------------
 
 
-def test_the_exit_is_our_own_size_and_its_fills_are_journaled_with_the_cycles_pnl(cli: Cli) -> None:
+@pytest.mark.parametrize("absent", [False, True], ids=["empty fields sent", "empty fields left out"])
+def test_the_exit_is_our_own_size_and_its_fills_are_journaled_with_the_cycles_pnl(
+    cli: Cli, absent: bool
+) -> None:
+    """Also with orders and fills that leave their empty fields out, subType and tradeQuoteCcy too, as
+    a captured SWAP fill did."""
     h = cli
+    h.sim.set_quirks({"absent_optional_fields": absent})
     doc = fill_everything_and_hold(h)
     held = sum(Decimal(r["accFillSz"]) for r in doc["rungs"])
     h.sim.advance(BAR_S * 9)
@@ -160,6 +166,8 @@ def test_the_exit_is_our_own_size_and_its_fills_are_journaled_with_the_cycles_pn
     assert (Decimal(summary["bought"]), Decimal(summary["sold"])) == (bought, sold) == (held, held)
     assert Decimal(summary["fees"]) == fees
     assert Decimal(summary["realized_pnl"]) == value * Decimal("0.1") + fees  # ctVal 0.1 ETH
+    evidence = [r["data"]["evidence"] for r in h.journal() if r["kind"] == "fill"]
+    assert len(evidence) == len(venue_fills) and all(("subType" in e) is not absent for e in evidence)
     h.assert_exchange_agrees()
 
 
