@@ -28,6 +28,7 @@ from .server import HttpServer, Request, Response
 from .venue import Venue
 
 USER_ORD_TYPES = ("market", "limit", "post_only")  # what the OKX app's order form offers here
+HOLD_POLL_S = 0.005  # how often a request held on the simulator's clock looks at it
 
 
 def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
@@ -295,6 +296,12 @@ class Simulator:
 
     # -- requests ------------------------------------------------------------------------------
 
+    def _hold_until(self, due_ms: int) -> None:
+        """Keep a request waiting, outside the lock, until the simulator's clock reaches `due_ms` (on a
+        manual clock: until it is advanced) or the simulator stops."""
+        while self._clock.now_ms() < due_ms and self._http is not None:
+            time.sleep(HOLD_POLL_S)
+
     def _count_hang_up(self) -> None:
         with self._venue.lock:
             self._hung_up += 1
@@ -313,8 +320,11 @@ class Simulator:
         with self._venue.lock:
             self._requests[endpoint] += 1
             plan = self._faults.plan(endpoint)
+            arrival_ms = self._clock.now_ms()
         if plan.latency_ms:
             time.sleep(plan.latency_ms / 1000)
+        if plan.held_ms:
+            self._hold_until(arrival_ms + plan.held_ms)
         if plan.outcome == faults.HTTP_503:
             return envelopes.error(ApiError("50001"))
         if plan.outcome == faults.BURST_429:
