@@ -1,9 +1,10 @@
-"""The host's monotonic time as the simulator reads it, frozen, and moved only by a test.
+"""The host's time as the simulator reads it, frozen, and moved only by a test.
 
-On a manual clock the simulator also counts host time in two places: a rate window empties after 2 s of
-it, and a `clock: "wall"` late request falls due after its ms. A test that counts requests into a
-window, or asks whether a late request has landed yet, freezes it, so how fast the machine runs cannot
-change the answer. Only for manual clocks: a realtime clock runs on the same host time.
+On a manual clock the simulator also reads host time: a rate window empties after 2 s of it, a
+`clock: "wall"` late request falls due after its ms, and a timestamp within 30 s of the host's wall
+clock is fresh. A test that counts requests into a window, asks whether a late request has landed yet,
+or signs near the edge of the 30 s freezes it, so how fast the machine runs cannot change the answer.
+Only for manual clocks: a realtime clock runs on the same host time.
 """
 
 from __future__ import annotations
@@ -21,17 +22,17 @@ class HostTime:
 
     def __init__(self) -> None:
         self._monotonic = real_time.monotonic()
+        self._wall = real_time.time()
 
     def monotonic(self) -> float:
         return self._monotonic
 
-    @staticmethod
-    def time() -> float:
-        """The wall clock goes on: timestamps signed with it stay fresh."""
-        return real_time.time()
+    def time(self) -> float:
+        return self._wall
 
     def advance(self, seconds: float) -> None:
         self._monotonic += seconds
+        self._wall += seconds
 
 
 def freeze_host_time(monkeypatch: pytest.MonkeyPatch) -> HostTime:
