@@ -188,7 +188,7 @@ class Venue:
             base_url=creds.base_url,
             demo=demo,
             armed=armed,
-            timeout=10.0,
+            timeout=60.0,  # a generous ceiling for one request on a busy machine
             clock=clock,
             **timing,
         )
@@ -292,7 +292,7 @@ class Venue:
         body = json_body(payload)
         signed = signer.signed_headers(iso_timestamp(self.client.now_ms()), "POST", path, body)
         return requests.post(
-            creds.base_url + path, data=body.encode("utf-8"), headers={**signed, **headers}, timeout=10
+            creds.base_url + path, data=body.encode("utf-8"), headers={**signed, **headers}, timeout=60
         )
 
 
