@@ -47,8 +47,7 @@ BEFORE_APPLY = (HTTP_503, DROP_BEFORE_APPLY, BURST_429)
 AFTER_APPLY = (CODE_50004_AFTER_APPLY, DROP_AFTER_APPLY)
 LATE = (LATE_APPLY, LATE_50004)
 MODES = (LATENCY, ASYNC_CANCEL)  # combine with anything; every other kind is an exclusive outcome
-NEEDS_MS = (LATENCY, *LATE)
-TIMED = NEEDS_MS  # the kinds whose `ms` may be counted on either clock
+NEEDS_MS = (LATENCY, *LATE)  # also the kinds whose `ms` may be counted on either clock
 
 CLOCKS = (SIM, WALL)
 
@@ -107,8 +106,8 @@ class FaultRule:
         clock = spec.get("clock", _default_clock(kind))
         if clock not in CLOCKS:
             raise ValueError(f"clock must be one of {', '.join(CLOCKS)}")
-        if "clock" in spec and kind not in TIMED:
-            raise ValueError(f"clock applies only to {', '.join(TIMED)}")
+        if "clock" in spec and kind not in NEEDS_MS:
+            raise ValueError(f"clock applies only to {', '.join(NEEDS_MS)}")
         if count is None and probability is None:
             count = 1
         return cls(endpoint, kind, count, 1.0 if probability is None else float(probability), ms, clock)
@@ -125,7 +124,7 @@ class FaultRule:
             "probability": self.probability,
             "ms": self.ms,
         }
-        return {**rule, "clock": self.clock} if self.kind in TIMED else rule
+        return {**rule, "clock": self.clock} if self.kind in NEEDS_MS else rule
 
 
 @dataclass(frozen=True)
