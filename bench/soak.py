@@ -38,6 +38,7 @@ from bench.chaos_lib.records import Journal, VenueLedger, read_snapshot, state_p
 from bench.chaos_lib.sim import MACHINE, PREFIX, REPO, SimProcess, okx_fsm_command
 
 OUTAGE_S = 20.0  # wall seconds every request answers 503
+RECONNECT_S = 60.0  # how long the end of a run waits for push to be connected again (a ceiling)
 # A place request's expTime window in wall time. The shipped 5 s is 21 ms of wall time at speed 240,
 # less than a tick takes from measuring exchange time to its POST (and the local clock cannot estimate
 # a sped-up one meanwhile), let alone an okx-harsh latency fault: every batch would be refused 50036
@@ -175,6 +176,12 @@ def main() -> int:
             time.sleep(5)
         rss_end = rss_kib(runner.pid) if runner.poll() is None else 0
         push = heartbeat(state_dir).get("push") if args.push else None
+        back = time.monotonic()  # a socket dropped by the last beat: give the runner time to log in again
+        while args.push and time.monotonic() - back < RECONNECT_S and runner.poll() is None:
+            if isinstance(push, dict) and push.get("connected"):
+                break
+            time.sleep(0.5)
+            push = heartbeat(state_dir).get("push")
         channel = sim.set_ws_faults({}) if args.push else None  # the simulator's side: pushed, lost, drops
         sim.set_faults({"rules": []})
         time.sleep(10)  # clean ticks: deadlines pass, the engine settles

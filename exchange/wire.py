@@ -1,7 +1,9 @@
 """The OKX response envelope: HTTP status + raw bytes -> `Envelope`, or `OkxInvalidPayload`.
 
 Only the shape is judged here (is it `{"code": "<digits>", "msg": str, "data": [...]}`?). What a
-non-zero code means for the caller (rejected, ambiguous, retry) is the client's decision.
+non-zero code means for the caller (rejected, ambiguous, retry) is the client's decision. Real answers
+bend the shape (facts sheet section 13): `code` may be a JSON number (an older 429, a 404), and a
+request-level error may carry no `data` or an object there; both are read as what they mean.
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ from typing import Any
 
 from exchange.errors import EXCERPT_CHARS, OkxInvalidPayload
 
+# Codes whose `data` carries the results: 0, and 1 / 2 with one sCode per item.
+ITEM_CODES = frozenset({"0", "1", "2"})
+
 
 @dataclass(frozen=True)
 class Envelope:
-    """A well-formed OKX response. `data` is [] when an error envelope carried none (HTTP 429, 401)."""
+    """A well-formed OKX response. `code` is always digits as a string. `data` is [] when a
+    request-level error carried none (HTTP 429, 401) or carried an object (HTTP 404)."""
 
     http_status: int
     code: str
@@ -43,18 +49,15 @@ def decode_envelope(http_status: int, body: bytes, redact: Callable[[str], str] 
         raise invalid("response is not JSON") from None
     if not isinstance(doc, dict):
         raise invalid("response is not a JSON object")
-    code = doc.get("code")
-    if not isinstance(code, str):
-        raise invalid("'code' is missing or not a string")
-    if not (code.isascii() and code.isdigit()):
-        raise invalid("'code' is not a numeric string")
+    code = _code(doc.get("code"))
+    if code is None:
+        raise invalid("'code' is missing, or neither a numeric string nor a number")
     msg = doc.get("msg", "")
     if not isinstance(msg, str):
         raise invalid("'msg' is not a string")
-    if "data" not in doc and code != "0":
-        data: Any = []
-    else:
-        data = doc.get("data")
+    data = doc.get("data")
+    if code not in ITEM_CODES and not isinstance(data, list):
+        data = []  # a request-level error says everything in code and msg
     if not isinstance(data, list):
         raise invalid("'data' is missing or not a list")
     return Envelope(http_status=http_status, code=code, msg=redact(msg), data=data, excerpt=excerpt)
@@ -76,6 +79,15 @@ def first_object(env: Envelope) -> Mapping[str, Any]:
     if not items:
         raise OkxInvalidPayload("'data' is empty", http_status=env.http_status, excerpt=env.excerpt)
     return items[0]
+
+
+def _code(value: Any) -> str | None:
+    """OKX's result code as a digit string: sent as one, or as a JSON number by older answers."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return value
+    return None
 
 
 def _reject_constant(name: str) -> Any:

@@ -1,4 +1,6 @@
-"""Suite-wide guards: no test may reach beyond the loopback interface."""
+"""Suite-wide guards: no test may reach beyond the loopback interface, and no property test holds an
+example to a wall-clock budget (Hypothesis's default 200 ms deadline and its too-slow health check
+fail on a busy machine, not on a wrong answer)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -1,7 +1,7 @@
 """The chaos run: the real CLI ticking against `okx-harsh` with random SIGKILLs, a settle, a judgement.
 
 A run is one or more segments. A segment is one simulator subprocess and one state directory: it
-drives cycles until the run's target, its wall-time budget, or a cycle that will not finish
+drives cycles until the run's target, its wall-time budget (if it has one), or a cycle that will not finish
 (`max_ticks_per_cycle`); then it settles (faults off, deadlines passed, clean ticks) and is judged.
 A segment stopped by a cycle that would not finish is counted (`stuck`) and the run goes on in a
 fresh segment (seed + 1000 x segment), so one stuck cycle does not end the search for the others.
@@ -31,7 +31,8 @@ SEGMENT_SEED_STRIDE = 1000
 
 @dataclass(frozen=True)
 class ChaosConfig:
-    """One seeded run. Every loop is bounded: ticks per cycle, settle ticks, segments and wall time."""
+    """One seeded run. Every loop is bounded by count: ticks per cycle, settle ticks and segments; a long
+    run may also stop at a wall-time budget (None: none, so the work done never depends on the machine)."""
 
     seed: int = 1
     cycles: int = 15
@@ -41,7 +42,7 @@ class ChaosConfig:
     max_ticks_per_cycle: int = 30
     settle_ticks: int = 30
     max_segments: int = 20
-    wall_budget_s: float = 600.0
+    wall_budget_s: float | None = 600.0
     hand_p: float = 0.04
     user_cancel_p: float = 0.04
     hours_p: float = 0.03
@@ -188,11 +189,11 @@ class _Segment:
                 file=sys.stderr,
             )
 
-    def drive(self, target: int, deadline: float) -> str:
+    def drive(self, target: int, deadline: float | None) -> str:
         """Cycles until `target` (this segment's share), the deadline, or a cycle that will not finish."""
         in_cycle, done = 0, self.cycles
         while self.cycles < target:
-            if time.monotonic() > deadline:
+            if deadline is not None and time.monotonic() > deadline:
                 return f"{self.tag}: wall budget {self.c.wall_budget_s:.0f} s"
             if in_cycle >= self.c.max_ticks_per_cycle:
                 snapshot = read_snapshot(self.dir) or {}
@@ -242,12 +243,12 @@ class _Segment:
 def run_chaos(config: ChaosConfig) -> ChaosReport:
     """Run one seeded chaos run end to end and judge it; never raises for an invariant violation."""
     started = time.monotonic()
-    deadline = started + config.wall_budget_s
+    deadline = None if config.wall_budget_s is None else started + config.wall_budget_s
     report = ChaosReport(seed=config.seed)
     with tempfile.TemporaryDirectory(prefix="okx-fsm-chaos-") as tmp:
         root = config.state_dir or Path(tmp)
         while report.cycles < config.cycles and report.segments < config.max_segments:
-            if time.monotonic() > deadline and report.segments:
+            if deadline is not None and time.monotonic() > deadline and report.segments:
                 break
             k = report.segments
             report.segments += 1

@@ -42,7 +42,7 @@ class Api:
         if route is None:
             if request.path in _PATHS:
                 return envelopes.error(ApiError("50115"))
-            return Response(404, {"code": "404", "data": [], "msg": "Not Found"})
+            return envelopes.not_found()
         handler, private = route
         try:
             if private:

@@ -2,7 +2,10 @@
 
 A rule is a mapping {"endpoint": "POST /api/v5/trade/order" or "*", "kind": ..., "count": N,
 "probability": p, "ms": n, "clock": "sim" | "wall"}. Without count and probability a rule fires once;
-with only a probability it fires with that chance on every matching request until replaced.
+with only a probability it fires with that chance on every matching request until replaced. `clock`
+says what `ms` is counted on, for the late kinds (default "sim") and latency (default "wall": the host
+sleeps; "sim": the request is held until the simulator's clock has moved that far, so a test on a
+manual clock decides exactly what happens while it waits).
 
 Rules are drawn in order. Latency adds up and `async_cancel` is a mode; of the other kinds (the
 outcomes) the first one drawn wins. `late_apply`/`late_50004` apply only to the POST trade endpoints
@@ -44,7 +47,7 @@ BEFORE_APPLY = (HTTP_503, DROP_BEFORE_APPLY, BURST_429)
 AFTER_APPLY = (CODE_50004_AFTER_APPLY, DROP_AFTER_APPLY)
 LATE = (LATE_APPLY, LATE_50004)
 MODES = (LATENCY, ASYNC_CANCEL)  # combine with anything; every other kind is an exclusive outcome
-NEEDS_MS = (LATENCY, *LATE)
+NEEDS_MS = (LATENCY, *LATE)  # also the kinds whose `ms` may be counted on either clock
 
 CLOCKS = (SIM, WALL)
 
@@ -67,6 +70,11 @@ HARSH_LATENCY_MS = 20  # small, so chaos runs stay fast
 HARSH_LATE_MS = 3_000
 
 
+def _default_clock(kind: str) -> str:
+    """Latency sleeps on the host; the late kinds count on the simulator's clock."""
+    return WALL if kind == LATENCY else SIM
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -82,7 +90,7 @@ class FaultRule:
     count: int | None
     probability: float
     ms: int
-    clock: str = SIM
+    clock: str
 
     @classmethod
     def parse(cls, spec: Mapping[str, Any]) -> FaultRule:
@@ -104,11 +112,11 @@ class FaultRule:
             raise ValueError("probability must be a number in [0, 1]")
         if not _is_int(ms) or ms < 0 or (kind in NEEDS_MS and ms == 0):
             raise ValueError(f"{kind} needs a positive integer ms" if kind in NEEDS_MS else "ms must be >= 0")
-        clock = spec.get("clock", SIM)
+        clock = spec.get("clock", _default_clock(kind))
         if clock not in CLOCKS:
             raise ValueError(f"clock must be one of {', '.join(CLOCKS)}")
-        if "clock" in spec and kind not in LATE:
-            raise ValueError(f"clock applies only to {', '.join(LATE)}")
+        if "clock" in spec and kind not in NEEDS_MS:
+            raise ValueError(f"clock applies only to {', '.join(NEEDS_MS)}")
         if count is None and probability is None:
             count = 1
         return cls(endpoint, kind, count, 1.0 if probability is None else float(probability), ms, clock)
@@ -125,7 +133,7 @@ class FaultRule:
             "probability": self.probability,
             "ms": self.ms,
         }
-        return {**rule, "clock": self.clock} if self.kind in LATE else rule
+        return {**rule, "clock": self.clock} if self.kind in NEEDS_MS else rule
 
 
 @dataclass(frozen=True)
@@ -138,9 +146,11 @@ class Lateness:
 
 @dataclass(frozen=True)
 class FaultPlan:
-    """What to do to one request: added latency, at most one outcome kind, and the cancel mode."""
+    """What to do to one request: added latency (host time, and held on the simulator's clock), at most
+    one outcome kind, and the cancel mode."""
 
     latency_ms: int = 0
+    held_ms: int = 0  # on the simulator's clock, from the request's arrival
     outcome: str | None = None
     late: Lateness | None = None  # set with a late_apply / late_50004 outcome
     async_cancel: bool = False
@@ -156,7 +166,7 @@ def harsh_rules(probability: float) -> list[FaultRule]:
     """
     kinds = (LATENCY, LATE_APPLY, LATE_50004, *BEFORE_APPLY, *AFTER_APPLY, ASYNC_CANCEL)
     ms = {LATENCY: HARSH_LATENCY_MS, LATE_APPLY: HARSH_LATE_MS, LATE_50004: HARSH_LATE_MS}
-    return [FaultRule("*", kind, None, probability, ms.get(kind, 0)) for kind in kinds]
+    return [FaultRule("*", kind, None, probability, ms.get(kind, 0), _default_clock(kind)) for kind in kinds]
 
 
 class Faults:
@@ -203,7 +213,7 @@ class Faults:
         return rules
 
     def plan(self, endpoint: str) -> FaultPlan:
-        latency, outcome, late, async_cancel = 0, None, None, False
+        latency, held, outcome, late, async_cancel = 0, 0, None, None, False
         for rule in self.rules:
             if not rule.matches(endpoint) or (rule.kind not in MODES and outcome is not None):
                 continue
@@ -212,7 +222,9 @@ class Faults:
             if rule.count is not None:
                 rule.count -= 1
             self.fired[rule.kind] += 1
-            if rule.kind == LATENCY:
+            if rule.kind == LATENCY and rule.clock == SIM:
+                held += rule.ms
+            elif rule.kind == LATENCY:
                 latency += rule.ms
             elif rule.kind == ASYNC_CANCEL:
                 async_cancel = True
@@ -221,4 +233,4 @@ class Faults:
                 if rule.kind in LATE:
                     late = Lateness(rule.ms, rule.clock)
         self.rules = [rule for rule in self.rules if rule.count != 0]
-        return FaultPlan(latency, outcome, late, async_cancel)
+        return FaultPlan(latency, held, outcome, late, async_cancel)

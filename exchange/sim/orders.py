@@ -25,6 +25,15 @@ _SUB_TYPE = {
 }
 
 
+# Fill fields a captured answer left out altogether, though they have values (facts sheet section 13).
+FILL_FIELDS_SOMETIMES_ABSENT = frozenset({"subType", "tradeQuoteCcy"})
+
+
+def without_empty(obj: dict[str, Any], also: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """`obj` as some OKX answers show it: fields that would be "" (and those in `also`) left out."""
+    return {k: v for k, v in obj.items() if v != "" and k not in also}
+
+
 def closes(side: str, pos_side: str) -> bool:
     """In long/short mode an order against its posSide's direction closes (and is reduce-only)."""
     return (side, pos_side) in (("sell", "long"), ("buy", "short"))
@@ -47,8 +56,9 @@ class Fill:
     pnl: Decimal
     ts: int
 
-    def to_okx(self) -> dict[str, Any]:
-        return {
+    def to_okx(self, leave_out_empty: bool = False) -> dict[str, Any]:
+        """The fill as GET /trade/fills shows it; `leave_out_empty`: in the form without empty fields."""
+        obj = {
             "billId": self.bill_id,
             "clOrdId": self.client_order_id,
             "execType": self.exec_type,
@@ -76,6 +86,7 @@ class Fill:
             "tradeQuoteCcy": "",
             "ts": str(self.ts),
         }
+        return without_empty(obj, FILL_FIELDS_SOMETIMES_ABSENT) if leave_out_empty else obj
 
 
 @dataclass
@@ -118,10 +129,11 @@ class Order:
     def avg_px(self) -> Decimal | None:
         return self.fill_value / self.acc_fill_sz if self.acc_fill_sz else None
 
-    def to_okx(self) -> dict[str, Any]:
+    def to_okx(self, leave_out_empty: bool = False) -> dict[str, Any]:
+        """The order as GET /trade/order shows it; `leave_out_empty`: in the form without empty fields."""
         last = self.last_fill
         avg = self.avg_px
-        return {
+        obj = {
             "accFillSz": fmt(self.acc_fill_sz),
             "algoClOrdId": self.algo_client_id,
             "algoId": self.algo_id,
@@ -175,6 +187,7 @@ class Order:
             "tradeQuoteCcy": "",
             "uTime": str(self.u_time),
         }
+        return without_empty(obj) if leave_out_empty else obj
 
 
 class IdSource:

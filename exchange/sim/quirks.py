@@ -1,4 +1,5 @@
-"""Switches for OKX behaviour the facts sheet marks "not verified" (section 11): each is testable both ways.
+"""Switches for OKX behaviour the facts sheet marks "not verified" (section 11) or has seen in more than
+one form (section 13): each is testable both ways.
 
 The defaults are the simulator's best reading of OKX. `POST /sim/quirks` (or `Simulator(quirks=...)`)
 changes any of them; `GET /sim/quirks` shows them all. /sim/reset restores the defaults.
@@ -28,6 +29,12 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     # A fired reduce-only algo larger than what the position can still close: its child is capped to
     # that ("cap"), or refused whole like any reduce-only order ("fail": the algo ends order_failed).
     "algo_child_oversize": ("cap", "fail"),
+    # Whether bare error bodies (HTTP 429 50011, the 401s) carry `code` as a JSON number, as older captured
+    # answers do (`{"msg":"Requests too frequent.","code":50011}`), instead of a string.
+    "numeric_bare_codes": (False, True),
+    # Whether REST order and fill objects leave their empty fields out instead of sending "", fills also
+    # without subType and tradeQuoteCcy (a captured 2023 SWAP fills row had neither).
+    "absent_optional_fields": (False, True),
 }
 
 
@@ -41,6 +48,8 @@ class Quirks:
     timestamp_exact_ms: bool = False
     algo_unknown_code: str = "51603"
     algo_child_oversize: str = "cap"
+    numeric_bare_codes: bool = False
+    absent_optional_fields: bool = False
 
     def updated(self, changes: Mapping[str, Any]) -> Quirks:
         """A copy with `changes` applied; an unknown name or a value outside its choices is a ValueError."""

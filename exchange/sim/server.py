@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,16 +86,28 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], dispatch: Dispatch) -> None:
+    def __init__(self, address: tuple[str, int], dispatch: Dispatch, hung_up: Callable[[], None]) -> None:
         super().__init__(address, _Handler)
         self.dispatch = dispatch
+        self.hung_up = hung_up
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-request or before its answer is written (a timeout, a killed
+        process) is normal: counted, not printed. Anything else is a bug and keeps its traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            self.hung_up()
+            return
+        super().handle_error(request, client_address)
 
 
 class HttpServer:
-    """A threaded HTTP server on its own thread; `start()` binds, `stop()` shuts down and joins."""
+    """A threaded HTTP server on its own thread; `start()` binds, `stop()` shuts down and joins.
 
-    def __init__(self, host: str, port: int, dispatch: Dispatch) -> None:
-        self._server = _Server((host, port), dispatch)
+    `hung_up` is called for each connection whose client left before it was answered.
+    """
+
+    def __init__(self, host: str, port: int, dispatch: Dispatch, hung_up: Callable[[], None]) -> None:
+        self._server = _Server((host, port), dispatch, hung_up)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="okx-sim", daemon=True
         )

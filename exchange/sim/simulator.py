@@ -29,6 +29,7 @@ from .server import HttpServer, Request, Response
 from .venue import Venue
 
 USER_ORD_TYPES = ("market", "limit", "post_only")  # what the OKX app's order form offers here
+HOLD_POLL_S = 0.005  # how often a request held on the simulator's clock looks at it
 
 
 def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
@@ -80,6 +81,7 @@ class Simulator:
         self._faults = faults.Faults(seed)
         self._api = Api(self._venue, self._credentials, self._clock.limiter_ms, rate_limits)
         self._requests: Counter[str] = Counter()
+        self._hung_up = 0
         self._host, self._port = host, port
         self._http: HttpServer | None = None
         self._channel = PrivateChannel(
@@ -96,7 +98,7 @@ class Simulator:
 
     def start(self) -> Simulator:
         if self._http is None:
-            self._http = HttpServer(self._host, self._port, self._dispatch)
+            self._http = HttpServer(self._host, self._port, self._dispatch, self._count_hang_up)
             self._http.start()
             self._ws_port = self._channel.start(self._host)
         return self
@@ -303,13 +305,15 @@ class Simulator:
 
     def stats(self) -> dict[str, Any]:
         """Since the last reset: requests under /api/v5 by "METHOD /path" (query left out), faults fired
-        by kind, and late requests (queued = applied + refused past their expTime + waiting)."""
+        by kind, late requests (queued = applied + refused past their expTime + waiting), and
+        connections whose client hung up before it was answered."""
         with self._venue.lock:
             return {
                 "requests": dict(sorted(self._requests.items())),
                 "total": sum(self._requests.values()),
                 "faults": dict(sorted(self._faults.fired.items())),
                 "late": self._venue.deferred.counts(),
+                "hung_up": self._hung_up,
             }
 
     def reset(self) -> None:
@@ -328,20 +332,39 @@ class Simulator:
             self._channel.reset()
             self._api.limiter = RateLimiter()
             self._requests.clear()
+            self._hung_up = 0
 
     # -- requests ------------------------------------------------------------------------------
+
+    def _hold_until(self, due_ms: int) -> None:
+        """Keep a request waiting, outside the lock, until the simulator's clock reaches `due_ms` (on a
+        manual clock: until it is advanced) or the simulator stops."""
+        while self._clock.now_ms() < due_ms and self._http is not None:
+            time.sleep(HOLD_POLL_S)
+
+    def _count_hang_up(self) -> None:
+        with self._venue.lock:
+            self._hung_up += 1
 
     def _dispatch(self, request: Request) -> Response:
         if request.path.startswith("/sim/"):
             return admin.handle(self, request)
         if not request.path.startswith("/api/v5/"):
-            return Response(404, {"code": "404", "data": [], "msg": "Not Found"})
+            return envelopes.not_found()
+        response = self._answer(request)
+        return envelopes.numeric_code(response) if self._venue.quirks.numeric_bare_codes else response
+
+    def _answer(self, request: Request) -> Response:
+        """An /api/v5 request's answer: faults first, then the gateway and its endpoint."""
         endpoint = f"{request.method} {request.path}"
         with self._venue.lock:
             self._requests[endpoint] += 1
             plan = self._faults.plan(endpoint)
+            arrival_ms = self._clock.now_ms()
         if plan.latency_ms:
             time.sleep(plan.latency_ms / 1000)
+        if plan.held_ms:
+            self._hold_until(arrival_ms + plan.held_ms)
         if plan.outcome == faults.HTTP_503:
             return envelopes.error(ApiError("50001"))
         if plan.outcome == faults.BURST_429:

@@ -47,7 +47,7 @@ def test_the_runner_with_push_keeps_every_invariant_through_drops_lost_pushes_an
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=900,  # a ceiling for a one-minute soak and its settling on a busy machine, never a budget
     )
     line = ran.stdout.strip().splitlines()[0] if ran.stdout.strip() else ran.stderr[-2000:]
     log = state_dir / "okx-fsm-run.log.jsonl"

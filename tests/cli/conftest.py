@@ -29,6 +29,7 @@ BAR_S = 900
 API_KEY = "APIKEYkey789-0000-0000-000000000000"
 SECRET = "SECRETsecret123"
 PASSPHRASE = "PASSphrase456"
+CEILING_S = 60.0  # how long a condition may take on a busy machine; only a broken engine waits this long
 
 
 @dataclass

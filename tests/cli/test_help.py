@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from fsm.cli.app import app
 from fsm.engine.venue import ENV_BASE_URL, ENV_KEY, ENV_PASSPHRASE, ENV_SECRET
 from fsm.errors import ExitStatus
-from tests.cli.conftest import MACHINE, Cli
+from tests.cli.conftest import CEILING_S, MACHINE, Cli
 
 OKX_FSM = str(Path(sys.executable).with_name("okx-fsm"))  # the console script installed beside python
 WIDE = {"COLUMNS": "200", "NO_COLOR": "1"}
@@ -74,7 +74,7 @@ def test_dash_h_is_help(command: str) -> None:
 
 def test_version_prints_the_installed_version() -> None:
     assert shown("--version") == f"okx-fsm {version('okx-fsm')}\n"
-    result = subprocess.run([OKX_FSM, "--version"], capture_output=True, text=True, timeout=10)
+    result = subprocess.run([OKX_FSM, "--version"], capture_output=True, text=True, timeout=CEILING_S)
     assert (result.returncode, result.stdout) == (0, f"okx-fsm {version('okx-fsm')}\n")
 
 
@@ -99,7 +99,7 @@ def test_a_bad_flag_is_one_line_and_exit_2_never_a_traceback() -> None:
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == "error: No such option: --bogus (see okx-fsm tick --help)\n"
     for args in (["tick", MACHINE, "--bogus"], ["tick"], ["no-such-command"], ["--bogus"]):
-        script = subprocess.run([OKX_FSM, *args], capture_output=True, text=True, timeout=10)
+        script = subprocess.run([OKX_FSM, *args], capture_output=True, text=True, timeout=CEILING_S)
         assert (script.returncode, script.stdout) == (2, ""), args
         assert len(script.stderr.splitlines()) == 1 and script.stderr.startswith("error: "), script.stderr
 
@@ -152,7 +152,7 @@ def test_an_unconfirmed_live_submit_is_an_error_document_too(cli: Cli) -> None:
     args = ["tick", MACHINE, "--state-dir", str(cli.state_dir), "--submit", "--live", "--json"]
     env = {**os.environ, **cli.env}
     result = subprocess.run(
-        [OKX_FSM, *args], input="no\n", env=env, capture_output=True, text=True, timeout=30
+        [OKX_FSM, *args], input="no\n", env=env, capture_output=True, text=True, timeout=CEILING_S
     )
     assert result.returncode == 2
     error = error_document(result)

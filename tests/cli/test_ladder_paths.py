@@ -20,7 +20,7 @@ from exchange import OkxClient, OkxOrderAck
 from fsm.engine.machine import load_machine
 from fsm.engine.tick import open_machine_state, run_tick
 from fsm.engine.view import ExchangeView
-from tests.cli.conftest import BAR_S, Cli
+from tests.cli.conftest import BAR_S, CEILING_S, Cli
 
 pytestmark = pytest.mark.e2e
 
@@ -91,12 +91,12 @@ TRADE = "/api/v5/trade"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def wait_until(predicate: Callable[[], bool], what: str, timeout_s: float = 10.0) -> None:
-    """Bounded polling on loopback state."""
-    deadline = time.monotonic() + timeout_s
+def wait_until(predicate: Callable[[], bool], what: str) -> None:
+    """Bounded polling on loopback state: a generous ceiling, never a budget."""
+    give_up = time.monotonic() + CEILING_S
     while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        if time.monotonic() > give_up:
+            raise AssertionError(f"not met within {CEILING_S:.0f} s: {what}")
         time.sleep(0.01)
 
 
@@ -264,18 +264,20 @@ def test_expiry_after_partial_fill_cancels_remainder_holds_then_closes(cli: Cli)
 
 
 def test_rung_filled_while_its_cancel_is_in_flight_keeps_the_fill(cli: Cli) -> None:
-    """The simulator sleeps a request's latency before applying it, outside its lock: while the cancel
-    batch waits, the market trades through rung 1, so OKX answers that rung 51400 (already filled)."""
+    """The simulator holds the cancel batch, outside its lock, until its clock has moved 10 s: while it
+    waits, the market trades through rung 1, so OKX answers that rung 51400 (already filled)."""
     h = cli
     px = open_entries(h)
     expire(h, px)
-    h.sim.set_faults([{"endpoint": f"POST {TRADE}/cancel-batch-orders", "kind": "latency_ms", "ms": 1500}])
+    held = {"kind": "latency_ms", "ms": 10_000, "clock": "sim"}
+    h.sim.set_faults([{"endpoint": f"POST {TRADE}/cancel-batch-orders", **held}])
     with ThreadPoolExecutor(max_workers=1) as pool:
         ticking = pool.submit(h.tick, submit=True)
         wait_until(lambda: post_count(h, "cancel-batch-orders") == 1, "the cancel batch to arrive")
-        fill_rung_fully(h, px[0])  # lands while the cancel sleeps
+        fill_rung_fully(h, px[0])  # lands while the cancel is held (5 s of its 10)
         keep_away(h, px)
-        doc = ticking.result(timeout=10)
+        h.sim.advance(5)  # the cancel goes through
+        doc = ticking.result(timeout=CEILING_S)
     assert doc["state"] == "cancelling"
     cancel_ack = [r["data"] for r in h.journal() if r["kind"] == "ack" and r["data"]["what"] == "cancel"][-1]
     assert [a["sCode"] for a in cancel_ack["acks"]] == ["51400", "0", "0"]
@@ -432,11 +434,13 @@ def test_ambiguous_submit_is_resolved_by_clordid_without_resubmitting(cli: Cli) 
 
 
 def test_killed_runner_mid_submit_restarts_and_finds_rungs_by_clordid(cli: Cli) -> None:
-    """A real crash: the CLI is SIGKILLed while its batch-orders POST is in flight (held by a latency
-    fault); OKX applies it anyway. The restart finds the three orders by clOrdId and sends nothing twice."""
+    """A real crash: the CLI is SIGKILLed while its batch-orders POST is in flight (held on the venue
+    until its clock moves a second, within the expTime window); OKX applies it anyway. The restart
+    finds the three orders by clOrdId and sends nothing twice."""
     h = cli
     h.signal()
-    h.sim.set_faults([{"endpoint": f"POST {TRADE}/batch-orders", "kind": "latency_ms", "ms": 2000}])
+    held = {"kind": "latency_ms", "ms": 1000, "clock": "sim"}
+    h.sim.set_faults([{"endpoint": f"POST {TRADE}/batch-orders", **held}])
     runner = subprocess.Popen(
         [
             sys.executable,
@@ -459,10 +463,12 @@ def test_killed_runner_mid_submit_restarts_and_finds_rungs_by_clordid(cli: Cli) 
         assert "submit" in h.kinds()  # the write-ahead record precedes the POST
     finally:
         runner.kill()
-        runner.wait(timeout=10)
+        runner.wait(timeout=CEILING_S)
     assert runner.returncode == -signal.SIGKILL
     crashed = h.status()
     assert crashed["state"] == "intent_rendered" and rung_states(crashed) == ["submitting"] * 3
+    assert h.sim_orders() == []  # still held on the venue
+    h.sim.advance(1)
     wait_until(lambda: len(h.sim_orders()) == 3, "the in-flight batch to be applied")
 
     doc = h.tick(submit=True)

@@ -109,11 +109,44 @@ def test_a_canceled_order_that_vanished_from_okx_settles_the_cycle(cli: Cli) -> 
     h.verify_log()
 
 
+@pytest.mark.parametrize("numeric", [False, True], ids=["string code", "numeric code"])
+def test_an_entry_batch_refused_50011_is_refused_not_in_doubt(cli: Cli, numeric: bool) -> None:
+    """OKX applies nothing it rate-limits, whether its 429 says "code":"50011" or "code":50011: the
+    rungs end refused in the tick that sent them, nothing waits for expTime, nothing is resent."""
+    h = cli
+    h.sim.set_quirks({"numeric_bare_codes": numeric})
+    h.signal()
+    h.sim.set_faults([{"endpoint": "POST /api/v5/trade/batch-orders", "kind": "burst_429"}])
+    doc = tick(h)
+    assert doc["state"] == "closed" and rung_states(doc) == ["rejected"] * 3
+    assert [r["reject"] for r in doc["rungs"]] == [{"sCode": "50011", "sMsg": "Too Many Requests"}] * 3
+    seen = [r["data"]["observation"] for r in h.journal() if r["kind"] == "order"]
+    assert seen.count("ack_rejected") == 3 and "ack_ambiguous" not in seen
+    assert venue_orders(h) == [] and post_count(h, "batch-orders") == 1  # the 429, sent once
+    h.sim.advance(60)
+    assert tick(h)["state"] == "idle"
+    assert h.transitions() == [
+        ("idle", "intent_rendered"),
+        ("intent_rendered", "entries_open"),
+        ("entries_open", "closed"),
+        ("closed", "idle"),
+    ]
+    assert post_count(h, "batch-orders") == 1 and venue_orders(h) == []  # nothing resent
+    assert "GET /api/v5/trade/order" not in h.sim.stats()["requests"]  # nothing left to resolve
+    h.verify_log()
+
+
 # ---- exits and fills ------------------------------------------------------------------------------
 
 
-def test_the_exit_is_our_own_size_and_its_fills_are_journaled_with_the_cycles_pnl(cli: Cli) -> None:
+@pytest.mark.parametrize("absent", [False, True], ids=["empty fields sent", "empty fields left out"])
+def test_the_exit_is_our_own_size_and_its_fills_are_journaled_with_the_cycles_pnl(
+    cli: Cli, absent: bool
+) -> None:
+    """Also with orders and fills that leave their empty fields out, subType and tradeQuoteCcy too, as
+    a captured SWAP fill did."""
     h = cli
+    h.sim.set_quirks({"absent_optional_fields": absent})
     doc = fill_everything_and_hold(h)
     held = sum(Decimal(r["accFillSz"]) for r in doc["rungs"])
     h.sim.advance(BAR_S * 9)
@@ -133,6 +166,8 @@ def test_the_exit_is_our_own_size_and_its_fills_are_journaled_with_the_cycles_pn
     assert (Decimal(summary["bought"]), Decimal(summary["sold"])) == (bought, sold) == (held, held)
     assert Decimal(summary["fees"]) == fees
     assert Decimal(summary["realized_pnl"]) == value * Decimal("0.1") + fees  # ctVal 0.1 ETH
+    evidence = [r["data"]["evidence"] for r in h.journal() if r["kind"] == "fill"]
+    assert len(evidence) == len(venue_fills) and all(("subType" in e) is not absent for e in evidence)
     h.assert_exchange_agrees()
 
 

@@ -1,4 +1,4 @@
-"""`okx-fsm sim`: one JSON line within 2 s, then serves until SIGTERM and exits cleanly.
+"""`okx-fsm sim`: one JSON line, then serves until SIGTERM and exits cleanly.
 
 A bad flag or a port in use: one line on stderr and exit 2, never a traceback.
 """
@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,14 +18,14 @@ import requests
 from typer.testing import CliRunner
 
 from fsm.cli.app import app
-from tests.exchange.sim.test_cli import BAD_FLAGS
+from tests.exchange.sim.test_cli import BAD_FLAGS, CEILING_S
 
 pytestmark = pytest.mark.e2e
 
 OKX_FSM = str(Path(sys.executable).with_name("okx-fsm"))  # the console script installed beside python
 
 
-def test_okx_fsm_sim_prints_its_line_within_two_seconds_and_stops_on_sigterm() -> None:
+def test_okx_fsm_sim_prints_its_line_serves_and_stops_on_sigterm() -> None:
     cmd = [
         sys.executable,
         "-c",
@@ -42,17 +41,14 @@ def test_okx_fsm_sim_prints_its_line_within_two_seconds_and_stops_on_sigterm() -
         assert proc.stdout is not None
         sel = selectors.DefaultSelector()
         sel.register(proc.stdout, selectors.EVENT_READ)
-        started = time.monotonic()
-        assert sel.select(timeout=2.0), "no line within 2 s"
-        line = proc.stdout.readline()
-        assert time.monotonic() - started < 2.0
-        info = json.loads(line)
+        assert sel.select(timeout=CEILING_S), f"no line within {CEILING_S:.0f} s"
+        info = json.loads(proc.stdout.readline())
         assert set(info) == {"base_url", "api_key", "secret_key", "passphrase", "ws_url"}
         assert info["base_url"].startswith("http://127.0.0.1:")
-        answer = requests.get(info["base_url"] + "/api/v5/public/time", timeout=2).json()
+        answer = requests.get(info["base_url"] + "/api/v5/public/time", timeout=CEILING_S).json()
         assert answer["code"] == "0"
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=5) == 0
+        assert proc.wait(timeout=CEILING_S) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -70,7 +66,9 @@ def test_a_bad_flag_is_one_stderr_line_and_exit_2(args: list[str], named: str) -
 
 
 def test_the_console_script_refuses_a_bad_clock_without_a_traceback() -> None:
-    result = subprocess.run([OKX_FSM, "sim", "--clock", "bogus"], capture_output=True, text=True, timeout=10)
+    result = subprocess.run(
+        [OKX_FSM, "sim", "--clock", "bogus"], capture_output=True, text=True, timeout=CEILING_S
+    )
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.splitlines() == ["error: --clock must be manual or realtime, not 'bogus'"]
 
@@ -81,7 +79,7 @@ def test_the_console_script_refuses_a_port_in_use_without_a_traceback() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [OKX_FSM, "sim", "--port", str(port)], capture_output=True, text=True, timeout=10
+            [OKX_FSM, "sim", "--port", str(port)], capture_output=True, text=True, timeout=CEILING_S
         )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

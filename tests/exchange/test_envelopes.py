@@ -59,6 +59,8 @@ NUMERIC_CODE = raw(
     },
 )
 TOO_MANY = raw(429, '{"msg":"Too Many Requests","code":"50011"}')
+TOO_MANY_NUMERIC = raw(429, '{"msg":"Requests too frequent.","code":50011}')  # 2021, facts sheet 4 and 13
+UNKNOWN_PATH = raw(404, '{"code":404,"data":{},"msg":"Not Found"}')
 INVALID_SIGN = raw(401, '{"msg":"Invalid Sign","code":"50113"}')
 CODE_1 = raw(
     200,
@@ -90,14 +92,12 @@ CASES: list[tuple[str, Reply, Callable[[Any], object], type[OkxError]]] = [
         _read,
         OkxApiError,
     ),
-    ("numeric code with data object, read", NUMERIC_CODE, _read, OkxInvalidPayload),
-    ("numeric code with data object, write", NUMERIC_CODE, _place, OkxAmbiguousOutcome),
-    (
-        "numeric code at HTTP 429, read",
-        raw(429, '{"msg":"Requests too frequent.","code":50011}'),
-        _read,
-        OkxInvalidPayload,
-    ),
+    ("numeric code with data object, read", NUMERIC_CODE, _read, OkxApiError),
+    ("numeric code with data object, write", NUMERIC_CODE, _place, OkxAmbiguousOutcome),  # HTTP 500
+    ("numeric code at HTTP 429, read", TOO_MANY_NUMERIC, _read, OkxRateLimited),
+    ("numeric code at HTTP 429, write", TOO_MANY_NUMERIC, _place, OkxRateLimited),
+    ("HTTP 404 numeric code with data object, read", UNKNOWN_PATH, _read, OkxApiError),
+    ("HTTP 404 numeric code with data object, write", UNKNOWN_PATH, _place, OkxApiError),
     ("HTML 502, read", HTML_502, _read, OkxInvalidPayload),
     ("HTML 502, write", HTML_502, _place, OkxAmbiguousOutcome),
     (
@@ -148,6 +148,25 @@ def test_code_2_partial_batch_cancel_returns_each_result() -> None:
         SYMBOL, [("1", "a"), ("2", "b")]
     )
     assert [(a.sCode, a.ok) for a in acks] == [("51401", False), ("0", True)]
+
+
+@pytest.mark.parametrize("code", ["50011", 50011])
+def test_a_429_code_string_or_number_is_a_rate_limit_refusal_of_a_post(code: object) -> None:
+    """50011 is answered before anything is applied: a definite refusal, never an ambiguous outcome."""
+    body = json.dumps({"msg": "Requests too frequent.", "code": code})
+    assert decode_envelope(429, body.encode()).code == "50011"
+    with pytest.raises(OkxRateLimited) as info:
+        _place(make_client(FakeSession(raw(429, body)), armed=True))
+    assert (info.value.code, info.value.http_status, info.value.items) == ("50011", 429, ())
+
+
+@pytest.mark.parametrize("code", ["0", "1", "2", 0, 1, 2])
+def test_an_answer_with_results_still_needs_a_data_list(code: object) -> None:
+    """Only a request-level error may leave `data` out or send an object: results come in a list."""
+    not_a_list: list[object] = [{}, None, "x"]
+    for data in not_a_list:
+        with pytest.raises(OkxInvalidPayload, match="data"):
+            decode_envelope(200, json.dumps({"code": code, "msg": "", "data": data}).encode())
 
 
 def test_timestamp_expired_without_data_is_a_timestamp_error() -> None:
@@ -217,7 +236,7 @@ def malformed_bodies(draw: st.DrawFn) -> bytes:
         return json.dumps(draw(JSON.filter(lambda v: not isinstance(v, dict)))).encode()
     envelope: dict[str, Any] = {"code": "0", "msg": "", "data": []}
     if kind == "code type":
-        envelope["code"] = draw(NOT_A_STRING)
+        envelope["code"] = draw(NOT_A_STRING.filter(lambda v: not (type(v) is int and v >= 0)))
     elif kind == "code text":
         envelope["code"] = draw(st.text(max_size=6).filter(lambda t: not (t.isascii() and t.isdigit())))
     elif kind == "data type":

@@ -24,6 +24,7 @@ from fsm.persist.store import Identity, StateStore
 REPO = Path(__file__).resolve().parents[2]
 IDENTITY = Identity(strategy_id="eth_robust_twap_15m", symbol="ETH-USDT-SWAP", bar="15m", spec_hash="a1" * 32)
 TS = 1_717_000_000_000
+CEILING_S = 60.0  # how long a child Python may take to start and finish on a busy machine
 
 
 def ladder_snapshot(step: int) -> dict[str, Any]:
@@ -482,7 +483,7 @@ def test_lock_held_by_another_process_refuses_at_once(tmp_path: Path) -> None:
             store_at(tmp_path).open()
         assert caught.value.pid == holder.pid
         holder.stdin.close()
-        assert holder.wait(timeout=10) == 0
+        assert holder.wait(timeout=CEILING_S) == 0
     with store_at(tmp_path) as store:  # the lock died with its process
         assert store.open() is None
 
@@ -491,7 +492,11 @@ def test_another_process_is_refused_while_this_one_holds_the_lock(tmp_path: Path
     with store_at(tmp_path) as store:
         store.open()
         result = subprocess.run(
-            _python(_TRY, tmp_path / "machine.json"), capture_output=True, text=True, env=_env(), timeout=10
+            _python(_TRY, tmp_path / "machine.json"),
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=CEILING_S,
         )
     assert result.returncode == 5
     assert f"in use by process {os.getpid()}" in result.stdout
@@ -546,7 +551,9 @@ store.commit("fill", {}, {"step": 2}, 2)
 
 def test_a_write_killed_before_the_rename_leaves_a_temp_file_the_next_open_removes(tmp_path: Path) -> None:
     commit_steps(tmp_path, 1)
-    killed = subprocess.run(_python(_KILLED_MID_WRITE, tmp_path / "machine.json"), env=_env(), timeout=10)
+    killed = subprocess.run(
+        _python(_KILLED_MID_WRITE, tmp_path / "machine.json"), env=_env(), timeout=CEILING_S
+    )
     assert killed.returncode == 9
     [temp] = [name for name in disk(tmp_path) if name.endswith(".tmp")]
     assert temp.startswith(".machine.json.")

@@ -1,8 +1,9 @@
 """Fixtures: one simulator per clock mode, each with a clock that is not the host's wall clock.
 
 The libraries sign with the host's wall clock, and the simulator accepts a timestamp within 30 s of that
-or of its own clock. Manual: still (volatility 0) and advanced by hours. Realtime at speed 60: the clock
-gains 59 s on the wall clock every second.
+or of its own clock. Manual: advanced by hours. Realtime at speed 60: the clock gains 59 s on the wall
+clock every second. Both markets are still (volatility 0): a price a test sets stays put however long
+the machine takes to read it back.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def venue(request: pytest.FixtureRequest) -> Iterator[Simulator]:
     simulator = (
         Simulator(clock="manual", seed=11, volatility="0")
         if manual
-        else Simulator(clock="realtime", speed=60, seed=11)
+        else Simulator(clock="realtime", speed=60, seed=11, volatility="0")
     )
     with simulator:
         if manual:

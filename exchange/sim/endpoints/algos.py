@@ -51,8 +51,8 @@ def place_algo(venue: Venue, call: Call) -> Response:
     try:
         algo = venue.place_algo(algo_params.place_algo(body, venue.quirks))
     except ItemError as exc:
-        return items([_ack(body, None, exc)], call.in_time_us, _out_us(venue), single=True)
-    return items([_ack(body, algo, None)], call.in_time_us, _out_us(venue), single=True)
+        return items([_ack(body, None, exc)], call.in_time_us, _out_us(venue))
+    return items([_ack(body, algo, None)], call.in_time_us, _out_us(venue))
 
 
 def amend_algos(venue: Venue, call: Call) -> Response:
@@ -62,8 +62,8 @@ def amend_algos(venue: Venue, call: Call) -> Response:
     try:
         algo = venue.amend_algo(algo_params.amend_algo(body, venue.quirks))
     except ItemError as exc:
-        return items([{**_result(body, None, exc), **req_id}], call.in_time_us, _out_us(venue), single=True)
-    return items([{**_result(body, algo, None), **req_id}], call.in_time_us, _out_us(venue), single=True)
+        return items([{**_result(body, None, exc), **req_id}], call.in_time_us, _out_us(venue))
+    return items([{**_result(body, algo, None), **req_id}], call.in_time_us, _out_us(venue))
 
 
 def cancel_algos(venue: Venue, call: Call) -> Response:
@@ -82,7 +82,7 @@ def cancel_algos(venue: Venue, call: Call) -> Response:
             acks.append(_ack(row, None, exc))
         else:
             acks.append(_ack(row, algo, None))
-    return items(acks, call.in_time_us, _out_us(venue), single=len(rows) == 1)
+    return items(acks, call.in_time_us, _out_us(venue))
 
 
 def _listed(query: Mapping[str, str], rows: list[Algo]) -> Response:

@@ -49,7 +49,7 @@ def get_order(venue: Venue, call: Call) -> Response:
     order = venue.find_order(inst.inst_id, ord_id, client_order_id)
     if order is None:
         raise ApiError("51603")
-    return ok([order.to_okx()])
+    return ok([order.to_okx(venue.quirks.absent_optional_fields)])
 
 
 def _order_filter(query: Mapping[str, str]) -> Callable[[Order], bool]:
@@ -62,17 +62,16 @@ def _order_filter(query: Mapping[str, str]) -> Callable[[Order], bool]:
     )
 
 
-def _orders(rows: list[Order], call: Call, inst_type_required: bool) -> Response:
+def _orders(venue: Venue, rows: list[Order], call: Call, inst_type_required: bool) -> Response:
     if not _inst_type_ok(call.query, inst_type_required):
         return ok([])
     accept = _order_filter(call.query)
-    return ok(
-        [o.to_okx() for o in page([o for o in rows if accept(o)], lambda o: int(o.ord_id), call.query)]
-    )
+    shown = page([o for o in rows if accept(o)], lambda o: int(o.ord_id), call.query)
+    return ok([o.to_okx(venue.quirks.absent_optional_fields) for o in shown])
 
 
 def orders_pending(venue: Venue, call: Call) -> Response:
-    return _orders(venue.pending(), call, inst_type_required=False)
+    return _orders(venue, venue.pending(), call, inst_type_required=False)
 
 
 def _history(venue: Venue, call: Call, kept_ms: int) -> Response:
@@ -80,7 +79,8 @@ def _history(venue: Venue, call: Call, kept_ms: int) -> Response:
     if states is not None and not states <= set(HISTORY_STATES):
         raise bad_param("state")
     in_window = _in_window(call.query)
-    return _orders([o for o in venue.history(kept_ms) if in_window(o.c_time)], call, inst_type_required=True)
+    kept = [o for o in venue.history(kept_ms) if in_window(o.c_time)]
+    return _orders(venue, kept, call, inst_type_required=True)
 
 
 def orders_history(venue: Venue, call: Call) -> Response:
@@ -101,7 +101,8 @@ def _fills(venue: Venue, call: Call, kept_ms: int, inst_type_required: bool) -> 
         return inst_id in (None, f.inst.inst_id) and ord_id in (None, f.ord_id) and in_window(f.ts)
 
     rows = [f for f in venue.recent_fills(kept_ms) if accept(f)]
-    return ok([f.to_okx() for f in page(rows, lambda f: int(f.bill_id), call.query)])
+    shown = page(rows, lambda f: int(f.bill_id), call.query)
+    return ok([f.to_okx(venue.quirks.absent_optional_fields) for f in shown])
 
 
 def fills(venue: Venue, call: Call) -> Response:

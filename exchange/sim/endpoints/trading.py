@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import params
-from ..envelopes import items, ok
+from ..envelopes import ALL_FAILED, BATCH_PLACE_ALL_FAILED, items, ok
 from ..errors import ApiError, ItemError, bad_param
 from ..server import Response
 from ..venue import Venue
@@ -56,13 +56,14 @@ def _place(venue: Venue, call: Call, many: bool) -> Response:
         raise bad_param("data")
     for row in rows:
         params.place_shape(row, venue.quirks)
+    all_failed = BATCH_PLACE_ALL_FAILED if many else ALL_FAILED
     if call.expired(venue.now_ms()):  # processed after its expTime: refused, nothing applied
         ts = str(venue.now_ms())
         acks = [_refused_place_ack(row, ItemError("50037"), ts) for row in rows]
-        return items(acks, call.in_time_us, _out_us(venue), single=not many)
+        return items(acks, call.in_time_us, _out_us(venue), all_failed)
     taken: set[str] = set()
     acks = [_place_ack(venue, row, taken) for row in rows]
-    return items(acks, call.in_time_us, _out_us(venue), single=not many)
+    return items(acks, call.in_time_us, _out_us(venue), all_failed)
 
 
 def place_order(venue: Venue, call: Call) -> Response:
@@ -92,7 +93,7 @@ def _cancel(venue: Venue, call: Call, many: bool) -> Response:
     for row in rows:
         params.required(row, "instId")
     acks = [_cancel_ack(venue, row, call.async_cancel) for row in rows]
-    return items(acks, call.in_time_us, _out_us(venue), single=not many)
+    return items(acks, call.in_time_us, _out_us(venue))
 
 
 def cancel_order(venue: Venue, call: Call) -> Response:

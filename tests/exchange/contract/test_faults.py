@@ -15,10 +15,12 @@ from exchange import (
     render_eth_entry_batch_payloads,
 )
 from tests.exchange.contract.venue import Venue
+from tests.exchange.sim.host_time import freeze_host_time
 
 pytestmark = [pytest.mark.contract, pytest.mark.sim_only]
 
 PLACE = "POST /api/v5/trade/order"
+BATCH = "POST /api/v5/trade/batch-orders"
 BALANCE = "GET /api/v5/account/balance"
 RESTING_PX = Decimal("2900")
 
@@ -89,23 +91,41 @@ def test_a_batch_answered_50004_after_it_was_applied_is_ambiguous_and_every_rung
         assert venue.client.get_order(venue.symbol, client_order_id=payload["clOrdId"]).state == "live"
 
 
-def test_a_429_on_a_post_is_rate_limited_and_not_resent(venue: Venue) -> None:
-    venue.controls.faults({"endpoint": PLACE, "kind": "burst_429"})
+CODE_FORMS = pytest.mark.parametrize("numeric", [False, True], ids=["string code", "numeric code"])
+
+
+@CODE_FORMS
+def test_a_429_on_a_post_is_rate_limited_and_not_resent(venue: Venue, numeric: bool) -> None:
+    """50011 is refused before anything applies, whether its code comes as a string or a number."""
+    venue.controls.quirks(numeric_bare_codes=numeric)
+    venue.controls.faults({"endpoint": PLACE, "kind": "burst_429"}, {"endpoint": BATCH, "kind": "burst_429"})
     before = venue.controls.requests()
     with pytest.raises(OkxRateLimited) as refused:
         venue.place_buy(RESTING_PX)
     assert (refused.value.code, refused.value.http_status) == ("50011", 429)
-    assert venue.controls.sent_since(before) == {PLACE: 1}
+    batch = [venue.buy_payload(RESTING_PX, client_order_id=venue.client_order_id(f"r{i}")) for i in range(2)]
+    with pytest.raises(OkxRateLimited) as refused:
+        venue.client.place_batch_orders(venue.symbol, batch)
+    assert (refused.value.code, refused.value.items) == ("50011", ())
+    assert venue.controls.sent_since(before) == {PLACE: 1, BATCH: 1}
     assert venue.client.list_open_orders(venue.symbol) == []
 
 
-def test_a_429_burst_on_a_read_is_waited_out(venue: Venue) -> None:
+@CODE_FORMS
+def test_a_429_burst_on_a_read_is_waited_out(venue: Venue, numeric: bool) -> None:
+    venue.controls.quirks(numeric_bare_codes=numeric)
     venue.controls.faults({"endpoint": BALANCE, "kind": "burst_429", "count": 3})
+    before = venue.controls.requests()
     assert venue.client.get_balance().details
+    assert venue.controls.sent_since(before) == {BALANCE: 4}
 
 
-def test_spending_the_real_budget_is_rate_limited_until_the_window_slides(venue: Venue) -> None:
-    """account/config allows 5 requests per 2 s per account; two clients of one account share them."""
+def test_spending_the_real_budget_is_rate_limited_until_the_window_slides(
+    venue: Venue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """account/config allows 5 requests per 2 s per account; two clients of one account share them.
+    The simulator's window would also empty after 2 s of host time: frozen, so a slow machine cannot."""
+    freeze_host_time(monkeypatch)
     other = venue.new_client()
     venue.controls.advance(2)  # a fresh window
     for client in (venue.client, other, venue.client, other, venue.client):

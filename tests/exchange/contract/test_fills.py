@@ -36,6 +36,22 @@ def test_fills_page_newest_first_by_bill_id(venue: Venue) -> None:
 
 
 @pytest.mark.sim_only
+def test_orders_and_fills_read_the_same_with_empty_fields_sent_or_left_out(venue: Venue) -> None:
+    """A captured SWAP fill had no subType and no tradeQuoteCcy: the client reads both forms alike."""
+    filled = venue.place_market_buy()
+    resting = venue.place_buy(venue.buy_px(Decimal("0.05")))
+    orders = [venue.client.get_order(venue.symbol, ord_id) for ord_id in (filled, resting)]
+    fills = _mine(venue.client.list_fills(venue.symbol), {filled})
+    pending = venue.client.list_open_orders(venue.symbol)
+    venue.controls.quirks(absent_optional_fields=True)
+    sparse_fills = _mine(venue.client.list_fills(venue.symbol), {filled})
+    assert [venue.client.get_order(venue.symbol, ord_id) for ord_id in (filled, resting)] == orders
+    assert sparse_fills == fills and fills
+    assert venue.client.list_open_orders(venue.symbol) == pending and pending
+    assert ("subType" in fills[0].raw, "subType" in sparse_fills[0].raw) == (True, False)  # both forms seen
+
+
+@pytest.mark.sim_only
 def test_fills_agree_with_acc_fill_sz_as_the_price_moves_through(venue: Venue) -> None:
     px, sz = MARKET - 10, Decimal("1")
     ord_id = venue.place_buy(px, sz=sz)

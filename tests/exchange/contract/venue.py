@@ -92,6 +92,10 @@ class SimControls:
         """Replace the fault rules (exchange.sim.faults); no rule clears them."""
         self._sim.set_faults(list(rules))
 
+    def quirks(self, **changes: Any) -> None:
+        """Switch how the venue answers where OKX has answered in more than one way (exchange.sim.quirks)."""
+        self._sim.set_quirks(changes)
+
     def user_cancel(self, ord_id: str) -> None:
         self._sim.user_cancel(ord_id=ord_id)
 
@@ -185,7 +189,7 @@ class Venue:
             base_url=creds.base_url,
             demo=demo,
             armed=armed,
-            timeout=10.0,
+            timeout=60.0,  # a generous ceiling for one request on a busy machine
             clock=clock,
             **timing,
         )
@@ -294,7 +298,7 @@ class Venue:
         body = json_body(payload)
         signed = signer.signed_headers(iso_timestamp(self.client.now_ms()), "POST", path, body)
         return requests.post(
-            creds.base_url + path, data=body.encode("utf-8"), headers={**signed, **headers}, timeout=10
+            creds.base_url + path, data=body.encode("utf-8"), headers={**signed, **headers}, timeout=60
         )
 
 

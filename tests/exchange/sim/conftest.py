@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from exchange.sim import Simulator
+from tests.exchange.sim.host_time import HostTime, freeze_host_time
 from tests.exchange.sim.okx_http import RawOkx
 
 
@@ -19,3 +20,9 @@ def sim() -> Iterator[Simulator]:
 @pytest.fixture
 def okx(sim: Simulator) -> RawOkx:
     return RawOkx(sim)
+
+
+@pytest.fixture
+def host_time(monkeypatch: pytest.MonkeyPatch) -> HostTime:
+    """The host's monotonic time frozen for the simulator: it moves only by `host_time.advance(s)`."""
+    return freeze_host_time(monkeypatch)

@@ -13,6 +13,8 @@ import requests
 
 from exchange.sim import Simulator
 
+TIMEOUT_S = 60.0  # a generous ceiling for one loopback request on a busy machine, never a budget
+
 
 def sign(secret_key: str, prehash: str) -> str:
     digest = hmac.new(secret_key.encode("utf-8"), prehash.encode("utf-8"), hashlib.sha256).digest()
@@ -63,7 +65,7 @@ class RawOkx:
             self.sim.base_url + target,
             data=body.encode("utf-8") if body else None,
             headers=headers,
-            timeout=5,
+            timeout=TIMEOUT_S,
         )
 
     def get(self, target: str, **overrides: Any) -> Any:
@@ -107,4 +109,4 @@ class RawOkx:
         return result
 
     def admin(self, method: str, route: str, payload: Any = None) -> requests.Response:
-        return self.session.request(method, self.sim.base_url + route, json=payload, timeout=5)
+        return self.session.request(method, self.sim.base_url + route, json=payload, timeout=TIMEOUT_S)

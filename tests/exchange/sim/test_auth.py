@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -11,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchange.sim import Simulator
-from tests.exchange.sim.okx_http import RawOkx, iso_ms, sign
+from tests.exchange.sim.host_time import HostTime
+from tests.exchange.sim.okx_http import TIMEOUT_S, RawOkx, iso_ms, sign
 
 BALANCE = "/api/v5/account/balance"
 DOC_SECRET = "22582BD0CFF14C41EDBF1AB98506286D"
@@ -98,11 +98,12 @@ def test_timestamp_is_judged_against_the_simulator_clock_within_30_seconds(
 
 
 def test_a_timestamp_from_the_host_wall_clock_is_fresh_whatever_the_simulator_clock_shows(
-    sim: Simulator, okx: RawOkx
+    sim: Simulator, okx: RawOkx, host_time: HostTime
 ) -> None:
-    """Third-party clients sign with their wall clock; an advanced sim clock must not lock them out."""
+    """Third-party clients sign with their wall clock; an advanced sim clock must not lock them out.
+    The host's clock is frozen, so the 30 s edge is judged exactly however slow the machine."""
     sim.advance(6 * 3600)
-    wall = int(time.time() * 1000)
+    wall = int(host_time.time() * 1000)
     assert abs(wall - sim.now_ms()) > 60_000
     for skew in (-29_000, 0, 29_000):
         assert _refusal(okx, timestamp=iso_ms(wall + skew))[0] == 200
@@ -146,13 +147,13 @@ def test_signature_over_a_re_encoded_query_is_refused(okx: RawOkx) -> None:
     sent = "/api/v5/account/positions?instId=ETH-USDT-SWAP%2CBTC-USDT-SWAP"
     signed = "/api/v5/account/positions?instId=ETH-USDT-SWAP,BTC-USDT-SWAP"
     headers = okx.headers("GET", signed)
-    response = okx.session.get(okx.sim.base_url + sent, headers=headers, timeout=5)
+    response = okx.session.get(okx.sim.base_url + sent, headers=headers, timeout=TIMEOUT_S)
     assert response.status_code == 401
     assert response.json()["code"] == "50113"
 
 
 def test_public_endpoints_need_no_signature(okx: RawOkx) -> None:
-    response = okx.session.get(okx.sim.base_url + "/api/v5/public/time", timeout=5)
+    response = okx.session.get(okx.sim.base_url + "/api/v5/public/time", timeout=TIMEOUT_S)
     assert response.status_code == 200
     assert response.json()["code"] == "0"
 
@@ -179,7 +180,10 @@ def test_any_body_verifies_byte_for_byte_and_any_change_is_refused() -> None:
             headers = okx.headers("POST", "/api/v5/trade/cancel-order", body)
             sent = body.replace("}", " }", 1) if tamper else body
             response = okx.session.post(
-                sim.base_url + "/api/v5/trade/cancel-order", data=sent.encode(), headers=headers, timeout=5
+                sim.base_url + "/api/v5/trade/cancel-order",
+                data=sent.encode(),
+                headers=headers,
+                timeout=TIMEOUT_S,
             )
             if tamper:
                 assert (response.status_code, response.json()["code"]) == (401, "50113")

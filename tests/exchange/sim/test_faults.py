@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
 
 from exchange.sim import Simulator
+from tests.exchange.sim.host_time import HostTime
 from tests.exchange.sim.okx_http import RawOkx
 
 PLACE = "POST /api/v5/trade/order"
+CEILING_S = 60.0  # generous: only a broken simulator ever waits this long
 
 
 def _place(okx: RawOkx, client_order_id: str) -> requests.Response:
@@ -67,14 +70,61 @@ def test_burst_429_for_the_next_n_requests(sim: Simulator, okx: RawOkx) -> None:
     assert statuses[0].json() == {"msg": "Too Many Requests", "code": "50011"}
 
 
+@pytest.mark.parametrize("numeric", [False, True])
+def test_bare_error_codes_are_strings_or_by_quirk_numbers_as_older_answers_have_them(
+    sim: Simulator, okx: RawOkx, numeric: bool
+) -> None:
+    """Only the bodies without `data` (HTTP 429, 401) change; an envelope with `data` keeps a string."""
+    sim.set_quirks({"numeric_bare_codes": numeric})
+    sim.set_faults([{"endpoint": "GET /api/v5/account/balance", "kind": "burst_429"}])
+    busy = okx.send("GET", "/api/v5/account/balance")
+    assert (busy.status_code, busy.json()) == (
+        429,
+        {"msg": "Too Many Requests", "code": 50011 if numeric else "50011"},
+    )
+    refused = okx.send("GET", "/api/v5/account/balance", secret_key="WRONG")
+    assert (refused.status_code, refused.json()) == (
+        401,
+        {"msg": "Invalid Sign", "code": 50113 if numeric else "50113"},
+    )
+    malformed = okx.send("POST", "/api/v5/trade/order", '{"instId":"ETH-USDT-SWAP"}')
+    assert (malformed.status_code, malformed.json()["code"], malformed.json()["data"]) == (400, "51000", [])
+
+
+def test_an_unknown_path_is_a_404_with_a_numeric_code_and_an_object_data(okx: RawOkx) -> None:
+    for method in ("GET", "POST"):
+        answer = okx.send(method, "/api/v5/trade/no-such-endpoint", "{}" if method == "POST" else "")
+        assert (answer.status_code, answer.json()) == (404, {"code": 404, "data": {}, "msg": "Not Found"})
+    assert okx.send("GET", "/api/v6/anything").json()["code"] == 404
+
+
 def test_latency_delays_the_answer(sim: Simulator, okx: RawOkx) -> None:
     sim.set_faults([{"endpoint": "*", "kind": "latency_ms", "ms": 150, "count": 1}])
     started = time.monotonic()
     assert okx.get("/api/v5/public/time")["code"] == "0"
-    assert time.monotonic() - started >= 0.15
-    started = time.monotonic()
+    assert time.monotonic() - started >= 0.15  # a lower bound: a busy machine only adds to it
     okx.get("/api/v5/public/time")
-    assert time.monotonic() - started < 0.15
+    assert sim.stats()["faults"] == {"latency_ms": 1}  # fired once: the second request was not delayed
+
+
+def test_latency_on_the_sim_clock_holds_the_request_until_the_clock_gets_there(
+    sim: Simulator, okx: RawOkx
+) -> None:
+    """A test on a manual clock decides what happens while the request waits, however slow the host."""
+    sim.set_faults([{"endpoint": PLACE, "kind": "latency_ms", "ms": 2000, "clock": "sim"}])
+    arrival = sim.now_ms()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        placing = pool.submit(_place, RawOkx(sim), "held1")
+        give_up = time.monotonic() + CEILING_S
+        while sim.stats()["requests"].get(PLACE) != 1:
+            assert time.monotonic() < give_up, "the held request never arrived"
+            time.sleep(0.01)
+        sim.advance(1)
+        assert not _exists(okx, "held1") and not placing.done()  # 1 s of its 2 on the clock
+        sim.advance(1)
+        ack = placing.result(timeout=CEILING_S).json()["data"][0]
+    assert ack["sCode"] == "0"
+    assert _order_by_client_order_id(sim, "held1")["cTime"] == str(arrival + 2000)  # applied when released
 
 
 def _outcomes(seed: int) -> list[int]:
@@ -168,13 +218,14 @@ def test_late_requests_apply_in_the_order_they_fall_due_stamped_with_their_step(
 
 
 def test_a_wall_clock_late_apply_lands_at_the_next_sync_after_that_much_host_time(
-    sim: Simulator, okx: RawOkx
+    sim: Simulator, okx: RawOkx, host_time: HostTime
 ) -> None:
     sim.set_faults([{"endpoint": PLACE, "kind": "late_apply", "ms": 150, "clock": "wall"}])
     with pytest.raises(requests.ConnectionError):
         _place(okx, "lw1")
+    host_time.advance(0.149)
     assert not _exists(okx, "lw1")
-    time.sleep(0.2)
+    host_time.advance(0.001)
     assert _exists(okx, "lw1")  # the clock never moved: only host time passed
     assert _order_by_client_order_id(sim, "lw1")["cTime"] == str(START_MS)
 

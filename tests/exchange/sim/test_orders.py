@@ -155,13 +155,13 @@ def test_a_batch_reports_each_item_and_code_2_when_some_fail(okx: RawOkx) -> Non
         {**base, "px": "2970", "clOrdId": "b4"},
     ]
     envelope = okx.post("/api/v5/trade/batch-orders", batch)
-    assert (envelope["code"], envelope["msg"]) == ("2", "Bulk operation partially succeeded.")
+    assert (envelope["code"], envelope["msg"]) == ("2", "Bulk operation partially successful")
     assert [a["sCode"] for a in envelope["data"]] == ["0", "51016", "51000", "0"]
     assert [a["clOrdId"] for a in envelope["data"]] == ["b1", "b1", "b3", "b4"]
     all_bad = okx.post(
         "/api/v5/trade/batch-orders", [{**base, "px": "1.001"}, {**base, "sz": "0.5", "px": "x"}]
     )
-    assert all_bad["code"] == "1"
+    assert (all_bad["code"], all_bad["msg"]) == ("1", "")  # a batch place with every item failed
 
 
 def test_batches_over_20_orders_are_refused(okx: RawOkx) -> None:
@@ -329,7 +329,7 @@ def test_a_cancel_batch_reports_each_item_with_code_2_when_some_fail(okx: RawOkx
         "/api/v5/trade/cancel-batch-orders",
         [{"instId": ETH, "ordId": live}, {"instId": ETH, "clOrdId": "ghost"}],
     )
-    assert envelope["code"] == "2"
+    assert (envelope["code"], envelope["msg"]) == ("2", "Bulk operation partially successful")
     assert [(a["ordId"], a["clOrdId"], a["sCode"]) for a in envelope["data"]] == [
         (live, "keep1", "0"),
         ("", "ghost", "51400"),
@@ -364,3 +364,33 @@ def test_a_short_position_gains_when_the_price_falls(sim: Simulator, okx: RawOkx
 def test_the_code_for_a_size_below_min_sz_is_a_quirk(sim: Simulator, okx: RawOkx, code: str) -> None:
     sim.set_quirks({"min_sz_code": code})
     assert _ack(okx.place(**BUY_LONG, ordType="market", sz="0"))["sCode"] == code
+
+
+def _fill_buy(sim: Simulator, okx: RawOkx) -> str:
+    ord_id = _resting_buy(okx, clOrdId="full1")
+    sim.set_price("2985")
+    return ord_id
+
+
+@pytest.mark.parametrize("absent", [False, True])
+def test_order_and_fill_objects_send_empty_fields_or_leave_them_out_by_quirk(
+    sim: Simulator, okx: RawOkx, absent: bool
+) -> None:
+    """A captured 2023 SWAP fill had no subType and no tradeQuoteCcy: both forms are served."""
+    sim.set_quirks({"absent_optional_fields": absent})
+    ord_id = _fill_buy(sim, okx)
+    unfilled = _resting_buy(okx, px="2900", clOrdId="")
+    fill = okx.get(f"/api/v5/trade/fills?ordId={ord_id}")["data"][0]
+    order = okx.order(unfilled)
+    for shown in (
+        fill,
+        okx.get(f"/api/v5/trade/fills-history?instType=SWAP&ordId={ord_id}")["data"][0],
+    ):
+        assert ("subType" in shown, "tradeQuoteCcy" in shown, "feeRate" in shown) == (not absent,) * 3
+        assert (shown["tradeId"], shown["fillSz"]) == (fill["tradeId"], "0.5")
+    pending = okx.get("/api/v5/trade/orders-pending")["data"]
+    for shown in (order, next(o for o in pending if o["ordId"] == unfilled)):
+        assert ("avgPx" in shown, "clOrdId" in shown, "fillPx" in shown) == (not absent,) * 3
+        assert (shown["state"], shown["accFillSz"], shown["px"]) == ("live", "0", "2900")
+    assert ("" in (*fill.values(), *order.values())) is not absent
+    assert {k for k, v in sim.state()["fills"][0].items() if v == ""} >= {"tradeQuoteCcy", "feeRate"}  # admin

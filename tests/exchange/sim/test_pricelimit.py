@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from exchange.sim import Simulator
-from tests.exchange.sim.okx_http import RawOkx
+from tests.exchange.sim.okx_http import TIMEOUT_S, RawOkx
 
 ETH = "ETH-USDT-SWAP"
 BTC = "BTC-USDT-SWAP"
@@ -13,7 +13,7 @@ BTC = "BTC-USDT-SWAP"
 
 def test_price_limit_is_5_percent_either_side_rounded_inwards(sim: Simulator, okx: RawOkx) -> None:
     sim.set_price("3000.01")  # x 1.05 = 3150.0105, x 0.95 = 2850.0095
-    response = okx.session.get(f"{sim.base_url}/api/v5/public/price-limit?instId={ETH}", timeout=5)
+    response = okx.session.get(f"{sim.base_url}/api/v5/public/price-limit?instId={ETH}", timeout=TIMEOUT_S)
     assert response.json() == {
         "code": "0",
         "msg": "",
