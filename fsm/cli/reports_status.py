@@ -86,6 +86,7 @@ def state_document(machine: str, state: LadderState, cursor: dict[str, Any] | No
         "position_anomaly": state.position_anomaly,
         "paused": state.paused,
         "flatten_requested": state.flatten_requested,
+        "last_risk_refusal": state.last_risk_refusal,
         "journal": cursor,
     }
 

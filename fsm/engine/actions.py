@@ -32,6 +32,7 @@ from fsm.engine.orders import CloseOrder, OkxMirror, Rung
 from fsm.engine.orphans import adopt_orphans, find_orphans
 from fsm.engine.pnl import cycle_summary
 from fsm.engine.signals import bar_ms, newest_closed_bar_open
+from fsm.errors import EngineError, ExitStatus
 from fsm.spec.model import Needs
 
 CLOSE_LEVEL = 0  # the clOrdId "rung" number of the cycle's exit order (entry rungs are 1..n)
@@ -92,6 +93,9 @@ def submit_entries(env: ActionEnv) -> None:
     """
     ctx, p, s = env.ctx, env.ctx.params, env.ctx.state
     trader = trader_of(env)
+    refusal = ctx.risk_refusal()
+    if refusal is not None:  # a ladder whose risk_refused row does not come first: still never sent
+        raise RiskRefused(str(refusal))
     to_send = [r for r in s.rungs if r.state in ctx.orders.unsent]
     if not to_send:
         return  # sent already (a crash lost the transition record): never twice
@@ -128,6 +132,26 @@ def submit_entries(env: ActionEnv) -> None:
             return
         acks = list(exc.items)
     _apply_place_acks(env, to_send, acks)
+
+
+class RiskRefused(EngineError):
+    """The hard limits refuse the entries; nothing was sent."""
+
+    exit_code = ExitStatus.STATE_REFUSED
+
+
+def refuse_entries(env: ActionEnv) -> None:
+    """Journal why the gate refused the rendered entries (a `risk` record) and keep it for `status`;
+    nothing is sent, and the row's other actions drop the intent."""
+    s = env.ctx.state
+    refusal = env.ctx.risk_refusal()
+    if refusal is None:  # the guard said yes in this very tick; a None here is a bug
+        raise RuntimeError("refuse_entries fired without a refusal")
+    record = {"cycle_id": s.cycle_id, **refusal.to_dict()}
+    if s.last_risk_refusal == record:
+        return  # journaled already (a crash lost the transition record): never twice
+    s.last_risk_refusal = record
+    env.commit("risk", record)
 
 
 def _apply_place_acks(env: ActionEnv, sent: list[Rung], acks: list[OkxOrderAck]) -> None:
@@ -317,6 +341,7 @@ ACTIONS: Mapping[str, ActionFn] = {
     "close_position": close_position,
     "archive_cycle": archive_cycle,
     "reset_cycle": reset_cycle,
+    "refuse_entries": refuse_entries,
 }
 ACTION_NEEDS: Mapping[str, Needs] = {
     "render_intent": Needs(reads=frozenset({"signal"}), follows=frozenset({"orders"})),
@@ -327,4 +352,5 @@ ACTION_NEEDS: Mapping[str, Needs] = {
     ),
     "archive_cycle": Needs(),
     "reset_cycle": Needs(follows=frozenset({"signal"})),
+    "refuse_entries": Needs(reads=frozenset({"orders"})),
 }

@@ -9,6 +9,8 @@ from fsm.engine.runtime import MachineRuntime
 from fsm.engine.signals import file_signal, newest_closed_bar_open, robust_twap_signal
 from fsm.engine.state import LadderState, Signal
 from fsm.engine.view import ExchangeView
+from fsm.risk.entries import RiskSetup, entries_refusal
+from fsm.risk.gate import Refusal
 from fsm.spec.ladder import LadderParams
 from fsm.spec.model import MachineSpec
 
@@ -28,7 +30,9 @@ class TickContext:
     adopt: bool = False  # the operator allows taking over orders of ours the state does not know
     entered_closed_this_tick: bool = False
     fills_due: bool = False  # the orders showed a change (a fill, an order gone from pending): read fills
+    risk: RiskSetup | None = None  # the machine's hard limits; None: no limits declared, nothing gated
     _signal_memo: list[Signal | None] = field(default_factory=list)
+    _risk_memo: list[Refusal | None] = field(default_factory=list)
 
     def tracks(self, what: str) -> bool:
         """Whether the machine's current state observes `what` (signal, orders, fills, position)."""
@@ -39,6 +43,15 @@ class TickContext:
         if not self._signal_memo:
             self._signal_memo.append(_compute_signal(self))
         return self._signal_memo[0]
+
+    def risk_refusal(self) -> Refusal | None:
+        """Why the gate refuses the unsent entries this tick (memoised: the guard and the send agree),
+        or None when they may go out (or no limits are declared)."""
+        if self.risk is None:
+            return None
+        if not self._risk_memo:
+            self._risk_memo.append(entries_refusal(self, self.risk))
+        return self._risk_memo[0]
 
 
 def _compute_signal(ctx: TickContext) -> Signal | None:

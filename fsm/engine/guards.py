@@ -55,6 +55,12 @@ def submit_in_doubt(ctx: TickContext) -> bool:
 
 
 @guard("orders")
+def risk_refused(ctx: TickContext) -> bool:
+    """The hard limits refuse the rendered entries (fsm.risk): they are never sent."""
+    return ctx.risk_refusal() is not None
+
+
+@guard("orders")
 def any_fill(ctx: TickContext) -> bool:
     """OKX shows some contracts filled on some rung."""
     return ctx.state.filled_sz > 0

@@ -16,7 +16,9 @@ from fsm.engine.state import LadderState
 from fsm.engine.view import ExchangeView
 from fsm.errors import EngineError, ExitStatus
 from fsm.persist.store import Identity
+from fsm.risk.entries import RiskSetup
 from fsm.spec.ladder import LadderParams
+from fsm.spec.limits import Limits, LimitsFile, effective_limits
 from fsm.spec.loader import load_order_spec, load_spec
 from fsm.spec.model import IgnoreSpec, MachineSpec, RowSpec, SpecError, Vocabulary
 
@@ -60,6 +62,7 @@ class LoadedMachine:
     runtime: MachineRuntime  # the ladder, bound to the engine's guards and actions
     order_machine: MachineRuntime
     orders: OrderRoles
+    limits: Limits | None = None  # the account's limits file tightened by the machine's own
 
     @property
     def name(self) -> str:
@@ -86,6 +89,7 @@ class LoadedMachine:
             view=view,
             armed=armed,
             adopt=adopt,
+            risk=None if self.limits is None else RiskSetup(self.limits, self.state_path),
         )
 
 
@@ -115,7 +119,8 @@ def load_order_machine(path: Path) -> MachineSpec:
     return spec
 
 
-def load_machine(name_or_path: str, *, state_dir: Path) -> LoadedMachine:
+def load_machine(name_or_path: str, *, state_dir: Path, limits: LimitsFile | None = None) -> LoadedMachine:
+    """A machine ready to tick, under the account's `limits` (tightened by its own `limits` param)."""
     path = resolve_machine_path(name_or_path)
     spec = load_ladder_spec(path)
     beside = path.parent / f"{ORDER_MACHINE}.yaml"
@@ -129,4 +134,5 @@ def load_machine(name_or_path: str, *, state_dir: Path) -> LoadedMachine:
         runtime=MachineRuntime(spec, GUARDS, ACTIONS),
         order_machine=MachineRuntime(order_spec),
         orders=OrderRoles.of(order_spec),
+        limits=effective_limits(spec, limits),
     )

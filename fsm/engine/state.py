@@ -75,6 +75,7 @@ class LadderState:
     paused: bool = False  # the operator's pause: no new cycle starts; working orders are left as they are
     flatten_requested: bool = False  # the operator's flatten: cancel every working rung, exit our own
     operator_done: list[str] = field(default_factory=list)  # ids of spooled requests carried out
+    last_risk_refusal: dict[str, Any] | None = None  # the hard limits' last refusal (the `risk` record)
     rungs: list[Rung] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     position: PositionMirror | None = None
@@ -129,6 +130,7 @@ class LadderState:
             "paused": self.paused,
             "flatten_requested": self.flatten_requested,
             "operator_done": list(self.operator_done),
+            "last_risk_refusal": self.last_risk_refusal,
             "rungs": [r.to_dict() for r in self.rungs],
             "fills": [f.to_dict() for f in self.fills],
             "position": None if self.position is None else self.position.to_dict(),
@@ -161,6 +163,7 @@ class LadderState:
             paused=bool(d.get("paused", False)),
             flatten_requested=bool(d.get("flatten_requested", False)),
             operator_done=[str(x) for x in d.get("operator_done", [])],
+            last_risk_refusal=d.get("last_risk_refusal"),
             rungs=[Rung.from_dict(r) for r in d.get("rungs", [])],
             fills=[Fill.from_dict(f) for f in d.get("fills", [])],
             position=None if d.get("position") is None else PositionMirror.from_dict(d["position"]),

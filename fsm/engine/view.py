@@ -140,13 +140,16 @@ class ExchangeView:
 
     def pending_orders(self, symbol: str) -> dict[str, OkxOrder]:
         """Pending orders of `symbol` keyed by ordId (one call for every symbol of the account)."""
-        everything = self._once(("orders-pending",), lambda: self._client.list_open_orders(None))
-        return {o.ordId: o for o in everything if o.instId == symbol}
+        return {o.ordId: o for o in ExchangeView.venue_pending_all(self) if o.instId == symbol}
 
     def venue_pending_orders(self, symbol: str) -> dict[str, OkxOrder]:
         """Pending orders of `symbol` as REST answers them in this tick, whatever a subclass makes of
         `pending_orders`: what a check that refuses or sends relies on."""
         return ExchangeView.pending_orders(self, symbol)
+
+    def venue_pending_all(self) -> list[OkxOrder]:
+        """Every pending order of the account as REST answers it in this tick (the same one call)."""
+        return self._once(("orders-pending",), lambda: self._client.list_open_orders(None))
 
     def order(self, symbol: str, client_order_id: str) -> OkxOrder | None:
         """Order details by clOrdId, or None when OKX says 51603 (does not exist)."""
@@ -187,10 +190,13 @@ class ExchangeView:
         """Drop a memoised answer, so the next ask reads OKX again (after this tick changed it)."""
         self._memo.pop(key, None)
 
+    def positions(self) -> list[Position]:
+        """Every position of the account, read at most once per tick."""
+        return self._once(("positions",), lambda: self._client.get_positions(None))
+
     def position(self, symbol: str, pos_side: str) -> Position | None:
         """The position of `symbol` on `pos_side`, or None when OKX shows none."""
-        positions = self._once(("positions",), lambda: self._client.get_positions(None))
-        return next((p for p in positions if p.instId == symbol and p.posSide == pos_side), None)
+        return next((p for p in self.positions() if p.instId == symbol and p.posSide == pos_side), None)
 
     def candles(self, symbol: str, bar: str, limit: int) -> list[Candle]:
         return self._once(("candles", symbol, bar), lambda: self._client.get_candles(symbol, bar, limit))

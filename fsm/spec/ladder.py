@@ -15,6 +15,7 @@ from yaml.nodes import Node, SequenceNode
 
 from exchange.paths import CANDLES_MAX
 from exchange.payloads import BATCH_MAX
+from fsm.spec.limits import LIMITS_PARAM, read_param_limits
 from fsm.spec.model import SpecError
 from fsm.spec.nodes import At, Fields, NodeReader, Read, line_of
 
@@ -194,6 +195,8 @@ def _params(reader: NodeReader) -> dict[str, tuple[Read, Any]]:
         # Roll the journal into a new segment after each archived cycle or each UTC day (one chain
         # across the files, so old segments can be compressed or moved away); none by default.
         "journal_segments": (reader.choice(("none", "cycle", "day")), "none"),
+        # This machine's own hard limits: they may only tighten the account's limits file.
+        LIMITS_PARAM: (lambda node, at, field: read_param_limits(reader, node, at, field), None),
     }
 
 

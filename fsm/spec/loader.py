@@ -18,7 +18,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
-import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from fsm.spec import extends, ladder
@@ -34,7 +33,7 @@ from fsm.spec.model import (
     StateSpec,
     Vocabulary,
 )
-from fsm.spec.nodes import At, Fields, NodeReader, did_you_mean, line_of, type_name
+from fsm.spec.nodes import At, Fields, NodeReader, did_you_mean, line_of, read_yaml, type_name
 
 _MACHINE_NAME = re.compile(r"[a-z0-9_]+")
 _TOP_KEYS = (
@@ -62,21 +61,7 @@ class _Loaded:
 
 
 def _load(path: Path, vocabulary: Vocabulary, kind: Kind | None, chain: tuple[Path, ...]) -> _Loaded:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(path, "", None, "", f"cannot read the file ({exc.strerror})") from None
-    try:
-        loader = yaml.SafeLoader(data.decode("utf-8"))
-        root = loader.get_single_node()
-    except UnicodeDecodeError:
-        raise SpecError(path, "", None, "", "not UTF-8 text") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise SpecError(path, "", line, "", f"not valid YAML: {exc.problem or exc.context}") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(path, "", None, "", f"not valid YAML: {exc}") from None
+    loader, root, data = read_yaml(path)
     if not isinstance(root, MappingNode):
         raise SpecError(path, "", 1, "", "must be a YAML mapping (machine, kind, states, transitions ...)")
     checker = _Checker(NodeReader(path, loader), vocabulary)

@@ -72,6 +72,27 @@ def did_you_mean(name: str, known: Collection[str]) -> str:
 Read = Callable[[Node, At, str], Any]
 
 
+def read_yaml(path: Path) -> tuple[yaml.SafeLoader, Node | None, bytes]:
+    """One YAML file's loader, node tree and bytes; unreadable, non-UTF-8 or invalid YAML is refused
+    naming the file (and the line)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(path, "", None, "", f"cannot read the file ({exc.strerror})") from None
+    try:
+        loader = yaml.SafeLoader(data.decode("utf-8"))
+        root = loader.get_single_node()
+    except UnicodeDecodeError:
+        raise SpecError(path, "", None, "", "not UTF-8 text") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise SpecError(path, "", line, "", f"not valid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(path, "", None, "", f"not valid YAML: {exc}") from None
+    return loader, root, data
+
+
 class NodeReader:
     """Typed reads of one file's YAML nodes; every refusal names the file, the place, the field."""
 

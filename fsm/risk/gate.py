@@ -1,0 +1,203 @@
+"""The risk gate (NautilusTrader's RiskEngine, in small): a pure function of (request, exposure,
+limits, trading state) that passes a request or refuses it naming the limit, the value and the request.
+
+One small check per rule. A request that only reduces (cancels, reduce-only exits, stops, flatten)
+always passes, in every trading state: a gate that denies the order that closes the risk makes the risk
+(NautilusTrader #4761). A batch passes whole or is refused whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Literal
+
+from exchange import Instrument
+from fsm.spec.limits import Limits
+
+RequestKind = Literal["place", "cancel", "stop", "flatten"]
+REDUCING_KINDS = ("cancel", "stop", "flatten")
+CLOSING_SIDE = {"long": "sell", "short": "buy"}  # long/short mode: the side that closes each posSide
+
+
+class TradingState(Enum):
+    """The account's trading state: only ACTIVE lets a request add exposure."""
+
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    HALTED = "halted"
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One order of a request, as its quote notional (contracts x ctVal x price)."""
+
+    inst_id: str
+    notional: Decimal
+    reduce_only: bool = False
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    """One POST (or one batch) that a machine or the operator is about to send."""
+
+    name: str  # what is asked, for the refusal: "eth_robust_twap_15m entries ertw..." or "order ..."
+    kind: RequestKind = "place"
+    orders: tuple[OrderLine, ...] = ()
+    leverage: Decimal | None = None  # the leverage the orders are placed at, when known
+
+    @property
+    def reduces_only(self) -> bool:
+        """Nothing in it can add exposure."""
+        return self.kind in REDUCING_KINDS or all(o.reduce_only for o in self.orders)
+
+    def adds(self) -> dict[str, Decimal]:
+        """The notional it adds, per instrument."""
+        out: dict[str, Decimal] = {}
+        for o in self.orders:
+            if not o.reduce_only:
+                out[o.inst_id] = out.get(o.inst_id, Decimal(0)) + o.notional
+        return out
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """What the account holds and works, in quote notional, before the request: own positions and
+    working entry orders per instrument, and what the requesting machine's cycle already sent."""
+
+    open_by_instrument: Mapping[str, Decimal] = field(default_factory=dict)
+    cycle_notional: Decimal = Decimal(0)
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.open_by_instrument.values(), Decimal(0))
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the gate refused: which limit, its value, what the request would make it, and the request."""
+
+    rule: str
+    limit: Decimal | str
+    value: Decimal | str
+    request: str
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.limit}: {self.request} would make it {self.value}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "limit": str(self.limit),
+            "value": str(self.value),
+            "request": self.request,
+        }
+
+
+Check = Callable[[GateRequest, Exposure, Limits, TradingState], Refusal | None]
+
+
+def _q(value: Decimal) -> Decimal:
+    """A notional as shown: quantized to 0.01 quote for reading, never for comparing."""
+    return value.quantize(Decimal("0.01"))
+
+
+def trading_state(
+    request: GateRequest, exposure: Exposure, limits: Limits, state: TradingState
+) -> Refusal | None:
+    """Only an ACTIVE account adds exposure."""
+    if state is TradingState.ACTIVE:
+        return None
+    return Refusal("trading state", TradingState.ACTIVE.value, state.value, request.name)
+
+
+def max_order_notional(
+    request: GateRequest, exposure: Exposure, limits: Limits, state: TradingState
+) -> Refusal | None:
+    """No one order above the ceiling."""
+    if limits.max_order_notional is None:
+        return None
+    for o in request.orders:
+        if not o.reduce_only and o.notional > limits.max_order_notional:
+            return Refusal("max_order_notional", limits.max_order_notional, _q(o.notional), request.name)
+    return None
+
+
+def max_open_notional(
+    request: GateRequest, exposure: Exposure, limits: Limits, state: TradingState
+) -> Refusal | None:
+    """Positions and working entries, after the request, per instrument and in total."""
+    ceiling = limits.max_open_notional
+    if ceiling is None:
+        return None
+    adds = request.adds()
+    for inst_id, added in sorted(adds.items()):
+        after = exposure.open_by_instrument.get(inst_id, Decimal(0)) + added
+        if after > ceiling:
+            return Refusal(f"max_open_notional ({inst_id})", ceiling, _q(after), request.name)
+    total = exposure.total + sum(adds.values(), Decimal(0))
+    if total > ceiling:
+        return Refusal("max_open_notional (total)", ceiling, _q(total), request.name)
+    return None
+
+
+def max_leverage(
+    request: GateRequest, exposure: Exposure, limits: Limits, state: TradingState
+) -> Refusal | None:
+    """No entry at a leverage above the ceiling."""
+    if limits.max_leverage is None or request.leverage is None or request.leverage <= limits.max_leverage:
+        return None
+    return Refusal("max_leverage", limits.max_leverage, request.leverage, request.name)
+
+
+def max_cycle_notional(
+    request: GateRequest, exposure: Exposure, limits: Limits, state: TradingState
+) -> Refusal | None:
+    """What one machine's cycle sends to enter, the request included."""
+    if limits.max_cycle_notional is None:
+        return None
+    after = exposure.cycle_notional + sum(request.adds().values(), Decimal(0))
+    if after > limits.max_cycle_notional:
+        return Refusal("max_cycle_notional", limits.max_cycle_notional, _q(after), request.name)
+    return None
+
+
+CHECKS: tuple[Check, ...] = (
+    trading_state,
+    max_order_notional,
+    max_leverage,
+    max_cycle_notional,
+    max_open_notional,
+)
+
+
+def gate(request: GateRequest, exposure: Exposure, limits: Limits, state: TradingState) -> Refusal | None:
+    """None when the request may go out whole, else the first rule it breaks."""
+    if request.reduces_only:
+        return None
+    for check in CHECKS:
+        refusal = check(request, exposure, limits, state)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def order_notional(payload: Mapping[str, Any], instrument: Instrument, market_px: Decimal | None) -> Decimal:
+    """A rendered order's quote notional: sz x ctVal x px (a market order at the last/mark price)."""
+    px = payload.get("px")
+    price = Decimal(str(px)) if px not in (None, "") else market_px
+    if price is None:
+        raise ValueError(f"no price to value the {payload.get('ordType')} order {payload.get('clOrdId')} at")
+    return Decimal(str(payload["sz"])) * instrument.ctVal * price
+
+
+def order_line(
+    payload: Mapping[str, Any], instrument: Instrument, market_px: Decimal | None = None
+) -> OrderLine:
+    """One rendered payload as the gate sees it: reduce-only when it says so, or when it closes its
+    side in long/short mode (a sell of posSide long, a buy of posSide short)."""
+    closes = CLOSING_SIDE.get(str(payload.get("posSide", ""))) == payload.get("side")
+    reduce_only = closes or str(payload.get("reduceOnly", "")).lower() == "true"
+    return OrderLine(str(payload["instId"]), order_notional(payload, instrument, market_px), reduce_only)

@@ -1,0 +1,134 @@
+"""The trader's hard limits as declared: the account's limits file and a ladder's own `limits` param.
+
+Read with the machine YAML's node reader, so a refusal names the file, the line and the field. A
+machine's `limits` (in its params, inherited through `extends`) may only tighten what the file allows;
+`effective_limits` refuses a loosening at the param's own file and line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
+from pathlib import Path
+
+from yaml.nodes import MappingNode, Node
+
+from fsm.spec.model import MachineSpec, SpecError
+from fsm.spec.nodes import At, NodeReader, read_yaml, tag_of
+
+LIMITS_ENV = "OKX_FSM_LIMITS"
+DEFAULT_LIMITS = Path("machines") / "limits.yaml"
+LIMITS_PARAM = "limits"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Quote-currency ceilings (and a leverage ceiling); None where nothing is declared."""
+
+    max_order_notional: Decimal | None = None  # one order that adds exposure
+    max_open_notional: Decimal | None = None  # positions + working entries, per instrument and total
+    max_leverage: Decimal | None = None
+    max_cycle_notional: Decimal | None = None  # everything one machine's cycle sends to enter
+
+
+ACCOUNT_KEYS = ("max_order_notional", "max_open_notional", "max_leverage")
+MACHINE_KEYS = ("max_cycle_notional",)
+# Declared by issue 20 but not enforced by this engine yet: refused, so no trader relies on them.
+NOT_ENFORCED = {
+    "account": ("max_daily_loss", "max_drawdown", "max_orders_per_minute"),
+    "machine": ("cooldown_after_losses",),
+}
+
+
+@dataclass(frozen=True)
+class LimitsFile:
+    """A checked limits file: its limits, and the line that gave each one."""
+
+    path: Path
+    limits: Limits
+    lines: Mapping[str, int] = field(default_factory=dict)
+
+
+def _limit(reader: NodeReader, node: Node, at: At, name: str) -> Decimal:
+    """A positive quoted decimal; max_leverage may also be a plain integer (`5`)."""
+    if name.endswith("max_leverage") and tag_of(node) == "int":
+        return Decimal(reader.integer(1)(node, at, name))
+    return reader.positive_decimal(node, at, name)
+
+
+def read_limits(reader: NodeReader, node: Node, at: At, field_name: str, allowed: tuple[str, ...]) -> Limits:
+    """A mapping of limits (every key one of `allowed`), each refused at its own line."""
+    section = reader.mapping(node, at, field_name, allowed)
+    values = {
+        key: _limit(reader, value, section.at(key, at.where), f"{field_name}.{key}")
+        for key, value in section.items()
+    }
+    return Limits(**values)
+
+
+def read_param_limits(reader: NodeReader, node: Node, at: At, field_name: str) -> Limits:
+    """A ladder's `limits` param: any of the file's limits, to tighten them for this machine."""
+    return read_limits(reader, node, at, field_name, ACCOUNT_KEYS + MACHINE_KEYS)
+
+
+def load_limits(path: Path) -> LimitsFile:
+    """Read and check a limits file (`account:` and `machine:` sections)."""
+    loader, root, _ = read_yaml(path)
+    if not isinstance(root, MappingNode):
+        raise SpecError(path, "", 1, "", "must be a YAML mapping with account: and machine: sections")
+    reader = NodeReader(path, loader)
+    top = reader.mapping(root, At("", 1), "", ("account", "machine"))
+    merged: dict[str, Decimal | None] = {}
+    lines: dict[str, int] = {}
+    for section, keys in (("account", ACCOUNT_KEYS), ("machine", MACHINE_KEYS)):
+        if section not in top:
+            continue
+        at = top.at(section, section)
+        node = top[section]
+        fields_ = reader.mapping(node, at, section, keys + NOT_ENFORCED[section])
+        for key in NOT_ENFORCED[section]:
+            if key in fields_:
+                problem = "not enforced by this version of okx-fsm yet: remove it, so nothing relies on it"
+                raise reader.fail(fields_.at(key, section), f"{section}.{key}", problem)
+        section_limits = read_limits(reader, node, at, section, keys)
+        for key in keys:
+            if key in fields_:
+                merged[key] = getattr(section_limits, key)
+                lines[key] = fields_.lines[key]
+    return LimitsFile(path, Limits(**merged), lines)
+
+
+def limits_path(option: Path | None) -> Path | None:
+    """Which limits file applies: --limits, else $OKX_FSM_LIMITS, else machines/limits.yaml when present."""
+    if option is not None:
+        return option
+    env = os.environ.get(LIMITS_ENV)
+    if env:
+        return Path(env)
+    return DEFAULT_LIMITS if DEFAULT_LIMITS.is_file() else None
+
+
+def effective_limits(spec: MachineSpec, account: LimitsFile | None) -> Limits | None:
+    """The limits one machine runs under: the file's, tightened by its own `limits` param (which may
+    only tighten). None when neither declares any."""
+    own: Limits | None = spec.params.get(LIMITS_PARAM)
+    if account is None:
+        return own
+    if own is None:
+        return account.limits
+    out = account.limits
+    for f in fields(Limits):
+        mine, allowed = getattr(own, f.name), getattr(account.limits, f.name)
+        if mine is None:
+            continue
+        if allowed is not None and mine > allowed:
+            where = f"{account.path} line {account.lines.get(f.name)}"
+            problem = (
+                f"{f.name} {mine} is above the limits file's {allowed} ({where}): a machine may only "
+                "tighten its limits"
+            )
+            raise spec.param_refused(LIMITS_PARAM, problem)
+        out = replace(out, **{f.name: mine})
+    return out
