@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from fsm.cli.command import add
-from fsm.cli.options import DEFAULT_STATE_DIR, AdoptOpt, BaseUrlOpt, Common, console
+from fsm.cli.options import (
+    DEFAULT_STATE_DIR,
+    AdoptOpt,
+    BaseUrlOpt,
+    Common,
+    LimitsOpt,
+    account_limits,
+    console,
+)
 
 if TYPE_CHECKING:
     from exchange import OkxOrder
@@ -91,6 +99,7 @@ def run(
             min=0,
         ),
     ] = 300.0,
+    limits: LimitsOpt = None,
 ) -> None:
     """Tick machines as a service, one ExchangeView per round; a failing machine backs off or is parked.
 
@@ -108,6 +117,7 @@ def run(
     from fsm.service.push import PushFeed
     from fsm.service.runner import Runner, RunOptions
 
+    account = account_limits(limits, armed=submit)  # refused before anything starts
     venue = Common(state_dir, base_url, live).venue(submit=submit, yes=yes)
     client = venue.client(armed=submit)
     log_file = runlog.configure(state_dir, rich=fancy(console(stderr=True)), redact=client.redact)
@@ -122,6 +132,7 @@ def run(
         full_reconcile_every=full_reconcile_every,
         time_sync_s=time_sync,
         push_reconcile_s=push_reconcile,
+        limits=account,
     )
 
     timer = venue.client(armed=False)  # the feed's thread never shares the runner's HTTP session

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,11 +14,18 @@ from fsm.cli.options import (
     BaseUrlOpt,
     Common,
     JsonOpt,
+    LimitsOpt,
     LiveOpt,
     MachineArg,
     StateDirOpt,
+    account_limits,
     console,
 )
+
+if TYPE_CHECKING:
+    from fsm.engine.machine import LoadedMachine
+    from fsm.engine.view import ExchangeView
+    from fsm.risk.entries import SizingVerdict
 
 FORMATS = ("mermaid", "dot", "svg", "png")
 
@@ -31,17 +38,20 @@ def check(
     ] = False,
     base_url: BaseUrlOpt = None,
     live: LiveOpt = False,
+    limits: LimitsOpt = None,
 ) -> None:
-    """Validate a machine's YAML (and its order machine); with --observe, the account it would trade."""
+    """Validate a machine's YAML (and its order machine) and the hard limits it runs under; with
+    --observe, the account it would trade and whether its sizing can pass its limits."""
     from fsm.cli.render import print_json
     from fsm.cli.render_status import account_line
     from fsm.engine.machine import load_machine
     from fsm.errors import ExitStatus
 
     common = Common(base_url=base_url, live=live, as_json=as_json)
-    loaded = load_machine(machine, state_dir=DEFAULT_STATE_DIR)
+    loaded = load_machine(machine, state_dir=DEFAULT_STATE_DIR, limits=account_limits(limits, armed=False))
     spec = loaded.spec
     account = None
+    sizing = None
     if observe:
         from fsm.cli.reports_status import account_fit_document
         from fsm.engine.account import check_leverage
@@ -50,6 +60,11 @@ def check(
         view = ExchangeView(common.reader())
         check_leverage(spec, loaded.params, view.instrument(loaded.params.symbol))  # a YAML error: exit 2
         account = account_fit_document(loaded, view)
+        sizing = _sizing_document(loaded, view)
+    limits_doc = _limits_document(loaded, sizing)
+    if sizing is not None and sizing.refusal is not None:  # file, line and field of the sizing, with numbers
+        key = "sizes" if loaded.params.sizes is not None else "notional_per_rung"
+        raise spec.param_refused(key, limits_doc["said"])
     if as_json:
         print_json(
             {
@@ -61,6 +76,7 @@ def check(
                 "spec_hash": spec.spec_hash,
                 "order_machine": loaded.order_spec.name,
                 "account": account,
+                "limits": limits_doc,
             }
         )
     else:
@@ -69,8 +85,43 @@ def check(
             f"{len(spec.rows)} rows; order machine {loaded.order_spec.name} ok"
         )
         account_line(console(), account)
+        print(f"limits: {limits_doc['said']}")
     if account is not None and account["refusal"]:
         raise typer.Exit(ExitStatus.EXCHANGE)
+
+
+def _sizing_document(loaded: LoadedMachine, view: ExchangeView) -> SizingVerdict | None:
+    """The machine's own sizing judged against its limits at the instrument OKX gives and the last price."""
+    from fsm.risk.entries import LAST_PRICE_BAR, shipped_sizing
+
+    if loaded.limits is None:
+        return None
+    symbol = loaded.params.symbol
+    last = view.candles(symbol, LAST_PRICE_BAR, 1)[-1].c
+    return shipped_sizing(loaded.params, loaded.limits, view.instrument(symbol), last)
+
+
+def _limits_document(loaded: LoadedMachine, sizing: SizingVerdict | None) -> dict[str, Any]:
+    """What `check` says of the limits: the ones in force, and whether the shipped sizing can pass."""
+    from dataclasses import asdict
+
+    if loaded.limits is None:
+        return {"limits": None, "sizing": None, "said": "none declared: nothing caps what this machine sends"}
+    in_force = {k: str(v) for k, v in asdict(loaded.limits).items() if v is not None}
+    named = ", ".join(f"{k} {v}" for k, v in in_force.items()) or "none"
+    if sizing is None:
+        said = f"{named}; sizing not judged (it needs the instrument and a price: --observe)"
+        return {"limits": in_force, "sizing": None, "said": said}
+    rungs = "; ".join(sizing.rungs)
+    if sizing.refusal is None:
+        said = f"{named}; sizing passes ({rungs})"
+    else:
+        said = f"{named}; sizing can never pass: {sizing.refusal} ({rungs})"
+    doc = {
+        "rungs": list(sizing.rungs),
+        "refusal": None if sizing.refusal is None else sizing.refusal.to_dict(),
+    }
+    return {"limits": in_force, "sizing": doc, "said": said}
 
 
 def diagram(

@@ -8,6 +8,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -20,11 +21,13 @@ from fsm.cli.options import (
     BaseUrlOpt,
     Common,
     JsonOpt,
+    LimitsOpt,
     LiveOpt,
     MachineArg,
     StateDirOpt,
     SubmitOpt,
     YesOpt,
+    account_limits,
     console,
 )
 
@@ -42,10 +45,12 @@ Act = Callable[["LoadedMachine", "StateStore", "LadderState", "OkxClient"], "Out
 
 @dataclass(frozen=True)
 class Arming:
-    """Whether a command may send (--submit) and whether the LIVE confirmation is skipped (--yes)."""
+    """Whether a command may send (--submit), whether the LIVE confirmation is skipped (--yes), and the
+    hard limits file it sends under (--limits)."""
 
     submit: bool = False
     yes: bool = False
+    limits: Path | None = None
 
     def client(self, common: Common) -> OkxClient:
         """A client armed only with --submit (a live one only after the confirmation)."""
@@ -62,6 +67,7 @@ def tick(
     as_json: JsonOpt = False,
     accept_spec_change: AcceptSpecOpt = False,
     adopt: AdoptOpt = False,
+    limits: LimitsOpt = None,
 ) -> None:
     """One reconcile tick: observe OKX, fire the first passing rows, journal every step."""
     from fsm.cli.render import print_json
@@ -71,7 +77,7 @@ def tick(
     from fsm.engine.tick import open_machine_state, run_tick
     from fsm.engine.view import ExchangeView
 
-    loaded = load_machine(machine, state_dir=state_dir)
+    loaded = load_machine(machine, state_dir=state_dir, limits=account_limits(limits, armed=submit))
     client = Arming(submit, yes).client(Common(state_dir, base_url, live, as_json))
     with open_machine_state(loaded, allow_spec_change=accept_spec_change) as (store, state):
         result = run_tick(
@@ -191,7 +197,9 @@ def _machine_command(
     from fsm.engine.view import ExchangeView
     from fsm.errors import StateLocked
 
-    loaded = load_machine(machine, state_dir=common.state_dir)
+    loaded = load_machine(
+        machine, state_dir=common.state_dir, limits=account_limits(arming.limits, armed=arming.submit)
+    )
     try:
         if not arming.submit:
             Shown(command, plan(loaded, read_state_unlocked(loaded)[0])).show(common.as_json)
@@ -294,10 +302,12 @@ def _sending_options(
     live: LiveOpt = False,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
+    limits: LimitsOpt = None,
 ) -> None:
     """The options every machine command that may send takes, declared once (each command's signature
     ends with these): --submit arms (without it the command prints what it would send and writes
-    nothing), --live --submit asks the typed confirmation unless --yes, --json prints the document."""
+    nothing), --live --submit asks the typed confirmation unless --yes, --json prints the document,
+    --limits names the hard limits file."""
 
 
 SENDING_OPTIONS = tuple(inspect.signature(_sending_options, eval_str=True).parameters.values())
@@ -374,12 +384,16 @@ def order(
     pos_side: Annotated[str | None, typer.Option("--pos-side", help="long | short | net")] = None,
     td_mode: Annotated[str, typer.Option("--td-mode", help="isolated | cross")] = "isolated",
     submit: SubmitOpt = False,
+    state_dir: StateDirOpt = DEFAULT_STATE_DIR,
     base_url: BaseUrlOpt = None,
     live: LiveOpt = False,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
+    limits: LimitsOpt = None,
 ) -> None:
-    """One ad-hoc order through place_order, never through a machine. Without --submit: print it."""
+    """One ad-hoc order through place_order, never through a machine; one that adds exposure passes the
+    hard limits first (against every machine's state in --state-dir and OKX's own view). Without
+    --submit: print it."""
     from decimal import Decimal, InvalidOperation
 
     from fsm.cli.render import print_json
@@ -394,7 +408,9 @@ def order(
     request = adhoc.request()
     ack = None
     if submit:
-        ack = adhoc.send(Arming(submit, yes).client(Common(base_url=base_url, live=live)))
+        account = account_limits(limits, armed=True)
+        client = Arming(submit, yes).client(Common(base_url=base_url, live=live))
+        ack = adhoc.send(client, None if account is None else account.limits, state_dir)
     ack_doc = None if ack is None else {"ordId": ack.ordId, "clOrdId": ack.clOrdId, "sCode": ack.sCode}
     if as_json:
         print_json({"command": "order", "submitted": submit, "request": request.to_dict(), "ack": ack_doc})

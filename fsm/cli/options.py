@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from fsm.engine.machine import LoadedMachine
     from fsm.engine.state import LadderState
     from fsm.engine.venue import Venue
+    from fsm.spec.limits import LimitsFile
 
 MachineArg = Annotated[str, typer.Argument(help="machine name (machines/NAME.yaml) or path to a YAML file")]
 StateDirOpt = Annotated[Path, typer.Option("--state-dir", help="where state files and journals live")]
@@ -44,6 +45,15 @@ AcceptSpecOpt = Annotated[
 ]
 SubmitOpt = Annotated[bool, typer.Option("--submit", help="arm the client: this command may POST orders")]
 YesOpt = Annotated[bool, typer.Option("--yes", help="skip the typed confirmation that --live --submit asks")]
+LimitsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--limits",
+        envvar="OKX_FSM_LIMITS",
+        show_envvar=True,
+        help="the hard limits file (default machines/limits.yaml when present)",
+    ),
+]
 
 DEFAULT_STATE_DIR = Path("state")
 LIVE_WORD = "LIVE"
@@ -105,3 +115,22 @@ class Common:
             print_json(doc)
         else:
             show(console(), doc)
+
+
+def account_limits(option: Path | None, *, armed: bool) -> LimitsFile | None:
+    """The limits file a command runs under, checked (file, line, field on a refusal); an armed
+    command with none says so once on stderr."""
+    import sys
+
+    from fsm.spec.limits import limits_path, load_limits
+
+    path = limits_path(option)
+    if path is not None:
+        return load_limits(path)
+    if armed:
+        print(
+            "no limits file (--limits, $OKX_FSM_LIMITS or machines/limits.yaml): only the machines' own "
+            "`limits` params cap what is sent",
+            file=sys.stderr,
+        )
+    return None

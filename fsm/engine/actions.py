@@ -32,7 +32,7 @@ from fsm.engine.orders import CloseOrder, OkxMirror, Rung
 from fsm.engine.orphans import adopt_orphans, find_orphans
 from fsm.engine.pnl import cycle_summary
 from fsm.engine.signals import bar_ms, newest_closed_bar_open
-from fsm.errors import EngineError, ExitStatus
+from fsm.risk.gate import RiskRefused
 from fsm.spec.model import Needs
 
 CLOSE_LEVEL = 0  # the clOrdId "rung" number of the cycle's exit order (entry rungs are 1..n)
@@ -132,12 +132,6 @@ def submit_entries(env: ActionEnv) -> None:
             return
         acks = list(exc.items)
     _apply_place_acks(env, to_send, acks)
-
-
-class RiskRefused(EngineError):
-    """The hard limits refuse the entries; nothing was sent."""
-
-    exit_code = ExitStatus.STATE_REFUSED
 
 
 def refuse_entries(env: ActionEnv) -> None:

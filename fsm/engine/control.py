@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exchange import (
@@ -23,8 +24,9 @@ from exchange import (
 from fsm.engine import actions, ownership
 from fsm.engine.actions import CLOSE_LEVEL
 from fsm.engine.env import ActionEnv
-from fsm.engine.machine import TICK, LoadedMachine
+from fsm.engine.machine import ORDER_MACHINE, REPO_MACHINES, TICK, LoadedMachine, load_order_machine
 from fsm.engine.orders import CloseOrder, Rung
+from fsm.engine.roles import OrderRoles
 from fsm.engine.state import LadderState
 from fsm.engine.tick import TickResult, run_tick
 from fsm.engine.view import ExchangeView
@@ -32,6 +34,9 @@ from fsm.errors import EngineError, ExitStatus
 from fsm.persist import spool
 from fsm.persist.spool import OperatorRequest
 from fsm.persist.store import StateStore
+from fsm.risk.entries import order_refusal
+from fsm.risk.gate import RiskRefused
+from fsm.spec.limits import Limits
 
 BATCH_ORDERS = "/api/v5/trade/batch-orders"
 CANCEL_BATCH_ORDERS = "/api/v5/trade/cancel-batch-orders"
@@ -315,8 +320,14 @@ class AdHocOrder:
         except OkxInvalidRequest as exc:
             raise BadOrder(str(exc)) from exc
 
-    def send(self, client: OkxClient) -> OkxOrderAck:
-        self.request()  # refuses bad options before any I/O
+    def send(self, client: OkxClient, limits: Limits | None, state_dir: Path) -> OkxOrderAck:
+        """Send it, after the hard limits (when any) let it pass; RiskRefused and nothing sent if not."""
+        body = self.request().body  # refuses bad options before any I/O
+        if limits is not None:
+            roles = OrderRoles.of(load_order_machine(REPO_MACHINES / f"{ORDER_MACHINE}.yaml"))
+            refusal = order_refusal(body, limits, ExchangeView(client), state_dir, roles)
+            if refusal is not None:
+                raise RiskRefused(f"refused by the hard limits, nothing sent: {refusal}")
         return client.place_order(self.symbol, **self._arguments())
 
 

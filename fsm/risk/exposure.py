@@ -33,11 +33,12 @@ class Held:
     state: LadderState
 
 
-def machine_states(state_dir: Path, own_path: Path, own: Held) -> list[Held]:
-    """Every machine's saved state in `state_dir` (its own from memory: fresher than its file)."""
-    out = [own]
+def machine_states(state_dir: Path, skip: Path | None = None) -> list[Held]:
+    """Every machine's saved state in `state_dir`, but `skip` (a machine that brings its own from
+    memory, fresher than its file)."""
+    out: list[Held] = []
     for path in sorted(state_dir.glob("*.json")):
-        if path == own_path or path.name.endswith(HEARTBEAT_SUFFIX):
+        if path == skip or path.name.endswith(HEARTBEAT_SUFFIX):
             continue
         saved = read_state_file(path)
         if saved is not None:

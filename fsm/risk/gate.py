@@ -15,11 +15,18 @@ from enum import Enum
 from typing import Any, Literal
 
 from exchange import Instrument
+from fsm.errors import EngineError, ExitStatus
 from fsm.spec.limits import Limits
 
 RequestKind = Literal["place", "cancel", "stop", "flatten"]
 REDUCING_KINDS = ("cancel", "stop", "flatten")
 CLOSING_SIDE = {"long": "sell", "short": "buy"}  # long/short mode: the side that closes each posSide
+
+
+class RiskRefused(EngineError):
+    """The hard limits refuse what was about to be sent; nothing was sent."""
+
+    exit_code = ExitStatus.STATE_REFUSED
 
 
 class TradingState(Enum):

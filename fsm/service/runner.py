@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from exchange import OkxClient
     from fsm.service.notify import Notifier
     from fsm.service.push import PushFeed
+    from fsm.spec.limits import LimitsFile
 
 log = logging.getLogger("okx_fsm.run")
 
@@ -98,9 +99,10 @@ class RunOptions:
     full_reconcile_every: int = 10  # every Nth round (and the round after a failure) asks every endpoint
     time_sync_s: float = 300.0  # how often exchange time is measured (0: every round)
     push_reconcile_s: float = 60.0  # with a push feed: seconds between full REST reconciles
+    limits: LimitsFile | None = None  # the account's hard limits file (machines may tighten it)
 
 
-NOTIFIED_KINDS = {"fill": "fill", "anomaly": "anomaly"}
+NOTIFIED_KINDS = {"fill": "fill", "anomaly": "anomaly", "risk": "risk"}
 
 
 def _rejected(machine: LoadedMachine, state: LadderState) -> set[str]:
@@ -202,7 +204,7 @@ class Runner:
 
     def _open(self, slot: Slot, stack: ExitStack) -> None:
         try:
-            slot.machine = load_machine(slot.name, state_dir=slot.state_dir)
+            slot.machine = load_machine(slot.name, state_dir=slot.state_dir, limits=self.options.limits)
             store, state = stack.enter_context(
                 open_machine_state(slot.machine, allow_spec_change=self.options.accept_spec_change)
             )

@@ -7,7 +7,6 @@ machine's `limits` (in its params, inherited through `extends`) may only tighten
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
@@ -18,7 +17,6 @@ from yaml.nodes import MappingNode, Node
 from fsm.spec.model import MachineSpec, SpecError
 from fsm.spec.nodes import At, NodeReader, read_yaml, tag_of
 
-LIMITS_ENV = "OKX_FSM_LIMITS"
 DEFAULT_LIMITS = Path("machines") / "limits.yaml"
 LIMITS_PARAM = "limits"
 
@@ -101,12 +99,9 @@ def load_limits(path: Path) -> LimitsFile:
 
 
 def limits_path(option: Path | None) -> Path | None:
-    """Which limits file applies: --limits, else $OKX_FSM_LIMITS, else machines/limits.yaml when present."""
+    """Which limits file applies: --limits (or $OKX_FSM_LIMITS), else machines/limits.yaml when present."""
     if option is not None:
         return option
-    env = os.environ.get(LIMITS_ENV)
-    if env:
-        return Path(env)
     return DEFAULT_LIMITS if DEFAULT_LIMITS.is_file() else None
 
 

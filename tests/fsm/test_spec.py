@@ -171,7 +171,7 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
             ("intent_rendered",),
             "entries_open",
             ("submit_armed",),
-            ("submit_in_doubt", "flatten_requested"),
+            ("submit_in_doubt", "flatten_requested", "risk_refused"),
             ("submit_entries",),
         ),
         (("entries_open",), "partially_filled", ("any_fill",), (), ()),
@@ -208,9 +208,16 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
             ("cancel_working_rungs",),
         ),
         (("filled",), "filled", ("flatten_requested", "submit_armed"), ("close_sent",), ("close_position",)),
+        (
+            ("intent_rendered",),
+            "closed",
+            ("submit_armed", "risk_refused"),
+            ("submit_in_doubt", "flatten_requested"),
+            ("refuse_entries", "archive_cycle"),
+        ),
     ]
     assert all(row.trigger == "tick" and row.description for row in spec.rows)
-    assert [row.index for row in spec.rows] == list(range(19))
+    assert [row.index for row in spec.rows] == list(range(20))
     assert spec.spec_hash == hashlib.sha256(LADDER.read_bytes()).hexdigest()
     params = spec.params
     assert params["offsets"] == (Decimal("0.003"), Decimal("0.006"), Decimal("0.009"))
