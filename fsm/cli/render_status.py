@@ -74,6 +74,7 @@ def print_state(console: Console, doc: Mapping[str, Any]) -> None:
         )
     close_line(console, doc["close_request"])
     anomaly_lines(console, doc)
+    risk_line(console, doc)
 
 
 def close_line(console: Console, req: Mapping[str, Any] | None) -> None:
@@ -149,6 +150,18 @@ def push_text(push: Mapping[str, Any], stale: bool) -> str:
     else:
         state = "connected" if push.get("connected") else "NOT connected (REST reconciles alone)"
     return f"{state}, {when}, {push.get('pushes', 0)} push(es), {push.get('reconnects', 0)} reconnect(s)"
+
+
+def risk_line(console: Console, doc: Mapping[str, Any]) -> None:
+    """The hard limits' last refusal of this machine's entries: what was not sent, and why."""
+    refusal = doc.get("last_risk_refusal")
+    if refusal:
+        console.print(
+            f"risk      cycle {refusal['cycle_id']} not sent: {refusal['rule']} {refusal['limit']}: "
+            f"{refusal['request']} would make it {refusal['value']}",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def anomaly_lines(console: Console, doc: Mapping[str, Any]) -> None:
@@ -227,6 +240,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
         )
     close_line(console, doc["close_request"])
     anomaly_lines(console, doc)
+    risk_line(console, doc)
     account_line(console, doc["account"])
     runner_line(console, doc["runner"])
     print_next(console, doc["next"])

@@ -39,6 +39,7 @@ KINDS: tuple[str, ...] = (
     "operator",
     "archive",
     "observe",
+    "risk",  # the hard limits refused what a machine was about to send (fsm.risk)
 )
 GENESIS_HASH = "0" * 64
 FORMAT = 2

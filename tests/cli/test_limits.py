@@ -1,0 +1,185 @@
+"""The hard limits end to end: the real CLI against the simulator, judged from the simulator's records
+(its orders and request counts) and the machines' journals."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from fsm.engine.machine import REPO_MACHINES
+from tests.cli.conftest import MACHINE, SYMBOL, Cli
+
+LADDER = REPO_MACHINES / f"{MACHINE}.yaml"
+
+
+def write_limits(folder: Path, account: str = "", machine: str = "") -> Path:
+    path = folder / "limits.yaml"
+    text = ""
+    if account:
+        text += "account:\n" + "".join(f"  {line}\n" for line in account.split(";"))
+    if machine:
+        text += "machine:\n" + "".join(f"  {line}\n" for line in machine.split(";"))
+    path.write_text(text)
+    return path
+
+
+def second_machine(folder: Path, name: str, extra: str = "") -> Path:
+    """A copy of the ETH ladder with its own ids and state file (and `extra` params), beside its parent."""
+    shutil.copy(LADDER, folder / LADDER.name)
+    path = folder / f"{name}.yaml"
+    path.write_text(
+        f'machine: {name}\nextends: {LADDER.name}\ndescription: "a second ETH ladder"\nparams:\n'
+        f"  strategy_id: {name}\n  client_order_id_prefix: sec\n  state_file: {name}_live.json\n{extra}"
+    )
+    return path
+
+
+def risk_records(journal: Path) -> list[dict[str, object]]:
+    import json
+
+    return [r["data"] for r in map(json.loads, journal.read_text().splitlines()) if r["kind"] == "risk"]
+
+
+def test_a_fat_fingered_notional_is_refused_with_nothing_sent(cli: Cli, tmp_path: Path) -> None:
+    limits = write_limits(tmp_path, account='max_order_notional: "50"')
+    cli.signal()
+    posts_before = cli.posts()
+
+    doc = cli.json("tick", "--submit", "--limits", str(limits))
+
+    assert cli.posts() == posts_before == 0  # the simulator saw no POST at all
+    assert cli.sim_orders() == []
+    assert ("intent_rendered", "closed") in cli.transitions()
+    (record,) = risk_records(cli.journal_path)
+    assert record["rule"] == "max_order_notional"
+    assert record["limit"] == "50"
+    assert Decimal(str(record["value"])) > 50
+    assert "ertw" in str(record["request"])
+    assert doc["last_risk_refusal"]["rule"] == "max_order_notional"
+    status = cli.machine("status").stdout
+    assert "max_order_notional 50" in status
+    cli.verify_log()
+
+
+def test_within_the_limits_the_entries_go_out(cli: Cli, tmp_path: Path) -> None:
+    limits = write_limits(tmp_path, account='max_order_notional: "1000";max_open_notional: "5000"')
+    cli.signal()
+
+    doc = cli.json("tick", "--submit", "--limits", str(limits))
+
+    assert doc["state"] == "entries_open"
+    assert len(cli.sim_orders()) == 3
+    assert risk_records(cli.journal_path) == []
+
+
+def test_the_second_machine_is_refused_by_max_open_notional_while_the_first_holds(
+    cli: Cli, tmp_path: Path
+) -> None:
+    limits = write_limits(tmp_path, account='max_open_notional: "450"')
+    other = second_machine(tmp_path, "eth_second")
+    first = cli.entries_open()  # no limits file yet: ~300 of ETH entries rest on the book
+    assert first["state"] == "entries_open"
+    resting = {o["clOrdId"] for o in cli.sim_orders()}
+    posts_before = cli.posts()
+
+    result = cli.run(
+        "tick", str(other), "--state-dir", str(cli.state_dir), "--submit", "--limits", str(limits), "--json"
+    )
+
+    assert cli.posts() == posts_before  # nothing of the second machine went out
+    assert {o["clOrdId"] for o in cli.sim_orders()} == resting
+    (record,) = risk_records(cli.state_dir / "eth_second_live.jsonl")
+    assert record["rule"] == f"max_open_notional ({SYMBOL})"
+    assert Decimal(str(record["value"])) > Decimal("450")
+    assert '"last_risk_refusal"' in result.stdout
+
+
+def test_exposure_counts_what_okx_shows_not_only_what_the_machines_believe(cli: Cli, tmp_path: Path) -> None:
+    limits = write_limits(tmp_path, account='max_open_notional: "1000"')
+    # An order by hand no machine knows: 3 contracts x 0.1 x 2900 = 870 resting on ETH.
+    cli.trader().place_order(
+        SYMBOL, side="buy", ord_type="limit", sz=Decimal("3"), px=Decimal("2900"), pos_side="long"
+    )
+    cli.signal()
+    posts_before = cli.posts()
+
+    cli.json("tick", "--submit", "--limits", str(limits))
+
+    assert cli.posts() == posts_before
+    (record,) = risk_records(cli.journal_path)
+    assert record["rule"] == f"max_open_notional ({SYMBOL})"
+
+
+def test_an_ad_hoc_order_over_the_limit_is_refused_in_one_line_with_nothing_sent(
+    cli: Cli, tmp_path: Path
+) -> None:
+    limits = write_limits(tmp_path, account='max_order_notional: "1000"')
+
+    result = cli.run(
+        "order", SYMBOL, "--side", "buy", "--sz", "100", "--px", "2900", "--pos-side", "long",
+        "--state-dir", str(cli.state_dir), "--limits", str(limits), "--submit",
+        expect=3,
+    )  # fmt: skip
+
+    assert cli.posts() == 0
+    assert cli.sim_orders() == []
+    (line,) = result.stderr.strip().splitlines()
+    assert "max_order_notional 1000" in line and "29000.00" in line and "Traceback" not in result.output
+
+
+def test_a_sending_command_without_limits_says_so_once(cli: Cli) -> None:
+    cli.signal()
+
+    result = cli.machine("tick", "--submit")
+
+    assert result.stderr.count("no limits file") == 1
+
+
+@pytest.mark.parametrize(
+    ("account", "field", "problem"),
+    [
+        ("max_order_notional: 1000", "account.max_order_notional", "quoted strings"),
+        ('max_daily_loss: "250"', "account.max_daily_loss", "not enforced"),
+        ('max_ordr_notional: "1"', "account.max_ordr_notional", "unknown key"),
+    ],
+)
+def test_check_names_the_limits_file_line_and_field(
+    cli: Cli, tmp_path: Path, account: str, field: str, problem: str
+) -> None:
+    limits = write_limits(tmp_path, account=account)
+
+    result = cli.run("check", MACHINE, "--limits", str(limits), expect=2)
+
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {limits}: account (line 2): {field}: "), line
+    assert problem in line
+
+
+def test_check_refuses_a_machine_that_loosens_its_limits_at_its_own_line(cli: Cli, tmp_path: Path) -> None:
+    limits = write_limits(tmp_path, account='max_order_notional: "1000"')
+    loose = second_machine(tmp_path, "eth_loose", '  limits: {max_order_notional: "2000"}\n')
+
+    result = cli.run("check", str(loose), "--limits", str(limits), expect=2)
+
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {loose}: params (line 8): limits: max_order_notional 2000 is above"), line
+    assert "may only tighten" in line
+
+
+def test_check_judges_the_shipped_sizing_only_with_the_instrument(cli: Cli, tmp_path: Path) -> None:
+    limits = write_limits(tmp_path, account='max_order_notional: "1000"')
+    fat = second_machine(tmp_path, "eth_fat", '  notional_per_rung: "10000"\n')
+
+    unjudged = cli.run("check", str(fat), "--limits", str(limits))
+    refused = cli.run("check", str(fat), "--limits", str(limits), "--observe", expect=2)
+    fits = cli.run("check", MACHINE, "--limits", str(limits), "--observe")
+
+    assert "sizing not judged" in unjudged.stdout
+    (line,) = refused.stderr.strip().splitlines()
+    assert f"{fat}: params (line 8): notional_per_rung:" in line
+    assert "sizing can never pass: max_order_notional 1000" in line and " x 0.1 x " in line
+    assert "sizing passes" in fits.stdout
+    assert cli.posts() == 0
