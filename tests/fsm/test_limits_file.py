@@ -1,0 +1,89 @@
+"""The limits file and a ladder's own `limits` param: read, checked, and only ever tightening."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from fsm.engine.machine import REPO_MACHINES, load_machine
+from fsm.spec.limits import Limits, load_limits
+from fsm.spec.model import SpecError
+
+LADDER = REPO_MACHINES / "eth_robust_twap_15m.yaml"
+
+
+def limits_file(folder: Path, text: str) -> Path:
+    path = folder / "limits.yaml"
+    path.write_text(text)
+    return path
+
+
+def family(folder: Path, parent_limits: str, child_limits: str = "") -> Path:
+    """A parent ladder (the ETH one with `parent_limits`) and a child extending it (with its own)."""
+    parent = folder / "parent.yaml"
+    text = LADDER.read_text().replace("machine: eth_robust_twap_15m", "machine: parent")
+    parent.write_text(text.replace("params:\n", f"params:\n{parent_limits}", 1))
+    shutil.copy(REPO_MACHINES / "okx_order.yaml", folder / "okx_order.yaml")
+    child = folder / "child.yaml"
+    child.write_text(
+        'machine: child\nextends: parent.yaml\ndescription: "a child"\nparams:\n  strategy_id: child\n'
+        f"  client_order_id_prefix: chld\n  state_file: child_live.json\n{child_limits}"
+    )
+    return child
+
+
+def test_a_limits_file_is_read_with_both_sections() -> None:
+    path = Path(__file__).parent / "fixtures" / "limits.yaml"
+    loaded = load_limits(path)
+    assert loaded.limits == Limits(
+        max_order_notional=Decimal("1000"),
+        max_open_notional=Decimal("5000"),
+        max_leverage=Decimal(5),
+        max_cycle_notional=Decimal("400"),
+    )
+    assert loaded.lines["max_cycle_notional"] == 6
+
+
+def test_a_child_inherits_its_parents_limits_and_the_file_caps_both(tmp_path: Path) -> None:
+    child = family(tmp_path, '  limits: {max_order_notional: "500"}\n')
+    account = load_limits(
+        limits_file(tmp_path, 'account:\n  max_order_notional: "1000"\n  max_leverage: 3\n')
+    )
+
+    loaded = load_machine(str(child), state_dir=tmp_path, limits=account)
+
+    assert loaded.limits == Limits(max_order_notional=Decimal("500"), max_leverage=Decimal(3))
+
+
+def test_a_child_may_tighten_but_never_loosen(tmp_path: Path) -> None:
+    account = load_limits(limits_file(tmp_path, 'machine:\n  max_cycle_notional: "400"\n'))
+    tight = family(tmp_path, "", '  limits: {max_cycle_notional: "300"}\n')
+    assert load_machine(str(tight), state_dir=tmp_path, limits=account).limits == Limits(
+        max_cycle_notional=Decimal("300")
+    )
+
+    loose = family(tmp_path, "", '  limits: {max_cycle_notional: "401"}\n')
+    with pytest.raises(SpecError) as caught:
+        load_machine(str(loose), state_dir=tmp_path, limits=account)
+    assert (caught.value.path, caught.value.line, caught.value.field) == (loose, 8, "limits")
+    assert "max_cycle_notional 401 is above the limits file's 400" in str(caught.value)
+
+
+def test_without_a_file_the_machines_own_limits_still_hold(tmp_path: Path) -> None:
+    child = family(tmp_path, "", '  limits: {max_open_notional: "250"}\n')
+    assert load_machine(str(child), state_dir=tmp_path).limits == Limits(max_open_notional=Decimal("250"))
+    assert load_machine(str(LADDER), state_dir=tmp_path).limits is None
+
+
+def test_a_limit_that_is_not_a_positive_decimal_is_named_at_its_line(tmp_path: Path) -> None:
+    path = limits_file(tmp_path, 'account:\n  max_order_notional: "1000"\n  max_open_notional: "-5"\n')
+    with pytest.raises(SpecError) as caught:
+        load_limits(path)
+    assert (caught.value.path, caught.value.line, caught.value.field) == (
+        path,
+        3,
+        "account.max_open_notional",
+    )
