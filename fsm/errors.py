@@ -31,7 +31,7 @@ _MEANINGS = {
     ),
     ExitStatus.STATE_REFUSED: (
         "state refused (corrupt or mismatched state file, broken or torn journal, a command that does not "
-        "apply in the current state, orders of ours to --adopt)"
+        "apply in the current state, orders of ours to --adopt, an order the hard limits refuse)"
     ),
     ExitStatus.EXCHANGE: (
         "exchange error (OKX refused or could not be reached, an account the machine cannot trade)"

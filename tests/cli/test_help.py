@@ -186,7 +186,7 @@ def test_the_sending_machine_commands_take_one_option_set() -> None:
     def options(name: str) -> list[str]:
         return [opt for p in commands[name].params for opt in p.opts]
 
-    shared = ["machine", "--submit", "--state-dir", "--base-url", "--live", "--yes", "--json"]
+    shared = ["machine", "--submit", "--state-dir", "--base-url", "--live", "--yes", "--json", "--limits"]
     for name in ("submit-entries", "close", "flatten"):
         assert options(name) == shared, name
     assert options("cancel") == ["machine", "--rung", *shared[1:]]

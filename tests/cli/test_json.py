@@ -24,6 +24,7 @@ STATE = {
     "close_request",
     "exit_client_order_ids",
     "position_anomaly",
+    "last_risk_refusal",
     "paused",
     "flatten_requested",
     "journal",
@@ -164,7 +165,9 @@ def test_intent_open_orders_reconcile_history_verify_documents(cli: Cli) -> None
 
 def test_check_document(cli: Cli) -> None:
     doc = json.loads(cli.run("check", "eth_robust_twap_15m", "--json").stdout)
-    assert keys(doc) == {"path", "machine", "kind", "states", "rows", "spec_hash", "order_machine", "account"}
+    assert keys(doc) == {
+        "path", "machine", "kind", "states", "rows", "spec_hash", "order_machine", "account", "limits",
+    }  # fmt: skip
     assert doc["account"] is None  # only with --observe
     assert doc["kind"] == "ladder" and "partially_filled" in doc["states"]
 

@@ -80,7 +80,7 @@ def test_every_reducing_request_passes_in_every_trading_state(
     )
     assert gate(reduce_only, exposure, lim, state) is None
     for kind in ("cancel", "stop", "flatten"):
-        assert gate(GateRequest(request.name, kind, request.orders), exposure, lim, state) is None  # type: ignore[arg-type]
+        assert gate(GateRequest(request.name, kind, request.orders), exposure, lim, state) is None
 
 
 @given(requests, exposures, states)
