@@ -18,6 +18,7 @@ from fsm.cli.options import (
     LimitsOpt,
     account_limits,
     console,
+    say_unlimited,
 )
 
 if TYPE_CHECKING:
@@ -117,9 +118,11 @@ def run(
     from fsm.service.push import PushFeed
     from fsm.service.runner import Runner, RunOptions
 
-    account = account_limits(limits, armed=submit)  # refused before anything starts
+    account = account_limits(limits)  # refused before anything starts
     venue = Common(state_dir, base_url, live).venue(submit=submit, yes=yes)
     client = venue.client(armed=submit)
+    if submit and account is None:
+        say_unlimited("the runner (but each machine's own `limits` params)")
     log_file = runlog.configure(state_dir, rich=fancy(console(stderr=True)), redact=client.redact)
     notifier = Notifier(notify) if notify else None
     options = RunOptions(

@@ -48,7 +48,7 @@ def check(
     from fsm.errors import ExitStatus
 
     common = Common(base_url=base_url, live=live, as_json=as_json)
-    loaded = load_machine(machine, state_dir=DEFAULT_STATE_DIR, limits=account_limits(limits, armed=False))
+    loaded = load_machine(machine, state_dir=DEFAULT_STATE_DIR, limits=account_limits(limits))
     spec = loaded.spec
     account = None
     sizing = None

@@ -29,6 +29,7 @@ from fsm.cli.options import (
     YesOpt,
     account_limits,
     console,
+    say_unlimited,
 )
 
 if TYPE_CHECKING:
@@ -77,8 +78,10 @@ def tick(
     from fsm.engine.tick import open_machine_state, run_tick
     from fsm.engine.view import ExchangeView
 
-    loaded = load_machine(machine, state_dir=state_dir, limits=account_limits(limits, armed=submit))
+    loaded = load_machine(machine, state_dir=state_dir, limits=account_limits(limits))
     client = Arming(submit, yes).client(Common(state_dir, base_url, live, as_json))
+    if submit and loaded.limits is None:
+        say_unlimited(loaded.name)
     with open_machine_state(loaded, allow_spec_change=accept_spec_change) as (store, state):
         result = run_tick(
             loaded, store, state, ExchangeView(client), trader=client if submit else None, adopt=adopt
@@ -197,14 +200,14 @@ def _machine_command(
     from fsm.engine.view import ExchangeView
     from fsm.errors import StateLocked
 
-    loaded = load_machine(
-        machine, state_dir=common.state_dir, limits=account_limits(arming.limits, armed=arming.submit)
-    )
+    loaded = load_machine(machine, state_dir=common.state_dir, limits=account_limits(arming.limits))
     try:
         if not arming.submit:
             Shown(command, plan(loaded, read_state_unlocked(loaded)[0])).show(common.as_json)
             return
         client = arming.client(common)
+        if loaded.limits is None:
+            say_unlimited(loaded.name)
         with open_machine_state(loaded) as (store, state):
             since = time.time()
             request = plan(loaded, state)
@@ -408,8 +411,10 @@ def order(
     request = adhoc.request()
     ack = None
     if submit:
-        account = account_limits(limits, armed=True)
+        account = account_limits(limits)
         client = Arming(submit, yes).client(Common(base_url=base_url, live=live))
+        if account is None:
+            say_unlimited("this order")
         ack = adhoc.send(client, None if account is None else account.limits, state_dir)
     ack_doc = None if ack is None else {"ordId": ack.ordId, "clOrdId": ack.clOrdId, "sCode": ack.sCode}
     if as_json:

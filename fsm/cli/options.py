@@ -117,20 +117,19 @@ class Common:
             show(console(), doc)
 
 
-def account_limits(option: Path | None, *, armed: bool) -> LimitsFile | None:
-    """The limits file a command runs under, checked (file, line, field on a refusal); an armed
-    command with none says so once on stderr."""
-    import sys
-
+def account_limits(option: Path | None) -> LimitsFile | None:
+    """The limits file a command runs under, checked (a refusal names the file, the line, the field)."""
     from fsm.spec.limits import limits_path, load_limits
 
     path = limits_path(option)
-    if path is not None:
-        return load_limits(path)
-    if armed:
-        print(
-            "no limits file (--limits, $OKX_FSM_LIMITS or machines/limits.yaml): only the machines' own "
-            "`limits` params cap what is sent",
-            file=sys.stderr,
-        )
-    return None
+    return None if path is None else load_limits(path)
+
+
+def say_unlimited(what: str) -> None:
+    """An armed command that runs with no limits at all says so, once, on stderr."""
+    import sys
+
+    print(
+        f"no limits: nothing caps what {what} sends (--limits FILE, $OKX_FSM_LIMITS or machines/limits.yaml)",
+        file=sys.stderr,
+    )

@@ -135,7 +135,7 @@ def test_a_sending_command_without_limits_says_so_once(cli: Cli) -> None:
 
     result = cli.machine("tick", "--submit")
 
-    assert result.stderr.count("no limits file") == 1
+    assert result.stderr.count("no limits: nothing caps what eth_robust_twap_15m sends") == 1
 
 
 @pytest.mark.parametrize(
