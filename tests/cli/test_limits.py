@@ -183,3 +183,28 @@ def test_check_judges_the_shipped_sizing_only_with_the_instrument(cli: Cli, tmp_
     assert "sizing can never pass: max_order_notional 1000" in line and " x 0.1 x " in line
     assert "sizing passes" in fits.stdout
     assert cli.posts() == 0
+
+
+@pytest.mark.e2e
+def test_run_refuses_the_second_machine_of_one_round_by_what_the_first_just_sent(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # One round, one view: orders-pending was read before the first machine sent, so only its state
+    # file tells the gate that its rungs now work on OKX.
+    limits = write_limits(tmp_path, account='max_open_notional: "450"')
+    other = second_machine(tmp_path, "eth_second")
+    cli.signal()
+    state_dir = str(cli.state_dir)
+
+    cli.run(
+        "run", MACHINE, str(other), "--submit", "--ticks", "1", "--interval", "0",
+        "--state-dir", state_dir, "--limits", str(limits),
+    )  # fmt: skip
+
+    assert {o["clOrdId"][:4] for o in cli.sim_orders()} == {"ertw"}
+    assert len(cli.sim_orders()) == 3
+    assert cli.sim.stats()["requests"]["POST /api/v5/trade/batch-orders"] == 1
+    (record,) = risk_records(cli.state_dir / "eth_second_live.jsonl")
+    assert record["rule"] == f"max_open_notional ({SYMBOL})"
+    second = cli.run("status", str(other), "--state-dir", state_dir).stdout
+    assert "not sent: max_open_notional (ETH-USDT-SWAP) 450" in second
