@@ -32,7 +32,7 @@ from fsm.engine.orders import CloseOrder, OkxMirror, Rung
 from fsm.engine.orphans import adopt_orphans, find_orphans
 from fsm.engine.pnl import cycle_summary
 from fsm.engine.signals import bar_ms, newest_closed_bar_open
-from fsm.risk.gate import RiskRefused
+from fsm.risk.gate import RISK_RECORD, RiskRefused
 from fsm.spec.model import Needs
 
 CLOSE_LEVEL = 0  # the clOrdId "rung" number of the cycle's exit order (entry rungs are 1..n)
@@ -145,7 +145,7 @@ def refuse_entries(env: ActionEnv) -> None:
     if s.last_risk_refusal == record:
         return  # journaled already (a crash lost the transition record): never twice
     s.last_risk_refusal = record
-    env.commit("risk", record)
+    env.commit(RISK_RECORD, record)
 
 
 def _apply_place_acks(env: ActionEnv, sent: list[Rung], acks: list[OkxOrderAck]) -> None:

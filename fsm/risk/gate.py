@@ -18,6 +18,7 @@ from exchange import Instrument
 from fsm.errors import EngineError, ExitStatus
 from fsm.spec.limits import Limits
 
+RISK_RECORD = "risk"  # the journal kind (and notification) of a refusal
 RequestKind = Literal["place", "cancel", "stop", "flatten"]
 REDUCING_KINDS = ("cancel", "stop", "flatten")
 CLOSING_SIDE = {"long": "sell", "short": "buy"}  # long/short mode: the side that closes each posSide

@@ -32,6 +32,7 @@ from fsm.errors import EngineError
 from fsm.persist import spool
 from fsm.persist.durable import atomic_write
 from fsm.persist.store import StateStore
+from fsm.risk.gate import RISK_RECORD, Refusal
 from fsm.service.heartbeat import Heartbeat, heartbeat_path
 from fsm.service.push import PushView
 
@@ -102,7 +103,7 @@ class RunOptions:
     limits: LimitsFile | None = None  # the account's hard limits file (machines may tighten it)
 
 
-NOTIFIED_KINDS = {"fill": "fill", "anomaly": "anomaly", "risk": "risk"}
+NOTIFIED_KINDS = {"fill": "fill", "anomaly": "anomaly"}
 
 
 def _rejected(machine: LoadedMachine, state: LadderState) -> set[str]:
@@ -285,6 +286,10 @@ class Runner:
             self._notify(
                 slot.name, NOTIFIED_KINDS[kind], f"{result.journaled.count(kind)} {kind} record(s) journaled"
             )
+        for kind, data in result.records:
+            if kind == RISK_RECORD:  # the hard limits refused the entries: what and why, nothing sent
+                refusal = Refusal(data["rule"], data["limit"], data["value"], data["request"])
+                self._notify(slot.name, RISK_RECORD, f"entries not sent: {refusal}")
         rejected = sorted(_rejected(slot.machine, result.state) - rejected_before)
         if rejected:
             self._notify(slot.name, "rejection", f"rungs ended rejected: {', '.join(rejected)}")

@@ -21,6 +21,7 @@ from fsm.persist import spool
 from fsm.service.heartbeat import Heartbeat, heartbeat_path
 from fsm.service.notify import Notifier
 from fsm.service.runner import Runner, RunOptions
+from fsm.spec.limits import load_limits
 
 MACHINE = "eth_robust_twap_15m"
 LADDER = Path(__file__).resolve().parents[2] / "machines" / f"{MACHINE}.yaml"
@@ -395,3 +396,23 @@ def test_a_dead_webhook_is_logged_and_never_blocks(
         notifier.send(MACHINE, "fill", "x")
         notifier.close()
     assert any("notify" in r.getMessage() and "failed" in r.getMessage() for r in caplog.records)
+
+
+def test_entries_the_hard_limits_refuse_are_posted_to_the_webhook_and_never_sent(
+    sim: Simulator, tmp_path: Path, webhook: str
+) -> None:
+    limits = tmp_path / "limits.yaml"
+    limits.write_text('account:\n  max_order_notional: "50"\n')
+    notifier = Notifier(webhook)
+    signal(sim)
+    runner = armed_runner(sim, tmp_path, 1)
+    runner.options.notify, runner.options.limits = notifier, load_limits(limits)
+    runner.run()
+    notifier.close()
+
+    risk = [e for e in Hook.received if e["event"] == "risk"]
+    assert [e["machine"] for e in risk] == [MACHINE]
+    assert risk[0]["detail"].startswith(
+        "entries not sent: max_order_notional 50: eth_robust_twap_15m entries"
+    )
+    assert sim.state()["orders"] == []
