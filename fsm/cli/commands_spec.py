@@ -92,12 +92,12 @@ def check(
 
 def _sizing_document(loaded: LoadedMachine, view: ExchangeView) -> SizingVerdict | None:
     """The machine's own sizing judged against its limits at the instrument OKX gives and the last price."""
-    from fsm.risk.entries import LAST_PRICE_BAR, shipped_sizing
+    from fsm.risk.entries import last_price, shipped_sizing
 
-    if loaded.limits is None:
-        return None
     symbol = loaded.params.symbol
-    last = view.candles(symbol, LAST_PRICE_BAR, 1)[-1].c
+    last = None if loaded.limits is None else last_price(view, symbol)
+    if loaded.limits is None or last is None:
+        return None  # nothing to judge, or nothing to judge it by: said so
     return shipped_sizing(loaded.params, loaded.limits, view.instrument(symbol), last)
 
 
@@ -110,7 +110,7 @@ def _limits_document(loaded: LoadedMachine, sizing: SizingVerdict | None) -> dic
     in_force = {k: str(v) for k, v in asdict(loaded.limits).items() if v is not None}
     named = ", ".join(f"{k} {v}" for k, v in in_force.items()) or "none"
     if sizing is None:
-        said = f"{named}; sizing not judged (it needs the instrument and a price: --observe)"
+        said = f"{named}; sizing not judged (it needs the instrument and a last price: --observe)"
         return {"limits": in_force, "sizing": None, "said": said}
     rungs = "; ".join(sizing.rungs)
     if sizing.refusal is None:

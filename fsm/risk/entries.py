@@ -67,7 +67,7 @@ def order_refusal(
     does not apply)."""
     inst_id = str(body["instId"])
     instrument = view.instrument(inst_id)
-    last = None if body.get("px") else view.candles(inst_id, LAST_PRICE_BAR, 1)[-1].c
+    last = None if body.get("px") else last_price(view, inst_id)
     request = GateRequest(
         name=f"order {body['side']} {body['sz']} {inst_id} {body['ordType']}",
         orders=(order_line(body, instrument, last),),
@@ -77,6 +77,12 @@ def order_refusal(
         return None  # no exposure to read for what only reduces
     exposure = account_exposure(machine_states(state_dir), roles, view, Decimal(0))
     return gate(request, exposure, replace(limits, max_cycle_notional=None), TradingState.ACTIVE)
+
+
+def last_price(view: ExchangeView, inst_id: str) -> Decimal | None:
+    """The last traded price: the close of the newest 1m candle (None when OKX gives none)."""
+    candles = view.candles(inst_id, LAST_PRICE_BAR, 1)
+    return candles[-1].c if candles else None
 
 
 def _leverage(view: ExchangeView, symbol: str, td_mode: str, declared: Decimal | None) -> Decimal | None:

@@ -196,8 +196,8 @@ def order_notional(payload: Mapping[str, Any], instrument: Instrument, market_px
     """A rendered order's quote notional: sz x ctVal x px (a market order at the last/mark price)."""
     px = payload.get("px")
     price = Decimal(str(px)) if px not in (None, "") else market_px
-    if price is None:
-        raise ValueError(f"no price to value the {payload.get('ordType')} order {payload.get('clOrdId')} at")
+    if price is None:  # nothing to judge it by: refused, never sent unjudged
+        raise RiskRefused(f"no price to value the {payload.get('ordType')} order at: nothing sent")
     return Decimal(str(payload["sz"])) * instrument.ctVal * price
 
 
