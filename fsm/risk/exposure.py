@@ -19,6 +19,7 @@ from fsm.engine.roles import OrderRoles
 from fsm.engine.state import LadderState
 from fsm.engine.view import ExchangeView
 from fsm.persist.statefile import read_state_file
+from fsm.persist.store import StateStore
 from fsm.risk.gate import CLOSING_SIDE, Exposure
 from fsm.service.heartbeat import HEARTBEAT_SUFFIX
 
@@ -36,13 +37,16 @@ class Held:
 def machine_states(state_dir: Path, skip: Path | None = None) -> list[Held]:
     """Every machine's saved state in `state_dir`, but `skip` (a machine that brings its own from
     memory, fresher than its file)."""
+    from fsm.engine.tick import typed_state  # the tick's own typing of a snapshot (here: no import cycle)
+
     out: list[Held] = []
     for path in sorted(state_dir.glob("*.json")):
         if path == skip or path.name.endswith(HEARTBEAT_SUFFIX):
             continue
-        saved = read_state_file(path)
+        saved = read_state_file(path)  # a state file that cannot be read is refused: exposure unknown
         if saved is not None:
-            out.append(Held(saved.identity.symbol, LadderState.from_dict(saved.snapshot)))
+            store = StateStore(path, saved.identity, allow_spec_change=True)
+            out.append(Held(saved.identity.symbol, typed_state(store, saved.snapshot)))
     return out
 
 

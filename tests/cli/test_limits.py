@@ -208,3 +208,20 @@ def test_run_refuses_the_second_machine_of_one_round_by_what_the_first_just_sent
     assert record["rule"] == f"max_open_notional ({SYMBOL})"
     second = cli.run("status", str(other), "--state-dir", state_dir).stdout
     assert "not sent: max_open_notional (ETH-USDT-SWAP) 450" in second
+
+
+def test_an_unreadable_state_file_beside_leaves_the_exposure_unknown_and_nothing_sent(
+    cli: Cli, tmp_path: Path
+) -> None:
+    limits = write_limits(tmp_path, account='max_open_notional: "5000"')
+    cli.state_dir.mkdir(parents=True)
+    broken = cli.state_dir / "other_live.json"
+    broken.write_text("{")
+    cli.signal()
+
+    result = cli.machine("tick", "--submit", "--limits", str(limits), expect=3)
+
+    (line,) = result.stderr.strip().splitlines()
+    assert str(broken) in line and "Traceback" not in result.output
+    assert cli.posts() == 0
+    assert broken.read_text() == "{"  # nothing on disk overwritten
