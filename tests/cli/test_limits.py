@@ -225,3 +225,25 @@ def test_an_unreadable_state_file_beside_leaves_the_exposure_unknown_and_nothing
     assert str(broken) in line and "Traceback" not in result.output
     assert cli.posts() == 0
     assert broken.read_text() == "{"  # nothing on disk overwritten
+
+
+def test_limits_that_every_position_breaks_never_stop_flatten_from_cancelling_and_exiting(
+    cli: Cli, tmp_path: Path
+) -> None:
+    limits = write_limits(
+        tmp_path, account='max_order_notional: "1";max_open_notional: "1"', machine='max_cycle_notional: "1"'
+    )
+    cli.partially_filled()  # entries working and a position held, far above every limit
+    strict = ("--limits", str(limits))
+
+    cli.json("flatten", "--submit", *strict)
+    for _ in range(6):  # the cancels end, the reduce-only exit goes out and fills, the cycle ends
+        cli.sim.advance(5)
+        if cli.json("tick", "--submit", *strict)["state"] == "idle":
+            break
+
+    assert all(Decimal(p["pos"]) == 0 for p in cli.sim.state()["positions"])
+    assert all(o["state"] in ("canceled", "filled") for o in cli.sim_orders())
+    [exit_order] = [o for o in cli.sim_orders() if o["ordType"] == "market"]
+    assert exit_order["state"] == "filled" and exit_order["reduceOnly"] == "true"
+    assert risk_records(cli.journal_path) == []
