@@ -16,7 +16,7 @@ from .algos import Algo
 from .clock import Clock
 from .deferred import DeferredQueue
 from .instruments import Instrument
-from .market import Market, PricePath
+from .market import FEEDS, Market, PricePath
 from .orders import Fill, IdSource, Order
 from .quirks import Quirks
 
@@ -70,6 +70,11 @@ class Book:
 
     def mark(self, inst: Instrument) -> Decimal:
         return self.market.paths[inst.inst_id].px
+
+    def feeds(self, inst: Instrument) -> dict[str, Decimal]:
+        """The instrument's prices by OKX's name (triggerPxType): last, and mark / index set apart from it."""
+        path = self.path(inst.inst_id)
+        return {name: path.feed(name) for name in FEEDS}
 
     def resting(self, inst_id: str) -> list[Order]:
         return [o for o in self.open.values() if o.inst.inst_id == inst_id]

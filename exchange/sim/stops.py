@@ -24,7 +24,7 @@ from .algos import CANCELED, EFFECTIVE, MARKET, ORDER_FAILED, SL, TP, Algo, Atta
 from .book import ARCHIVE_KEPT_MS
 from .errors import ItemError, bad_item_param
 from .instruments import Instrument
-from .market import FEEDS, PricePath
+from .market import PricePath
 from .matching import Matching
 from .modes import check_trading_allowed, pos_side_for
 from .orders import Order, closes
@@ -61,11 +61,6 @@ class Stops(Matching):
         """Place one order by the venue's rules (a fired algo's child goes through them too)."""
 
     # -- prices ----------------------------------------------------------------------------------
-
-    def feeds(self, inst: Instrument) -> dict[str, Decimal]:
-        """The prices a leg can watch, by OKX's triggerPxType."""
-        path = self.path(inst.inst_id)
-        return {name: path.feed(name) for name in FEEDS}
 
     def set_price(
         self, inst_id: str, px: Decimal | None, mark: Decimal | None = None, index: Decimal | None = None

@@ -47,7 +47,7 @@ def test_okx_fsm_sim_prints_its_line_within_two_seconds_and_stops_on_sigterm() -
         line = proc.stdout.readline()
         assert time.monotonic() - started < 2.0
         info = json.loads(line)
-        assert set(info) == {"base_url", "api_key", "secret_key", "passphrase", "ws_url"}
+        assert set(info) == {"base_url", "api_key", "secret_key", "passphrase", "ws_url", "business_ws_url"}
         assert info["base_url"].startswith("http://127.0.0.1:")
         answer = requests.get(info["base_url"] + "/api/v5/public/time", timeout=2).json()
         assert answer["code"] == "0"

@@ -57,7 +57,7 @@ def test_module_prints_its_json_line_serves_and_stops_cleanly_on_sigterm() -> No
     proc, line, took = _start(no_env, "--clock", "manual", "--seed", "3")
     try:
         assert took < 2.0
-        assert set(line) == {"base_url", "api_key", "secret_key", "passphrase", "ws_url"}
+        assert set(line) == {"base_url", "api_key", "secret_key", "passphrase", "ws_url", "business_ws_url"}
         assert all(line.values())
         assert line["base_url"].startswith("http://127.0.0.1:")
         assert requests.get(line["base_url"] + "/api/v5/public/time", timeout=2).json()["code"] == "0"
