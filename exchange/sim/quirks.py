@@ -28,6 +28,9 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     # A fired reduce-only algo larger than what the position can still close: its child is capped to
     # that ("cap"), or refused whole like any reduce-only order ("fail": the algo ends order_failed).
     "algo_child_oversize": ("cap", "fail"),
+    # Whether a Cancel All After timer that runs out also cancels the live algo orders it covers (every
+    # one, or those of its tag): OKX speaks of pending order-book orders only and does not say.
+    "caa_cancels_algos": (False, True),
 }
 
 
@@ -41,6 +44,7 @@ class Quirks:
     timestamp_exact_ms: bool = False
     algo_unknown_code: str = "51603"
     algo_child_oversize: str = "cap"
+    caa_cancels_algos: bool = False
 
     def updated(self, changes: Mapping[str, Any]) -> Quirks:
         """A copy with `changes` applied; an unknown name or a value outside its choices is a ValueError."""

@@ -93,6 +93,14 @@ class Stops(Matching):
             or any(a.firing(self.feeds(a.inst)) for a in live)
         )
 
+    def _cancel_all_after(self, tag: str) -> None:
+        """Pending orders as the book cancels them; live algos too (every one, or its tag's) only with the
+        `caa_cancels_algos` quirk: OKX's text names order-book orders and says nothing of algos."""
+        super()._cancel_all_after(tag)
+        if self.quirks.caa_cancels_algos:
+            for algo in [a for a in self.algos.values() if a.live and (not tag or a.tag == tag)]:
+                self._end(algo, CANCELED)
+
     def _apply_requested_cancels(self) -> None:
         super()._apply_requested_cancels()
         for algo in self.algo_cancel_requested.values():
