@@ -101,6 +101,7 @@ def run(
     import signal
     from contextlib import ExitStack
 
+    from exchange.ws import ORDERS
     from fsm.cli.render import fancy
     from fsm.errors import ExitStatus
     from fsm.service import runlog
@@ -132,7 +133,7 @@ def run(
         return timer.now_ms()
 
     def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed:
-        return PushFeed(venue.private_stream(ws_url, client.now_ms, login_time), on_push=on_push)
+        return PushFeed(venue.private_stream(ws_url, client.now_ms, login_time, ORDERS), on_push=on_push)
 
     runner = Runner(machines, state_dir, client, options, push=feed if push else None)
     run_log = logging.getLogger("okx_fsm.run")
