@@ -197,6 +197,10 @@ def order_body(
         raise OkxInvalidRequest(f"unsupported ordType {ord_type!r}")
     if (px is not None) != (ord_type in PRICED_ORD_TYPES):
         raise OkxInvalidRequest(f"ordType {ord_type} {'needs' if px is None else 'takes no'} px")
+    if pos_side not in (None, *POS_SIDES):
+        raise OkxInvalidRequest(f"posSide must be long, short or net, got {pos_side!r}")
+    if td_mode not in MGN_MODES:  # a swap's tdMode is its margin mode: cash is for spot
+        raise OkxInvalidRequest(f"tdMode must be cross or isolated, got {td_mode!r}")
     body: dict[str, Any] = {"instId": symbol, "tdMode": td_mode}
     if client_order_id is not None:
         body["clOrdId"] = check_client_order_id(client_order_id)

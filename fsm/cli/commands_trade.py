@@ -258,7 +258,8 @@ def submit_entries(
 def cancel(
     machine: MachineArg,
     rung: Annotated[
-        int | None, typer.Option("--rung", help="only this rung (its level); default every working rung")
+        int | None,
+        typer.Option("--rung", help="only this rung (its level); default every working rung", min=1),
     ] = None,
     submit: SubmitOpt = False,
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
