@@ -31,7 +31,7 @@ from exchange.paths import SERVER_TIME
 from exchange.ratelimit import RateLimiter
 from exchange.records import OkxOrderAck, parse_ack, parse_server_time
 from exchange.signing import Signer, iso_timestamp, json_body, request_path
-from exchange.urls import HTTP_SCHEMES, url_problem
+from exchange.urls import url_problem
 from exchange.wire import Envelope, decode_envelope, first_object, objects
 
 T = TypeVar("T")
@@ -64,7 +64,7 @@ class OkxTransport:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        problem = url_problem(base_url, HTTP_SCHEMES)
+        problem = url_problem(base_url)
         if problem is not None:
             raise OkxInvalidRequest(f"base_url must be scheme://host[:port] only: {problem}")
         self._base_url = base_url.rstrip("/")

@@ -1,22 +1,20 @@
-"""What a venue URL may be: `scheme://host[:port]` and nothing more, checked before any request.
+"""What a venue URL may be, checked before any request: REST `scheme://host[:port]` and nothing more
+(the client appends the paths); a WebSocket the same, with its path and query.
 
 Standard library only, so the CLI can check `--base-url` and `--ws-url` without loading the HTTP stack.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from urllib.parse import urlsplit
 
-HTTP_SCHEMES = ("https", "http")
-WS_SCHEMES = ("wss", "ws")
 
+def url_problem(url: str, *, websocket: bool = False) -> str | None:
+    """Why `url` is not a REST base URL (or, `websocket`, a WebSocket URL); None when it is.
 
-def url_problem(url: str, schemes: Collection[str]) -> str | None:
-    """Why `url` is not `scheme://host[:port]` with one of `schemes`; None when it is.
-
-    urllib and requests accept what cannot be connected to (a port above 65535, an unclosed IPv6
-    bracket) and fail only when the first request is built, so every part is checked here."""
+    urlsplit takes a port above 65535 or not a number and fails only when the port is read (requests
+    when it builds the first request), so every part is checked here."""
+    schemes = ("wss", "ws") if websocket else ("https", "http")
     try:
         parts = urlsplit(url)
         port = parts.port  # a port that is not a number or is out of range raises here
@@ -32,6 +30,8 @@ def url_problem(url: str, schemes: Collection[str]) -> str | None:
         return "port 0 cannot be connected to"
     if parts.username is not None:
         return "a user or password in it (never put a secret in a URL)"
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
+    if parts.fragment:
+        return "a #fragment in it"
+    if not websocket and (parts.path not in ("", "/") or parts.query):
         return "nothing may follow host[:port]"
     return None

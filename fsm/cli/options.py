@@ -45,11 +45,11 @@ def venue_url(env: str, *, websocket: bool = False) -> Callable[[str | None], st
     def check(value: str | None) -> str | None:
         url = value or os.environ.get(env)
         if url:
-            from exchange.urls import HTTP_SCHEMES, WS_SCHEMES, url_problem
+            from exchange.urls import url_problem
 
-            problem = url_problem(url, WS_SCHEMES if websocket else HTTP_SCHEMES)
+            problem = url_problem(url, websocket=websocket)
             if problem is not None:  # the URL itself is not echoed: it may carry a password
-                message = f"not a venue URL (scheme://host[:port]): {problem}"
+                message = f"not a venue URL: {problem}"
                 raise typer.BadParameter(message, param_hint=None if value else env)
         return value
 
