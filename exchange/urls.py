@@ -1,20 +1,25 @@
-"""What a venue URL may be, checked before any request: REST `scheme://host[:port]` and nothing more
-(the client appends the paths); a WebSocket the same, with its path and query.
+"""What a URL must be to be connected to, checked before any request: a REST base URL is
+`scheme://host[:port]` and nothing more (the client appends the paths); an endpoint (a WebSocket, a
+webhook) may go on with its path and query.
 
-Standard library only, so the CLI can check `--base-url` and `--ws-url` without loading the HTTP stack.
+Standard library only, so the CLI can check its URL options without loading the HTTP stack.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from urllib.parse import urlsplit
 
 
-def url_problem(url: str, *, websocket: bool = False) -> str | None:
-    """Why `url` is not a REST base URL (or, `websocket`, a WebSocket URL); None when it is.
+def url_problem(
+    url: str, schemes: Collection[str] = ("https", "http"), *, endpoint: bool = False
+) -> str | None:
+    """Why `url` cannot be connected to as a base URL (or, `endpoint`, with a path and query) with one of
+    `schemes`; None when it can.
 
     urlsplit takes a port above 65535 or not a number and fails only when the port is read (requests
-    when it builds the first request), so every part is checked here."""
-    schemes = ("wss", "ws") if websocket else ("https", "http")
+    when it builds the first request), so every part is checked here. A user or password is refused:
+    a URL is printed in logs and errors, a secret must not be."""
     try:
         parts = urlsplit(url)
         port = parts.port  # a port that is not a number or is out of range raises here
@@ -32,6 +37,6 @@ def url_problem(url: str, *, websocket: bool = False) -> str | None:
         return "a user or password in it (never put a secret in a URL)"
     if parts.fragment:
         return "a #fragment in it"
-    if not websocket and (parts.path not in ("", "/") or parts.query):
+    if not endpoint and (parts.path not in ("", "/") or parts.query):
         return "nothing may follow host[:port]"
     return None

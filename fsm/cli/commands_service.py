@@ -18,7 +18,7 @@ from fsm.cli.options import (
     console,
     seconds,
     state_dir_usable,
-    venue_url,
+    url_option,
 )
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ def run(
         typer.Option(
             help="webhook URL: a JSON POST on fills, anomalies, rejections, parking, the stop",
             envvar=f"{ENV_PREFIX}NOTIFY",
+            callback=url_option(endpoint=True),
         ),
     ] = None,
     full_reconcile_every: Annotated[
@@ -101,7 +102,7 @@ def run(
         typer.Option(
             "--ws-url",
             help="the private WebSocket (default $OKX_WS_URL or OKX's demo/live host)",
-            callback=venue_url("OKX_WS_URL", websocket=True),
+            callback=url_option("OKX_WS_URL", schemes=("wss", "ws"), endpoint=True),
         ),
     ] = None,
     time_sync: Annotated[

@@ -38,19 +38,21 @@ def state_dir_usable(value: Path | None) -> Path | None:
     return value
 
 
-def venue_url(env: str, *, websocket: bool = False) -> Callable[[str | None], str | None]:
-    """A callback refusing a malformed venue URL, from its option or else from `env`, before any request:
-    every command that takes the option refuses it, whether or not it would connect this time."""
+def url_option(
+    env: str | None = None, *, schemes: tuple[str, ...] = ("https", "http"), endpoint: bool = False
+) -> Callable[[str | None], str | None]:
+    """A callback refusing a URL that cannot be connected to (see exchange.urls), from its option or
+    else from `env`, before any request: every command that takes the option refuses it, whether or
+    not it would connect this time."""
 
     def check(value: str | None) -> str | None:
-        url = value or os.environ.get(env)
+        url = value or (os.environ.get(env) if env else None)
         if url:
             from exchange.urls import url_problem
 
-            problem = url_problem(url, websocket=websocket)
+            problem = url_problem(url, schemes, endpoint=endpoint)
             if problem is not None:  # the URL itself is not echoed: it may carry a password
-                message = f"not a venue URL: {problem}"
-                raise typer.BadParameter(message, param_hint=None if value else env)
+                raise typer.BadParameter(f"a bad URL: {problem}", param_hint=None if value else env)
         return value
 
     return check
@@ -79,7 +81,7 @@ BaseUrlOpt = Annotated[
     typer.Option(
         "--base-url",
         help="venue base URL (default $OKX_BASE_URL or OKX)",
-        callback=venue_url("OKX_BASE_URL"),
+        callback=url_option("OKX_BASE_URL"),
     ),
 ]
 LiveOpt = Annotated[bool, typer.Option("--live", help="trade live (default: demo trading header)")]

@@ -145,7 +145,7 @@ def test_a_malformed_venue_url_is_a_usage_error_before_any_request(cli: Cli, nam
     else:
         cli.env["OKX_BASE_URL"] = url
     line = one_error_line(cli.run(*args, expect=ExitStatus.USAGE), ExitStatus.USAGE)
-    assert "not a venue URL: Port out of range" in line
+    assert "a bad URL: Port out of range" in line
     assert ("'--base-url'" if source == "option" else "OKX_BASE_URL") in line
     assert cli.sim.stats()["total"] == 0
     assert not cli.state_dir.exists()
@@ -153,14 +153,16 @@ def test_a_malformed_venue_url_is_a_usage_error_before_any_request(cli: Cli, nam
 
 @pytest.mark.parametrize("url", BAD_URLS)
 def test_each_malformed_url_says_what_is_wrong_and_never_echoes_it(cli: Cli, url: str) -> None:
+    run = ["run", MACHINE, "--ticks", "1", "--state-dir", str(cli.state_dir)]
     for args in (
         ["account", "--base-url", url],
-        ["run", MACHINE, "--push", "--ws-url", url.replace("http", "ws")],
+        [*run, "--push", "--ws-url", url.replace("http", "ws")],
+        [*run, "--notify", url],  # the webhook
     ):
         line = one_error_line(cli.run(*args, expect=ExitStatus.USAGE), ExitStatus.USAGE)
-        assert "not a venue URL: " in line and url not in line
+        assert "a bad URL: " in line and url not in line
     cli.env["OKX_WS_URL"] = "https://www.okx.com"
-    line = one_error_line(cli.run("run", MACHINE, "--push", expect=ExitStatus.USAGE), ExitStatus.USAGE)
+    line = one_error_line(cli.run(*run, "--push", expect=ExitStatus.USAGE), ExitStatus.USAGE)
     assert "OKX_WS_URL" in line and "the scheme must be wss or ws" in line
     assert cli.sim.stats()["total"] == 0
     assert not cli.state_dir.exists()

@@ -1,6 +1,6 @@
-"""Venue URLs: what the client and the private stream can connect to is accepted; what would fail only
-at the first request (a port out of range, an unclosed IPv6 bracket) is refused when the client is made,
-with a reason that never repeats the URL."""
+"""URLs: what the client, the private stream and a webhook can connect to is accepted; what would fail
+only at the first request (a port out of range, an unclosed IPv6 bracket) is refused when the client is
+made, with a reason that never repeats the URL."""
 
 from __future__ import annotations
 
@@ -26,30 +26,30 @@ def test_a_rest_base_url_is_scheme_host_and_port(url: str) -> None:
         "wss://h/ws/v5/private?brokerId=1",
     ],
 )
-def test_a_websocket_url_keeps_its_path_and_query(url: str) -> None:
-    assert url_problem(url, websocket=True) is None
+def test_an_endpoint_keeps_its_path_and_query(url: str) -> None:
+    assert url_problem(url, ("wss", "ws"), endpoint=True) is None
+    assert url_problem(url.replace("ws", "http", 1), endpoint=True) is None  # a webhook
 
 
 @pytest.mark.parametrize(
-    ("url", "websocket", "problem"),
+    ("url", "endpoint", "problem"),
     [
         ("http://127.0.0.1:99999", False, "Port out of range"),
         ("http://127.0.0.1:abc", False, "Port could not be cast to integer"),
         ("http://[::1", False, "Invalid IPv6 URL"),
         ("http://127.0.0.1:0", False, "port 0"),
         ("not-a-url", False, "the scheme must be https or http"),
-        ("wss://ws.okx.com:8443/ws/v5/private", False, "the scheme must be https or http"),
-        ("https://www.okx.com", True, "the scheme must be wss or ws"),
+        ("wss://ws.okx.com:8443/ws/v5/private", True, "the scheme must be https or http"),
         ("http://", False, "no host"),
         ("http://www.okx .com", False, "a space in it"),
         ("https://www.okx.com/api/v5", False, "nothing may follow host[:port]"),
         ("https://www.okx.com?x=1", False, "nothing may follow host[:port]"),
-        ("wss://h/ws#x", True, "a #fragment in it"),
+        ("https://h/hook#x", True, "a #fragment in it"),
         ("https://me:pw@www.okx.com", False, "a user or password in it"),
     ],
 )
-def test_what_cannot_be_connected_to_is_named(url: str, websocket: bool, problem: str) -> None:
-    found = url_problem(url, websocket=websocket)
+def test_what_cannot_be_connected_to_is_named(url: str, endpoint: bool, problem: str) -> None:
+    found = url_problem(url, endpoint=endpoint)
     assert found is not None and problem in found
 
 
