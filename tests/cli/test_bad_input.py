@@ -268,13 +268,16 @@ def test_diagram_to_a_file_in_no_folder_is_a_usage_error(cli: Cli, tmp_path: Pat
     ("option", "named"),
     [
         (["--pos-side", "sideways"], "posSide must be long, short or net, got 'sideways'"),
-        (["--pos-side", "long", "--td-mode", "cash"], "tdMode must be cross or isolated, got 'cash'"),
+        (
+            ["--pos-side", "long", "--td-mode", "cash"],
+            "'cash' is not one of isolated, cross (a swap's margin",
+        ),
     ],
 )
 def test_the_order_dry_run_refuses_what_the_send_refuses(cli: Cli, option: list[str], named: str) -> None:
     for submit in ([], ["--submit"]):
         result = cli.run("order", *ORDER, *option, *submit, expect=ExitStatus.USAGE)
-        assert one_error_line(result, ExitStatus.USAGE) == f"error: {named}"
+        assert named in one_error_line(result, ExitStatus.USAGE)
         assert result.stdout == ""
     assert cli.sim.stats()["total"] == 0
 
