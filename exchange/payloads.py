@@ -193,6 +193,7 @@ PRICED_ORD_TYPES = frozenset({"limit", "post_only", "fok", "ioc"})
 ORD_TYPES = PRICED_ORD_TYPES | {"market", "optimal_limit_ioc"}
 POS_SIDES = frozenset({"long", "short", "net"})
 MGN_MODES = frozenset({"cross", "isolated"})
+TD_MODES = MGN_MODES | {"cash", "spot_isolated"}  # cash and spot_isolated are for spot
 
 
 def order_body(
@@ -215,6 +216,10 @@ def order_body(
         raise OkxInvalidRequest(f"unsupported ordType {ord_type!r}")
     if (px is not None) != (ord_type in PRICED_ORD_TYPES):
         raise OkxInvalidRequest(f"ordType {ord_type} {'needs' if px is None else 'takes no'} px")
+    if pos_side not in (None, *POS_SIDES):
+        raise OkxInvalidRequest(f"posSide must be long, short or net, got {pos_side!r}")
+    if td_mode not in TD_MODES:
+        raise OkxInvalidRequest(f"tdMode must be cross, isolated, cash or spot_isolated, got {td_mode!r}")
     body: dict[str, Any] = {"instId": symbol, "tdMode": td_mode}
     if client_order_id is not None:
         body["clOrdId"] = check_client_order_id(client_order_id)

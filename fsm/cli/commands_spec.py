@@ -23,6 +23,16 @@ from fsm.cli.options import (
 FORMATS = ("mermaid", "dot", "svg", "png")
 
 
+def _output_file(value: Path | None) -> Path | None:
+    """Refuse an -o that cannot be a file (a directory, or in a folder that does not exist) before drawing."""
+    if value is not None:
+        if value.is_dir():
+            raise typer.BadParameter(f"{value} is a directory")
+        if not value.parent.is_dir():
+            raise typer.BadParameter(f"{value.parent} is not an existing directory")
+    return value
+
+
 def check(
     machine: MachineArg,
     as_json: JsonOpt = False,
@@ -77,7 +87,10 @@ def diagram(
     machine: MachineArg,
     fmt: Annotated[str, typer.Option("--format", help="mermaid | dot | svg | png")] = "mermaid",
     out: Annotated[
-        Path | None, typer.Option("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+        Path | None,
+        typer.Option(
+            "-o", "--output", metavar="FILE", help="write to FILE, not stdout", callback=_output_file
+        ),
     ] = None,
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
 ) -> None:

@@ -28,7 +28,7 @@ from fsm.engine.machine import LoadedMachine, load_machine
 from fsm.engine.state import LadderState
 from fsm.engine.tick import open_machine_state, run_tick
 from fsm.engine.view import ExchangeView, TimeSync
-from fsm.errors import EngineError
+from fsm.errors import EngineError, ExitStatus, exit_status
 from fsm.persist import spool
 from fsm.persist.durable import atomic_write
 from fsm.persist.store import StateStore
@@ -67,6 +67,7 @@ class Slot:
     state: LadderState | None = None
     beat: Heartbeat = field(init=False)
     next_due: float = 0.0
+    failure: BaseException | None = None  # why it is parked, or why its last tick failed
 
     def __post_init__(self) -> None:
         self.beat = Heartbeat(machine=self.name, interval_s=self.interval_s)
@@ -85,6 +86,17 @@ class Slot:
             path = heartbeat_path(self.machine.state_path)
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(path, json.dumps(self.beat.to_dict(), sort_keys=True).encode())
+
+
+class RunFailed(EngineError):
+    """A run ended with no machine healthy: every one is parked or its last tick failed. The first
+    machine's reason gives the exit status (a lock held elsewhere: LOCK_HELD, as for `tick`)."""
+
+    def __init__(self, failures: Sequence[tuple[str, BaseException]]) -> None:
+        status = exit_status(failures[0][1])
+        self.exit_code = ExitStatus.STATE_REFUSED if status is None else status  # None: a bug, logged
+        reasons = "; ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in failures)
+        super().__init__(f"every machine failed or is parked: {reasons}")
 
 
 @dataclass
@@ -142,6 +154,11 @@ class Runner:
 
     def request_stop(self) -> None:
         self.stop_requested = True
+
+    def failures(self) -> list[tuple[str, BaseException]]:
+        """Each machine's reason when none is healthy (each parked, or its last tick failed); else []."""
+        failed = [(slot.name, slot.failure) for slot in self.slots if slot.failure is not None]
+        return failed if len(failed) == len(self.slots) else []
 
     def wake_all(self) -> None:
         """Make every machine due now (an operator's nudge, or a test's): the wait ends at once. A
@@ -291,6 +308,7 @@ class Runner:
             log.info("%s: recovered after %d failed tick(s)", slot.name, beat.consecutive_failures)
         beat.last_tick_wall_s, beat.last_duration_s, beat.last_result = at, self._clock() - started, "ok"
         beat.consecutive_failures = 0
+        slot.failure = None
         if self.feed is not None:
             beat.push = {
                 "connected": self.feed.connected,
@@ -312,6 +330,7 @@ class Runner:
         if _parks(exc):
             self._park(slot, exc)
             return
+        slot.failure = exc
         beat = slot.beat
         beat.consecutive_failures += 1
         beat.last_tick_wall_s, beat.last_duration_s, beat.last_result = at, duration, f"failed: {reason}"
@@ -331,6 +350,7 @@ class Runner:
 
     def _park(self, slot: Slot, exc: BaseException) -> None:
         reason = self._reason(exc)
+        slot.failure = exc
         slot.beat.parked = reason
         slot.beat.last_result = f"parked: {reason}"
         slot.beat.last_tick_wall_s = self._wall()

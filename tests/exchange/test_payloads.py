@@ -115,6 +115,22 @@ def test_post_only_refuses_what_would_be_rejected(overrides: dict[str, Any]) -> 
         _post_only(**overrides)
 
 
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"pos_side": "sideways"}, "posSide must be long, short or net"),
+        ({"td_mode": "margin"}, "tdMode must be"),
+    ],
+)
+def test_an_order_body_refuses_a_pos_side_or_td_mode_okx_does_not_have(
+    overrides: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(OkxInvalidRequest, match=named):
+        order_body("ETH-USDT-SWAP", side="buy", ord_type="market", sz=Decimal(1), **overrides)
+    spot = order_body("BTC-USDT", side="buy", ord_type="market", sz=Decimal(1), td_mode="cash")
+    assert spot["tdMode"] == "cash" and "posSide" not in spot  # spot's own mode, no posSide
+
+
 def _ladder(**overrides: Any) -> list[dict[str, str]]:
     args: dict[str, Any] = {
         "reference_px": Decimal("3000"),
