@@ -124,6 +124,7 @@ def watch_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
                 or "-",
                 "own": pnl["own_open"],
                 "okx pos": "-" if pos is None else pos["pos"],
+                "stop": watch_stop(doc["protection"]),
                 "realized": cell(pnl["realized_pnl"]),
                 "upl": cell(pnl["upl"]),
                 "expiry": countdown(clock["expiry_in_ms"]),
@@ -133,6 +134,15 @@ def watch_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def watch_stop(protection: Mapping[str, Any]) -> str:
+    """The stop in one cell: its state, trigger and distance from the last price, or UNPROTECTED."""
+    stop, distance = protection["stop"], protection["distance"]
+    text = "-" if stop is None else f"{stop['state']} {stop['slTriggerPx']} ({stop['trigger_px_type']})"
+    if stop is not None and distance is not None:
+        text += f" {distance['pct']}%"
+    return f"UNPROTECTED {text}" if protection["unprotected"] else text
 
 
 def watch_view(console: Console, docs: Sequence[Mapping[str, Any]]) -> Table | str:

@@ -172,16 +172,19 @@ def account_document(balance: Balance, positions: Iterable[Position], pos_mode: 
 
 def summarize(kind: str, data: Mapping[str, Any]) -> str:
     """One line saying what a journal record is about."""
+    name = data.get("algoClOrdId") or data.get("clOrdId")  # a stop's records name its algoClOrdId
     if kind == "transition":
         return f"{data.get('from')} -> {data.get('to')} (row {data.get('row')})"
     if kind == "order":
+        if data.get("child"):
+            return f"{name}: its child order {data['child']} {data.get('observation')}"
         if data.get("update"):
-            return f"{data.get('clOrdId')}: {data.get('observation')} (fields updated)"
-        return f"{data.get('clOrdId')}: {data.get('from')} -> {data.get('to')} on {data.get('observation')}"
+            return f"{name}: {data.get('observation')} (fields updated)"
+        return f"{name}: {data.get('from')} -> {data.get('to')} on {data.get('observation')}"
     if kind == "fill":
         ev = data.get("evidence") or {}
         trade = data.get("tradeId")
-        return f"{data.get('clOrdId')}: fill {ev.get('fillSz')} @ {ev.get('fillPx')} (tradeId {trade})"
+        return f"{name}: fill {ev.get('fillSz')} @ {ev.get('fillPx')} (tradeId {trade})"
     if kind == "intent":
         return f"rendered {len(data.get('payloads', []))} payloads: " + ", ".join(
             f"{p.get('clOrdId')} {p.get('sz')}@{p.get('px')}" for p in data.get("payloads", [])
@@ -190,21 +193,33 @@ def summarize(kind: str, data: Mapping[str, Any]) -> str:
         what = data.get("what")
         if what == "entries":
             return "sending " + ", ".join(str(p.get("clOrdId")) for p in data.get("payloads", []))
+        if what == "stop":
+            stop = data.get("stop") or {}
+            return (
+                f"placing stop {stop.get('algoClOrdId')}: sz {stop.get('sz')}, sl {stop.get('slTriggerPx')} "
+                f"({stop.get('trigger_px_type')})"
+            )
+        if what == "stop_amend":
+            to = data.get("to") or {}
+            return f"amending stop {name}: sz {to.get('sz')}, sl {to.get('slTriggerPx')}"
         return f"sending {what}"
     if kind == "ack":
         return f"{data.get('what')}: " + str(data.get("outcome") or data.get("code") or "answered")
     if kind == "cancel":
+        if data.get("what") == "stop":
+            return f"cancel requested for stop {', '.join(data.get('algoClOrdIds', []))}: {data.get('why')}"
         return "cancel requested for " + ", ".join(data.get("clOrdIds", []))
     if kind == "anomaly":
-        return f"{data.get('clOrdId')}: {data.get('observation')} in {data.get('state', '?')}"
+        return f"{name}: {data.get('observation')} in {data.get('state', '?')}"
     if kind == "archive":
         summary = data.get("summary") or {}
         if not summary:  # archived before cycles carried their results
             return f"cycle {data.get('cycle_id')} archived, filled {data.get('filled_sz')}"
+        ended = f", exit {data['exit_reason']}" if data.get("exit_reason") else ""
         return (
-            f"cycle {data.get('cycle_id')} archived: bought {summary['bought']} @ {summary['avg_entry']}, "
-            f"sold {summary['sold']} @ {summary['avg_exit']}, fees {summary['fees']}, "
-            f"realized {summary['realized_pnl']} {summary['fee_ccy'] or ''}".rstrip()
+            f"cycle {data.get('cycle_id')} archived{ended}: bought {summary['bought']} @ "
+            f"{summary['avg_entry']}, sold {summary['sold']} @ {summary['avg_exit']}, "
+            f"fees {summary['fees']}, realized {summary['realized_pnl']} {summary['fee_ccy'] or ''}".rstrip()
         )
     if kind == "operator":
         return f"operator: {data.get('command')}"

@@ -89,7 +89,7 @@ REFUSALS: dict[str, tuple[str, str, str]] = {
     "unknown_top_key": ("", "on_error", "unknown key"),
     "duplicate_key": ("transitions[1]", "dest", "duplicate key"),
     "name_not_stem": ("", "machine", "must equal the file name's stem 'name_not_stem'"),
-    "ignore_in_ladder": ("", "ignore", "only order machines"),
+    "ignore_in_ladder": ("", "ignore", "only order and stop machines"),
     "ignore_twice": ("ignore[1]", "source", "('seen_done', 'done') is already ignored by ignore[0]"),
     "ignore_also_row": ("ignore[1]", "source", "('send', 'new') is also a row: transitions[0]"),
     "order_row_with_guard": ("transitions[0]", "guards", "order machines take no guards"),
@@ -114,6 +114,24 @@ REFUSALS: dict[str, tuple[str, str, str]] = {
         "'finished' must be one of unsent, in_flight, resting, ended, refused",
     ),
     "initial_not_unsent": ("", "initial", "'new' has role 'resting'; an order machine starts unsent"),
+    "stop_loss_out_of_range": ("params", "stop.loss", "must be between 0 and 1 (exclusive), got 1.5"),
+    "stop_unknown_trigger_px_type": (
+        "params",
+        "stop.trigger_px_type",
+        "'fair' must be one of last, mark, index",
+    ),
+    "stop_missing_on_refused": ("params", "stop.on_refused", "missing"),
+    "take_profit_without_stop": (
+        "params",
+        "take_profit",
+        "a take-profit rides on the stop's order: declare stop too",
+    ),
+    "stop_unknown_role": (
+        "states[1]",
+        "role",
+        "'resting' must be one of unsent, in_flight, working, cancel_requested, fired, ended, refused",
+    ),
+    "stop_machine_with_params": ("", "params", "stop machines take no params"),
 }
 
 
@@ -155,6 +173,10 @@ def test_misspelt_dest_in_a_copy_of_the_eth_machine_is_named() -> None:
     assert isinstance(caught.value, EngineError)
 
 
+PLACE, RESIZE, CLOSE = ("place_stop",), ("resize_stop",), ("close_position",)
+CANCEL = ("cancel_working_rungs",)
+
+
 def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None:
     spec = load_ladder_spec(LADDER)
 
@@ -176,6 +198,9 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
         (("entries_open",), "closed", ("all_rungs_terminal",), (), ("archive_cycle",)),
         (("entries_open",), "cancelling", ("entry_expired", "submit_armed"), (), ("cancel_working_rungs",)),
         (("partially_filled",), "filled", ("all_rungs_terminal",), (), ()),
+        (("partially_filled",), "partially_filled", ("stop_missing", "submit_armed"), ("exiting",), PLACE),
+        (("partially_filled",), "partially_filled", ("stop_resize_due", "submit_armed"), (), RESIZE),
+        (("partially_filled",), "cancelling", ("stop_refused", "submit_armed"), (), CANCEL),
         (
             ("partially_filled",),
             "cancelling",
@@ -186,9 +211,15 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
         (("cancelling",), "filled", ("all_rungs_terminal", "any_fill"), (), ()),
         (("cancelling",), "closed", ("all_rungs_terminal",), (), ("archive_cycle",)),
         (("cancelling",), "cancelling", ("submit_armed", "cancel_retry_due"), (), ("cancel_working_rungs",)),
-        (("filled",), "closed", ("position_flat",), (), ("archive_cycle",)),
-        (("filled",), "filled", ("exit_due", "submit_armed"), ("close_sent",), ("close_position",)),
-        (("filled",), "filled", ("close_requested", "submit_armed"), ("close_sent",), ("close_position",)),
+        (("cancelling",), "cancelling", ("stop_missing", "submit_armed"), ("exiting",), PLACE),
+        (("cancelling",), "cancelling", ("stop_resize_due", "submit_armed"), (), RESIZE),
+        (("filled",), "closed", ("position_flat",), ("stop_working",), ("archive_cycle",)),
+        (("filled",), "filled", ("stop_missing", "submit_armed"), ("exiting",), PLACE),
+        (("filled",), "filled", ("exiting", "stop_cancel_due", "submit_armed"), (), ("cancel_stop",)),
+        (("filled",), "filled", ("stop_resize_due", "submit_armed"), ("exiting",), RESIZE),
+        (("filled",), "filled", ("exit_due", "submit_armed"), ("close_sent", "stop_working"), CLOSE),
+        (("filled",), "filled", ("close_requested", "submit_armed"), ("close_sent", "stop_working"), CLOSE),
+        (("filled",), "filled", ("stop_refused", "submit_armed"), ("close_sent",), ("on_stop_refused",)),
         (
             ("closed",),
             "closed",
@@ -196,7 +227,14 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
             (),
             ("cancel_working_rungs",),
         ),
-        (("closed",), "idle", ("closed_in_earlier_tick",), ("strays_on_book",), ("reset_cycle",)),
+        (("closed",), "closed", ("stop_cancel_due", "submit_armed"), (), ("cancel_stop",)),
+        (
+            ("closed",),
+            "idle",
+            ("closed_in_earlier_tick",),
+            ("strays_on_book", "stop_working"),
+            ("reset_cycle",),
+        ),
         (("intent_rendered",), "closed", ("flatten_requested",), (), ("archive_cycle",)),
         (
             ("entries_open", "partially_filled"),
@@ -205,10 +243,10 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
             (),
             ("cancel_working_rungs",),
         ),
-        (("filled",), "filled", ("flatten_requested", "submit_armed"), ("close_sent",), ("close_position",)),
+        (("filled",), "filled", ("flatten_requested", "submit_armed"), ("close_sent", "stop_working"), CLOSE),
     ]
     assert all(row.trigger == "tick" and row.description for row in spec.rows)
-    assert [row.index for row in spec.rows] == list(range(19))
+    assert [row.index for row in spec.rows] == list(range(29))
     assert spec.spec_hash == hashlib.sha256(LADDER.read_bytes()).hexdigest()
     params = spec.params
     assert params["offsets"] == (Decimal("0.003"), Decimal("0.006"), Decimal("0.009"))
@@ -222,6 +260,8 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
         "provider": "robust_twap", "lookback_bars": 16, "entry_filter": "close_above_ref",
     }  # fmt: skip
     assert params["state_file"] == "eth_robust_twap_15m_live.json"
+    assert dict(params["stop"]) == {"loss": Decimal("0.02"), "trigger_px_type": "mark", "on_refused": "exit"}
+    assert params["take_profit"] is None
 
 
 def test_ladder_registries_name_exactly_what_the_eth_machine_uses() -> None:
