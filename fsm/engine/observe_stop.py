@@ -12,7 +12,9 @@ classifies it: a declared transition, an ignorable repeat, or an anomaly journal
 - a stop OKX shows canceled while it was working (not after our cancel) was cancelled by hand: an
   anomaly is journaled, and the ladder places it again;
 - a stop that fired names its child orders (ordIdList): each is followed by ordId until it ends, and
-  observe_fills journals their fills (which carry no algoId) as the cycle's exit.
+  observe_fills journals their fills (which carry no algoId) as the cycle's exit;
+- a quiet tick (not a full reconcile, the stop working and the position unmoved) asks nothing of the
+  algos: they come with the same reconcile budget as everything else.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from typing import Any
 
 from exchange import OkxAlgoOrder
 from exchange.records.orders import OKX_ENDED_STATES
+from fsm.engine import ownership
 from fsm.engine.context import TickContext
 from fsm.engine.observe import Commit, apply_order_observation, deadline_passed, mirror_order, observation_of
 from fsm.engine.orders import AlgoMirror, OkxMirror, StopOrder
+from fsm.engine.ownership import ZERO
 from fsm.engine.stops import acting
 
 # The stop machine's triggers for what OKX shows; the engine fires these and nothing else.
@@ -52,6 +56,8 @@ def observe_stops(ctx: TickContext, commit: Commit) -> None:
     s, roles = ctx.state, ctx.stops
     if not s.stops or not (ctx.tracks("stop") or any(acting(s, roles, stop) for stop in s.stops)):
         return
+    if _quiet(ctx):
+        return
     pending = ctx.view.pending_algos(ctx.params.symbol)
     for stop in s.stops:
         algo = pending.get(stop.algoClOrdId)
@@ -61,6 +67,23 @@ def observe_stops(ctx: TickContext, commit: Commit) -> None:
             _note_stray(stop, algo, commit)
         if stop.state in roles.fired:
             _observe_children(ctx, stop, commit)
+
+
+def _quiet(ctx: TickContext) -> bool:
+    """Nothing can have moved the stops since the last tick, so a tick that is not a full reconcile
+    asks OKX nothing about them: the current stop works, was last asked a retry interval ago, no other
+    stop of ours may act, no fill is owed, and OKX's position on our side is as last seen (a stop that
+    fired moved it). A hand cancel is noticed at the next full reconcile."""
+    s, roles, view = ctx.state, ctx.stops, ctx.view
+    stop = s.stop
+    if view.full or ctx.fills_due or stop is None or stop.state not in roles.working:
+        return False
+    if any(other is not stop and acting(s, roles, other) for other in s.stops):
+        return False
+    if stop.asked_ts is None or view.now_ms() - stop.asked_ts < ctx.params.cancel_retry_seconds * 1000:
+        return False
+    pos = view.position(ctx.params.symbol, ownership.okx_pos_side(ctx.params, s))
+    return s.position is not None and s.position.pos == (ZERO if pos is None else pos.pos)
 
 
 def refresh_stop(ctx: TickContext, stop: StopOrder, commit: Commit) -> None:

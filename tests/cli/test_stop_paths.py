@@ -382,3 +382,73 @@ def test_status_shows_the_stop_and_its_distance_and_history_the_exit_reason(cli:
     h.sim.set_price(mark=str(Decimal(stop["slTriggerPx"]) - 5))
     h.tick(submit=True)
     assert "archived, exit stop:" in h.machine("history").output
+
+
+# ---- the three outcomes of a place, and an amend refused --------------------------------------------
+
+
+def test_a_stop_placed_with_a_lost_answer_is_found_by_its_algo_client_order_id_never_sent_twice(
+    cli: Cli,
+) -> None:
+    h = cli
+    px = open_entries(h)
+    h.sim.set_faults([{"endpoint": f"POST {TRADE}/order-algo", "kind": "drop_after_apply"}])
+    fill_rung_fully(h, px[2])
+    keep_away(h, px)
+    doc = h.tick(submit=True)
+    assert doc["state"] == "filled"
+    (stop,) = doc["stops"]
+    assert stop["state"] == "unknown" and the_stop(h)["state"] == "live"  # applied, the answer lost
+    doc = h.tick(submit=True)
+    assert [s["state"] for s in doc["stops"]] == ["live"]
+    assert doc["stops"][0]["okx"]["algoId"] == the_stop(h)["algoId"]
+    assert post_count(h, "order-algo") == 1 and len(algos(h)) == 1
+    assert "anomaly" not in h.kinds()
+    assert_every_fill_journaled_once(h)
+
+
+def test_an_amend_refused_cancels_the_stop_and_places_the_next_one_for_the_whole_size(cli: Cli) -> None:
+    h = cli
+    px = open_entries(h)
+    fill_rung_fully(h, px[0])
+    keep_away(h, px)
+    doc = h.tick(submit=True)
+    assert doc["state"] == "partially_filled" and the_stop(h)["state"] == "live"
+    h.sim.set_faults([{"endpoint": f"POST {TRADE}/amend-algos", "kind": "burst_429"}])
+    fill_rung_fully(h, px[1])
+    keep_away(h, px)
+    h.sim.advance(2)  # a fresh rate window
+    doc = h.tick(submit=True)
+    first, second = algos(h)
+    assert (first["state"], second["state"]) == ("canceled", "live")
+    assert second["algoClOrdId"] == f"{doc['cycle_id']}s1"
+    assert Decimal(second["sz"]) == own_size(h) and Decimal(second["slTriggerPx"]) == stop_px(h)
+    amends = [r["data"] for r in h.journal() if r["kind"] == "ack" and r["data"]["what"] == "stop_amend"]
+    assert [a["outcome"] for a in amends] == ["rejected:50011"]
+    cancels = [r["data"] for r in h.journal() if r["kind"] == "cancel" and r["data"].get("what") == "stop"]
+    assert [c["why"] for c in cancels] == ["the amend was refused (50011): cancel and replace"]
+    assert_every_fill_journaled_once(h)
+
+
+def test_on_refused_park_stops_the_machine_with_the_reason_and_an_operator_close_still_exits(
+    cli: Cli, tmp_path: Path
+) -> None:
+    h = cli
+    h.name = str(machine_copy(tmp_path, MACHINE, ("on_refused: exit", "on_refused: park")))
+    px = open_entries(h)
+    h.sim.set_price(mark=str(Decimal(h.sim.state()["px"]) - 300))
+    fill_rung_fully(h, px[2])
+    keep_away(h, px)
+    out = h.machine("tick", "--submit", expect=4).output
+    assert "cannot protect the own size 0.99" in out and "on_refused is park" in out
+    assert "Traceback" not in out
+    assert algos(h) == [] and exits(h) == []  # refused, and nothing else sent
+    assert h.machine("tick", "--submit", expect=4).output.count("on_refused is park") == 1
+    assert exits(h) == [] and h.status()["protection"]["unprotected"] is True
+
+    h.machine("close", "--submit")  # the operator takes it out
+    assert exits(h) == [("sell", Decimal("0.99"), "true")]
+    doc = h.tick(submit=True)
+    assert doc["state"] == "closed" and archive(h)["exit_reason"] == "operator"
+    assert flat(h)
+    assert_every_fill_journaled_once(h)
