@@ -227,8 +227,8 @@ def test_a_fired_stop_is_settled_by_its_child_order_and_the_childs_fills_by_ordi
     assert [(c.ordId, c.state, c.accFillSz) for c in stop.children] == [(CHILD, "filled", Decimal("0.99"))]
     assert not ownership.fills_accounted(ctx.state)  # its fills are owed until journaled
     observe_fills(ctx, lambda kind, data: journal.append((kind, data)))
-    fills = [d for k, d in journal if k == "fill"]
-    assert [(f["tradeId"], f["algoClOrdId"]) for f in fills] == [("80", ALGO_CL), ("81", ALGO_CL)]
+    journaled = [d for k, d in journal if k == "fill"]
+    assert [(f["tradeId"], f["algoClOrdId"]) for f in journaled] == [("80", ALGO_CL), ("81", ALGO_CL)]
     assert ownership.fills_accounted(ctx.state) and ctx.state.own_open("buy") == 0
 
 
