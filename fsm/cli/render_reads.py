@@ -35,6 +35,11 @@ def print_intent(console: Console, doc: Mapping[str, Any]) -> None:
     if doc["request"] is not None:
         console.print(f"payloads ({len(doc['payloads'])}), one {doc['request']['path']} request:")
         console.print(body_text(doc["payloads"]), markup=False, soft_wrap=True)
+    stop = doc["stop"]
+    if stop is not None:
+        how = "as sent" if stop["source"] == "state" else "rendered now for the own size (nothing sent)"
+        console.print(f"stop {stop['algoClOrdId']} ({stop['state']}), {how}: {stop['request']['path']}")
+        console.print(body_text(stop["request"]["body"]), markup=False, soft_wrap=True)
     print_next(console, doc["next"])
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from exchange import Balance, OkxOrder, Position
 from fsm.cli.reports_status import next_rows_document, optional_dec, state_document
+from fsm.engine import stops
 from fsm.engine.actions import render_intent
 from fsm.engine.env import ActionEnv
 from fsm.engine.machine import LoadedMachine
@@ -20,6 +21,8 @@ from fsm.engine.tick import TickResult, preview_tick
 from fsm.engine.view import ExchangeView
 
 # --- intent ------------------------------------------------------------------------------------
+
+ORDER_ALGO = "/api/v5/trade/order-algo"
 
 
 def intent_document(machine: LoadedMachine, state: LadderState, view: ExchangeView) -> dict[str, Any]:
@@ -49,7 +52,29 @@ def intent_document(machine: LoadedMachine, state: LadderState, view: ExchangeVi
         "request": None
         if not payloads
         else {"method": "POST", "path": "/api/v5/trade/batch-orders", "body": payloads},
+        "stop": stop_request_document(machine, shadow, view),
         "next": next_rows_document(machine, state, preview),
+    }
+
+
+def stop_request_document(
+    machine: LoadedMachine, state: LadderState, view: ExchangeView
+) -> dict[str, Any] | None:
+    """The stop's place request: the current stop's as it was sent, or else the one the machine's own
+    fills call for now (rendered in memory, nothing sent); None when there is nothing to protect."""
+    p, stop = machine.params, state.stop
+    source = "state"
+    if stop is None or not stop.payload:
+        want = stops.target(p, state, view)
+        if want is None:
+            return None
+        stop, source = stops.next_stop(p, state, machine.stops.initial, want), "rendered_now"
+        stop.payload = stops.payload(p, state, view, stop)
+    return {
+        "source": source,
+        "algoClOrdId": stop.algoClOrdId,
+        "state": stop.state,
+        "request": {"method": "POST", "path": ORDER_ALGO, "body": stop.payload},
     }
 
 

@@ -11,8 +11,8 @@ replaced by the next placement. Each action is idempotent over the state it leav
 
 from __future__ import annotations
 
-from exchange import OkxAmbiguousOutcome, OkxApiError, render_stop_payload
-from fsm.engine import ownership, stops
+from exchange import OkxAmbiguousOutcome, OkxApiError
+from fsm.engine import stops
 from fsm.engine.env import ActionEnv, error_evidence, trader_of
 from fsm.engine.observe import apply_order_observation
 from fsm.engine.observe_stop import refresh_stop
@@ -34,31 +34,11 @@ def place_stop(env: ActionEnv) -> None:
     if stop is not None and ctx.stops.tracked(stop.state):
         return  # placed already (a crash lost the transition record): never twice
     if stop is None or stop.state not in ctx.stops.unsent:
-        n = len(s.stops)
-        stop = StopOrder(
-            n=n,
-            algoClOrdId=stops.stop_client_order_id(p.client_order_id_prefix, s.last_signal_candle_ts or 0, n),
-            state=ctx.stops.initial,
-            sz=want.sz,
-            slTriggerPx=want.slTriggerPx,
-            tpTriggerPx=want.tpTriggerPx,
-            trigger_px_type=p.stop.trigger_px_type,
-        )
+        stop = stops.next_stop(p, s, ctx.stops.initial, want)
         s.stops.append(stop)
     stop.sz, stop.slTriggerPx, stop.tpTriggerPx = want
     stop.reject, stop.cancel_sent_ts, stop.amend_ts = None, None, None
-    stop.payload = render_stop_payload(
-        instrument=ctx.view.instrument(p.symbol),
-        side=ownership.exit_side(p),
-        sz=stop.sz,
-        sl_trigger_px=stop.slTriggerPx,
-        algo_client_order_id=stop.algoClOrdId,
-        sl_trigger_px_type=stop.trigger_px_type,
-        tp_trigger_px=stop.tpTriggerPx,
-        tp_trigger_px_type=stop.trigger_px_type,
-        pos_side=ownership.okx_pos_side(p, s),
-        td_mode=p.td_mode,
-    )
+    stop.payload = stops.payload(p, s, ctx.view, stop)
     apply_order_observation(stop, "submit", ctx.stop_machine, lambda *_: None, {})
     stop.submit_ts = ctx.view.send_time_ms()
     env.commit("submit", {"what": "stop", "stop": stop.to_dict()})

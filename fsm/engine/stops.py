@@ -10,8 +10,9 @@ never tighter than declared; a take-profit the other way.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from exchange import render_stop_payload
 from exchange.payloads import check_client_order_id
 from exchange.records.orders import OKX_ENDED_STATES
 from exchange.sizing import ceil_to_step, floor_to_step
@@ -61,6 +62,39 @@ def target(params: LadderParams, state: LadderState, view: ExchangeView) -> Stop
         away = params.take_profit
         tp = ceil_to_step(entry * (1 + away), tick) if long else floor_to_step(entry * (1 - away), tick)
     return StopTarget(size, sl, tp)
+
+
+def next_stop(params: LadderParams, state: LadderState, initial: str, want: StopTarget) -> StopOrder:
+    """The cycle's next placement of its stop (not yet in the state): its number, deterministic
+    algoClOrdId, the stop machine's initial state, and what it is to protect."""
+    assert params.stop is not None
+    n = len(state.stops)
+    return StopOrder(
+        n=n,
+        algoClOrdId=stop_client_order_id(params.client_order_id_prefix, state.last_signal_candle_ts or 0, n),
+        state=initial,
+        sz=want.sz,
+        slTriggerPx=want.slTriggerPx,
+        tpTriggerPx=want.tpTriggerPx,
+        trigger_px_type=params.stop.trigger_px_type,
+    )
+
+
+def payload(params: LadderParams, state: LadderState, view: ExchangeView, stop: StopOrder) -> dict[str, Any]:
+    """The body of the place request for this stop (POST /trade/order-algo): a reduce-only conditional
+    of its size and trigger(s) at market, the exit's side and the machine's posSide (`net` in net mode)."""
+    return render_stop_payload(
+        instrument=view.instrument(params.symbol),
+        side=ownership.exit_side(params),
+        sz=stop.sz,
+        sl_trigger_px=stop.slTriggerPx,
+        algo_client_order_id=stop.algoClOrdId,
+        sl_trigger_px_type=stop.trigger_px_type,
+        tp_trigger_px=stop.tpTriggerPx,
+        tp_trigger_px_type=stop.trigger_px_type,
+        pos_side=ownership.okx_pos_side(params, state),
+        td_mode=params.td_mode,
+    )
 
 
 def asked(stop: StopOrder) -> StopTarget:

@@ -85,6 +85,7 @@ INTENT = {
     "payloads",
     "rungs",
     "request",
+    "stop",
     "next",
 }
 OPEN_ORDERS = {"machine", "symbol", "orders", "ours", "foreign"}

@@ -452,3 +452,28 @@ def test_on_refused_park_stops_the_machine_with_the_reason_and_an_operator_close
     assert doc["state"] == "closed" and archive(h)["exit_reason"] == "operator"
     assert flat(h)
     assert_every_fill_journaled_once(h)
+
+
+def test_intent_renders_the_stops_request_without_sending_it_and_then_shows_it_as_sent(cli: Cli) -> None:
+    h = cli
+    px = open_entries(h)
+    fill_rung_fully(h, px[0])
+    keep_away(h, px)
+    h.machine("reconcile")  # read-only: the fill is journaled, nothing is sent
+    posts = h.posts()
+    doc = h.json("intent")
+    stop = doc["stop"]
+    assert stop["source"] == "rendered_now" and stop["request"]["path"] == "/api/v5/trade/order-algo"
+    body = stop["request"]["body"]
+    assert (body["algoClOrdId"], body["ordType"], body["side"], body["posSide"]) == (
+        f"{doc['cycle_id']}s0", "conditional", "sell", "long",
+    )  # fmt: skip
+    assert (body["reduceOnly"], body["slOrdPx"], Decimal(body["sz"])) == (True, "-1", own_size(h))
+    assert Decimal(body["slTriggerPx"]) == stop_px(h) and "closeFraction" not in body
+    assert h.posts() == posts and algos(h) == []
+    assert "stop ertw" in h.machine("intent").output
+
+    h.tick(submit=True)  # armed: that very request goes out
+    sent = h.json("intent")["stop"]
+    assert sent["source"] == "state" and sent["request"]["body"] == body
+    assert the_stop(h)["algoClOrdId"] == body["algoClOrdId"]
