@@ -56,7 +56,8 @@ class OkxTransportError(OkxError):
 class OkxAmbiguousOutcome(OkxError):
     """A POST whose effect is unknown (timeout, dropped connection, 5xx, 50004, 51149, unreadable answer).
 
-    The order may exist. Resolve it by querying by clOrdId, never by resubmitting blindly.
+    The order (or algo) may exist. Resolve it by querying by clOrdId (algoClOrdId), never by
+    resubmitting blindly.
     """
 
     def __init__(

@@ -5,7 +5,7 @@ A leg (stop-loss `sl` or take-profit `tp`) watches one price (`last`, `mark` or 
 stop-loss fires when that price is at or below its trigger, a sell's take-profit at or above it; a buy's
 the other way round. A leg whose trigger is already past the price it watches is refused when placed or
 amended, with OKX's code for that price type (51277-51280 last, 51300-51308 mark and index; OKX has no
-51301). At the trigger price itself it is accepted and fires at the next price move.
+51301). At the trigger price itself it is accepted, and fires at the next market step or price set.
 """
 
 from __future__ import annotations
