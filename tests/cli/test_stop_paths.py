@@ -4,7 +4,7 @@ from the venue's records: its algos, orders, fills and positions."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -477,3 +477,42 @@ def test_intent_renders_the_stops_request_without_sending_it_and_then_shows_it_a
     sent = h.json("intent")["stop"]
     assert sent["source"] == "state" and sent["request"]["body"] == body
     assert the_stop(h)["algoClOrdId"] == body["algoClOrdId"]
+
+
+def test_a_take_profit_rides_on_the_stops_order_and_ends_the_cycle_as_take_profit(
+    cli: Cli, tmp_path: Path
+) -> None:
+    h = cli
+    with_tp = ("    on_refused: exit", '    on_refused: exit\n  take_profit: "0.03"')
+    h.name = str(machine_copy(tmp_path, MACHINE, with_tp))
+    hold(h)
+    stop = the_stop(h)
+    entries = venue_fills(h, "buy")
+    avg = sum(Decimal(f["fillPx"]) * Decimal(f["fillSz"]) for f in entries) / own_size(h)
+    tp = Decimal(stop["tpTriggerPx"])
+    assert tp == (avg * Decimal("1.03")).quantize(TICK, rounding=ROUND_CEILING)  # up, away from the entry
+    assert (stop["tpOrdPx"], stop["tpTriggerPxType"]) == ("-1", "mark")
+    h.sim.set_price(mark=str(tp + 5))  # the mark reaches the take-profit
+    doc = h.tick(submit=True)
+    assert doc["state"] == "closed" and archive(h)["exit_reason"] == "take_profit"
+    assert own_size(h) == 0 and flat(h)
+    assert_every_fill_journaled_once(h)
+
+
+def test_without_a_stop_block_nothing_is_placed_and_status_says_unprotected(cli: Cli, tmp_path: Path) -> None:
+    h = cli
+    h.name = str(
+        machine_copy(
+            tmp_path,
+            MACHINE,
+            ("  stop:\n", ""),
+            ('    loss: "0.02"', ""),
+            ("    trigger_px_type: mark", ""),
+            ("    on_refused: exit", ""),
+        )
+    )
+    hold(h)
+    assert algos(h) == [] and post_count(h, "order-algo") == 0
+    doc = h.status()
+    assert doc["protection"]["declared"] is None and doc["protection"]["unprotected"] is True
+    assert "stop      none declared: our own 0.99 is UNPROTECTED on OKX" in h.machine("status").output
