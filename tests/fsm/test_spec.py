@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fsm.engine.machine import VOCABULARY, load_ladder_spec, load_order_machine
+from fsm.engine.machine import VOCABULARY, load_ladder_spec, load_machine, load_order_machine
 from fsm.errors import EngineError
 from fsm.spec.loader import load_order_spec, load_spec
 from fsm.spec.model import Needs, SpecError, Vocabulary
@@ -401,3 +401,19 @@ def test_a_renamed_state_keeps_its_meaning(tmp_path: Path) -> None:
     spec = load_ladder_spec(path)
     assert spec.state("holding").tracks == load_ladder_spec(LADDER).state("filled").tracks
     assert "filled" not in spec.state_names
+
+
+def test_a_declared_stop_that_no_row_places_is_refused(tmp_path: Path) -> None:
+    """A ladder whose params declare a stop but whose rows never run place_stop would hold its position
+    unprotected while claiming a stop: `check` refuses it."""
+    path = tmp_path / "eth_robust_twap_15m.yaml"
+    text = LADDER.read_text()
+    assert "actions: [place_stop]" in text
+    path.write_text(text.replace("actions: [place_stop]", "actions: [resize_stop]"))
+    with pytest.raises(SpecError) as caught:
+        load_machine(str(path), state_dir=tmp_path)
+    assert str(caught.value) == (
+        f"{path}: params: stop: a stop is declared but no row runs place_stop: the position would be held "
+        "unprotected"
+    )
+    assert caught.value.exit_code == 2
