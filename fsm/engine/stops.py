@@ -1,5 +1,6 @@
 """The protective stop as the params and the machine's own fills make it: its size, its trigger prices,
-its deterministic algoClOrdId, and what OKX's answers about it mean. Pure functions.
+its deterministic algoClOrdId, its request, and what OKX's answers about it mean. Functions of
+(params, state, the tick's view), which they only read.
 
 The size is what the exit would sell: the machine's own open size, capped by what OKX still holds on
 its side (a hand trade that shrank the position shrinks the stop). The trigger is `loss` beyond the
@@ -12,7 +13,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from exchange import render_stop_payload
+from exchange import OkxStopPriceRefused, render_stop_payload
+from exchange.errors import CODE_CLASSES
 from exchange.payloads import check_client_order_id
 from exchange.records.orders import OKX_ENDED_STATES
 from exchange.sizing import ceil_to_step, floor_to_step
@@ -24,11 +26,6 @@ from fsm.engine.state import LadderState
 from fsm.engine.view import ExchangeView
 from fsm.spec.ladder import LadderParams
 
-# The stop's own price rules refused it: the market is already through it (OKX's sCodes: 51053 against
-# the best bid/ask, 51277-51280 against the last price, 51300-51308 against the mark or index price).
-PRICE_REFUSALS = frozenset(
-    {"51053", *(str(code) for code in range(51277, 51281)), *(str(code) for code in range(51300, 51309))}
-)
 ALGO_EXISTS = "51065"  # a place for an algoClOrdId that exists: an earlier send landed
 ALGO_TRIGGERED = "51416"  # an amend or cancel of an algo that has fired already
 ALGO_ORDER_FAILED = "order_failed"  # OKX's algo state: it fired and its child order was refused
@@ -50,9 +47,11 @@ def stop_client_order_id(prefix: str, cycle_ts: int, n: int) -> str:
 def target(params: LadderParams, state: LadderState, view: ExchangeView) -> StopTarget | None:
     """The stop the machine's own fills call for now (None: no stop declared, or nothing to protect)."""
     stop = params.stop
+    if stop is None:
+        return None
     entry = cycle_summary(state, params.side).avg_entry
     size = ownership.exit_size(params, state, view)
-    if stop is None or entry is None or size <= 0:
+    if entry is None or size <= 0:
         return None
     tick = view.instrument(params.symbol).tickSz
     long = params.side == "buy"
@@ -111,11 +110,13 @@ def shown(stop: StopOrder) -> StopTarget | None:
 
 
 def refusal_is_final(stop: StopOrder) -> bool:
-    """A refusal that a new placement would meet again: the price is through the stop, or it fired and
-    its child order could not be placed. Anything else (a rate limit, a place that never landed) is
-    placed again."""
+    """A refusal that a new placement would meet again: the market is already through the trigger
+    (OKX's price-rule codes: 51046-51053, 51277-51280 against the last price, 51300-51308 against the
+    mark or index), or it fired and its child order could not be placed. Anything else (a rate limit,
+    a place that never landed) is placed again."""
     code = None if stop.reject is None else stop.reject.get("sCode")
-    return code in PRICE_REFUSALS or stop.okx.state == ALGO_ORDER_FAILED
+    price_refused = code is not None and CODE_CLASSES.get(code) is OkxStopPriceRefused
+    return price_refused or stop.okx.state == ALGO_ORDER_FAILED
 
 
 def children_settled(state: LadderState, stop: StopOrder) -> bool:
