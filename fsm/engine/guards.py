@@ -174,11 +174,8 @@ def stop_resize_due(ctx: TickContext) -> bool:
     stop = s.stop
     if stop is None or stop.state not in roles.working:
         return False
-    if stops.target(ctx.params, s, ctx.view) != stops.asked(stop):
-        return True
-    shown = stops.shown(stop)
-    settled = stop.asked_ts is not None and now - stop.asked_ts >= retry_ms
-    return settled and shown is not None and shown != stops.asked(stop)
+    want = stops.target(ctx.params, s, ctx.view)
+    return want is None or stops.amend_due(stop, want, now, retry_ms)
 
 
 @guard("stop")

@@ -73,10 +73,7 @@ def resize_stop(env: ActionEnv) -> None:
         return
     if strays:
         cancel_stops(env, strays, "a stray stop of ours works on OKX")
-    if stop is None or not working or want is None:
-        return
-    shown = stops.shown(stop)
-    if want != stops.asked(stop) or (shown is not None and shown != want):
+    if stop is not None and working and want is not None and stops.amend_due(stop, want, now, retry_ms):
         _amend(env, stop, want)
 
 

@@ -109,6 +109,16 @@ def shown(stop: StopOrder) -> StopTarget | None:
     return StopTarget(okx.sz, okx.slTriggerPx, okx.tpTriggerPx)
 
 
+def amend_due(stop: StopOrder, want: StopTarget, now_ms: int, retry_ms: int) -> bool:
+    """The working stop must be amended to `want`: it was last asked otherwise, or OKX still shows it
+    otherwise than last asked a retry interval after the ask (a lost amend)."""
+    if want != asked(stop):
+        return True
+    seen = shown(stop)
+    settled = stop.asked_ts is not None and now_ms - stop.asked_ts >= retry_ms
+    return settled and seen is not None and seen != want
+
+
 def refusal_is_final(stop: StopOrder) -> bool:
     """A refusal that a new placement would meet again: the market is already through the trigger
     (OKX's price-rule codes: 51046-51053, 51277-51280 against the last price, 51300-51308 against the
