@@ -378,6 +378,8 @@ def test_status_shows_the_stop_and_its_distance_and_history_the_exit_reason(cli:
     assert Decimal(protection["distance"]["px"]) == last - Decimal(stop["slTriggerPx"])
     text = h.machine("status", "--observe").output
     assert f"stop      {stop['algoClOrdId']} live  sl {stop['slTriggerPx']} (mark)" in text
+    watched = h.run("watch", MACHINE, "--state-dir", str(h.state_dir), "--observe").output
+    assert f"stop live {stop['slTriggerPx']} (mark) {protection['distance']['pct']}%" in watched
 
     h.sim.set_price(mark=str(Decimal(stop["slTriggerPx"]) - 5))
     h.tick(submit=True)
