@@ -42,7 +42,8 @@ def check(
     base_url: BaseUrlOpt = None,
     live: LiveOpt = False,
 ) -> None:
-    """Validate a machine's YAML (and its order machine); with --observe, the account it would trade."""
+    """Validate a machine's YAML (and its order and stop machines); with --observe, the account it would
+    trade."""
     from fsm.cli.render import print_json
     from fsm.cli.render_status import account_line
     from fsm.engine.machine import load_machine
@@ -70,13 +71,15 @@ def check(
                 "rows": len(spec.rows),
                 "spec_hash": spec.spec_hash,
                 "order_machine": loaded.order_spec.name,
+                "stop_machine": loaded.stop_spec.name,
                 "account": account,
             }
         )
     else:
         print(
             f"ok: {spec.path}: machine {spec.name} ({spec.kind}), {len(spec.states)} states, "
-            f"{len(spec.rows)} rows; order machine {loaded.order_spec.name} ok"
+            f"{len(spec.rows)} rows; order machine {loaded.order_spec.name} ok; stop machine "
+            f"{loaded.stop_spec.name} ok"
         )
         account_line(console(), account)
     if account is not None and account["refusal"]:
@@ -95,14 +98,14 @@ def diagram(
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
 ) -> None:
     """Draw the machine from its YAML, guards on the edges; the current state highlighted if known."""
-    from fsm.engine.machine import load_ladder_spec, load_machine, resolve_machine_path
+    from fsm.engine.machine import load_any_spec, load_machine, resolve_machine_path
     from fsm.engine.tick import read_state_unlocked
     from fsm.errors import EngineError
     from fsm.spec import diagram as draw
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format must be mermaid, dot, svg or png, not {fmt!r}")
-    spec = load_ladder_spec(resolve_machine_path(machine))
+    spec = load_any_spec(resolve_machine_path(machine))
     current = None
     if spec.kind == "ladder":
         loaded = load_machine(machine, state_dir=state_dir)

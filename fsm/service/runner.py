@@ -106,7 +106,7 @@ class RunOptions:
     ticks: int  # 0: until stopped
     accept_spec_change: bool = False
     adopt: bool = False
-    notify: Notifier | None = None  # webhook for fills, anomalies, rejections, parking and the stop
+    notify: Notifier | None = None  # webhook: fills, anomalies, rejections, a fired stop, parking, the stop
     full_reconcile_every: int = 10  # every Nth round (and the round after a failure) asks every endpoint
     time_sync_s: float = 300.0  # how often exchange time is measured (0: every round)
     push_reconcile_s: float = 60.0  # with a push feed: seconds between full REST reconciles
@@ -117,6 +117,10 @@ NOTIFIED_KINDS = {"fill": "fill", "anomaly": "anomaly"}
 
 def _rejected(machine: LoadedMachine, state: LadderState) -> set[str]:
     return {r.clOrdId for r in state.rungs if r.state in machine.orders.rejected}
+
+
+def _fired_stops(machine: LoadedMachine, state: LadderState) -> set[str]:
+    return {stop.algoClOrdId for stop in state.stops if stop.state in machine.stops.fired}
 
 
 class Runner:
@@ -282,6 +286,7 @@ class Runner:
         started, at = self._clock(), self._wall()
         trader = self.client if self.options.submit else None
         rejected_before = _rejected(slot.machine, slot.state)
+        fired_before = _fired_stops(slot.machine, slot.state)
         try:
             for path, request in spool.pending(slot.machine.state_path):
                 outcome = control.carry_out(slot.machine, slot.store, slot.state, view, trader, request)
@@ -303,6 +308,10 @@ class Runner:
         rejected = sorted(_rejected(slot.machine, result.state) - rejected_before)
         if rejected:
             self._notify(slot.name, "rejection", f"rungs ended rejected: {', '.join(rejected)}")
+        fired_stops = sorted(_fired_stops(slot.machine, result.state) - fired_before)
+        if fired_stops:
+            detail = f"OKX fired the stop {', '.join(fired_stops)}: its order closes our own size"
+            self._notify(slot.name, "stop_triggered", detail)
         beat = slot.beat
         if beat.consecutive_failures:
             log.info("%s: recovered after %d failed tick(s)", slot.name, beat.consecutive_failures)
