@@ -106,6 +106,29 @@ def requests_per_quiet_tick(count: int, rounds: int = 20) -> float:
         return sum(made.values()) / rounds
 
 
+def requests_per_quiet_holding_tick(rounds: int = 20) -> float:
+    """OKX requests a quiet round makes while one machine holds its position under a working stop (a
+    round that is not a full reconcile): the stop costs nothing until something moves."""
+    with account_with_entries_open(1) as account:
+        machine, store, state = account.machines[0], account.stores[0], account.states[0]
+        account.sim.set_price(min(r.px for r in state.rungs) - 3)
+        account.sim.advance(5)
+        run_tick(machine, store, state, ExchangeView(account.client), trader=account.client)
+        assert state.state == "filled" and state.stop is not None, state.state
+        account.sim.set_price(max(r.px for r in state.rungs) + 20)
+        account.sim.advance(machine.params.cancel_retry_seconds + 5)  # the stop was last asked a while ago
+        sync, instruments = TimeSync(), {}  # type: ignore[var-annotated]
+        warm = ExchangeView(account.client, instruments=instruments, time_sync=sync, full=True)
+        run_tick(machine, store, state, warm, trader=account.client)
+        before = account.requests()
+        for _ in range(rounds):
+            view = ExchangeView(account.client, instruments=instruments, time_sync=sync, full=False)
+            result = run_tick(machine, store, state, view, trader=account.client)
+            assert result.fired == [] and result.journaled == [], result
+        made = account.requests() - before
+        return sum(made.values()) / rounds
+
+
 class Replay:
     """A client that answers from what a real client answered the first time it was asked."""
 

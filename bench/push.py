@@ -17,7 +17,7 @@ from pathlib import Path
 
 from exchange import OkxClient, OkxOrder
 from exchange.sim import Simulator
-from exchange.ws import OkxPrivateStream
+from exchange.ws import ORDERS, OkxPrivateStream
 from fsm.service.push import PushFeed
 from fsm.service.runner import Runner, RunOptions
 
@@ -29,7 +29,7 @@ def _runner(sim: Simulator, state_dir: Path, *, interval_s: float, reconcile_s: 
 
     def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed:
         stream = OkxPrivateStream(
-            sim.ws_url, sim.api_key, sim.secret_key, sim.passphrase, now_ms=client.now_ms
+            sim.ws_url, sim.api_key, sim.secret_key, sim.passphrase, channel=ORDERS, now_ms=client.now_ms
         )
         return PushFeed(stream, on_push=on_push)
 

@@ -63,6 +63,12 @@ def main() -> None:
             f"per-order polling: {polling} ({polling / max(made, 1e-9):.0f}x)"
         )
 
+    holding = engine.requests_per_quiet_holding_tick(rounds=5 if args.quick else 20)
+    say(
+        f"requests per quiet tick holding a position under a working stop: {holding:.2f} (the position; "
+        f"the stop's algo only on a full reconcile or a move; target 1: {verdict(holding <= 1)})"
+    )
+
     quiet_ms, transition_ms, fsyncs = engine.cpu_per_machine_tick(500 if args.quick else 2000)
     say("engine CPU per machine-tick (replayed answers: no HTTP)")
     say(f"  quiet: {quiet_ms:.3f} ms (target <= 0.1: {verdict(quiet_ms <= 0.1)})")

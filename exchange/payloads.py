@@ -17,8 +17,10 @@ from exchange.records import SIDES, Instrument
 from exchange.sizing import build_contract_size, floor_to_step, format_decimal, require_positive, round_price
 
 CLIENT_ORDER_ID_MAX = 32
+TAG_MAX = 16
 BATCH_MAX = 20  # orders OKX takes in one batch-orders request
 _CLIENT_ORDER_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_TAG = re.compile(r"[A-Za-z0-9]+")
 _TRADABLE_STATES = frozenset({"live", "post_only"})
 ENTRY_OFFSETS = (Decimal("0.003"), Decimal("0.006"), Decimal("0.009"))
 
@@ -31,6 +33,13 @@ def check_client_order_id(client_order_id: str) -> str:
             f"got {client_order_id!r}"
         )
     return client_order_id
+
+
+def check_tag(tag: str) -> str:
+    """OKX's order tag (also Cancel All After's): 1-16 case-sensitive ASCII letters and digits."""
+    if not _TAG.fullmatch(tag) or len(tag) > TAG_MAX:
+        raise OkxInvalidRequest(f"a tag is 1 to {TAG_MAX} letters/digits, got {tag!r}")
+    return tag
 
 
 def build_client_order_id(prefix: str, signal_ts_ms: int, rung: int, attempt: int) -> str:
@@ -54,8 +63,10 @@ def render_post_only_limit_order_payload(
     td_mode: str = "isolated",
     pos_side: str | None = "long",
     instrument: Instrument,
+    tag: str | None = None,
 ) -> dict[str, str]:
-    """One post_only order: px rounded to tickSz (buys down, sells up), sz down to lotSz, minSz checked."""
+    """One post_only order: px rounded to tickSz (buys down, sells up), sz down to lotSz, minSz checked;
+    with `tag`, the order carries it (a tag-level Cancel All After covers it)."""
     if symbol != instrument.instId:
         raise OkxInvalidRequest(f"symbol {symbol!r} does not match instrument {instrument.instId!r}")
     if instrument.state not in _TRADABLE_STATES:
@@ -77,7 +88,10 @@ def render_post_only_limit_order_payload(
         raise OkxInvalidRequest(
             f"{symbol}: sz {format_decimal(rounded_sz)} above maxLmtSz {format_decimal(instrument.maxLmtSz)}"
         )
-    payload = {"instId": symbol, "tdMode": td_mode, "clOrdId": client_order_id, "side": side}
+    payload = {"instId": symbol, "tdMode": td_mode, "clOrdId": client_order_id}
+    if tag is not None:
+        payload["tag"] = check_tag(tag)
+    payload["side"] = side
     if pos_side is not None:
         payload["posSide"] = pos_side
     payload.update(ordType="post_only", px=format_decimal(rounded_px), sz=format_decimal(rounded_sz))
@@ -98,12 +112,14 @@ def render_ladder_rung_payload(
     sz: Decimal | None = None,
     td_mode: str = "isolated",
     pos_side: str | None = "long",
+    tag: str | None = None,
 ) -> dict[str, str]:
     """One post-only entry rung `offset` away from the reference, on the far side of it for `side`.
 
     A buy rests at reference x (1 - offset) rounded down to tickSz, a sell at reference x (1 + offset)
     rounded up. Its size is either `notional` worth of contracts at that price or the explicit `sz`
-    (exactly one), rounded down to lotSz; below minSz is an OkxInvalidRequest naming the rung.
+    (exactly one), rounded down to lotSz; below minSz is an OkxInvalidRequest naming the rung. `tag`
+    as for render_post_only_limit_order_payload.
     """
     if side not in SIDES:
         raise OkxInvalidRequest(f"rung {rung}: side must be buy or sell, got {side!r}")
@@ -126,6 +142,7 @@ def render_ladder_rung_payload(
             td_mode=td_mode,
             pos_side=pos_side,
             instrument=instrument,
+            tag=tag,
         )
     except OkxInvalidRequest as exc:
         raise OkxInvalidRequest(f"rung {rung} (offset {format_decimal(offset)}): {exc}") from None
@@ -176,6 +193,7 @@ PRICED_ORD_TYPES = frozenset({"limit", "post_only", "fok", "ioc"})
 ORD_TYPES = PRICED_ORD_TYPES | {"market", "optimal_limit_ioc"}
 POS_SIDES = frozenset({"long", "short", "net"})
 MGN_MODES = frozenset({"cross", "isolated"})
+TD_MODES = MGN_MODES | {"cash", "spot_isolated"}  # cash and spot_isolated are for spot
 
 
 def order_body(
@@ -189,6 +207,7 @@ def order_body(
     td_mode: str = "isolated",
     client_order_id: str | None = None,
     reduce_only: bool | None = None,
+    tag: str | None = None,
 ) -> dict[str, Any]:
     """The body of POST /api/v5/trade/order for these arguments (OkxInvalidRequest if they are bad)."""
     if side not in SIDES:
@@ -197,9 +216,15 @@ def order_body(
         raise OkxInvalidRequest(f"unsupported ordType {ord_type!r}")
     if (px is not None) != (ord_type in PRICED_ORD_TYPES):
         raise OkxInvalidRequest(f"ordType {ord_type} {'needs' if px is None else 'takes no'} px")
+    if pos_side not in (None, *POS_SIDES):
+        raise OkxInvalidRequest(f"posSide must be long, short or net, got {pos_side!r}")
+    if td_mode not in TD_MODES:
+        raise OkxInvalidRequest(f"tdMode must be cross, isolated, cash or spot_isolated, got {td_mode!r}")
     body: dict[str, Any] = {"instId": symbol, "tdMode": td_mode}
     if client_order_id is not None:
         body["clOrdId"] = check_client_order_id(client_order_id)
+    if tag is not None:
+        body["tag"] = check_tag(tag)
     body["side"] = side
     if pos_side is not None:
         body["posSide"] = pos_side
@@ -230,6 +255,28 @@ def close_position_body(
     body = {"instId": symbol, "mgnMode": mgn_mode, "posSide": pos_side}
     if client_order_id is not None:
         body["clOrdId"] = check_client_order_id(client_order_id)
+    return body
+
+
+CANCEL_ALL_AFTER_S = range(10, 121)  # OKX's timeOut: 0 disarms, else 10 to 120 seconds
+
+
+def cancel_all_after_body(timeout_s: int, tag: str | None, *, account_level: bool = False) -> dict[str, str]:
+    """The body of POST /api/v5/trade/cancel-all-after: `timeout_s` 0 (disarm) or 10-120 seconds, for the
+    orders placed with `tag`. No tag is the account level, which cancels every pending order of the
+    account, other machines' and the trader's own too: refused unless `account_level` asks for it."""
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int):
+        raise OkxInvalidRequest(f"timeOut is whole seconds, got {timeout_s!r}")
+    if timeout_s != 0 and timeout_s not in CANCEL_ALL_AFTER_S:
+        raise OkxInvalidRequest(f"timeOut is 0 (disarm) or 10 to 120 seconds, got {timeout_s}")
+    if (tag is None) != account_level:
+        raise OkxInvalidRequest(
+            "Cancel All After needs a tag (a tag-level timer covers only the orders placed with it); "
+            "no tag is the account level, which must be asked for with account_level=True"
+        )
+    body = {"timeOut": str(timeout_s)}
+    if tag is not None:
+        body["tag"] = check_tag(tag)
     return body
 
 

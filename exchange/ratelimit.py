@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class EndpointLimit:
-    """`limit` units per `window_s`; `per_key` says the budget is kept per instrument (or instType)."""
+    """`limit` units per `window_s`; `per_key` says the budget is kept per instrument (or instType, or
+    Cancel All After's tag)."""
 
     limit: int
     per_key: bool
@@ -27,6 +28,7 @@ ENDPOINT_LIMITS: Mapping[str, EndpointLimit] = {
     "POST /api/v5/trade/cancel-order": EndpointLimit(60, per_key=True),
     "POST /api/v5/trade/cancel-batch-orders": EndpointLimit(300, per_key=True),
     "POST /api/v5/trade/close-position": EndpointLimit(20, per_key=True),
+    "POST /api/v5/trade/cancel-all-after": EndpointLimit(1, per_key=True, window_s=1.0),  # per tag
     "GET /api/v5/trade/order": EndpointLimit(60, per_key=True),
     "GET /api/v5/trade/orders-pending": EndpointLimit(60, per_key=False),
     "GET /api/v5/trade/orders-history": EndpointLimit(40, per_key=False),

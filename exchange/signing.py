@@ -91,11 +91,17 @@ class Signer:
         return redact(text, (self._api_key, self._secret_key, self._passphrase))
 
 
+MIN_MASKED = 4  # no real credential is this short: OKX keys are UUIDs, secrets 32 hex digits
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     """`text` with every secret masked: as given, escaped as a message (repr) or a JSON line shows it,
     and each piece of it between control characters, stripped (what a server, a header check or a
     log keeps of a pasted value such as `"pass\\n"` or `"key\\r\\nX-Evil: 1"`). The one redactor: the
-    client masks OKX's answers with it, the CLI and the runner every error text they show."""
+    client masks OKX's answers with it, the CLI and the runner every error text they show.
+
+    A form shorter than MIN_MASKED is left alone: no OKX credential is that short, and masking a
+    one-letter value would mangle every text and show where that letter stands."""
     forms = {form for secret in secrets if secret for form in _forms(secret)}
     for form in sorted(forms, key=len, reverse=True):  # longest first: no form leaves part of another
         text = text.replace(form, REDACTED)
@@ -106,8 +112,7 @@ def _forms(secret: str) -> set[str]:
     """The texts that would show `secret`, or what is left of it once its control characters split it."""
     pieces = "".join(c if c.isprintable() else "\n" for c in secret).split("\n")
     forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], *(p.strip() for p in pieces)}
-    forms.discard("")
-    return forms
+    return {form for form in forms if len(form) >= MIN_MASKED}
 
 
 def mask(api_key: str) -> str:

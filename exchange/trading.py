@@ -1,4 +1,4 @@
-"""OkxClient's trading endpoints: place, cancel and close, and set leverage.
+"""OkxClient's trading endpoints: place, cancel and close, set leverage, and Cancel All After.
 
 Each raises OkxNotArmed before any I/O unless the client is armed, and is sent once: an accepted ack
 is not a fill or a cancel, a refusal raises its OkxApiError, and an answer that does not say raises
@@ -19,6 +19,7 @@ from exchange.errors import (
 )
 from exchange.paths import (
     BATCH_ORDERS,
+    CANCEL_ALL_AFTER,
     CANCEL_BATCH_ORDERS,
     CANCEL_ORDER,
     CLOSE_POSITION,
@@ -27,13 +28,15 @@ from exchange.paths import (
 )
 from exchange.payloads import (
     BATCH_MAX,
+    cancel_all_after_body,
     cancel_item,
     check_client_order_id,
+    check_tag,
     close_position_body,
     order_body,
     set_leverage_body,
 )
-from exchange.records import OkxOrderAck, parse_ack
+from exchange.records import OkxCancelAllAfter, OkxOrderAck, parse_ack, parse_cancel_all_after
 from exchange.transport import OkxTransport
 from exchange.wire import Envelope, first_object, objects
 
@@ -50,7 +53,8 @@ class TradingEndpoints(OkxTransport):
         instrument's maximum); a lost answer is ambiguous: read get_leverage to know.
         """
         self._require_armed()
-        return self._write_one(SET_LEVERAGE, set_leverage_body(symbol, lever, mgn_mode, pos_side), symbol)
+        body = set_leverage_body(symbol, lever, mgn_mode, pos_side)
+        return self._write_one(SET_LEVERAGE, body, key=symbol, echoed={"instId": symbol})
 
     def place_order(
         self,
@@ -65,11 +69,13 @@ class TradingEndpoints(OkxTransport):
         client_order_id: str | None = None,
         reduce_only: bool | None = None,
         exp_time_ms: int | None = None,
+        tag: str | None = None,
     ) -> OkxOrderAck:
         """Place one order. Returns the accepted ack; a refused order raises its OkxApiError subclass.
 
         `exp_time_ms` (Unix ms, exchange time) is sent as OKX's expTime header: processed later than
-        that, the request is refused (50037) and never applied.
+        that, the request is refused (50037) and never applied. `tag` marks the order for a tag-level
+        Cancel All After.
         """
         self._require_armed()
         body = order_body(
@@ -82,6 +88,7 @@ class TradingEndpoints(OkxTransport):
             td_mode=td_mode,
             client_order_id=client_order_id,
             reduce_only=reduce_only,
+            tag=tag,
         )
         return self._acks(self._write(ORDER, body, key=symbol, exp_time_ms=exp_time_ms), ORDER, 1)[0]
 
@@ -101,6 +108,8 @@ class TradingEndpoints(OkxTransport):
                 raise OkxInvalidRequest(f"every payload must be for {symbol} with string values: {item}")
             if "clOrdId" in item:
                 check_client_order_id(item["clOrdId"])
+            if "tag" in item:
+                check_tag(item["tag"])
         client_order_ids = [item["clOrdId"] for item in items if "clOrdId" in item]
         if len(set(client_order_ids)) != len(client_order_ids):
             raise OkxInvalidRequest(f"clOrdIds must be unique within a batch: {client_order_ids}")
@@ -130,19 +139,43 @@ class TradingEndpoints(OkxTransport):
     ) -> Mapping[str, str]:
         """Close a whole position with OKX's reduce-only market close; returns OKX's answer item."""
         self._require_armed()
-        return self._write_one(
-            CLOSE_POSITION, close_position_body(symbol, pos_side, mgn_mode, client_order_id), symbol
-        )
+        body = close_position_body(symbol, pos_side, mgn_mode, client_order_id)
+        return self._write_one(CLOSE_POSITION, body, key=symbol, echoed={"instId": symbol})
 
-    def _write_one(self, path: str, body: Mapping[str, str], symbol: str) -> Mapping[str, str]:
-        """A POST answered by one object for `symbol` (no per-item sCode): refused, ambiguous, or its item."""
-        env = self._write(path, body, key=symbol)
+    def cancel_all_after(
+        self, timeout_s: int, tag: str | None, *, account_level: bool = False
+    ) -> OkxCancelAllAfter:
+        """Arm OKX's dead man's switch for the pending orders placed with `tag`: unless called again
+        within `timeout_s` (10-120) seconds, OKX cancels them; 0 disarms it. Each call re-arms; OKX takes
+        one a second per tag (the client waits for it) and at most 20 live tags (51071).
+
+        The tag is required: None is the account level, which cancels every pending order of the account
+        (other machines' and the trader's own), and is refused before any I/O unless `account_level`.
+        Whether algo orders are cancelled too OKX does not say. A refusal raises its OkxApiError; an
+        answer that does not say raises OkxAmbiguousOutcome (call again: arming is idempotent).
+        """
+        self._require_armed()
+        body = cancel_all_after_body(timeout_s, tag, account_level=account_level)
+        tag_text = body.get("tag", "")
+        item = self._write_one(CANCEL_ALL_AFTER, body, key=tag_text, echoed={"tag": tag_text})
+        try:
+            return parse_cancel_all_after(item)
+        except OkxInvalidPayload as exc:
+            raise OkxAmbiguousOutcome(f"POST {CANCEL_ALL_AFTER}: unreadable answer: {exc}") from exc
+
+    def _write_one(
+        self, path: str, body: Mapping[str, str], *, key: str, echoed: Mapping[str, str]
+    ) -> Mapping[str, str]:
+        """A POST answered by one object (no per-item sCode) that repeats the `echoed` fields of the
+        request: refused, ambiguous, or its item."""
+        env = self._write(path, body, key=key)
         if env.code != "0":
             raise self._api_error(env)
         try:
             item = first_object(env)
-            if item.get("instId") != symbol:
-                raise OkxInvalidPayload(f"answered for {item.get('instId')!r}")
+            for name, value in echoed.items():
+                if item.get(name, "") != value:
+                    raise OkxInvalidPayload(f"answered with {name} {item.get(name)!r}, not {value!r}")
         except OkxInvalidPayload as exc:
             raise OkxAmbiguousOutcome(f"POST {path}: unreadable answer: {exc}") from exc
         return {k: v for k, v in item.items() if isinstance(v, str)}

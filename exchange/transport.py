@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
@@ -32,6 +31,7 @@ from exchange.paths import SERVER_TIME
 from exchange.ratelimit import RateLimiter
 from exchange.records import OkxOrderAck, parse_ack, parse_server_time
 from exchange.signing import Signer, iso_timestamp, json_body, request_path
+from exchange.urls import url_problem
 from exchange.wire import Envelope, decode_envelope, first_object, objects
 
 T = TypeVar("T")
@@ -64,15 +64,9 @@ class OkxTransport:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        parts = urlsplit(base_url)
-        if (
-            parts.scheme not in ("http", "https")
-            or not parts.netloc
-            or parts.path not in ("", "/")
-            or parts.query
-            or parts.fragment
-        ):
-            raise OkxInvalidRequest(f"base_url must be scheme://host[:port] only, got {base_url!r}")
+        problem = url_problem(base_url)
+        if problem is not None:
+            raise OkxInvalidRequest(f"base_url must be scheme://host[:port] only: {problem}")
         self._base_url = base_url.rstrip("/")
         self._signer = Signer(api_key, secret_key, passphrase, demo=demo)
         self._api_key = api_key

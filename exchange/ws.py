@@ -1,8 +1,11 @@
-"""OKX v5 private WebSocket: login, the `orders` and `positions` channels, keepalive and reconnect.
+"""OKX v5 private WebSocket: login, a channel's subscription and typed pushes, keepalive and reconnect.
 
-Demo trading is chosen by the host (`DEMO_PRIVATE_URL`, wss://wspap.okx.com:8443): the
-`x-simulated-trading` header selects demo on REST only. Pushes are hints that make a REST reconcile
-come sooner, never the truth: while the stream reconnects, changes are not replayed.
+Two channels: `orders` (with `positions`) on /ws/v5/private, and `orders-algo` on /ws/v5/business (OKX
+serves algo orders there only); one stream class serves either. Demo trading is chosen by the host
+(`DEMO_PRIVATE_URL`, wss://wspap.okx.com:8443): the `x-simulated-trading` header selects demo on REST
+only. Pushes are hints that make a REST reconcile come sooner, never the truth: nothing is pushed on
+subscribe and changes missed while the stream reconnects are not replayed, so after every (re)connect
+the caller sweeps REST (orders-pending; for algos orders-algo-pending and history).
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import json
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
@@ -21,16 +26,18 @@ from exchange.errors import (
     OkxAuthError,
     OkxError,
     OkxInvalidPayload,
+    OkxInvalidRequest,
     OkxTimestampError,
     OkxTransportError,
 )
-from exchange.records import OkxOrder, parse_order
+from exchange.records import OkxAlgoOrder, OkxOrder, parse_algo_order, parse_order
 from exchange.signing import Signer, mask
 
-LIVE_PRIVATE_URL = "wss://ws.okx.com:8443/ws/v5/private"
-DEMO_PRIVATE_URL = "wss://wspap.okx.com:8443/ws/v5/private"
+PRIVATE_PATH = "/ws/v5/private"
+BUSINESS_PATH = "/ws/v5/business"
+LIVE_PRIVATE_URL = f"wss://ws.okx.com:8443{PRIVATE_PATH}"
+DEMO_PRIVATE_URL = f"wss://wspap.okx.com:8443{PRIVATE_PATH}"
 VERIFY_PATH = "/users/self/verify"
-SUBSCRIPTIONS = ({"channel": "orders", "instType": "SWAP"}, {"channel": "positions", "instType": "SWAP"})
 PING_AFTER_S = 25.0  # OKX closes a connection idle for 30 s
 PONG_WAIT_S = 5.0
 # A WS refusal has no HTTP status of its own: it comes over the upgraded connection (HTTP 101).
@@ -38,16 +45,67 @@ WS_STATUS = 101
 _TIMESTAMP_CODES = frozenset({"60004", "60006"})
 _ERRORS = (OSError, TimeoutError, ConnectionClosed, InvalidHandshake)
 
+R = TypeVar("R")
 
-class OkxPrivateStream:
-    """One private WebSocket connection that logs in, subscribes and yields `OkxOrder` pushes.
+
+@dataclass(frozen=True)
+class Channel(Generic[R]):
+    """A private channel a stream reads: the URL path serving it, what it subscribes, the channel whose
+    pushes it yields (others subscribed alongside are only heard) and how one pushed item is parsed."""
+
+    name: str
+    path: str
+    subscriptions: tuple[Mapping[str, str], ...]
+    parse: Callable[[Any], R]
+
+
+def _parse_pushed_order(item: Any) -> OkxOrder:
+    """An `orders` push item with the REST parser: the WS channel says avgPx "0" before any fill, REST
+    says ""."""
+    if isinstance(item, Mapping) and item.get("avgPx") == "0" and item.get("accFillSz") in ("0", ""):
+        item = {**item, "avgPx": ""}
+    return parse_order(item)
+
+
+ORDERS: Channel[OkxOrder] = Channel(
+    "orders",
+    PRIVATE_PATH,
+    ({"channel": "orders", "instType": "SWAP"}, {"channel": "positions", "instType": "SWAP"}),
+    _parse_pushed_order,
+)
+ALGO_ORDERS: Channel[OkxAlgoOrder] = Channel(
+    "orders-algo", BUSINESS_PATH, ({"channel": "orders-algo", "instType": "SWAP"},), parse_algo_order
+)
+
+
+def channel_url(private_url: str, channel: Channel[Any]) -> str:
+    """The URL serving `channel`, given the private one: OKX pairs /ws/v5/private with /ws/v5/business on
+    the same host and port, the query kept (demo's `?brokerId=9999` on both). OkxInvalidRequest when
+    `private_url` does not end in /ws/v5/private and `channel` lives elsewhere."""
+    if channel.path == PRIVATE_PATH:
+        return private_url
+    parts = urlsplit(private_url)
+    if not parts.path.endswith(PRIVATE_PATH):
+        raise OkxInvalidRequest(
+            f"cannot derive the {channel.name} URL ({channel.path}) from {private_url!r}: "
+            f"its path does not end in {PRIVATE_PATH}"
+        )
+    path = parts.path[: -len(PRIVATE_PATH)] + channel.path
+    return urlunsplit(parts._replace(path=path))
+
+
+class OkxPrivateStream(Generic[R]):
+    """One private WebSocket connection that logs in, subscribes `channel` and yields its pushes, parsed.
+
+    `url` serves the channel (`channel_url` derives the business URL from the private one).
 
     `now_ms` is the caller's exchange-time source (local clock plus the offset to OKX), so a skewed
     local clock still logs in; `login_ms`, when given, is asked instead at each login (for example
     exchange time measured afresh: a login is refused 30 s off OKX's clock). After a broken
     connection, `receive` reconnects with bounded backoff, logs in and subscribes again; `reconnects`
-    counts the successes. A refused login raises `OkxAuthError` (`OkxTimestampError` for a bad
-    timestamp) and is never retried.
+    counts the successes. OKX pushes nothing on subscribe: what changed before `connect` or while
+    reconnecting is the caller's to read over REST. A refused login raises `OkxAuthError`
+    (`OkxTimestampError` for a bad timestamp) and is never retried.
     """
 
     def __init__(
@@ -57,6 +115,7 @@ class OkxPrivateStream:
         secret_key: str,
         passphrase: str,
         *,
+        channel: Channel[R],
         now_ms: Callable[[], int],
         login_ms: Callable[[], int] | None = None,
         ping_after: float = PING_AFTER_S,
@@ -67,6 +126,7 @@ class OkxPrivateStream:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._url = url
+        self._channel = channel
         self._api_key = api_key
         self._signer = Signer(api_key, secret_key, passphrase, demo=False)
         self._now_ms = now_ms
@@ -79,22 +139,29 @@ class OkxPrivateStream:
         self._sleep = sleep
         self._conn: ClientConnection | None = None
         self._wanted = False  # connect() was called and close() was not
-        self._pending: deque[OkxOrder] = deque()
+        self._pending: deque[R] = deque()
         self._last_message = time.monotonic()
         self._ping_sent: float | None = None
         self.reconnects = 0
         self.pongs = 0
-        self.last_push_at: int | None = None  # exchange ms of the last orders push
+        self.last_push_at: int | None = None  # exchange ms of the channel's last push
 
     def __repr__(self) -> str:
-        key = mask(self._api_key)
-        return f"OkxPrivateStream(url={self._url!r}, api_key={key!r}, connected={self.connected})"
+        key, channel = mask(self._api_key), self._channel.name
+        return (
+            f"OkxPrivateStream(url={self._url!r}, channel={channel!r}, api_key={key!r}, "
+            f"connected={self.connected})"
+        )
+
+    @property
+    def url(self) -> str:
+        return self._url
 
     @property
     def connected(self) -> bool:
         return self._conn is not None
 
-    def __enter__(self) -> OkxPrivateStream:
+    def __enter__(self) -> OkxPrivateStream[R]:
         self.connect()
         return self
 
@@ -147,8 +214,9 @@ class OkxPrivateStream:
         try:
             conn.send(json.dumps({"op": "login", "args": [login]}))
             self._expect(conn, "login")
-            conn.send(json.dumps({"op": "subscribe", "args": list(SUBSCRIPTIONS)}))
-            for _ in SUBSCRIPTIONS:
+            subscriptions = self._channel.subscriptions
+            conn.send(json.dumps({"op": "subscribe", "args": list(subscriptions)}))
+            for _ in subscriptions:
                 self._expect(conn, "subscribe")
         except _ERRORS as exc:
             raise OkxTransportError(f"WebSocket login failed: {type(exc).__name__}", sent=True) from None
@@ -173,8 +241,8 @@ class OkxPrivateStream:
         cls = OkxTimestampError if code in _TIMESTAMP_CODES else OkxAuthError
         return cls(code, msg, WS_STATUS)
 
-    def receive(self, timeout: float) -> OkxOrder | None:
-        """The next order push, or None when none came within `timeout` seconds.
+    def receive(self, timeout: float) -> R | None:
+        """The next record pushed on the channel, or None when none came within `timeout` seconds.
 
         Sends the text "ping" after `ping_after` idle seconds; a missing "pong", a dropped socket or a
         failed read reconnects (which may take longer than `timeout`).
@@ -195,12 +263,12 @@ class OkxPrivateStream:
                 self._drop()
         return self._pending.popleft()
 
-    def __iter__(self) -> Iterator[OkxOrder]:
-        """Order pushes, forever (each wait is one `ping_after` long)."""
+    def __iter__(self) -> Iterator[R]:
+        """The channel's pushes, forever (each wait is one `ping_after` long)."""
         while True:
-            order = self.receive(self._ping_after)
-            if order is not None:
-                yield order
+            record = self.receive(self._ping_after)
+            if record is not None:
+                yield record
 
     def _keepalive_due(self) -> float:
         if self._ping_sent is not None:
@@ -242,14 +310,16 @@ class OkxPrivateStream:
         return message
 
     def _queue_push(self, message: Mapping[str, Any]) -> None:
-        """Parse an `orders` push with the REST parser; other channels and events are skipped."""
+        """Parse a push of the stream's channel with its REST parser; other channels and events are
+        skipped."""
         arg = message.get("arg")
-        if "event" in message or not isinstance(arg, Mapping) or arg.get("channel") != "orders":
+        name = self._channel.name
+        if "event" in message or not isinstance(arg, Mapping) or arg.get("channel") != name:
             return
         data = message.get("data")
         if not isinstance(data, list):
-            raise OkxInvalidPayload("ws orders push: data is not a list")
-        self._pending.extend(parse_order(_as_rest(item)) for item in data)
+            raise OkxInvalidPayload(f"ws {name} push: data is not a list")
+        self._pending.extend(self._channel.parse(item) for item in data)
         self.last_push_at = self._now_ms()
 
     def _reconnect(self) -> None:
@@ -265,10 +335,3 @@ class OkxPrivateStream:
             self.reconnects += 1
             return
         raise OkxTransportError(f"WebSocket reconnect failed {self._max_attempts} times", sent=False)
-
-
-def _as_rest(item: Any) -> Any:
-    """A push item in the REST shape: the WS channel says avgPx "0" before any fill, REST says ""."""
-    if isinstance(item, Mapping) and item.get("avgPx") == "0" and item.get("accFillSz") in ("0", ""):
-        return {**item, "avgPx": ""}
-    return item

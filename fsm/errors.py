@@ -30,8 +30,9 @@ _MEANINGS = {
         "confirmed)"
     ),
     ExitStatus.STATE_REFUSED: (
-        "state refused (corrupt or mismatched state file, broken or torn journal, a command that does not "
-        "apply in the current state, orders of ours to --adopt, an order the hard limits refuse)"
+        "state refused (corrupt or mismatched state file, broken or torn journal, an unusable state "
+        "directory, a command that does not apply in the current state, orders of ours to --adopt, an order "
+        "the hard limits refuse)"
     ),
     ExitStatus.EXCHANGE: (
         "exchange error (OKX refused or could not be reached, an account the machine cannot trade)"
@@ -44,6 +45,20 @@ class EngineError(Exception):
     """Base of every error the engine reports to the operator."""
 
     exit_code: ExitStatus = ExitStatus.USAGE
+
+
+def exit_status(exc: BaseException) -> ExitStatus | None:
+    """The status an error ends a command with: an engine error's own, EXCHANGE for OKX's, STATE_REFUSED
+    for a file or directory that cannot be read or written; None for anything else (a bug)."""
+    from exchange.errors import OkxError  # here: --help reads the statuses without loading `exchange`
+
+    if isinstance(exc, EngineError):
+        return exc.exit_code
+    if isinstance(exc, OkxError):
+        return ExitStatus.EXCHANGE
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return ExitStatus.STATE_REFUSED
+    return None
 
 
 class NotConfirmed(EngineError):

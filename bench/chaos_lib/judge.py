@@ -81,14 +81,16 @@ def check_duplicates(ledger: VenueLedger, v: Violations) -> None:
 
 
 def check_lost_fills(ledger: VenueLedger, journal: Journal, v: Violations) -> None:
-    """Every venue fill of a clOrdId with the machine's prefix has a `fill` record with its tradeId."""
+    """Every venue fill of a clOrdId with the machine's prefix (or of a child order its stop placed) has a
+    `fill` record with its tradeId."""
     journaled = journal.fill_trade_ids()
     for fill in ledger.our_fills():
         trade_id = str(fill["tradeId"])
         if trade_id not in journaled:
-            cl = str(fill["clOrdId"])
+            cl = str(fill["clOrdId"] or "")
+            kind = order_kind(cl) if cl else f"stop child {fill['ordId']}"
             v.lost_fills[trade_id] = (
-                f"{order_kind(cl)} fill of {cl}: {fill['side']} {fill['fillSz']} @ {fill['fillPx']} "
+                f"{kind} fill of {cl}: {fill['side']} {fill['fillSz']} @ {fill['fillPx']} "
                 f"(ts {fill['ts']}) not in the journal"
             )
 
@@ -116,7 +118,7 @@ def venue_long(state: dict[str, Any]) -> Decimal:
 
 def check_stuck(snapshot: dict[str, Any] | None, ledger: VenueLedger, v: Violations) -> None:
     """After the settle: the machine rests in idle/closed, and then nothing of its own is left on the
-    venue (no pending order with the prefix; the long position less the hand trades is 0)."""
+    venue (no pending order with the prefix, no live stop; the long position less the hand trades is 0)."""
     if snapshot is None:
         v.stuck["state"] = "no readable state file after the settle"
         return
@@ -140,6 +142,8 @@ def check_stuck(snapshot: dict[str, Any] | None, ledger: VenueLedger, v: Violati
         return
     for cl in sorted(ledger.pending_client_order_ids()):
         v.stuck[cl] = f"machine {state}, but OKX shows {cl} pending"
+    for algo_cl in ledger.live_algos():
+        v.stuck[algo_cl] = f"machine {state}, but OKX shows its stop {algo_cl} live"
     held, hands = venue_long(ledger.last), hand_net(ledger)
     own = held - hands
     if own != 0:

@@ -120,4 +120,19 @@ class VenueLedger:
         }
 
     def our_fills(self) -> list[dict[str, Any]]:
-        return [f for f in self.fills.values() if _ours(str(f.get("clOrdId") or ""))]
+        """Fills of our clOrdIds, and of the child orders our stops placed when they fired (those carry
+        our algoClOrdId; their fills carry neither id, only the child's ordId)."""
+        children = {o for o, order in self.orders.items() if _ours(str(order.get("algoClOrdId") or ""))}
+        return [
+            f
+            for f in self.fills.values()
+            if _ours(str(f.get("clOrdId") or "")) or str(f.get("ordId")) in children
+        ]
+
+    def live_algos(self) -> list[str]:
+        """algoClOrdIds of our algo orders (stops) live in the latest snapshot."""
+        return [
+            str(a["algoClOrdId"])
+            for a in self.last.get("algos", [])
+            if a.get("state") == "live" and _ours(str(a.get("algoClOrdId") or ""))
+        ]

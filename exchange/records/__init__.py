@@ -22,10 +22,12 @@ from exchange.records.market import Candle, Instrument, parse_candle, parse_inst
 from exchange.records.orders import (
     ORDER_STATES,
     SIDES,
+    OkxCancelAllAfter,
     OkxFill,
     OkxOrder,
     OkxOrderAck,
     parse_ack,
+    parse_cancel_all_after,
     parse_fill,
     parse_order,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "Instrument",
     "Leverage",
     "OkxAlgoOrder",
+    "OkxCancelAllAfter",
     "OkxFill",
     "OkxOrder",
     "OkxOrderAck",
@@ -51,6 +54,7 @@ __all__ = [
     "parse_ack",
     "parse_algo_order",
     "parse_balance",
+    "parse_cancel_all_after",
     "parse_candle",
     "parse_fill",
     "parse_instrument",

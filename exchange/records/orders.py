@@ -1,4 +1,5 @@
-"""Order records: an order, a fill, the ack of a place or cancel, and their parsers."""
+"""Order records: an order, a fill, the ack of a place or cancel, Cancel All After's answer, and their
+parsers."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class OkxOrder:
     instId: str
     ordId: str
     clOrdId: str | None
+    tag: str | None  # the order's tag: what a tag-level Cancel All After covers
     px: Decimal | None
     sz: Decimal
     ordType: str
@@ -95,12 +97,28 @@ class OkxOrderAck:
         return self.sCode == "0"
 
 
+@dataclass(frozen=True)
+class OkxCancelAllAfter:
+    """OKX's answer to Cancel All After: when the timer of `tag` (None: the account level) cancels the
+    pending orders it covers, unless refreshed before; `triggerTime` 0 means disarmed."""
+
+    triggerTime: int
+    tag: str | None
+    ts: int
+    raw: Mapping[str, Any] = raw_field()
+
+    @property
+    def armed(self) -> bool:
+        return self.triggerTime != 0
+
+
 def parse_order(obj: Any) -> OkxOrder:
     f = Fields("order", obj)
     return OkxOrder(
         instId=f.text("instId"),
         ordId=f.text("ordId"),
         clOrdId=f.opt_text("clOrdId"),
+        tag=f.opt_text("tag"),
         px=f.opt_decimal("px"),
         sz=f.decimal("sz"),
         ordType=f.text("ordType"),
@@ -162,3 +180,8 @@ def parse_ack(obj: Any) -> OkxOrderAck:
         reqId=f.opt_text("reqId"),
         raw=f.obj,
     )
+
+
+def parse_cancel_all_after(obj: Any) -> OkxCancelAllAfter:
+    f = Fields("cancel all after", obj)
+    return OkxCancelAllAfter(triggerTime=f.ms("triggerTime"), tag=f.opt_text("tag"), ts=f.ms("ts"), raw=f.obj)

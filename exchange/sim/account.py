@@ -6,7 +6,7 @@ positive; in net mode posSide is net and `pos` is signed (positive long, negativ
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -83,10 +83,12 @@ class Position:
         """Initial margin of a cross position (isolated ones hold `margin` instead)."""
         return self.notional(mark) / self.lever if self.mgn_mode == "cross" else Decimal(0)
 
-    def to_okx(self, mark: Decimal, avail_pos: Decimal) -> dict[str, Any]:
-        upl = self.upl(mark)
+    def to_okx(self, prices: Mapping[str, Decimal], avail_pos: Decimal) -> dict[str, Any]:
+        """The position as GET /account/positions shows it. `prices` are last, mark and index: upl, the
+        notional and a cross position's margin are at mark, as OKX prices them; uplLastPx at last."""
+        mark, last = prices["mark"], prices["last"]
+        upl, upl_last = self.upl(mark), self.upl(last)
         held = self.margin if self.mgn_mode == "isolated" else self.imr(mark)
-        ratio = (upl / held).quantize(RATIO_STEP) if held else Decimal(0)  # OKX shows ~16 places
         isolated = self.mgn_mode == "isolated"
         return {
             **dict.fromkeys(_POSITION_BLANKS, ""),
@@ -98,10 +100,10 @@ class Position:
             "closeOrderAlgo": [],
             "fee": fmt(self.fee),
             "fundingFee": "0",
-            "idxPx": fmt(mark),
+            "idxPx": fmt(prices["index"]),
             "instId": self.inst.inst_id,
             "instType": "SWAP",
-            "last": fmt(mark),
+            "last": fmt(last),
             "imr": "" if isolated else fmt(self.imr(mark)),
             "lever": fmt(self.lever),
             "liqPenalty": "0",
@@ -118,10 +120,14 @@ class Position:
             "tradeId": self.trade_id,
             "uTime": str(self.u_time),
             "upl": fmt(upl),
-            "uplLastPx": fmt(upl),
-            "uplRatio": fmt(ratio),
-            "uplRatioLastPx": fmt(ratio),
+            "uplLastPx": fmt(upl_last),
+            "uplRatio": fmt(_ratio(upl, held)),
+            "uplRatioLastPx": fmt(_ratio(upl_last, held)),
         }
+
+
+def _ratio(upl: Decimal, held: Decimal) -> Decimal:
+    return (upl / held).quantize(RATIO_STEP) if held else Decimal(0)  # OKX shows ~16 places
 
 
 def margin_for(inst: Instrument, px: Decimal, sz: Decimal, lever: Decimal) -> Decimal:

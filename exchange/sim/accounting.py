@@ -63,7 +63,12 @@ class Accounting(Book):
         return self.account.cash - self.account.iso_margin() - self._cross_imr() - self.ord_frozen()
 
     def _cross_imr(self) -> Decimal:
-        return self.account.cross_imr(self.mark)
+        return self.account.cross_imr(self._mark_px)
+
+    def _mark_px(self, inst: Instrument) -> Decimal:
+        """OKX's mark price: what positions' upl and cross margin are priced at (the last price until
+        POST /sim/price sets it apart)."""
+        return self.feeds(inst)["mark"]
 
     def ord_frozen(self) -> Decimal:
         return sum((o.frozen for o in self.open.values()), Decimal(0))
@@ -71,10 +76,10 @@ class Accounting(Book):
     def positions(self, accept: Callable[[Position], bool] = lambda _: True) -> list[dict[str, Any]]:
         chosen = [p for p in self.account.positions.values() if accept(p)]
         chosen.sort(key=lambda p: p.c_time, reverse=True)
-        return [p.to_okx(self.mark(p.inst), p.size - self._pending_close(p.key)) for p in chosen]
+        return [p.to_okx(self.feeds(p.inst), p.size - self._pending_close(p.key)) for p in chosen]
 
     def balance(self) -> dict[str, Any]:
-        upl = sum((p.upl(self.mark(p.inst)) for p in self.account.positions.values()), Decimal(0))
+        upl = sum((p.upl(self._mark_px(p.inst)) for p in self.account.positions.values()), Decimal(0))
         return self.account.to_okx(self.ord_frozen(), self._cross_imr(), upl, self.now_ms())
 
     def _settings_locked(self) -> bool:

@@ -13,10 +13,11 @@ from itertools import takewhile
 
 from .account import Account
 from .algos import Algo
+from .cancel_all_after import CancelAllAfter
 from .clock import Clock
 from .deferred import DeferredQueue
 from .instruments import Instrument
-from .market import Market, PricePath
+from .market import FEEDS, Market, PricePath
 from .orders import Fill, IdSource, Order
 from .quirks import Quirks
 
@@ -34,6 +35,7 @@ CANCEL_BY_USER = "1"
 CANCEL_FOK = "13"
 CANCEL_IOC = "14"
 CANCEL_POSITION_CLOSED = "17"
+CANCEL_ALL_AFTER = "20"  # OKX's WS order channel doc: "cancel-all-after triggered"
 CANCEL_POST_ONLY = "31"
 
 
@@ -60,6 +62,7 @@ class Book:
         self.fills: list[Fill] = []
         self.deferred = DeferredQueue()  # requests accepted on arrival, applied later
         self.cancel_requested: dict[str, Order] = {}  # answered sCode 0, canceled at the next step
+        self.caa_timers = CancelAllAfter()  # the dead man's switch: armed timers by tag
 
     def now_ms(self) -> int:
         """The clock, or during a matching step that step's time (what late requests are stamped with)."""
@@ -70,6 +73,11 @@ class Book:
 
     def mark(self, inst: Instrument) -> Decimal:
         return self.market.paths[inst.inst_id].px
+
+    def feeds(self, inst: Instrument) -> dict[str, Decimal]:
+        """The instrument's prices by OKX's name (triggerPxType): last, and mark / index set apart from it."""
+        path = self.path(inst.inst_id)
+        return {name: path.feed(name) for name in FEEDS}
 
     def resting(self, inst_id: str) -> list[Order]:
         return [o for o in self.open.values() if o.inst.inst_id == inst_id]

@@ -132,6 +132,7 @@ def serve(
             "secret_key": sim.secret_key,
             "passphrase": sim.passphrase,
             "ws_url": sim.ws_url,
+            "business_ws_url": sim.business_ws_url,
         }
         sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()

@@ -44,6 +44,7 @@ MESSAGES: dict[str, str] = {
     "51020": "Your order should meet or exceed the minimum order amount.",
     "51023": "Position doesn't exist.",
     "51041": "Portfolio margin account only supports net mode.",
+    "51071": "The maximum number of tag-level cancel all after timers has been reached.",  # text guessed
     "51088": "You can only place 1 TP/SL order to close an entire position",
     "51100": "Unable to place order. Take profit/Stop loss conditions cannot be added to reduce-only orders.",
     "51111": "Maximum 20 orders can be placed in bulk.",

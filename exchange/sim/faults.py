@@ -58,6 +58,7 @@ DEFERRABLE = frozenset(
         f"{_TRADE}order",
         f"{_TRADE}batch-orders",
         f"{_TRADE}close-position",
+        f"{_TRADE}cancel-all-after",
         f"{_TRADE}order-algo",
         f"{_TRADE}amend-algos",
         *CANCELS,

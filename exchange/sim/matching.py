@@ -3,8 +3,9 @@
 Resting orders fill when the market trades at or through their price, at their price, as maker; each
 step fills at most `fill_ratio` of an order's size (rounded down to the lot, at least one lot), so
 partial fills really happen. Orders that take liquidity fill at once at the market price, as taker.
-Requests applied late (`deferred`) and cancels that take effect after their answer
-(`cancel_requested`) are carried out at the matching steps.
+Requests applied late (`deferred`), cancels that take effect after their answer
+(`cancel_requested`) and Cancel All After timers that run out (`caa_timers`) are carried out at the
+matching steps.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from decimal import ROUND_DOWN, Decimal
 
 from .account import fee_for
 from .accounting import Accounting
-from .book import CANCEL_BY_USER, CANCEL_FOK, CANCEL_IOC, CANCEL_POSITION_CLOSED, CANCEL_POST_ONLY
+from .book import (
+    CANCEL_ALL_AFTER,
+    CANCEL_BY_USER,
+    CANCEL_FOK,
+    CANCEL_IOC,
+    CANCEL_POSITION_CLOSED,
+    CANCEL_POST_ONLY,
+)
 from .clock import Clock
 from .instruments import INSTRUMENTS, PRIMARY_INST_ID
 from .market import Market, PricePath
@@ -54,9 +62,10 @@ class Matching(Accounting):
         """Bring the venue up to the clock.
 
         First the wall-clock late requests that are due, at the clock's time. Then the market walks
-        one step per whole second; at each step t the sim-clock late requests due by t are applied,
-        the market moves and matches, and the requested cancels take effect. Last, the sim-clock late
-        requests due between the last step and now.
+        one step per whole second; at each step t the sim-clock late requests due by t are applied (a
+        late Cancel All After refresh among them), the Cancel All After timers run out by t cancel what
+        they cover, the market moves and matches, and the requested cancels take effect. Last, the
+        sim-clock late requests and timers due between the last step and now.
         """
         now = self.clock.now_ms()
         self.deferred.run_wall_due(now)
@@ -64,6 +73,7 @@ class Matching(Accounting):
             self._step_ms = t
             try:
                 self.deferred.run_sim_due(t)
+                self._run_cancel_all_after(t)
                 for path in self.market.paths.values():
                     low, high = path.step(t)
                     self._match(path, low, high, t)
@@ -71,6 +81,7 @@ class Matching(Accounting):
             finally:
                 self._step_ms = None
         self.deferred.run_sim_due(now)
+        self._run_cancel_all_after(now)
 
     def advance(self, seconds: Decimal) -> None:
         self.sync()
@@ -94,8 +105,9 @@ class Matching(Accounting):
 
     def _can_match(self) -> bool:
         """Whether a step could change anything if the market stayed where it is: fill a resting order,
-        apply a late request due on the sim clock, or carry out an accepted cancel."""
-        if self.cancel_requested or self.deferred.waits_on_sim_clock():
+        apply a late request due on the sim clock, carry out an accepted cancel, or run out a Cancel All
+        After timer."""
+        if self.cancel_requested or self.deferred.waits_on_sim_clock() or self.caa_timers.armed:
             return True
         return any(_reaches(o, self.mark(o.inst), self.mark(o.inst)) for o in self.open.values())
 
@@ -161,6 +173,16 @@ class Matching(Accounting):
             self.open.pop(order.ord_id, None)
         elif order.reduce_only and self._reducible(key, order.side) == 0:
             self._terminate(order, CANCEL_POSITION_CLOSED)
+
+    def _run_cancel_all_after(self, t: int) -> None:
+        for tag in self.caa_timers.take_due(t):
+            self._cancel_all_after(tag)
+
+    def _cancel_all_after(self, tag: str) -> None:
+        """A Cancel All After timer ran out: cancel (cancelSource 20) every pending order for the account
+        level (tag ""), or those placed with its tag."""
+        for order in [o for o in self.open.values() if not tag or o.tag == tag]:
+            self._terminate(order, CANCEL_ALL_AFTER)
 
     def _apply_requested_cancels(self) -> None:
         """After a step's matching: cancel what is still pending of the orders whose cancel was accepted."""

@@ -283,6 +283,31 @@ def close_position(body: Mapping[str, Any], quirks: Quirks) -> ClosePosition:
 
 
 @dataclass(frozen=True)
+class CancelAllAfterReq:
+    timeout_s: int  # 0 disarms
+    tag: str  # "" for the account level
+
+
+CAA_TIMEOUT_S = range(10, 121)  # OKX: "0" disarms, else 10 to 120 seconds
+
+
+def cancel_all_after(body: Mapping[str, Any]) -> CancelAllAfterReq:
+    """POST /trade/cancel-all-after: timeOut "0" or "10" to "120" (whole seconds) and an optional tag.
+
+    OKX documents the range but not the code for a value outside it: the simulator's guess is OKX's
+    parameter error, top-level 51000 "Parameter timeOut error" (HTTP 400), as for a malformed tag.
+    """
+    value = required(body, "timeOut")
+    timeout_s = int(value) if _INTEGER.match(value) else -1
+    if timeout_s != 0 and timeout_s not in CAA_TIMEOUT_S:
+        raise bad_param("timeOut")
+    try:
+        return CancelAllAfterReq(timeout_s, tag(body))
+    except ItemError as exc:
+        raise ApiError(exc.code, exc.msg) from None
+
+
+@dataclass(frozen=True)
 class SetLeverage:
     inst: Instrument
     lever: Decimal

@@ -35,6 +35,9 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     # Whether REST order and fill objects leave their empty fields out instead of sending "", fills also
     # without subType and tradeQuoteCcy (a captured 2023 SWAP fills row had neither).
     "absent_optional_fields": (False, True),
+    # Whether a Cancel All After timer that runs out also cancels the live algo orders it covers (every
+    # one, or those of its tag): OKX speaks of pending order-book orders only and does not say.
+    "caa_cancels_algos": (False, True),
 }
 
 
@@ -50,6 +53,7 @@ class Quirks:
     algo_child_oversize: str = "cap"
     numeric_bare_codes: bool = False
     absent_optional_fields: bool = False
+    caa_cancels_algos: bool = False
 
     def updated(self, changes: Mapping[str, Any]) -> Quirks:
         """A copy with `changes` applied; an unknown name or a value outside its choices is a ValueError."""

@@ -298,6 +298,7 @@ class Simulator:
                 "clock_ms": venue.now_ms(),
                 "orders": [order.to_okx() for order in venue.orders.values()],
                 "algos": [algo.to_okx() for algo in venue.algos.values()],
+                "cancel_all_after": venue.caa_timers.to_okx(),
                 "fills": [fill.to_okx() for fill in venue.fills],
                 "positions": venue.positions(),
                 "balance": venue.balance(),

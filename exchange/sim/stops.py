@@ -24,7 +24,7 @@ from .algos import CANCELED, EFFECTIVE, MARKET, ORDER_FAILED, SL, TP, Algo, Atta
 from .book import ARCHIVE_KEPT_MS
 from .errors import ItemError, bad_item_param
 from .instruments import Instrument
-from .market import FEEDS, PricePath
+from .market import PricePath
 from .matching import Matching
 from .modes import check_trading_allowed, pos_side_for
 from .orders import Order, closes
@@ -62,11 +62,6 @@ class Stops(Matching):
 
     # -- prices ----------------------------------------------------------------------------------
 
-    def feeds(self, inst: Instrument) -> dict[str, Decimal]:
-        """The prices a leg can watch, by OKX's triggerPxType."""
-        path = self.path(inst.inst_id)
-        return {name: path.feed(name) for name in FEEDS}
-
     def set_price(
         self, inst_id: str, px: Decimal | None, mark: Decimal | None = None, index: Decimal | None = None
     ) -> None:
@@ -97,6 +92,14 @@ class Stops(Matching):
             or bool(self.algo_cancel_requested)
             or any(a.firing(self.feeds(a.inst)) for a in live)
         )
+
+    def _cancel_all_after(self, tag: str) -> None:
+        """Pending orders as the book cancels them; live algos too (every one, or its tag's) only with the
+        `caa_cancels_algos` quirk: OKX's text names order-book orders and says nothing of algos."""
+        super()._cancel_all_after(tag)
+        if self.quirks.caa_cancels_algos:
+            for algo in [a for a in self.algos.values() if a.live and (not tag or a.tag == tag)]:
+                self._end(algo, CANCELED)
 
     def _apply_requested_cancels(self) -> None:
         super()._apply_requested_cancels()

@@ -4,13 +4,15 @@ bad command line as one line on stderr, with --json also a JSON document on stdo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from typer._click.core import Context
@@ -32,23 +34,26 @@ class Failure:
 
     @classmethod
     def of(cls, exc: Exception) -> Failure | None:
-        """The report of an engine, exchange or usage error, credentials masked; None for anything else
-        (a bug: it raises)."""
+        """The report of an engine, exchange, file or usage error, credentials masked; None for anything
+        else (a bug: it raises)."""
         from exchange import OkxError
         from fsm.engine.venue import mask_credentials
-        from fsm.errors import EngineError, ExitStatus
+        from fsm.errors import ExitStatus, exit_status
 
         kind = type(exc).__name__
         if isinstance(exc, UsageError):
             message = mask_credentials(exc.format_message())
             hint = "" if exc.ctx is None else f" (see {exc.ctx.command_path} --help)"
             return cls(kind, message, f"error: {message}{hint}", ExitStatus.USAGE)
-        message = mask_credentials(str(exc))
-        if isinstance(exc, EngineError):
-            return cls(kind, message, f"error: {message}", exc.exit_code)
+        status = exit_status(exc)
+        if status is None:
+            return None
         if isinstance(exc, OkxError):
-            return cls(kind, message, f"exchange error: {kind}: {message}", ExitStatus.EXCHANGE)
-        return None
+            message = mask_credentials(str(exc))
+            return cls(kind, message, f"exchange error: {kind}: {message}", status)
+        raw = f"cannot use {exc.filename}: {exc.strerror}" if isinstance(exc, OSError) else str(exc)
+        message = mask_credentials(raw)
+        return cls(kind, message, f"error: {message}", status)
 
     def report(self, as_json: bool) -> None:
         """One line on stderr; with --json also {"error": {...}} on stdout, for a script to read."""
@@ -62,7 +67,36 @@ class Failure:
                 "exit_code": int(self.exit_code),
                 "exit_status": ExitStatus(self.exit_code).name,
             }
-            print(json.dumps({"error": error}, indent=2, sort_keys=True))
+            with _reader_may_leave(self.exit_code):  # the error stays an error
+                print(json.dumps({"error": error}, indent=2, sort_keys=True))
+                sys.stdout.flush()
+
+
+def closed_pipe(status: int = 0) -> NoReturn:
+    """Whoever read stdout has gone (`okx-fsm status | head -1`): not an error. The rest of the output
+    goes to /dev/null, so the flush at exit cannot fail as well, and the command ends with `status`."""
+    with contextlib.suppress(OSError, ValueError):  # a stdout without a descriptor (a test's capture)
+        stdout = sys.stdout.fileno()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout)
+    sys.exit(status)
+
+
+@contextlib.contextmanager
+def _reader_may_leave(status: int = 0) -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError:
+        closed_pipe(status)
+
+
+@contextlib.contextmanager
+def _help_reader_may_leave() -> Iterator[None]:
+    """typer prints --help through a rich console of its own, which exits 1 when the pipe is closed
+    (nothing else in printing the help exits): end with status 0 instead."""
+    try:
+        yield
+    except SystemExit:
+        closed_pipe()
 
 
 def _styled(option: TyperOption | None) -> TyperOption | None:
@@ -79,6 +113,10 @@ class Command(TyperCommand):
 
     def get_help_option(self, ctx: Context) -> TyperOption | None:
         return _styled(super().get_help_option(ctx))
+
+    def format_help(self, ctx: Context, formatter: Any) -> None:
+        with _help_reader_may_leave():
+            super().format_help(ctx, formatter)
 
     def invoke(self, ctx: Context) -> Any:
         try:
@@ -104,13 +142,22 @@ class RootGroup(TyperGroup):
     def get_help_option(self, ctx: Context) -> TyperOption | None:
         return _styled(super().get_help_option(ctx))
 
+    def make_context(self, *args: Any, **kwargs: Any) -> Context:
+        with _reader_may_leave():  # --version prints here
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Context) -> Any:
+        with _reader_may_leave():  # a command's output
+            return super().invoke(ctx)
+
     def format_help(self, ctx: Context, formatter: Any) -> None:
         from fsm.errors import ExitStatus  # here, not at import: --help is the only reader
 
         shown = [(name, cmd.params) for name, cmd in self.commands.items() if not cmd.hidden]
         statuses = [(status.value, status.meaning) for status in ExitStatus]
         self.epilog = root_epilog(statuses, environment_variables(shown))
-        super().format_help(ctx, formatter)
+        with _help_reader_may_leave():
+            super().format_help(ctx, formatter)
 
     def main(
         self,
@@ -139,7 +186,10 @@ class RootGroup(TyperGroup):
         except typer.Abort:
             print("Aborted!", file=sys.stderr)
             result = 1
-        sys.exit(int(result) if isinstance(result, int) else 0)
+        status = int(result) if isinstance(result, int) else 0
+        with _reader_may_leave(status):
+            sys.stdout.flush()  # now, not at exit: a reader gone by then is a closed pipe too
+        sys.exit(status)
 
 
 def add(app: typer.Typer, fn: Callable[..., Any], name: str | None = None, *, hidden: bool = False) -> None:

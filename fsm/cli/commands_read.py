@@ -22,6 +22,7 @@ from fsm.cli.options import (
     MachineArg,
     StateDirOpt,
     console,
+    seconds,
 )
 
 if TYPE_CHECKING:
@@ -78,10 +79,11 @@ def status_doc(machine: str, state_dir: Path, client: OkxClient | None) -> dict[
 
 def watch(
     machines: Annotated[list[str], typer.Argument(help="one or more machines")],
-    interval: Annotated[float, typer.Option(help="seconds between refreshes")] = 5.0,
+    interval: Annotated[float, typer.Option(help="seconds between refreshes", callback=seconds())] = 5.0,
     count: Annotated[
-        int, typer.Option(help="refreshes before exiting (0: until Ctrl-C; piped, the default is 1)")
-    ] = -1,
+        int | None,
+        typer.Option(help="refreshes before exiting (0: until Ctrl-C; piped, the default is 1)", min=0),
+    ] = None,
     observe: Annotated[bool, typer.Option("--observe", help="also ask OKX (read-only) each refresh")] = False,
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
     base_url: BaseUrlOpt = None,
@@ -99,7 +101,7 @@ def watch(
 
     screen_console = console()
     client = Common(state_dir, base_url, live).reader() if observe else None
-    rounds = count if count >= 0 else (0 if fancy(screen_console) else 1)
+    rounds = count if count is not None else (0 if fancy(screen_console) else 1)
 
     def snapshot() -> Any:
         return watch_view(screen_console, [status_doc(m, state_dir, client) for m in machines])

@@ -19,6 +19,9 @@ from fsm.cli.options import (
     account_limits,
     console,
     say_unlimited,
+    seconds,
+    state_dir_usable,
+    url_option,
 )
 
 if TYPE_CHECKING:
@@ -36,18 +39,24 @@ def run(
         bool, typer.Option("--submit", help="arm the actions that send orders", envvar=f"{ENV_PREFIX}SUBMIT")
     ] = False,
     interval: Annotated[
-        float, typer.Option(help="seconds between a machine's ticks", envvar=f"{ENV_PREFIX}INTERVAL")
+        float,
+        typer.Option(
+            help="seconds between a machine's ticks", envvar=f"{ENV_PREFIX}INTERVAL", callback=seconds()
+        ),
     ] = 30.0,
     ticks: Annotated[
         int,
         typer.Option(
-            help="stop after this many rounds (0: until SIGINT/SIGTERM)", envvar=f"{ENV_PREFIX}TICKS"
+            help="stop after this many rounds (0: until SIGINT/SIGTERM)", envvar=f"{ENV_PREFIX}TICKS", min=0
         ),
     ] = 0,
     state_dir: Annotated[
         Path,
         typer.Option(
-            "--state-dir", help="state files, journals and the run log", envvar=f"{ENV_PREFIX}STATE_DIR"
+            "--state-dir",
+            help="state files, journals and the run log",
+            envvar=f"{ENV_PREFIX}STATE_DIR",
+            callback=state_dir_usable,
         ),
     ] = DEFAULT_STATE_DIR,
     base_url: BaseUrlOpt = None,
@@ -64,6 +73,7 @@ def run(
         typer.Option(
             help="webhook URL: a JSON POST on fills, anomalies, rejections, parking, the stop",
             envvar=f"{ENV_PREFIX}NOTIFY",
+            callback=url_option(endpoint=True),
         ),
     ] = None,
     full_reconcile_every: Annotated[
@@ -85,19 +95,25 @@ def run(
     push_reconcile: Annotated[
         float,
         typer.Option(
-            help="with --push: seconds between full REST reconciles", envvar=f"{ENV_PREFIX}PUSH_RECONCILE"
+            help="with --push: seconds between full REST reconciles",
+            envvar=f"{ENV_PREFIX}PUSH_RECONCILE",
+            callback=seconds(),
         ),
     ] = 60.0,
     ws_url: Annotated[
         str | None,
-        typer.Option("--ws-url", help="the private WebSocket (default $OKX_WS_URL or OKX's demo/live host)"),
+        typer.Option(
+            "--ws-url",
+            help="the private WebSocket (default $OKX_WS_URL or OKX's demo/live host)",
+            callback=url_option("OKX_WS_URL", schemes=("wss", "ws"), endpoint=True),
+        ),
     ] = None,
     time_sync: Annotated[
         float,
         typer.Option(
             help="seconds between measurements of exchange time (0: every round, for a sped-up simulator)",
             envvar=f"{ENV_PREFIX}TIME_SYNC",
-            min=0,
+            callback=seconds(zero=True),
         ),
     ] = 300.0,
     limits: LimitsOpt = None,
@@ -111,12 +127,12 @@ def run(
     import signal
     from contextlib import ExitStack
 
+    from exchange.ws import ORDERS
     from fsm.cli.render import fancy
-    from fsm.errors import ExitStatus
     from fsm.service import runlog
     from fsm.service.notify import Notifier
     from fsm.service.push import PushFeed
-    from fsm.service.runner import Runner, RunOptions
+    from fsm.service.runner import RunFailed, Runner, RunOptions
 
     account = account_limits(limits)  # refused before anything starts
     venue = Common(state_dir, base_url, live).venue(submit=submit, yes=yes)
@@ -146,7 +162,7 @@ def run(
         return timer.now_ms()
 
     def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed:
-        return PushFeed(venue.private_stream(ws_url, client.now_ms, login_time), on_push=on_push)
+        return PushFeed(venue.private_stream(ws_url, client.now_ms, login_time, ORDERS), on_push=on_push)
 
     runner = Runner(machines, state_dir, client, options, push=feed if push else None)
     run_log = logging.getLogger("okx_fsm.run")
@@ -172,8 +188,9 @@ def run(
     if notifier is not None:
         notifier.close()
     console().print(f"stopped after {rounds} tick(s)", markup=False)
-    if all(slot.parked for slot in runner.slots):
-        raise typer.Exit(ExitStatus.STATE_REFUSED)
+    failures = runner.failures()
+    if failures and (ticks or all(slot.parked for slot in runner.slots)):
+        raise RunFailed(failures)
 
 
 def sim(
@@ -204,7 +221,12 @@ def sim(
 def demo(
     seed: Annotated[int, typer.Option(help="seed of the simulated market")] = 0,
     state_dir: Annotated[
-        Path | None, typer.Option("--state-dir", help="an empty folder for the files (default: a temp dir)")
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            help="an empty folder for the files (default: a temp dir)",
+            callback=state_dir_usable,
+        ),
     ] = None,
 ) -> None:
     """Two full cycles of the ETH ladder against an in-process simulator (no credentials needed)."""

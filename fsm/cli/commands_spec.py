@@ -30,6 +30,16 @@ if TYPE_CHECKING:
 FORMATS = ("mermaid", "dot", "svg", "png")
 
 
+def _output_file(value: Path | None) -> Path | None:
+    """Refuse an -o that cannot be a file (a directory, or in a folder that does not exist) before drawing."""
+    if value is not None:
+        if value.is_dir():
+            raise typer.BadParameter(f"{value} is a directory")
+        if not value.parent.is_dir():
+            raise typer.BadParameter(f"{value.parent} is not an existing directory")
+    return value
+
+
 def check(
     machine: MachineArg,
     as_json: JsonOpt = False,
@@ -40,7 +50,7 @@ def check(
     live: LiveOpt = False,
     limits: LimitsOpt = None,
 ) -> None:
-    """Validate a machine's YAML (and its order machine) and the hard limits it runs under; with
+    """Validate a machine's YAML (and its order and stop machines) and the hard limits it runs under; with
     --observe, the account it would trade and whether its sizing can pass its limits."""
     from fsm.cli.render import print_json
     from fsm.cli.render_status import account_line
@@ -75,6 +85,7 @@ def check(
                 "rows": len(spec.rows),
                 "spec_hash": spec.spec_hash,
                 "order_machine": loaded.order_spec.name,
+                "stop_machine": loaded.stop_spec.name,
                 "account": account,
                 "limits": limits_doc,
             }
@@ -82,7 +93,8 @@ def check(
     else:
         print(
             f"ok: {spec.path}: machine {spec.name} ({spec.kind}), {len(spec.states)} states, "
-            f"{len(spec.rows)} rows; order machine {loaded.order_spec.name} ok"
+            f"{len(spec.rows)} rows; order machine {loaded.order_spec.name} ok; stop machine "
+            f"{loaded.stop_spec.name} ok"
         )
         account_line(console(), account)
         print(f"limits: {limits_doc['said']}")
@@ -128,19 +140,22 @@ def diagram(
     machine: MachineArg,
     fmt: Annotated[str, typer.Option("--format", help="mermaid | dot | svg | png")] = "mermaid",
     out: Annotated[
-        Path | None, typer.Option("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+        Path | None,
+        typer.Option(
+            "-o", "--output", metavar="FILE", help="write to FILE, not stdout", callback=_output_file
+        ),
     ] = None,
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
 ) -> None:
     """Draw the machine from its YAML, guards on the edges; the current state highlighted if known."""
-    from fsm.engine.machine import load_ladder_spec, load_machine, resolve_machine_path
+    from fsm.engine.machine import load_any_spec, load_machine, resolve_machine_path
     from fsm.engine.tick import read_state_unlocked
     from fsm.errors import EngineError
     from fsm.spec import diagram as draw
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format must be mermaid, dot, svg or png, not {fmt!r}")
-    spec = load_ladder_spec(resolve_machine_path(machine))
+    spec = load_any_spec(resolve_machine_path(machine))
     current = None
     if spec.kind == "ladder":
         loaded = load_machine(machine, state_dir=state_dir)

@@ -293,7 +293,7 @@ FLAG_COMMANDS = (
 )
 
 RungOpt = Annotated[
-    int | None, typer.Option("--rung", help="only this rung (its level); default every working rung")
+    int | None, typer.Option("--rung", help="only this rung (its level); default every working rung", min=1)
 ]
 
 
@@ -378,6 +378,17 @@ SENDING_COMMANDS = (
 # --- one ad-hoc order --------------------------------------------------------------------------
 
 
+SWAP_TD_MODES = ("isolated", "cross")
+
+
+def _swap_td_mode(value: str) -> str:
+    """A swap's tdMode is its margin mode: OKX refuses cash and spot_isolated for it, so the dry run
+    does too."""
+    if value not in SWAP_TD_MODES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(SWAP_TD_MODES)} (a swap's margin mode)")
+    return value
+
+
 def order(
     symbol: Annotated[str, typer.Argument(help="instrument, e.g. ETH-USDT-SWAP")],
     side: Annotated[str, typer.Option("--side", help="buy | sell")],
@@ -385,7 +396,9 @@ def order(
     px: Annotated[str | None, typer.Option("--px", help="price (limit and post_only)")] = None,
     ord_type: Annotated[str, typer.Option("--ord-type", help="market | limit | post_only")] = "limit",
     pos_side: Annotated[str | None, typer.Option("--pos-side", help="long | short | net")] = None,
-    td_mode: Annotated[str, typer.Option("--td-mode", help="isolated | cross")] = "isolated",
+    td_mode: Annotated[
+        str, typer.Option("--td-mode", help="isolated | cross", callback=_swap_td_mode)
+    ] = "isolated",
     submit: SubmitOpt = False,
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
     base_url: BaseUrlOpt = None,

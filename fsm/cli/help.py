@@ -17,6 +17,7 @@ CLICK_TYPE_NAMES = {"str": "TEXT", "int": "INTEGER", "float": "FLOAT", "path": "
 CREDENTIALS = (
     ("OKX_API_KEY, OKX_API_SECRET, OKX_API_PASSPHRASE", "the API key (never printed, journaled or logged)"),
     ("OKX_BASE_URL", "the venue when --base-url is not given (default https://www.okx.com)"),
+    ("OKX_WS_URL", "the private WebSocket of run --push when --ws-url is not given (default OKX's)"),
     ("NO_COLOR", "plain output on a terminal too"),
 )
 

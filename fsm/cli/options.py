@@ -6,6 +6,8 @@ to (clients, consoles, renderers) is imported when a command uses it.
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +24,66 @@ if TYPE_CHECKING:
     from fsm.engine.venue import Venue
     from fsm.spec.limits import LimitsFile
 
+MAX_SECONDS = 86_400.0  # a day: the longest wait any option may ask for
+
+
+def state_dir_usable(value: Path | None) -> Path | None:
+    """Refuse a --state-dir that is a file or lies under one, before a command reads or writes there."""
+    if value is not None:
+        for path in (value, *value.parents):
+            if path.exists():
+                if not path.is_dir():
+                    where = "" if path == value else f"{value}: "
+                    raise typer.BadParameter(f"{where}{path} is not a directory")
+                break
+    return value
+
+
+def url_option(
+    env: str | None = None, *, schemes: tuple[str, ...] = ("https", "http"), endpoint: bool = False
+) -> Callable[[str | None], str | None]:
+    """A callback refusing a URL that cannot be connected to (see exchange.urls), from its option or
+    else from `env`, before any request: every command that takes the option refuses it, whether or
+    not it would connect this time."""
+
+    def check(value: str | None) -> str | None:
+        url = value or (os.environ.get(env) if env else None)
+        if url:
+            from exchange.urls import url_problem
+
+            problem = url_problem(url, schemes, endpoint=endpoint)
+            if problem is not None:  # the URL itself is not echoed: it may carry a password
+                raise typer.BadParameter(f"a bad URL: {problem}", param_hint=None if value else env)
+        return value
+
+    return check
+
+
+def seconds(*, zero: bool = False) -> Callable[[float], float]:
+    """A callback for a number of seconds: finite, above 0 (or at least 0 with `zero`), at most a day.
+    0 would busy-loop where it means a wait, and nan slips through a plain range check (every comparison
+    with it is false)."""
+    low = "0<=x" if zero else "0<x"
+
+    def check(value: float) -> float:
+        if not (math.isfinite(value) and (value >= 0 if zero else value > 0) and value <= MAX_SECONDS):
+            raise typer.BadParameter(f"{value:g} is not in the range {low}<={MAX_SECONDS:g} (seconds)")
+        return value
+
+    return check
+
+
 MachineArg = Annotated[str, typer.Argument(help="machine name (machines/NAME.yaml) or path to a YAML file")]
-StateDirOpt = Annotated[Path, typer.Option("--state-dir", help="where state files and journals live")]
+StateDirOpt = Annotated[
+    Path, typer.Option("--state-dir", help="where state files and journals live", callback=state_dir_usable)
+]
 BaseUrlOpt = Annotated[
-    str | None, typer.Option("--base-url", help="venue base URL (default $OKX_BASE_URL or OKX)")
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="venue base URL (default $OKX_BASE_URL or OKX)",
+        callback=url_option("OKX_BASE_URL"),
+    ),
 ]
 LiveOpt = Annotated[bool, typer.Option("--live", help="trade live (default: demo trading header)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON document")]

@@ -17,15 +17,24 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from fsm.cli.command import closed_pipe
+
 PIPED_WIDTH = 120
 MONEY = ("px", "sz", "accFillSz", "avgPx", "fillPx", "fillSz", "fee", "pos", "upl", "markPx", "liqPx")
+
+
+class _Console(Console):
+    """rich's console, except that a closed pipe ends the command as a success (rich exits 1)."""
+
+    def on_broken_pipe(self) -> None:
+        closed_pipe()
 
 
 def make_console(stderr: bool = False) -> Console:
     """A console for stdout (or stderr): plain when not a terminal or when NO_COLOR is set."""
     stream = sys.stderr if stderr else sys.stdout
     terminal = stream.isatty()
-    return Console(
+    return _Console(
         stderr=stderr,
         highlight=False,
         no_color="NO_COLOR" in os.environ or not terminal,

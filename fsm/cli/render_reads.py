@@ -35,6 +35,11 @@ def print_intent(console: Console, doc: Mapping[str, Any]) -> None:
     if doc["request"] is not None:
         console.print(f"payloads ({len(doc['payloads'])}), one {doc['request']['path']} request:")
         console.print(body_text(doc["payloads"]), markup=False, soft_wrap=True)
+    stop = doc["stop"]
+    if stop is not None:
+        how = "as sent" if stop["source"] == "state" else "rendered now for the own size (nothing sent)"
+        console.print(f"stop {stop['algoClOrdId']} ({stop['state']}), {how}: {stop['request']['path']}")
+        console.print(body_text(stop["request"]["body"]), markup=False, soft_wrap=True)
     print_next(console, doc["next"])
 
 
@@ -130,6 +135,7 @@ def watch_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
                 or "-",
                 "own": pnl["own_open"],
                 "okx pos": "-" if pos is None else pos["pos"],
+                "stop": watch_stop(doc["protection"]),
                 "realized": cell(pnl["realized_pnl"]),
                 "upl": cell(pnl["upl"]),
                 "expiry": countdown(clock["expiry_in_ms"]),
@@ -139,6 +145,15 @@ def watch_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def watch_stop(protection: Mapping[str, Any]) -> str:
+    """The stop in one cell: its state, trigger and distance from the last price, or UNPROTECTED."""
+    stop, distance = protection["stop"], protection["distance"]
+    text = "-" if stop is None else f"{stop['state']} {stop['slTriggerPx']} ({stop['trigger_px_type']})"
+    if stop is not None and distance is not None:
+        text += f" {distance['pct']}%"
+    return f"UNPROTECTED {text}" if protection["unprotected"] else text
 
 
 def watch_view(console: Console, docs: Sequence[Mapping[str, Any]]) -> Table | str:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fsm.cli.render import MONEY, cell, countdown, fancy, iso, new_table
+from fsm.engine.stops import ALGO_ORDER_FAILED
 from fsm.errors import SPEC_CHANGE_ADVICE
 
 RUNG_COLUMNS = ("level", "clOrdId", "ordId", "px", "sz", "state", "accFillSz", "avgPx")
@@ -72,9 +73,41 @@ def print_state(console: Console, doc: Mapping[str, Any]) -> None:
             f"position  {pos['instId']} {pos['posSide']} {pos['pos']}  avgPx {cell(pos['avgPx'])}  "
             f"upl {cell(pos['upl'])}"
         )
+    if doc["stops"]:
+        console.print(f"stop      {stop_text(doc['stops'][-1])}", markup=False, soft_wrap=True)
     close_line(console, doc["close_request"])
     anomaly_lines(console, doc)
     risk_line(console, doc)
+
+
+def stop_text(stop: Mapping[str, Any]) -> str:
+    """One stop: its algoClOrdId, state, trigger price(s) and type, size, and what OKX last showed."""
+    tp = "" if stop["tpTriggerPx"] is None else f"  tp {stop['tpTriggerPx']}"
+    okx = stop["okx"]
+    refused = stop["reject"] or ({"failCode": okx["failCode"]} if okx["state"] == ALGO_ORDER_FAILED else None)
+    why = "" if not refused else "  (" + ", ".join(f"{k} {v}" for k, v in refused.items()) + ")"
+    return (
+        f"{stop['algoClOrdId']} {stop['state']}  sl {stop['slTriggerPx']} ({stop['trigger_px_type']}){tp}  "
+        f"sz {stop['sz']}  okx {cell(okx['state'])}{why}"
+    )
+
+
+def protection_line(console: Console, protection: Mapping[str, Any]) -> None:
+    """The stop protecting the own size, its distance from the last price, or a warning that none does."""
+    own, stop = protection["own_open"], protection["stop"]
+    if protection["declared"] is None:
+        if protection["unprotected"]:
+            console.print(f"stop      none declared: our own {own} is UNPROTECTED on OKX", markup=False)
+        return
+    if stop is None and not protection["unprotected"]:
+        return
+    text = "none placed yet" if stop is None else stop_text(stop)
+    distance = protection["distance"]
+    if distance is not None:
+        text += f"  {distance['px']} from last {protection['last_px']} ({distance['pct']} %)"
+    if protection["unprotected"]:
+        text += f"  UNPROTECTED: our own {own} has no working stop of that size"
+    console.print(f"stop      {text}", markup=False, soft_wrap=True)
 
 
 def close_line(console: Console, req: Mapping[str, Any] | None) -> None:
@@ -177,6 +210,12 @@ def anomaly_lines(console: Console, doc: Mapping[str, Any]) -> None:
             f"anomaly   {doc['position_anomaly']}: someone closed part of our position by hand; the exit "
             "sells only what OKX holds"
         )
+    for stop in doc["stops"]:
+        if stop["stray"]:
+            console.print(
+                f"anomaly   stop {stop['algoClOrdId']} is {stop['state']} here but works on OKX: it is ours "
+                "and is being cancelled"
+            )
 
 
 def fired_lines(console: Console, fired: Sequence[Mapping[str, Any]], prefix: str = "") -> None:
@@ -238,6 +277,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
             f"{cell(pnl['avg_exit'])}  open {pnl['own_open']}  realized {cell(pnl['realized_pnl'])} "
             f"{cell(pnl['fee_ccy'])} (from the journaled fills, fees included)"
         )
+    protection_line(console, doc["protection"])
     close_line(console, doc["close_request"])
     anomaly_lines(console, doc)
     risk_line(console, doc)

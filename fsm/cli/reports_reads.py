@@ -12,6 +12,7 @@ from typing import Any
 
 from exchange import Balance, OkxOrder, Position
 from fsm.cli.reports_status import next_rows_document, optional_dec, signal_document, state_document
+from fsm.engine import stops
 from fsm.engine.actions import render_intent
 from fsm.engine.env import ActionEnv
 from fsm.engine.machine import LoadedMachine
@@ -21,6 +22,8 @@ from fsm.engine.tick import TickResult, preview_tick
 from fsm.engine.view import ExchangeView
 
 # --- intent ------------------------------------------------------------------------------------
+
+ORDER_ALGO = "/api/v5/trade/order-algo"
 
 
 def intent_document(machine: LoadedMachine, state: LadderState, view: ExchangeView) -> dict[str, Any]:
@@ -50,7 +53,29 @@ def intent_document(machine: LoadedMachine, state: LadderState, view: ExchangeVi
         "request": None
         if not payloads
         else {"method": "POST", "path": "/api/v5/trade/batch-orders", "body": payloads},
+        "stop": stop_request_document(machine, shadow, view),
         "next": next_rows_document(machine, state, preview),
+    }
+
+
+def stop_request_document(
+    machine: LoadedMachine, state: LadderState, view: ExchangeView
+) -> dict[str, Any] | None:
+    """The stop's place request: the current stop's as it was sent, or else the one the machine's own
+    fills call for now (rendered in memory, nothing sent); None when there is nothing to protect."""
+    p, stop = machine.params, state.stop
+    source = "state"
+    if stop is None or not stop.payload:
+        want = stops.target(p, state, view)
+        if want is None:
+            return None
+        stop, source = stops.next_stop(p, state, machine.stops.initial, want), "rendered_now"
+        stop.payload = stops.payload(p, state, view, stop)
+    return {
+        "source": source,
+        "algoClOrdId": stop.algoClOrdId,
+        "state": stop.state,
+        "request": {"method": "POST", "path": ORDER_ALGO, "body": stop.payload},
     }
 
 
@@ -173,18 +198,21 @@ def account_document(balance: Balance, positions: Iterable[Position], pos_mode: 
 
 def summarize(kind: str, data: Mapping[str, Any]) -> str:
     """One line saying what a journal record is about."""
+    name = data.get("algoClOrdId") or data.get("clOrdId")  # a stop's records name its algoClOrdId
     if kind == "transition":
         return f"{data.get('from')} -> {data.get('to')} (row {data.get('row')})"
     if kind == "order":
+        if data.get("child"):
+            return f"{name}: its child order {data['child']} {data.get('observation')}"
         if data.get("update"):
-            return f"{data.get('clOrdId')}: {data.get('observation')} (fields updated)"
+            return f"{name}: {data.get('observation')} (fields updated)"
         if "from" not in data:  # the exit order: followed on OKX, no order machine of its own
-            return f"{data.get('clOrdId')}: {data.get('observation')}"
-        return f"{data.get('clOrdId')}: {data.get('from')} -> {data.get('to')} on {data.get('observation')}"
+            return f"{name}: {data.get('observation')}"
+        return f"{name}: {data.get('from')} -> {data.get('to')} on {data.get('observation')}"
     if kind == "fill":
         ev = data.get("evidence") or {}
         trade = data.get("tradeId")
-        return f"{data.get('clOrdId')}: fill {ev.get('fillSz')} @ {ev.get('fillPx')} (tradeId {trade})"
+        return f"{name}: fill {ev.get('fillSz')} @ {ev.get('fillPx')} (tradeId {trade})"
     if kind == "intent":
         return f"rendered {len(data.get('payloads', []))} payloads: " + ", ".join(
             f"{p.get('clOrdId')} {p.get('sz')}@{p.get('px')}" for p in data.get("payloads", [])
@@ -193,21 +221,33 @@ def summarize(kind: str, data: Mapping[str, Any]) -> str:
         what = data.get("what")
         if what == "entries":
             return "sending " + ", ".join(str(p.get("clOrdId")) for p in data.get("payloads", []))
+        if what == "stop":
+            stop = data.get("stop") or {}
+            return (
+                f"placing stop {stop.get('algoClOrdId')}: sz {stop.get('sz')}, sl {stop.get('slTriggerPx')} "
+                f"({stop.get('trigger_px_type')})"
+            )
+        if what == "stop_amend":
+            to = data.get("to") or {}
+            return f"amending stop {name}: sz {to.get('sz')}, sl {to.get('slTriggerPx')}"
         return f"sending {what}"
     if kind == "ack":
         return f"{data.get('what')}: " + str(data.get("outcome") or data.get("code") or "answered")
     if kind == "cancel":
+        if data.get("what") == "stop":
+            return f"cancel requested for stop {', '.join(data.get('algoClOrdIds', []))}: {data.get('why')}"
         return "cancel requested for " + ", ".join(data.get("clOrdIds", []))
     if kind == "anomaly":
-        return f"{data.get('clOrdId')}: {data.get('observation')} in {data.get('state', '?')}"
+        return f"{name}: {data.get('observation')} in {data.get('state', '?')}"
     if kind == "archive":
         summary = data.get("summary") or {}
         if not summary:  # archived before cycles carried their results
             return f"cycle {data.get('cycle_id')} archived, filled {data.get('filled_sz')}"
+        ended = f", exit {data['exit_reason']}" if data.get("exit_reason") else ""
         if Decimal(summary["bought"]) == 0:
-            return f"cycle {data.get('cycle_id')} archived: nothing filled"
+            return f"cycle {data.get('cycle_id')} archived{ended}: nothing filled"
         return (
-            f"cycle {data.get('cycle_id')} archived: "
+            f"cycle {data.get('cycle_id')} archived{ended}: "
             f"bought {summary['bought']} @ {_shown(summary['avg_entry'])}, "
             f"sold {summary['sold']} @ {_shown(summary['avg_exit'])}, fees {summary['fees']}, "
             f"realized {_shown(summary['realized_pnl'])} {summary['fee_ccy'] or ''}".rstrip()

@@ -87,6 +87,7 @@ def state_document(machine: str, state: LadderState, cursor: dict[str, Any] | No
         "paused": state.paused,
         "flatten_requested": state.flatten_requested,
         "last_risk_refusal": state.last_risk_refusal,
+        "stops": [stop.to_dict() for stop in state.stops],
         "journal": cursor,
     }
 
@@ -96,24 +97,59 @@ def state_document(machine: str, state: LadderState, cursor: dict[str, Any] | No
 
 @dataclass(frozen=True)
 class Observation:
-    """What `status --observe` learnt from OKX: exchange time, the preview, the live position, and
-    whether the account's modes and leverage fit the machine."""
+    """What `status --observe` learnt from OKX: exchange time, the preview, the live position, the last
+    price, and whether the account's modes and leverage fit the machine."""
 
     now_ms: int
     preview: Preview
     position: Position | None
     account: dict[str, Any]
+    last_px: Decimal | None = None
 
 
 def observe_for_status(machine: LoadedMachine, state: LadderState, view: ExchangeView) -> Observation:
-    """One round of read-only requests: exchange time, the next row with every guard's value, the position."""
+    """One round of read-only requests: exchange time, the next row with every guard's value, the
+    position, and the last price (the newest candle's close) a stop's distance is measured from."""
+    p = machine.params
     preview = preview_tick(machine, view, state)
+    candles = view.candles(p.symbol, p.bar, p.signal.lookback_bars + 2)
     return Observation(
         now_ms=view.now_ms(),
         preview=preview,
-        position=view.position(machine.params.symbol, ownership.okx_pos_side(machine.params, state)),
+        position=view.position(p.symbol, ownership.okx_pos_side(p, state)),
         account=account_fit_document(machine, view),
+        last_px=max(candles, key=lambda c: c.ts).c if candles else None,
     )
+
+
+def protection_document(
+    machine: LoadedMachine, state: LadderState, last_px: Decimal | None
+) -> dict[str, Any]:
+    """What protects the machine's own size on OKX: its current stop (algoClOrdId, state, trigger price
+    and type, size) and how far the last price is from the trigger; `unprotected` when the machine owns
+    size and no working stop of at least that size protects it."""
+    p, stop = machine.params, state.stop
+    own = state.own_open(p.side)
+    working = stop is not None and stop.state in machine.stops.working and stop.sz >= own
+    distance = None
+    if stop is not None and last_px is not None:
+        gap = last_px - stop.slTriggerPx if p.side == "buy" else stop.slTriggerPx - last_px
+        distance = {"px": dec(gap), "pct": dec((gap / last_px * 100).quantize(Decimal("0.01")))}
+    return {
+        "declared": None
+        if p.stop is None
+        else {
+            "loss": dec(p.stop.loss),
+            "trigger_px_type": p.stop.trigger_px_type,
+            "on_refused": p.stop.on_refused,
+        },
+        "take_profit": optional_dec(p.take_profit),
+        "own_open": dec(own),
+        "unprotected": own > 0 and not working,
+        "stop": None if stop is None else stop.to_dict(),
+        "last_px": optional_dec(last_px),
+        "distance": distance,
+    }
 
 
 def account_fit_document(machine: LoadedMachine, view: ExchangeView) -> dict[str, Any]:
@@ -272,6 +308,7 @@ def status_document(
         "exit_due_in_ms": None if now is None or state.exit_due_ts is None else state.exit_due_ts - now,
     }
     doc["pnl"] = pnl_document(state, machine.params.side, observation.position if observation else None)
+    doc["protection"] = protection_document(machine, state, observation.last_px if observation else None)
     doc["next"] = next_rows_document(machine, state, observation.preview if observation else None)
     doc["account"] = observation.account if observation else None
     doc["runner"] = runner_document(machine.state_path)

@@ -57,6 +57,9 @@ class DemoScreen(AbstractContextManager["DemoScreen"]):
         if o.state.rungs:
             rungs = "  ".join(f"r{r.level} {r.state} {r.accFillSz:f}/{r.sz:f}" for r in o.state.rungs)
             c.print(f"        rungs: {rungs}")
+        if o.state.stop is not None:
+            stop = o.state.stop
+            c.print(f"        stop:  {stop.algoClOrdId} {stop.state} {stop.sz:f} @ {stop.slTriggerPx:f}")
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, advance=1, description=f"cycle {o.cycle}: {o.state.state}")
 

@@ -2,7 +2,8 @@
 
 Every tick goes through the same engine path as `okx-fsm tick --submit` (run_tick with an armed
 client); only the market is scripted, between ticks, so one seed always shows the same story:
-cycle 1 fills in parts, holds and closes; cycle 2 never fills, expires and is cancelled.
+cycle 1 fills in parts (its stop placed with the first fill and resized), holds, cancels the stop and
+closes; cycle 2 never fills, expires and is cancelled.
 """
 
 from __future__ import annotations
@@ -180,10 +181,15 @@ def script(hold_bars: int, expiry_bars: int) -> list[Step]:
     expiry = expiry_bars + 1
     return [
         Step(1, "a 15m candle closes above the robust-TWAP reference", _signal),
-        Step(1, "the price dips through rung 1", _trade_through(1, 5)),
-        Step(1, "the price falls through rungs 2 and 3", _trade_through(3, 360)),
+        Step(1, "the price dips through rung 1: the stop goes on OKX", _trade_through(1, 5)),
+        Step(1, "the price falls through rungs 2 and 3: the stop follows", _trade_through(3, 360)),
         Step(1, f"holding: {hold_bars // 2} bars pass", _hold(hold_bars // 2)),
-        Step(1, f"the hold time ({hold_bars} bars) is up", _hold(hold_bars - hold_bars // 2 + 1)),
+        Step(
+            1,
+            f"the hold time ({hold_bars} bars) is up: the stop is cancelled first",
+            _hold(hold_bars - hold_bars // 2 + 1),
+        ),
+        Step(1, "a few seconds later: OKX shows the stop ended, the exit goes", _wait(5)),
         Step(1, "a few seconds later", _wait(5)),
         Step(1, "the next bar closes below the recent lows (no signal)", _no_signal),
         Step(2, "another candle closes above the reference", _signal),

@@ -30,8 +30,10 @@ from fsm.engine.ladder import render_ladder
 from fsm.engine.observe import apply_order_observation
 from fsm.engine.orders import CloseOrder, OkxMirror, Rung
 from fsm.engine.orphans import adopt_orphans, find_orphans
-from fsm.engine.pnl import cycle_summary
+from fsm.engine.pnl import cycle_summary, exit_reason
 from fsm.engine.signals import bar_ms, newest_closed_bar_open
+from fsm.engine.stop_actions import cancel_stop, place_stop, resize_stop
+from fsm.errors import EngineError, ExitStatus
 from fsm.risk.gate import RISK_RECORD, RiskRefused
 from fsm.spec.model import Needs
 
@@ -227,8 +229,37 @@ def cancel_rungs(env: ActionEnv, targets: list[Rung]) -> None:
 
 
 def close_position(env: ActionEnv) -> None:
-    """Exit what this machine's own fills hold: a reduce-only market order of exactly that size
-    (capped by what OKX still holds on the side), deterministic clOrdId, expTime deadline.
+    """Exit what this machine's own fills hold (the hold time is up, or the operator asked)."""
+    send_exit(env, "flatten" if env.ctx.state.flatten_requested else "exit")
+
+
+def on_stop_refused(env: ActionEnv) -> None:
+    """The stop cannot protect the own size (refused for its price, or its child order failed): exit
+    it at market at once, or, with `on_refused: park`, stop the machine with the reason."""
+    p, s = env.ctx.params, env.ctx.state
+    stop = s.stop
+    if p.stop is not None and p.stop.on_refused == "park" and stop is not None:
+        why = stop.reject or {"failCode": stop.okx.failCode or ""}
+        raise StopRefused(
+            f"{p.strategy_id}: the stop {stop.algoClOrdId} cannot protect the own size "
+            f"{format(s.own_open(p.side), 'f')} ({', '.join(f'{k} {v}' for k, v in why.items())}) and "
+            "on_refused is park: the position is held unprotected; close or flatten it "
+            "(okx-fsm close MACHINE --submit) and run the machine again"
+        )
+    send_exit(env, "stop")
+
+
+class StopRefused(EngineError):
+    """The machine's stop cannot be placed and its YAML says park: a runner parks it with this reason."""
+
+    exit_code = ExitStatus.EXCHANGE
+
+
+def send_exit(env: ActionEnv, requested_by: str) -> None:
+    """A reduce-only market order of exactly what this machine's own fills hold (capped by what OKX
+    still holds on the side), deterministic clOrdId, expTime deadline; `requested_by` says why: "exit"
+    (the hold time), "flatten" (the operator's) or "stop" (the stop could not protect it); the operator's
+    close made its request before the tick.
 
     Never close-position, which would take the whole instrument's position, others' included. A new
     attempt (the next clOrdId) only after the last one ended short of the size.
@@ -243,7 +274,8 @@ def close_position(env: ActionEnv) -> None:
         return  # nothing of ours left on OKX: position_flat archives the cycle
     req = s.close_request
     if req is None:
-        req = s.close_request = CloseOrder(requested_by="exit", requested_ts=now, clOrdId=_exit_id(env, 0))
+        req = CloseOrder(requested_by=requested_by, requested_ts=now, clOrdId=_exit_id(env, 0))
+        s.close_request = req
     elif req.terminal_on_okx:  # the last attempt ended short: the next one, with its own clOrdId
         req.attempt += 1
         req.clOrdId, req.okx, req.outcome = _exit_id(env, req.attempt), OkxMirror(), None
@@ -300,6 +332,8 @@ def archive_cycle(env: ActionEnv) -> None:
             "fills": [f.to_dict() for f in s.fills],
             "filled_sz": format(s.filled_sz, "f"),
             "summary": cycle_summary(s, env.ctx.params.side).to_dict(),
+            "stops": [stop.to_dict() for stop in s.stops],
+            "exit_reason": exit_reason(s, env.ctx.params.side),
         },
     )
 
@@ -323,6 +357,7 @@ def reset_cycle(env: ActionEnv) -> None:
     s.fills = []
     s.position = None
     s.position_anomaly = None
+    s.stops = []
 
 
 ActionFn = Callable[[ActionEnv], None]
@@ -336,6 +371,10 @@ ACTIONS: Mapping[str, ActionFn] = {
     "archive_cycle": archive_cycle,
     "reset_cycle": reset_cycle,
     "refuse_entries": refuse_entries,
+    "place_stop": place_stop,
+    "resize_stop": resize_stop,
+    "cancel_stop": cancel_stop,
+    "on_stop_refused": on_stop_refused,
 }
 ACTION_NEEDS: Mapping[str, Needs] = {
     "render_intent": Needs(reads=frozenset({"signal"}), follows=frozenset({"orders"})),
@@ -347,4 +386,11 @@ ACTION_NEEDS: Mapping[str, Needs] = {
     "archive_cycle": Needs(),
     "reset_cycle": Needs(follows=frozenset({"signal"})),
     "refuse_entries": Needs(reads=frozenset({"orders"})),
+    "place_stop": Needs(reads=frozenset({"fills", "position", "stop"}), follows=frozenset({"stop"})),
+    "resize_stop": Needs(reads=frozenset({"fills", "position", "stop"}), follows=frozenset({"stop"})),
+    "cancel_stop": Needs(reads=frozenset({"stop"}), follows=frozenset({"stop"})),
+    "on_stop_refused": Needs(
+        reads=frozenset({"orders", "fills", "position", "stop"}),
+        follows=frozenset({"orders", "fills", "position"}),
+    ),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fsm.engine.roles import OrderRoles
+from fsm.engine.roles import OrderRoles, StopRoles
 from fsm.engine.runtime import MachineRuntime
 from fsm.engine.signals import file_signal, newest_closed_bar_open, robust_twap_signal
 from fsm.engine.state import LadderState, Signal
@@ -17,12 +17,14 @@ from fsm.spec.model import MachineSpec
 
 @dataclass
 class TickContext:
-    """What one tick of one machine knows: its spec, params and order roles, its state, the tick's
+    """What one tick of one machine knows: its spec, params, order and stop roles, its state, the tick's
     view of OKX, and whether it is armed. Guards read it; actions read it through their ActionEnv."""
 
     ladder: MachineSpec
     orders: OrderRoles
     order_machine: MachineRuntime  # every observation of a rung goes through it
+    stops: StopRoles
+    stop_machine: MachineRuntime  # every observation of a stop goes through it
     params: LadderParams
     state: LadderState
     view: ExchangeView
@@ -35,7 +37,7 @@ class TickContext:
     _risk_memo: list[Refusal | None] = field(default_factory=list)
 
     def tracks(self, what: str) -> bool:
-        """Whether the machine's current state observes `what` (signal, orders, fills, position)."""
+        """Whether the machine's current state observes `what` (signal, orders, fills, position, stop)."""
         return self.ladder.tracks(self.state.state, what)
 
     def signal(self) -> Signal | None:

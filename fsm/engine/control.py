@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING, Any
 from exchange import (
     OkxInvalidRequest,
     OkxOrderAck,
+    amend_algo_body,
     build_client_order_id,
+    cancel_algo_item,
     cancel_item,
     order_body,
 )
+from exchange.paths import AMEND_ALGOS, CANCEL_ALGOS, ORDER_ALGO
 from fsm.engine import actions, ownership
 from fsm.engine.actions import CLOSE_LEVEL
 from fsm.engine.env import ActionEnv
@@ -28,6 +31,7 @@ from fsm.engine.machine import ORDER_MACHINE, REPO_MACHINES, TICK, LoadedMachine
 from fsm.engine.orders import CloseOrder, Rung
 from fsm.engine.roles import OrderRoles
 from fsm.engine.state import LadderState
+from fsm.engine.stop_actions import STOP, STOP_AMEND
 from fsm.engine.tick import TickResult, run_tick
 from fsm.engine.view import ExchangeView
 from fsm.errors import EngineError, ExitStatus
@@ -89,16 +93,40 @@ class Outcome:
         before its POST), so what is shown is what was sent, not what the state file suggested."""
         records = self.records + (self.tick.records if self.tick is not None else [])
         sent = []
+        symbol = machine.params.symbol
         for kind, data in records:
-            if kind == "cancel":
+            what = data.get("what")
+            if kind == "cancel" and what == STOP:
+                algo_ids = {stop.algoClOrdId: stop.okx.algoId for stop in state.stops}
+                items = [cancel_algo_item(symbol, algo_ids.get(cl), cl) for cl in data["algoClOrdIds"]]
+                sent.append(Request("POST", CANCEL_ALGOS, items))
+            elif kind == "cancel":
                 rungs = [r for cl in data["clOrdIds"] if (r := state.rung_by_client_order_id(cl)) is not None]
                 sent.append(cancel_request(machine, rungs))
-            elif kind == "submit" and data["what"] == "entries":
+            elif kind == "submit" and what == "entries":
                 sent.append(Request("POST", BATCH_ORDERS, data["payloads"]))
-            elif kind == "submit" and data["what"] == "close":
+            elif kind == "submit" and what == "close":
                 close = data["close"]
                 sent.append(exit_request(machine, state, Decimal(close["sz"]), close["clOrdId"]))
+            elif kind == "submit" and what == STOP:
+                sent.append(Request("POST", ORDER_ALGO, data["stop"]["payload"]))
+            elif kind == "submit" and what == STOP_AMEND:
+                sent.append(Request("POST", AMEND_ALGOS, [_amend_body(symbol, state, data)]))
         return sent
+
+
+def _amend_body(symbol: str, state: LadderState, data: dict[str, Any]) -> dict[str, Any]:
+    """The amend-algos item a stop_amend write-ahead record stands for (as stop_actions sends it)."""
+    to, cl = data["to"], data["algoClOrdId"]
+    algo_id = next((stop.okx.algoId for stop in state.stops if stop.algoClOrdId == cl), None)
+    return amend_algo_body(
+        symbol,
+        algo_id=algo_id,
+        algo_client_order_id=cl,
+        new_sz=Decimal(to["sz"]),
+        new_sl_trigger_px=Decimal(to["slTriggerPx"]),
+        new_tp_trigger_px=None if to["tpTriggerPx"] is None else Decimal(to["tpTriggerPx"]),
+    )
 
 
 SUBMIT_ENTRIES = "submit_entries"  # the action of the row that sends the rendered batch

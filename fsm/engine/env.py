@@ -6,7 +6,7 @@ engine depends on, so tests can hand actions a recording or refusing trader.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -43,6 +43,23 @@ class TradingClient(Protocol):
     def set_leverage(
         self, symbol: str, lever: Decimal, mgn_mode: str, pos_side: str | None = None
     ) -> Mapping[str, str]: ...
+
+    def place_algo_order(self, payload: Mapping[str, Any]) -> OkxOrderAck: ...
+
+    def amend_algo_order(
+        self,
+        symbol: str,
+        *,
+        algo_id: str | None = None,
+        algo_client_order_id: str | None = None,
+        new_sz: Decimal | None = None,
+        new_sl_trigger_px: Decimal | None = None,
+        new_tp_trigger_px: Decimal | None = None,
+    ) -> OkxOrderAck: ...
+
+    def cancel_algo_orders(
+        self, symbol: str, algo_ids: Sequence[tuple[str | None, str | None]]
+    ) -> list[OkxOrderAck]: ...
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fsm.engine import ownership
+from fsm.engine import ownership, stops
 from fsm.engine.context import TickContext
 from fsm.spec.model import Needs
 
@@ -142,3 +142,68 @@ def flatten_requested(ctx: TickContext) -> bool:
 def closed_in_earlier_tick(ctx: TickContext) -> bool:
     """`closed` was entered in an earlier tick, so this tick may start the next cycle."""
     return not ctx.entered_closed_this_tick
+
+
+@guard()
+def exiting(ctx: TickContext) -> bool:
+    """The machine is on its way out: the hold time is up, or the operator asked to close or flatten."""
+    return exit_due(ctx) or close_requested(ctx) or flatten_requested(ctx)
+
+
+@guard("fills", "position", "stop")
+def stop_missing(ctx: TickContext) -> bool:
+    """The machine owns size and no stop of its own works or is on its way: none placed this cycle yet,
+    rendered and never sent, ended (cancelled by hand, or for a replacement), fired with size left over,
+    or refused for a reason a new placement may not meet (once the retry interval has passed)."""
+    roles, stop = ctx.stops, ctx.state.stop
+    if stops.target(ctx.params, ctx.state, ctx.view) is None:
+        return False
+    if stop is None or stop.state in roles.unsent or stop.state in roles.ended:
+        return True
+    if stop.state in roles.fired:
+        return stops.children_settled(ctx.state, stop)
+    if stop.state in roles.refused and not stops.refusal_is_final(stop):
+        retry_ms = ctx.params.cancel_retry_seconds * 1000
+        return ctx.view.now_ms() - (stop.submit_ts or 0) >= retry_ms
+    return False
+
+
+@guard("fills", "position", "stop")
+def stop_resize_due(ctx: TickContext) -> bool:
+    """The working stop is not what the machine owns calls for (its size, or its trigger for a new
+    average entry), or OKX still shows it otherwise than last asked a retry interval later; or a stray
+    stop of ours works on OKX."""
+    s, roles = ctx.state, ctx.stops
+    now, retry_ms = ctx.view.now_ms(), ctx.params.cancel_retry_seconds * 1000
+    if any(stop.stray for stop in stops.cancel_targets(s, roles, now, retry_ms)):
+        return True
+    stop = s.stop
+    if stop is None or stop.state not in roles.working:
+        return False
+    want = stops.target(ctx.params, s, ctx.view)
+    return want is None or stops.amend_due(stop, want, now, retry_ms)
+
+
+@guard("stop")
+def stop_working(ctx: TickContext) -> bool:
+    """A stop of this cycle may still act on OKX: on its way, live, cancel sent, a stray of ours, or
+    fired with a child order not yet ended and journaled (never two reduce-only exits for one size)."""
+    return any(stops.acting(ctx.state, ctx.stops, stop) for stop in ctx.state.stops)
+
+
+@guard("stop")
+def stop_cancel_due(ctx: TickContext) -> bool:
+    """A stop of ours may be cancelled now: live, a stray, or its cancel still unanswered by OKX's state
+    past the retry interval."""
+    now, retry_ms = ctx.view.now_ms(), ctx.params.cancel_retry_seconds * 1000
+    return bool(stops.cancel_targets(ctx.state, ctx.stops, now, retry_ms))
+
+
+@guard("fills", "position", "stop")
+def stop_refused(ctx: TickContext) -> bool:
+    """The machine owns size its stop cannot protect: OKX refused the stop for its price (the market is
+    through it), or it fired and its child order failed; `on_refused` says what follows."""
+    stop = ctx.state.stop
+    if stop is None or stop.state not in ctx.stops.refused or not stops.refusal_is_final(stop):
+        return False
+    return stops.target(ctx.params, ctx.state, ctx.view) is not None

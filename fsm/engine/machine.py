@@ -1,5 +1,5 @@
-"""Finding and loading a ladder machine: its YAML and order machine, checked against what the engine
-implements, with both runtimes built once and reused by every tick."""
+"""Finding and loading a ladder machine: its YAML, order machine and stop machine, checked against what
+the engine implements, with the runtimes built once and reused by every tick."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from fsm.engine.actions import ACTION_NEEDS, ACTIONS
 from fsm.engine.context import TickContext
 from fsm.engine.guards import GUARD_NEEDS, GUARDS
 from fsm.engine.observe import ORDER_TRIGGERS
-from fsm.engine.roles import OrderRoles
+from fsm.engine.observe_stop import STOP_TRIGGERS
+from fsm.engine.roles import OrderRoles, StopRoles
 from fsm.engine.runtime import MachineRuntime
 from fsm.engine.state import LadderState
 from fsm.engine.view import ExchangeView
@@ -20,10 +21,12 @@ from fsm.risk.entries import RiskSetup
 from fsm.spec.ladder import LadderParams
 from fsm.spec.limits import Limits, LimitsFile, effective_limits
 from fsm.spec.loader import load_order_spec, load_spec
-from fsm.spec.model import IgnoreSpec, MachineSpec, RowSpec, SpecError, Vocabulary
+from fsm.spec.model import IgnoreSpec, Kind, MachineSpec, RowSpec, SpecError, Vocabulary
 
 REPO_MACHINES = Path(__file__).resolve().parents[2] / "machines"
 ORDER_MACHINE = "okx_order"
+STOP_MACHINE = "okx_stop"
+PLACE_STOP = "place_stop"  # the action that places the stop: a ladder declaring `stop` needs a row with it
 TICK = "tick"  # the one trigger the engine fires on a ladder
 VOCABULARY = Vocabulary(guards=GUARD_NEEDS, actions=ACTION_NEEDS)
 
@@ -62,6 +65,9 @@ class LoadedMachine:
     runtime: MachineRuntime  # the ladder, bound to the engine's guards and actions
     order_machine: MachineRuntime
     orders: OrderRoles
+    stop_spec: MachineSpec
+    stop_machine: MachineRuntime
+    stops: StopRoles
     limits: Limits | None = None  # the account's limits file tightened by the machine's own
 
     @property
@@ -84,6 +90,8 @@ class LoadedMachine:
             ladder=self.spec,
             orders=self.orders,
             order_machine=self.order_machine,
+            stops=self.stops,
+            stop_machine=self.stop_machine,
             params=self.params,
             state=state,
             view=view,
@@ -103,29 +111,54 @@ def load_ladder_spec(path: Path) -> MachineSpec:
     return spec
 
 
-def load_order_machine(path: Path) -> MachineSpec:
-    """An order YAML whose triggers are exactly those the engine fires on OKX evidence."""
-    spec = load_order_spec(path)
+TRIGGERS: dict[Kind, tuple[str, ...]] = {"order": ORDER_TRIGGERS, "stop": STOP_TRIGGERS}
+
+
+def load_order_machine(path: Path, kind: Kind = "order") -> MachineSpec:
+    """An order (or stop) YAML whose triggers are exactly those the engine fires on OKX evidence."""
+    spec = load_order_spec(path, kind)
+    fired = TRIGGERS[kind]
     declared: list[RowSpec | IgnoreSpec] = [*spec.rows, *spec.ignores]
     for rule in declared:
-        if rule.trigger not in ORDER_TRIGGERS:
+        if rule.trigger not in fired:
             where = rule.where.split(" (")[0]
-            problem = f"{rule.trigger!r} is never fired by the engine; it fires {', '.join(ORDER_TRIGGERS)}"
+            problem = f"{rule.trigger!r} is never fired by the engine; it fires {', '.join(fired)}"
             raise SpecError(spec.path, where, rule.line, "trigger", problem)
-    missing = [t for t in ORDER_TRIGGERS if t not in spec.triggers]
+    missing = [t for t in fired if t not in spec.triggers]
     if missing:
         problem = f"declares no row or ignore for {', '.join(missing)}: the engine fires them on OKX evidence"
         raise SpecError(spec.path, "transitions", None, "trigger", problem)
     return spec
 
 
+def load_any_spec(path: Path) -> MachineSpec:
+    """A ladder, order or stop YAML, checked as the engine would run it (for `diagram`)."""
+    kind = load_spec(path, VOCABULARY).kind
+    return load_ladder_spec(path) if kind == "ladder" else load_order_machine(path, kind)
+
+
+def _beside(ladder_path: Path, name: str) -> Path:
+    """The order or stop machine next to the ladder's file, else the shipped one."""
+    beside = ladder_path.parent / f"{name}.yaml"
+    return beside if beside.is_file() else REPO_MACHINES / f"{name}.yaml"
+
+
+def _check_stop_rows(spec: MachineSpec, params: LadderParams) -> None:
+    """A ladder that declares a stop must have a row that places it: a declared stop never placed would
+    leave the position unprotected while `status` claims otherwise."""
+    if params.stop is not None and not any(PLACE_STOP in row.actions for row in spec.rows):
+        problem = f"a stop is declared but no row runs {PLACE_STOP}: the position would be held unprotected"
+        raise SpecError(spec.path, "params", None, "stop", problem)
+
+
 def load_machine(name_or_path: str, *, state_dir: Path, limits: LimitsFile | None = None) -> LoadedMachine:
     """A machine ready to tick, under the account's `limits` (tightened by its own `limits` param)."""
     path = resolve_machine_path(name_or_path)
     spec = load_ladder_spec(path)
-    beside = path.parent / f"{ORDER_MACHINE}.yaml"
-    order_spec = load_order_machine(beside if beside.is_file() else REPO_MACHINES / f"{ORDER_MACHINE}.yaml")
+    order_spec = load_order_machine(_beside(path, ORDER_MACHINE))
+    stop_spec = load_order_machine(_beside(path, STOP_MACHINE), "stop")
     params = LadderParams.from_mapping(spec.params, base_dir=Path.cwd())
+    _check_stop_rows(spec, params)
     return LoadedMachine(
         spec=spec,
         order_spec=order_spec,
@@ -134,5 +167,8 @@ def load_machine(name_or_path: str, *, state_dir: Path, limits: LimitsFile | Non
         runtime=MachineRuntime(spec, GUARDS, ACTIONS),
         order_machine=MachineRuntime(order_spec),
         orders=OrderRoles.of(order_spec),
+        stop_spec=stop_spec,
+        stop_machine=MachineRuntime(stop_spec),
+        stops=StopRoles.of(stop_spec),
         limits=effective_limits(spec, limits),
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from exchange import OkxFill, OkxOrder
 from exchange.records.orders import OKX_CANCELED, OKX_CANCELED_STATES, POST_ONLY_CANCEL_SOURCE
@@ -62,36 +62,46 @@ def observation_of(order: OkxOrder | None) -> str:
     return f"seen_{order.state}"
 
 
+class Observed(Protocol):
+    """A rung or a stop: what an order-like machine's observation changes, and how records name it."""
+
+    state: str
+    last_anomaly: str | None
+
+    @property
+    def identity(self) -> dict[str, str]: ...
+
+
 def apply_order_observation(
-    rung: Rung, trigger: str, machine: MachineRuntime, commit: Commit, evidence: dict[str, Any]
+    record: Observed, trigger: str, machine: MachineRuntime, commit: Commit, evidence: dict[str, Any]
 ) -> None:
-    """Run one observation through the order machine and journal what it did."""
-    verdict, dest = machine.observe(rung.state, trigger)
+    """Run one observation through the order (or stop) machine and journal what it did."""
+    verdict, dest = machine.observe(record.state, trigger)
     if verdict == "anomaly":
-        label = f"{trigger} in {rung.state}"
-        if rung.last_anomaly != label:
-            rung.last_anomaly = label
+        label = f"{trigger} in {record.state}"
+        if record.last_anomaly != label:
+            record.last_anomaly = label
             commit(
-                "anomaly", {"clOrdId": rung.clOrdId, "observation": trigger, "state": rung.state, **evidence}
+                "anomaly", {**record.identity, "observation": trigger, "state": record.state, **evidence}
             )
         return
     if verdict == "transition":
-        before = rung.state
-        rung.state = dest
-        rung.last_anomaly = None
+        before = record.state
+        record.state = dest
+        record.last_anomaly = None
         commit(
             "order",
-            {"clOrdId": rung.clOrdId, "observation": trigger, "from": before, "to": rung.state, **evidence},
+            {**record.identity, "observation": trigger, "from": before, "to": record.state, **evidence},
         )
 
 
-def _mirror(client_order_id: str, m: OkxMirror, order: OkxOrder, commit: Commit) -> bool:
+def mirror_order(identity: dict[str, str], m: OkxMirror, order: OkxOrder, commit: Commit) -> bool:
     """Copy OKX's fields onto a mirror; accFillSz never decreases. Returns whether anything changed."""
     if order.accFillSz < m.accFillSz:
         commit(
             "anomaly",
             {
-                "clOrdId": client_order_id,
+                **identity,
                 "observation": "accFillSz_decreased",
                 "stored": format(m.accFillSz, "f"),
                 "seen": format(order.accFillSz, "f"),
@@ -155,7 +165,7 @@ def observe_rungs(ctx: TickContext, commit: Commit) -> None:
             evidence["source"] = source
         if order is not None and order.accFillSz != rung.accFillSz:
             ctx.fills_due = True
-        changed = order is not None and _mirror(rung.clOrdId, rung.okx, order, commit)
+        changed = order is not None and mirror_order(rung.identity, rung.okx, order, commit)
         state_before = rung.state
         apply_order_observation(rung, trigger, ctx.order_machine, commit, evidence)
         if changed and rung.state == state_before:
@@ -199,7 +209,8 @@ def _fill_record(f: OkxFill) -> Fill:
 
 
 def observe_fills(ctx: TickContext, commit: Commit) -> None:
-    """Record every new fill of our orders (entries and exits) once, by tradeId, and move the cursor.
+    """Record every new fill of our orders (entries, exits and a fired stop's child orders) once, by
+    tradeId, and move the cursor.
 
     The read begins at the newest fill seen (or just before the cycle's first send), so it never
     reaches further back than needed, and reads fills-history when that is older than /trade/fills
@@ -220,12 +231,17 @@ def observe_fills(ctx: TickContext, commit: Commit) -> None:
     ours_ord = {r.ordId for r in s.rungs if r.ordId}
     if s.close_request is not None and s.close_request.okx.ordId:
         ours_ord.add(s.close_request.okx.ordId)
+    stop_children = {child: stop.algoClOrdId for stop in s.stops for child in stop.okx.ordIdList}
     known = s.known_trade_ids()
     for f in sorted(fills, key=lambda f: int(f.billId)):
-        if (f.clOrdId in ours_cl or f.ordId in ours_ord) and f.tradeId not in known:
+        mine = f.clOrdId in ours_cl or f.ordId in ours_ord or f.ordId in stop_children
+        if mine and f.tradeId not in known:
             s.fills.append(_fill_record(f))
             known.add(f.tradeId)
-            commit("fill", {"clOrdId": f.clOrdId, "tradeId": f.tradeId, "evidence": dict(f.raw)})
+            record = {"clOrdId": f.clOrdId, "tradeId": f.tradeId, "evidence": dict(f.raw)}
+            if f.ordId in stop_children:  # a fired stop's child: its fills carry no algoId, only its ordId
+                record["algoClOrdId"] = stop_children[f.ordId]
+            commit("fill", record)
     if fills:
         newest = max(fills, key=lambda f: int(f.billId))
         if s.fills_cursor is None or int(newest.billId) > int(s.fills_cursor):
@@ -324,7 +340,7 @@ def observe_close(ctx: TickContext, commit: Commit) -> None:
         return
     if order.clOrdId not in (None, req.clOrdId):
         return
-    if _mirror(req.clOrdId, req.okx, order, commit) or req.outcome != "accepted":
+    if mirror_order({"clOrdId": req.clOrdId}, req.okx, order, commit) or req.outcome != "accepted":
         req.outcome = "accepted"
         commit(
             "order",

@@ -1,5 +1,5 @@
-"""Our orders and fills as the state holds them: each entry rung and the exit, with what OKX last
-showed of them (OKX's field names), the fills they own, and the position beside them.
+"""Our orders and fills as the state holds them: each entry rung, the exit and the protective stop, with
+what OKX last showed of them (OKX's field names), the fills they own, and the position beside them.
 
 Money is Decimal in memory and a plain decimal string (no exponent) on disk.
 """
@@ -83,6 +83,11 @@ class Rung:
     last_anomaly: str | None = None  # the last anomaly journaled for this rung (journaled once)
     stray: bool = False  # OKX shows the order working although the rung holds it as ended
     okx: OkxMirror = field(default_factory=OkxMirror)
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """How journal records name this rung."""
+        return {"clOrdId": self.clOrdId}
 
     @property
     def ordId(self) -> str | None:
@@ -223,7 +228,7 @@ class CloseOrder:
     size and deadline sent. Mirrored: `okx`, what OKX last showed of the attempt's order.
     """
 
-    requested_by: str  # "exit" (hold time up) or "operator"
+    requested_by: str  # "exit" (hold time up), "operator" (close), "flatten" or "stop" (it cannot protect)
     requested_ts: int
     clOrdId: str
     sent_ts: int | None = None
@@ -263,3 +268,135 @@ class CloseOrder:
     @property
     def terminal_on_okx(self) -> bool:
         return self.okx.state in OKX_ENDED_STATES
+
+
+@dataclass
+class AlgoMirror:
+    """What OKX last showed for one algo order (OKX field names)."""
+
+    algoId: str | None = None
+    state: str | None = None
+    sz: Decimal | None = None
+    slTriggerPx: Decimal | None = None
+    slTriggerPxType: str | None = None
+    tpTriggerPx: Decimal | None = None
+    ordIdList: list[str] = field(default_factory=list)  # the child orders OKX placed when it fired
+    actualSz: Decimal | None = None
+    actualPx: Decimal | None = None
+    actualSide: str | None = None  # sl or tp: which leg fired
+    triggerTime: int | None = None
+    failCode: str | None = None
+    uTime: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "algoId": self.algoId,
+            "state": self.state,
+            "sz": opt_dec(self.sz),
+            "slTriggerPx": opt_dec(self.slTriggerPx),
+            "slTriggerPxType": self.slTriggerPxType,
+            "tpTriggerPx": opt_dec(self.tpTriggerPx),
+            "ordIdList": list(self.ordIdList),
+            "actualSz": opt_dec(self.actualSz),
+            "actualPx": opt_dec(self.actualPx),
+            "actualSide": self.actualSide,
+            "triggerTime": self.triggerTime,
+            "failCode": self.failCode,
+            "uTime": self.uTime,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AlgoMirror:
+        return cls(
+            algoId=d.get("algoId"),
+            state=d.get("state"),
+            sz=to_opt_dec(d.get("sz")),
+            slTriggerPx=to_opt_dec(d.get("slTriggerPx")),
+            slTriggerPxType=d.get("slTriggerPxType"),
+            tpTriggerPx=to_opt_dec(d.get("tpTriggerPx")),
+            ordIdList=[str(x) for x in d.get("ordIdList", [])],
+            actualSz=to_opt_dec(d.get("actualSz")),
+            actualPx=to_opt_dec(d.get("actualPx")),
+            actualSide=d.get("actualSide"),
+            triggerTime=d.get("triggerTime"),
+            failCode=d.get("failCode"),
+            uTime=d.get("uTime"),
+        )
+
+
+@dataclass
+class StopOrder:
+    """One placement of the cycle's protective stop (an OKX conditional algo order).
+
+    Bot-owned: its number in the cycle and deterministic algoClOrdId, its stop-machine state, what was
+    last asked of OKX (size, trigger prices, when), cancel and refusal bookkeeping. Mirrored: `okx`, what
+    OKX last showed of the algo, and `children`, its child orders (by ordId) once it fired.
+    """
+
+    n: int  # placements in the cycle before this one
+    algoClOrdId: str
+    state: str  # stop-machine state (machines/okx_stop.yaml)
+    sz: Decimal  # the size last asked for (placed or amended): the machine's own size then
+    slTriggerPx: Decimal
+    tpTriggerPx: Decimal | None
+    trigger_px_type: str  # slTriggerPxType (and tpTriggerPxType) sent
+    payload: dict[str, Any] = field(default_factory=dict)  # the place request's body, as sent
+    submit_ts: int | None = None  # exchange ms of the place request's send
+    amend_ts: int | None = None  # exchange ms of the last amend's send
+    cancel_sent_ts: int | None = None
+    reject: dict[str, str] | None = None  # {"sCode", "sMsg"} of an explicit refusal of the place
+    last_anomaly: str | None = None  # the last anomaly journaled for this stop (journaled once)
+    stray: bool = False  # OKX shows it working although this state holds it as ended
+    okx: AlgoMirror = field(default_factory=AlgoMirror)
+    children: list[OkxMirror] = field(default_factory=list)
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """How journal records name this stop."""
+        return {"algoClOrdId": self.algoClOrdId}
+
+    @property
+    def asked_ts(self) -> int | None:
+        """When OKX was last asked to make this stop what `sz` and the trigger prices say."""
+        return max((t for t in (self.submit_ts, self.amend_ts) if t is not None), default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "algoClOrdId": self.algoClOrdId,
+            "state": self.state,
+            "sz": dec(self.sz),
+            "slTriggerPx": dec(self.slTriggerPx),
+            "tpTriggerPx": opt_dec(self.tpTriggerPx),
+            "trigger_px_type": self.trigger_px_type,
+            "payload": dict(self.payload),
+            "submit_ts": self.submit_ts,
+            "amend_ts": self.amend_ts,
+            "cancel_sent_ts": self.cancel_sent_ts,
+            "reject": None if self.reject is None else dict(self.reject),
+            "last_anomaly": self.last_anomaly,
+            "stray": self.stray,
+            "okx": self.okx.to_dict(),
+            "children": [c.to_dict() for c in self.children],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StopOrder:
+        return cls(
+            n=int(d["n"]),
+            algoClOrdId=str(d["algoClOrdId"]),
+            state=str(d["state"]),
+            sz=Decimal(d["sz"]),
+            slTriggerPx=Decimal(d["slTriggerPx"]),
+            tpTriggerPx=to_opt_dec(d.get("tpTriggerPx")),
+            trigger_px_type=str(d["trigger_px_type"]),
+            payload=dict(d.get("payload", {})),
+            submit_ts=d.get("submit_ts"),
+            amend_ts=d.get("amend_ts"),
+            cancel_sent_ts=d.get("cancel_sent_ts"),
+            reject=None if d.get("reject") is None else {str(k): str(v) for k, v in d["reject"].items()},
+            last_anomaly=d.get("last_anomaly"),
+            stray=bool(d.get("stray", False)),
+            okx=AlgoMirror.from_dict(d.get("okx", {})),
+            children=[OkxMirror.from_dict(c) for c in d.get("children", [])],
+        )

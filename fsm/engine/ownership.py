@@ -43,9 +43,18 @@ def filled_by(state: LadderState, client_order_id: str) -> Decimal:
     return sum((f.fillSz for f in state.fills if f.clOrdId == client_order_id), ZERO)
 
 
+def filled_by_order(state: LadderState, ord_id: str) -> Decimal:
+    """What the journaled fills of one order, by ordId, add up to (a stop's child has no clOrdId of ours)."""
+    return sum((f.fillSz for f in state.fills if f.ordId == ord_id), ZERO)
+
+
 def fills_accounted(state: LadderState) -> bool:
-    """Every contract OKX says our orders filled (accFillSz) has its fill journaled: entries and exit."""
+    """Every contract OKX says our orders filled (accFillSz) has its fill journaled: entries, the exit and
+    the orders our stops placed when they fired."""
     if any(filled_by(state, r.clOrdId) < r.accFillSz for r in state.rungs):
+        return False
+    children = [child for stop in state.stops for child in stop.children if child.ordId]
+    if any(filled_by_order(state, str(child.ordId)) < child.accFillSz for child in children):
         return False
     req = state.close_request
     return req is None or filled_by(state, req.clOrdId) >= req.okx.accFillSz

@@ -62,3 +62,32 @@ def cycle_summary(state: LadderState, entry_side: str) -> CycleSummary:
         realized = gross + fees
     fee_ccy = next((f.feeCcy for f in state.fills), None)
     return CycleSummary(bought, sold, avg_entry, avg_exit, fees, fee_ccy, realized)
+
+
+# Why our own exit order was sent (CloseOrder.requested_by) -> the cycle's exit reason.
+_EXIT_REASONS = {"exit": "timed", "operator": "operator", "flatten": "operator", "stop": "stop"}
+
+
+def exit_reason(state: LadderState, entry_side: str) -> str | None:
+    """How the cycle's position ended, from the evidence of its exit fills: a fired stop's child order
+    (stop, or take_profit when its tp leg fired), our own exit (timed, operator, or stop when the stop
+    could not be placed), or nothing of ours (hand: closed outside the machine). The reason that closed
+    the most contracts wins; None when nothing was entered."""
+    entered, exited = state.bought_and_sold(entry_side)
+    if entered == 0:
+        return None
+    fired = {child: stop for stop in state.stops for child in stop.okx.ordIdList}
+    req = state.close_request
+    closed: dict[str, Decimal] = {}
+    for f in state.fills:
+        if f.side == entry_side:
+            continue
+        stop = fired.get(f.ordId)
+        if stop is not None:
+            reason = "take_profit" if stop.okx.actualSide == "tp" else "stop"
+        else:
+            reason = _EXIT_REASONS.get(req.requested_by, "timed") if req is not None else "hand"
+        closed[reason] = closed.get(reason, ZERO) + f.fillSz
+    if entered > exited:
+        closed["hand"] = closed.get("hand", ZERO) + entered - exited
+    return max(closed, key=lambda reason: closed[reason])

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from fsm.engine.orders import CloseOrder, Fill, PositionMirror, Rung, dec, opt_dec, to_opt_dec
+from fsm.engine.orders import CloseOrder, Fill, PositionMirror, Rung, StopOrder, dec, opt_dec, to_opt_dec
 
 _OLD_EXIT_IDS = "exit_cl_ord_ids"  # how snapshots written before 2026-12-02 spell exit_client_order_ids
 
@@ -79,6 +79,7 @@ class LadderState:
     rungs: list[Rung] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     position: PositionMirror | None = None
+    stops: list[StopOrder] = field(default_factory=list)  # every placement of the cycle's stop, in order
 
     # --- derived views used by guards and displays -------------------------------------------
     @property
@@ -87,6 +88,15 @@ class LadderState:
 
     def rung_by_client_order_id(self, client_order_id: str) -> Rung | None:
         return next((r for r in self.rungs if r.clOrdId == client_order_id), None)
+
+    @property
+    def stop(self) -> StopOrder | None:
+        """The cycle's current stop: its latest placement (None before the first)."""
+        return self.stops[-1] if self.stops else None
+
+    def stop_child_order_ids(self) -> set[str]:
+        """The ordIds of the orders OKX placed when a stop of this cycle fired: their fills are ours."""
+        return {child for stop in self.stops for child in stop.okx.ordIdList}
 
     def own_client_order_ids(self) -> set[str]:
         """Every clOrdId of this cycle's orders, entries and exits: the fills this machine owns."""
@@ -134,6 +144,7 @@ class LadderState:
             "rungs": [r.to_dict() for r in self.rungs],
             "fills": [f.to_dict() for f in self.fills],
             "position": None if self.position is None else self.position.to_dict(),
+            "stops": [stop.to_dict() for stop in self.stops],
         }
 
     @classmethod
@@ -167,4 +178,5 @@ class LadderState:
             rungs=[Rung.from_dict(r) for r in d.get("rungs", [])],
             fills=[Fill.from_dict(f) for f in d.get("fills", [])],
             position=None if d.get("position") is None else PositionMirror.from_dict(d["position"]),
+            stops=[StopOrder.from_dict(stop) for stop in d.get("stops", [])],
         )

@@ -20,6 +20,7 @@ from fsm.engine.context import TickContext
 from fsm.engine.env import ActionEnv, TradingClient
 from fsm.engine.machine import TICK, LoadedMachine
 from fsm.engine.observe import Commit, observe_close, observe_fills, observe_position, observe_rungs
+from fsm.engine.observe_stop import observe_stops
 from fsm.engine.runtime import Preview
 from fsm.engine.state import LadderState
 from fsm.engine.view import ExchangeView
@@ -195,6 +196,7 @@ def observe(ctx: TickContext, commit: Commit) -> None:
     # reads below are not refused with 50102 and sent twice when the local clock is off.
     ctx.view.now_ms()
     observe_rungs(ctx, commit)
+    observe_stops(ctx, commit)  # before the fills: a fired stop's child orders own fills of ours
     observe_fills(ctx, commit)
     observe_position(ctx, commit)
     observe_close(ctx, commit)

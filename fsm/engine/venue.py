@@ -9,14 +9,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from exchange.signing import redact
 from fsm.errors import EngineError, ExitStatus
 
 if TYPE_CHECKING:
     from exchange import OkxClient
-    from exchange.ws import OkxPrivateStream
+    from exchange.ws import Channel, OkxPrivateStream
+
+R = TypeVar("R")
 
 DEFAULT_BASE_URL = "https://www.okx.com"
 ENV_KEY, ENV_SECRET, ENV_PASSPHRASE, ENV_BASE_URL, ENV_WS_URL = (
@@ -33,6 +35,11 @@ class MissingCredentials(EngineError):
     """A command that talks to OKX was run without the credential variables set."""
 
     exit_code = ExitStatus.USAGE
+
+
+class UnpairedWsUrl(EngineError):
+    """The business WebSocket URL cannot be derived from the private one given (--ws-url, OKX_WS_URL):
+    its path does not end in /ws/v5/private, so OKX's pairing says nothing about it."""
 
 
 class MalformedCredentials(EngineError):
@@ -111,18 +118,26 @@ class Venue:
         )
 
     def private_stream(
-        self, ws_url: str | None, now_ms: Callable[[], int], login_ms: Callable[[], int]
-    ) -> OkxPrivateStream:
-        """The private WebSocket of this venue: `ws_url`, else $OKX_WS_URL, else OKX's live or demo host."""
-        from exchange.ws import DEMO_PRIVATE_URL, LIVE_PRIVATE_URL, OkxPrivateStream
+        self, ws_url: str | None, now_ms: Callable[[], int], login_ms: Callable[[], int], channel: Channel[R]
+    ) -> OkxPrivateStream[R]:
+        """A private WebSocket stream of `channel` on this venue. The private URL is `ws_url`, else
+        $OKX_WS_URL, else OKX's live or demo host; a business channel (orders-algo) is on the business
+        URL paired with it (exchange.ws.channel_url)."""
+        from exchange import OkxInvalidRequest
+        from exchange.ws import DEMO_PRIVATE_URL, LIVE_PRIVATE_URL, OkxPrivateStream, channel_url
 
         creds = Credentials.from_environment()
         url = ws_url or os.environ.get(ENV_WS_URL) or (LIVE_PRIVATE_URL if self.live else DEMO_PRIVATE_URL)
+        try:
+            url = channel_url(url, channel)
+        except OkxInvalidRequest as exc:
+            raise UnpairedWsUrl(f"--ws-url / {ENV_WS_URL}: {exc}") from None
         return OkxPrivateStream(
             url,
             creds.api_key,
             creds.secret_key,
             creds.passphrase,
+            channel=channel,
             now_ms=now_ms,
             login_ms=login_ms,
         )

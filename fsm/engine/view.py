@@ -20,6 +20,7 @@ from exchange import (
     Candle,
     Instrument,
     Leverage,
+    OkxAlgoOrder,
     OkxFill,
     OkxOrder,
     OkxOrderNotFound,
@@ -31,6 +32,7 @@ T = TypeVar("T")
 
 class ReadClient(Protocol):
     """The read half of `exchange.OkxClient` that a view needs."""
+
 
     def sync_time(self) -> int: ...
 
@@ -67,6 +69,12 @@ class ReadClient(Protocol):
     def get_candles(self, symbol: str, bar: str, limit: int = 100) -> list[Candle]: ...
 
     def get_instrument(self, symbol: str) -> Instrument: ...
+
+    def list_pending_algos(self, symbol: str | None, ord_type: str = ...) -> list[OkxAlgoOrder]: ...
+
+    def get_algo_order(
+        self, algo_id: str | None = None, algo_client_order_id: str | None = None
+    ) -> OkxAlgoOrder: ...
 
 
 @dataclass
@@ -161,6 +169,34 @@ class ExchangeView:
                 return None
 
         return self._once(("order", symbol, client_order_id), fetch)
+
+    def order_by_id(self, symbol: str, ord_id: str) -> OkxOrder | None:
+        """Order details by ordId (a fired stop's child order), or None when OKX says it does not exist."""
+
+        def fetch() -> OkxOrder | None:
+            try:
+                return self._client.get_order(symbol, ord_id=ord_id)
+            except OkxOrderNotFound:
+                return None
+
+        return self._once(("order-by-id", symbol, ord_id), fetch)
+
+    def pending_algos(self, symbol: str) -> dict[str, OkxAlgoOrder]:
+        """Untriggered TP/SL algos of `symbol` by algoClOrdId (one call for every symbol)."""
+        everything = self._once(("orders-algo-pending",), lambda: self._client.list_pending_algos(None))
+        return {a.algoClOrdId: a for a in everything if a.instId == symbol and a.algoClOrdId}
+
+    def algo(self, algo_id: str | None, algo_client_order_id: str) -> OkxAlgoOrder | None:
+        """One algo in any state, by algoId when known (else by algoClOrdId), or None when OKX does not
+        know it."""
+
+        def fetch() -> OkxAlgoOrder | None:
+            try:
+                return self._client.get_algo_order(algo_id or None, algo_client_order_id)
+            except OkxOrderNotFound:
+                return None
+
+        return self._once(("order-algo", algo_id, algo_client_order_id), fetch)
 
     def fills_since(self, symbol: str, bill_id: str | None, begin_ms: int | None = None) -> list[OkxFill]:
         """Fills after the billId cursor and from begin_ms (fills-history when that is over 3 days ago)."""

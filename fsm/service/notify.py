@@ -1,8 +1,9 @@
 """Webhook notifications from the runner: a JSON POST per event, sent from a thread of its own.
 
-Fills, anomalies (strays, a position closed by hand), rejections, parked machines and the runner
-stopping are posted to `--notify URL`. A failure to notify is logged, never fatal, and never blocks a
-tick: events queue (bounded; the oldest are dropped when full) and one worker sends them.
+Fills, anomalies (strays, a position closed by hand, a stop cancelled by hand), rejections, a
+protective stop that OKX fired, parked machines and the runner stopping are posted to `--notify URL`.
+A failure to notify is logged, never fatal, and never blocks a tick: events queue (bounded; the
+oldest are dropped when full) and one worker sends them.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ RECEIVE_S = 0.5  # how long one read waits, so a stop is noticed soon
 class PushFeed:
     """The private orders channel, read in a thread; the newest pushed record of each order."""
 
-    def __init__(self, stream: OkxPrivateStream, *, on_push: Callable[[OkxOrder], None]) -> None:
+    def __init__(self, stream: OkxPrivateStream[OkxOrder], *, on_push: Callable[[OkxOrder], None]) -> None:
         self._stream = stream
         self._on_push = on_push
         self._lock = threading.Lock()

@@ -28,7 +28,7 @@ from fsm.engine.machine import LoadedMachine, load_machine
 from fsm.engine.state import LadderState
 from fsm.engine.tick import open_machine_state, run_tick
 from fsm.engine.view import ExchangeView, TimeSync
-from fsm.errors import EngineError
+from fsm.errors import EngineError, ExitStatus, exit_status
 from fsm.persist import spool
 from fsm.persist.durable import atomic_write
 from fsm.persist.store import StateStore
@@ -69,6 +69,7 @@ class Slot:
     state: LadderState | None = None
     beat: Heartbeat = field(init=False)
     next_due: float = 0.0
+    failure: BaseException | None = None  # why it is parked, or why its last tick failed
 
     def __post_init__(self) -> None:
         self.beat = Heartbeat(machine=self.name, interval_s=self.interval_s)
@@ -89,6 +90,17 @@ class Slot:
             atomic_write(path, json.dumps(self.beat.to_dict(), sort_keys=True).encode())
 
 
+class RunFailed(EngineError):
+    """A run ended with no machine healthy: every one is parked or its last tick failed. The first
+    machine's reason gives the exit status (a lock held elsewhere: LOCK_HELD, as for `tick`)."""
+
+    def __init__(self, failures: Sequence[tuple[str, BaseException]]) -> None:
+        status = exit_status(failures[0][1])
+        self.exit_code = ExitStatus.STATE_REFUSED if status is None else status  # None: a bug, logged
+        reasons = "; ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in failures)
+        super().__init__(f"every machine failed or is parked: {reasons}")
+
+
 @dataclass
 class RunOptions:
     submit: bool
@@ -96,7 +108,7 @@ class RunOptions:
     ticks: int  # 0: until stopped
     accept_spec_change: bool = False
     adopt: bool = False
-    notify: Notifier | None = None  # webhook for fills, anomalies, rejections, parking and the stop
+    notify: Notifier | None = None  # webhook: fills, anomalies, rejections, a fired stop, parking, the stop
     full_reconcile_every: int = 10  # every Nth round (and the round after a failure) asks every endpoint
     time_sync_s: float = 300.0  # how often exchange time is measured (0: every round)
     push_reconcile_s: float = 60.0  # with a push feed: seconds between full REST reconciles
@@ -108,6 +120,10 @@ NOTIFIED_KINDS = {"fill": "fill", "anomaly": "anomaly"}
 
 def _rejected(machine: LoadedMachine, state: LadderState) -> set[str]:
     return {r.clOrdId for r in state.rungs if r.state in machine.orders.rejected}
+
+
+def _fired_stops(machine: LoadedMachine, state: LadderState) -> set[str]:
+    return {stop.algoClOrdId for stop in state.stops if stop.state in machine.stops.fired}
 
 
 class Runner:
@@ -145,6 +161,11 @@ class Runner:
 
     def request_stop(self) -> None:
         self.stop_requested = True
+
+    def failures(self) -> list[tuple[str, BaseException]]:
+        """Each machine's reason when none is healthy (each parked, or its last tick failed); else []."""
+        failed = [(slot.name, slot.failure) for slot in self.slots if slot.failure is not None]
+        return failed if len(failed) == len(self.slots) else []
 
     def wake_all(self) -> None:
         """Make every machine due now (an operator's nudge, or a test's): the wait ends at once. A
@@ -268,6 +289,7 @@ class Runner:
         started, at = self._clock(), self._wall()
         trader = self.client if self.options.submit else None
         rejected_before = _rejected(slot.machine, slot.state)
+        fired_before = _fired_stops(slot.machine, slot.state)
         try:
             for path, request in spool.pending(slot.machine.state_path):
                 outcome = control.carry_out(slot.machine, slot.store, slot.state, view, trader, request)
@@ -293,11 +315,16 @@ class Runner:
         rejected = sorted(_rejected(slot.machine, result.state) - rejected_before)
         if rejected:
             self._notify(slot.name, "rejection", f"rungs ended rejected: {', '.join(rejected)}")
+        fired_stops = sorted(_fired_stops(slot.machine, result.state) - fired_before)
+        if fired_stops:
+            detail = f"OKX fired the stop {', '.join(fired_stops)}: its order closes our own size"
+            self._notify(slot.name, "stop_triggered", detail)
         beat = slot.beat
         if beat.consecutive_failures:
             log.info("%s: recovered after %d failed tick(s)", slot.name, beat.consecutive_failures)
         beat.last_tick_wall_s, beat.last_duration_s, beat.last_result = at, self._clock() - started, "ok"
         beat.consecutive_failures = 0
+        slot.failure = None
         if self.feed is not None:
             beat.push = {
                 "connected": self.feed.connected,
@@ -319,6 +346,7 @@ class Runner:
         if _parks(exc):
             self._park(slot, exc)
             return
+        slot.failure = exc
         beat = slot.beat
         beat.consecutive_failures += 1
         beat.last_tick_wall_s, beat.last_duration_s, beat.last_result = at, duration, f"failed: {reason}"
@@ -338,6 +366,7 @@ class Runner:
 
     def _park(self, slot: Slot, exc: BaseException) -> None:
         reason = self._reason(exc)
+        slot.failure = exc
         slot.beat.parked = reason
         slot.beat.last_result = f"parked: {reason}"
         slot.beat.last_tick_wall_s = self._wall()

@@ -34,6 +34,15 @@ class SignalParams:
 
 
 @dataclass(frozen=True)
+class StopParams:
+    """The protective stop: an OKX conditional algo order, `loss` beyond the own average entry."""
+
+    loss: Decimal  # a fraction in (0, 1): the trigger sits this far beyond the average entry
+    trigger_px_type: str  # last | mark | index: the price OKX watches (slTriggerPxType)
+    on_refused: str  # exit (the own size at market at once) | park (the machine stops with the reason)
+
+
+@dataclass(frozen=True)
 class LadderParams:
     strategy_id: str
     client_order_id_prefix: str
@@ -53,6 +62,8 @@ class LadderParams:
     leverage: Decimal | None = None
     journal_segments: str = "none"  # none | cycle | day: when the journal rolls into a new segment
     sizes: tuple[Decimal, ...] | None = None  # contracts per rung, one per offset (or notional_per_rung)
+    stop: StopParams | None = None  # no stop: the position is held unprotected (as before stops existed)
+    take_profit: Decimal | None = None  # a fraction in (0, 1) beyond the entry: the stop's tp leg
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any], *, base_dir: Path) -> LadderParams:
@@ -82,6 +93,8 @@ class LadderParams:
             leverage=_optional_decimal(params["leverage"]),
             journal_segments=str(params["journal_segments"]),
             sizes=None if params["sizes"] is None else tuple(Decimal(str(z)) for z in params["sizes"]),
+            stop=None if params["stop"] is None else StopParams(**params["stop"]),
+            take_profit=_optional_decimal(params["take_profit"]),
         )
 
 
@@ -106,6 +119,9 @@ _SIGNAL_KEYS = ("provider", "lookback_bars", "entry_filter", "path")
 CANDLES_BEYOND_LOOKBACK = 2
 MIN_LOOKBACK_BARS = 3
 MAX_LOOKBACK_BARS = CANDLES_MAX - CANDLES_BEYOND_LOOKBACK
+_STOP_KEYS = ("loss", "trigger_px_type", "on_refused")
+TRIGGER_PX_TYPES = ("last", "mark", "index")  # OKX's slTriggerPxType
+ON_REFUSED = ("exit", "park")
 
 
 @dataclass(frozen=True)
@@ -195,6 +211,10 @@ def _params(reader: NodeReader) -> dict[str, tuple[Read, Any]]:
         # Roll the journal into a new segment after each archived cycle or each UTC day (one chain
         # across the files, so old segments can be compressed or moved away); none by default.
         "journal_segments": (reader.choice(("none", "cycle", "day")), "none"),
+        # A protective stop on OKX for what the machine's own fills hold; none: held unprotected.
+        "stop": (lambda node, at, field: _stop(reader, node, at, field), None),
+        # A take-profit leg on the stop's own order (needs `stop`).
+        "take_profit": (lambda node, at, field: _fraction(reader, node, at, field), None),
         # This machine's own hard limits: they may only tighten the account's limits file.
         LIMITS_PARAM: (lambda node, at, field: read_param_limits(reader, node, at, field), None),
     }
@@ -272,6 +292,28 @@ def _lookback_bars(reader: NodeReader, node: Node, at: At, field: str) -> int:
     return value
 
 
+def _fraction(reader: NodeReader, node: Node, at: At, field: str) -> Decimal:
+    value = reader.decimal(node, at, field)
+    if not Decimal(0) < value < Decimal(1):
+        raise reader.fail(at, field, f"must be between 0 and 1 (exclusive), got {value}")
+    return value
+
+
+def _stop(reader: NodeReader, node: Node, at: At, field: str) -> Mapping[str, Any]:
+    fields = reader.mapping(node, at, field, _STOP_KEYS)
+    reads: dict[str, Read] = {
+        "loss": lambda n, a, f: _fraction(reader, n, a, f),
+        "trigger_px_type": reader.choice(TRIGGER_PX_TYPES),
+        "on_refused": reader.choice(ON_REFUSED),
+    }
+    out: dict[str, Any] = {}
+    for key, read in reads.items():
+        if key not in fields:
+            raise reader.fail(at, f"{field}.{key}", "missing")
+        out[key] = read(fields[key], fields.at(key, at.where), f"{field}.{key}")
+    return MappingProxyType(out)
+
+
 def _state_file(reader: NodeReader, node: Node, at: At, field: str) -> str:
     value = reader.text(node, at, field)
     if not value.endswith(".json") or "/" in value or "\\" in value or value.startswith("."):
@@ -304,6 +346,8 @@ def _check_together(
         raise fail(
             f"{len(sizes)} sizes for {len(offsets)} offsets: give one size per offset", "sizes", "offsets"
         )
+    if params["take_profit"] is not None and params["stop"] is None:
+        raise fail("a take-profit rides on the stop's order: declare stop too", "take_profit")
     opens = POS_SIDES[side]
     if params["pos_side"] != opens:
         problem = f"side {side} opens a {opens} position: pos_side must be {opens}, got {params['pos_side']}"

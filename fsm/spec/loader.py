@@ -22,7 +22,8 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from fsm.spec import extends, ladder
 from fsm.spec.model import (
-    ORDER_ROLES,
+    KINDS,
+    ROLES,
     TRACKS,
     IgnoreSpec,
     Kind,
@@ -39,7 +40,11 @@ _MACHINE_NAME = re.compile(r"[a-z0-9_]+")
 _TOP_KEYS = (
     "machine", "extends", "kind", "description", "initial", "states", "params", "transitions", "ignore",
 )  # fmt: skip
-_STATE_KEYS = {"ladder": ("name", "description", "tracks"), "order": ("name", "description", "role")}
+_STATE_KEYS = {
+    "ladder": ("name", "description", "tracks"),
+    "order": ("name", "description", "role"),
+    "stop": ("name", "description", "role"),
+}
 _ROW_KEYS = ("trigger", "source", "dest", "guards", "unless", "actions", "description")
 _IGNORE_KEYS = ("trigger", "source", "description")
 
@@ -73,9 +78,9 @@ def _chain_hash(digests: Sequence[str]) -> str:
     return digests[0] if len(digests) == 1 else hashlib.sha256("".join(digests).encode()).hexdigest()
 
 
-def load_order_spec(path: Path) -> MachineSpec:
-    """Read an order machine (kind `order`: no guards, no actions)."""
-    return load_spec(path, Vocabulary(), kind="order")
+def load_order_spec(path: Path, kind: Kind = "order") -> MachineSpec:
+    """Read an order machine (kind `order`, or `stop` for an algo order: no guards, no actions)."""
+    return load_spec(path, Vocabulary(), kind=kind)
 
 
 def _shared(a: Sequence[str], b: Sequence[str]) -> list[str]:
@@ -103,7 +108,7 @@ class _Checker:
         head = At("", None)
         name = read.name(read.required(top, "machine", head), top.at("machine"), "machine", _MACHINE_NAME)
         kind_node = read.required(top, "kind", head)
-        kind = cast(Kind, read.choice(("ladder", "order"))(kind_node, top.at("kind"), "kind"))
+        kind = cast(Kind, read.choice(KINDS)(kind_node, top.at("kind"), "kind"))
         if expected_kind not in (None, kind):
             raise self.fail(top.at("kind"), "kind", f"expected {expected_kind!r} here, got {kind!r}")
         description = read.optional_text(top.get("description"), top.at("description"), "description")
@@ -117,9 +122,9 @@ class _Checker:
         ignores = self.ignores(top.get("ignore"), top.at("ignore"), kind, known, rows)
         params_node = top.get("params")
         layers: tuple[ladder.ParamsLayer, ...] = ()
-        if kind == "order":
+        if kind != "ladder":
             if params_node is not None:
-                raise self.fail(top.at("params"), "params", "order machines take no params")
+                raise self.fail(top.at("params"), "params", f"{kind} machines take no params")
             params: Mapping[str, Any] = MappingProxyType({})
         elif params_node is None:
             raise self.fail(top.at("params"), "params", "missing (a ladder machine needs its params)")
@@ -127,8 +132,8 @@ class _Checker:
             layers = (ladder.params_layer(read, params_node, top.at("params")),)
             params = ladder.read_params(layers)
         self.check_graph(states, rows, initial)
-        if kind == "order":
-            self.check_initial_role(states, initial, top.at("initial"))
+        if kind != "ladder":
+            self.check_initial_role(states, initial, top.at("initial"), kind)
         self.check_stem(name, top)
         spec = MachineSpec(
             name=name,
@@ -207,7 +212,7 @@ class _Checker:
                     )
                 tracks = frozenset(self.tracks(fields["tracks"], at))
             else:
-                role = read.choice(ORDER_ROLES)(read.required(fields, "role", at), at, "role")
+                role = read.choice(ROLES[kind])(read.required(fields, "role", at), at, "role")
             description = read.optional_text(fields.get("description"), at, "description")
             out.append(StateSpec(i, line_of(item), name, description, tracks, role))
         return tuple(out)
@@ -259,8 +264,8 @@ class _Checker:
             ("actions", row.actions, self.vocabulary.actions, "action"),
         )
         for field, names, registry, what in checks:
-            if names and kind == "order":
-                raise self.fail(at, field, "order machines take no guards, unless or actions")
+            if names and kind != "ladder":
+                raise self.fail(at, field, f"{kind} machines take no guards, unless or actions")
             for i, name in enumerate(names):
                 if name not in registry:
                     unknown = f"unknown {what} {name!r}{did_you_mean(name, registry)}"
@@ -310,8 +315,8 @@ class _Checker:
         read = self.read
         if node is None:
             return ()
-        if kind != "order":
-            raise self.fail(section, "ignore", "only order machines declare ignored observations")
+        if kind == "ladder":
+            raise self.fail(section, "ignore", "only order and stop machines declare ignored observations")
         if not isinstance(node, SequenceNode):
             raise self.fail(section, "ignore", f"must be a list, got {type_name(node)}")
         out: list[IgnoreSpec] = []
@@ -357,8 +362,10 @@ class _Checker:
                 )
                 raise self.fail(at, "name", stuck)
 
-    def check_initial_role(self, states: Sequence[StateSpec], initial: str, at: At) -> None:
-        """An order begins rendered and unsent: the engine sends only what is in an `unsent` state."""
+    def check_initial_role(self, states: Sequence[StateSpec], initial: str, at: At, kind: Kind) -> None:
+        """An order (or stop) begins rendered and unsent: the engine sends only what is `unsent`."""
         role = next(state.role for state in states if state.name == initial)
         if role != "unsent":
-            raise self.fail(at, "initial", f"{initial!r} has role {role!r}; an order machine starts unsent")
+            article = "an" if kind == "order" else "a"
+            problem = f"{initial!r} has role {role!r}; {article} {kind} machine starts unsent"
+            raise self.fail(at, "initial", problem)

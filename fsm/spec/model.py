@@ -1,8 +1,8 @@
 """The validated machine: immutable specs of states, rows and ignores, and the roles the engine reads.
 
 A state's name belongs to the YAML alone. What a state means to the engine is declared beside it: a
-ladder state lists what the tick `tracks` in it, an order state has a `role`. Python reads those, never
-a name, so a renamed state keeps its meaning.
+ladder state lists what the tick `tracks` in it, an order or stop state has a `role`. Python reads
+those, never a name, so a renamed state keeps its meaning.
 """
 
 from __future__ import annotations
@@ -14,15 +14,22 @@ from typing import Any, Literal
 
 from fsm.errors import EngineError, ExitStatus
 
-Kind = Literal["ladder", "order"]
+Kind = Literal["ladder", "order", "stop"]
+KINDS: tuple[Kind, ...] = ("ladder", "order", "stop")
 
 # What a ladder state may track: the tick observes exactly these on OKX while the machine is in it.
-TRACKS = ("signal", "orders", "fills", "position")
+TRACKS = ("signal", "orders", "fills", "position", "stop")
 # What an order state may be: not sent yet; sent with its outcome not known (OKX's "does not exist"
 # counts only after the request's deadline); resting on the book; ended (filled or canceled, fills
 # kept); or refused (ended without ever working: an explicit rejection, a post-only cross).
 ORDER_ROLES = ("unsent", "in_flight", "resting", "ended", "refused")
-TERMINAL_ROLES = frozenset({"ended", "refused"})
+# What a stop (an OKX algo order) state may be: not sent yet; sent with its outcome not known; working
+# (live on OKX, untriggered); cancel_requested (our cancel sent); fired (OKX placed its child order,
+# whose fills are the cycle's exit); ended (canceled); refused (never worked, or its child order could
+# not be placed).
+STOP_ROLES = ("unsent", "in_flight", "working", "cancel_requested", "fired", "ended", "refused")
+ROLES: Mapping[str, tuple[str, ...]] = {"order": ORDER_ROLES, "stop": STOP_ROLES}
+TERMINAL_ROLES = frozenset({"ended", "refused", "fired"})
 
 
 class SpecError(EngineError):
@@ -66,7 +73,7 @@ class StateSpec:
     name: str
     description: str
     tracks: frozenset[str]  # ladder states: what the tick observes here
-    role: str | None  # order states: one of ORDER_ROLES
+    role: str | None  # order and stop states: one of ROLES[kind]
 
     @property
     def where(self) -> str:
@@ -105,7 +112,7 @@ class RowSpec:
 
 @dataclass(frozen=True)
 class IgnoreSpec:
-    """(trigger, source) pairs declared no-ops (order machines only)."""
+    """(trigger, source) pairs declared no-ops (order and stop machines only)."""
 
     index: int
     line: int
@@ -127,7 +134,7 @@ class MachineSpec:
     states: tuple[StateSpec, ...]
     rows: tuple[RowSpec, ...]
     ignores: tuple[IgnoreSpec, ...]
-    params: Mapping[str, Any]  # ladder: checked; decimals are Decimal, lists tuples; order: empty
+    params: Mapping[str, Any]  # ladder: checked; decimals are Decimal, lists tuples; order, stop: empty
     path: Path  # this machine's own file
     files: tuple[Path, ...]  # every file read: the root parent first (it declares states and rows), path last
     spec_hash: str  # sha256 hex of the file's bytes; extending, of every file's digest in order
@@ -169,5 +176,5 @@ class MachineSpec:
         return what in self.state(state).tracks
 
     def with_role(self, *roles: str) -> frozenset[str]:
-        """The names of the order states whose role is one of `roles`."""
+        """The names of the order (or stop) states whose role is one of `roles`."""
         return frozenset(state.name for state in self.states if state.role in roles)

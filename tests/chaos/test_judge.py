@@ -97,3 +97,21 @@ def test_idle_with_a_resting_order_or_a_position_beyond_the_hand_trades_is_stuck
     v = Violations()
     check_stuck({"state": "cancelling", "rungs": []}, ledger([]), v)
     assert "still in cancelling" in v.stuck["state"]
+
+
+def test_a_stop_childs_fill_missing_from_the_journal_is_lost_and_a_live_stop_after_the_settle_is_stuck(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "eth_robust_twap_15m_live.jsonl").write_text('{"kind":"fill","data":{"tradeId":"t1"}}\n')
+    child = {**order("7", "", "filled", 5), "algoClOrdId": "ertw1s0"}  # the order our stop placed
+    foreign = {**order("8", "", "filled", 5), "algoClOrdId": "other1s0"}
+    fills = [{**fill("t2", "", "sell"), "ordId": "7"}, {**fill("t3", "", "sell"), "ordId": "8"}]
+    v = Violations()
+    check_lost_fills(ledger([child, foreign], fills), Journal.read(tmp_path), v)
+    assert list(v.lost_fills) == ["t2"] and v.lost_fills["t2"].startswith("stop child 7 fill")
+    led = VenueLedger()
+    live = [{"algoClOrdId": "ertw1s1", "state": "live"}, {"algoClOrdId": "ertw1s0", "state": "canceled"}]
+    led.observe({"orders": [], "fills": [], "positions": [], "algos": live})
+    v = Violations()
+    check_stuck({"state": "idle"}, led, v)
+    assert list(v.stuck) == ["ertw1s1"]

@@ -38,6 +38,8 @@ class Cli:
     state_dir: Path
     env: dict[str, str]
     outputs: list[str] = field(default_factory=list)
+    name: str = MACHINE  # the machine the commands name: the shipped one, or a path to another YAML
+    prefix: str = "ertw"  # its client_order_id_prefix
 
     def run(self, *args: str, expect: int = 0, input: str | None = None) -> Any:
         result = CliRunner().invoke(app, list(args), env=self.env, input=input, catch_exceptions=False)
@@ -46,7 +48,7 @@ class Cli:
         return result
 
     def machine(self, command: str, *args: str, expect: int = 0, input: str | None = None) -> Any:
-        args = (command, MACHINE, "--state-dir", str(self.state_dir), *args)
+        args = (command, self.name, "--state-dir", str(self.state_dir), *args)
         return self.run(*args, expect=expect, input=input)
 
     def json(self, command: str, *args: str) -> dict[str, Any]:
@@ -72,7 +74,7 @@ class Cli:
 
     @property
     def state_path(self) -> Path:
-        return self.state_dir / f"{MACHINE}_live.json"
+        return self.state_dir / f"{Path(self.name).stem}_live.json"
 
     @property
     def journal_path(self) -> Path:
@@ -96,7 +98,7 @@ class Cli:
 
     def assert_exchange_agrees(self) -> None:
         """No clOrdId submitted twice; every exchange fill of ours (entries and exits) is in the journal."""
-        ours = [o for o in self.sim_orders() if o["clOrdId"].startswith("ertw")]
+        ours = [o for o in self.sim_orders() if o["clOrdId"].startswith(self.prefix)]
         cl_ids = [o["clOrdId"] for o in ours]
         assert len(cl_ids) == len(set(cl_ids)), f"a clOrdId was submitted twice: {cl_ids}"
         journaled = {r["data"]["tradeId"] for r in self.journal() if r["kind"] == "fill"}

@@ -17,7 +17,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from fsm.cli.app import app
-from fsm.engine.venue import ENV_BASE_URL, ENV_KEY, ENV_PASSPHRASE, ENV_SECRET
+from fsm.engine.venue import ENV_BASE_URL, ENV_KEY, ENV_PASSPHRASE, ENV_SECRET, ENV_WS_URL
 from fsm.errors import ExitStatus
 from tests.cli.conftest import CEILING_S, MACHINE, Cli
 
@@ -89,7 +89,7 @@ def test_root_help_lists_the_environment_variables() -> None:
     text = one_line(shown("--help"))
     run_vars = [p.envvar for p in get_command(app).commands["run"].params if p.envvar]  # type: ignore[attr-defined]
     assert {"OKX_FSM_MACHINES", "OKX_FSM_SUBMIT", "OKX_FSM_STATE_DIR", "OKX_FSM_NOTIFY"} <= set(run_vars)
-    for name in (ENV_KEY, ENV_SECRET, ENV_PASSPHRASE, ENV_BASE_URL, "NO_COLOR", *run_vars):
+    for name in (ENV_KEY, ENV_SECRET, ENV_PASSPHRASE, ENV_BASE_URL, ENV_WS_URL, "NO_COLOR", *run_vars):
         assert name in text, name
     assert "OKX_FSM_MACHINES run MACHINES..." in text and "OKX_FSM_INTERVAL run --interval" in text
 

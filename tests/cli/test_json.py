@@ -27,6 +27,7 @@ STATE = {
     "last_risk_refusal",
     "paused",
     "flatten_requested",
+    "stops",
     "journal",
 }
 RUNG = {
@@ -56,7 +57,17 @@ STATUS = STATE | {
     "account",
     "runner",
     "queued",
+    "protection",
 }
+STOP = {
+    "n", "algoClOrdId", "state", "sz", "slTriggerPx", "tpTriggerPx", "trigger_px_type", "payload",
+    "submit_ts", "amend_ts", "cancel_sent_ts", "reject", "last_anomaly", "stray", "okx", "children",
+}  # fmt: skip
+STOP_OKX = {
+    "algoId", "state", "sz", "slTriggerPx", "slTriggerPxType", "tpTriggerPx", "ordIdList", "actualSz",
+    "actualPx", "actualSide", "triggerTime", "failCode", "uTime",
+}  # fmt: skip
+PROTECTION = {"declared", "take_profit", "own_open", "unprotected", "stop", "last_px", "distance"}
 RECOVERY = {"journal_ahead", "state_file_seq", "journal_seq"}
 CLOCK = {"now_ms", "source", "expiry_in_ms", "exit_due_in_ms"}
 PNL = {
@@ -77,6 +88,7 @@ INTENT = {
     "payloads",
     "rungs",
     "request",
+    "stop",
     "next",
 }
 OPEN_ORDERS = {"machine", "symbol", "orders", "ours", "foreign"}
@@ -132,10 +144,13 @@ def test_status_and_tick_documents(cli: Cli) -> None:
         assert keys(doc["recovery"]) == RECOVERY and doc["recovery"]["journal_ahead"] is False
         assert all(keys(r) == RUNG for r in doc["rungs"]) and len(doc["rungs"]) == 3
         assert all(keys(c) == CANDIDATE for c in doc["next"]["candidates"])
+        assert keys(doc["protection"]) == PROTECTION and keys(doc["protection"]["stop"]) == STOP
+        assert [keys(s["okx"]) for s in doc["stops"]] == [STOP_OKX]
     observed = cli.json("status", "--observe")
     assert observed["clock"]["expiry_in_ms"] == observed["expiry_ts"] - observed["clock"]["now_ms"]
     assert Decimal(observed["pnl"]["filled_sz"]) == Decimal(observed["filled_sz"]) > 0
     assert observed["pnl"]["upl_source"] == "okx"
+    assert keys(observed["protection"]["distance"]) == {"px", "pct"}
 
 
 def test_intent_open_orders_reconcile_history_verify_documents(cli: Cli) -> None:
@@ -166,7 +181,8 @@ def test_intent_open_orders_reconcile_history_verify_documents(cli: Cli) -> None
 def test_check_document(cli: Cli) -> None:
     doc = json.loads(cli.run("check", "eth_robust_twap_15m", "--json").stdout)
     assert keys(doc) == {
-        "path", "machine", "kind", "states", "rows", "spec_hash", "order_machine", "account", "limits",
+        "path", "machine", "kind", "states", "rows", "spec_hash", "order_machine", "stop_machine", "account",
+        "limits",
     }  # fmt: skip
     assert doc["account"] is None  # only with --observe
     assert doc["kind"] == "ladder" and "partially_filled" in doc["states"]

@@ -60,8 +60,11 @@ def test_happy_path_fills_holds_closes_and_returns_to_idle(cli: Cli) -> None:
         ("idle", "intent_rendered"),
         ("intent_rendered", "entries_open"),
         ("entries_open", "partially_filled"),
+        ("partially_filled", "partially_filled"),  # the stop placed with the first fill
         ("partially_filled", "filled"),
-        ("filled", "filled"),
+        ("filled", "filled"),  # the stop resized to the whole size
+        ("filled", "filled"),  # the stop cancelled before the exit
+        ("filled", "filled"),  # the exit
         ("filled", "closed"),
         ("closed", "idle"),
     ]
@@ -247,9 +250,11 @@ def test_expiry_after_partial_fill_cancels_remainder_holds_then_closes(cli: Cli)
         ("idle", "intent_rendered"),
         ("intent_rendered", "entries_open"),
         ("entries_open", "partially_filled"),
+        ("partially_filled", "partially_filled"),  # the stop placed with the first fill
         ("partially_filled", "cancelling"),
         ("cancelling", "filled"),
-        ("filled", "filled"),
+        ("filled", "filled"),  # the stop cancelled before the exit
+        ("filled", "filled"),  # the exit
         ("filled", "closed"),
         ("closed", "idle"),
     ]
@@ -298,7 +303,9 @@ def test_rung_filled_while_its_cancel_is_in_flight_keeps_the_fill(cli: Cli) -> N
         ("intent_rendered", "entries_open"),
         ("entries_open", "cancelling"),
         ("cancelling", "filled"),
-        ("filled", "filled"),
+        ("filled", "filled"),  # the stop placed with the (first) fill the cancel race kept
+        ("filled", "filled"),  # the stop cancelled before the exit
+        ("filled", "filled"),  # the exit
         ("filled", "closed"),
         ("closed", "idle"),
     ]
@@ -356,6 +363,8 @@ def test_position_closed_by_hand_closes_the_cycle_without_our_close(cli: Cli) ->
         ("intent_rendered", "entries_open"),
         ("entries_open", "partially_filled"),
         ("partially_filled", "filled"),
+        ("filled", "filled"),  # the stop placed with the fills
+        ("filled", "filled"),  # nothing of ours left to protect: the stop cancelled
         ("filled", "closed"),
         ("closed", "idle"),
     ]
@@ -399,6 +408,7 @@ def test_post_only_rung_that_would_cross_ends_rejected_post_only_and_others_go_o
         ("idle", "intent_rendered"),
         ("intent_rendered", "entries_open"),
         ("entries_open", "partially_filled"),
+        ("partially_filled", "partially_filled"),  # the stop placed with the first fill
     ]
     post_only = order_moves(h, to="rejected_post_only")
     assert len(post_only) == 1 and post_only[0]["observation"] == "seen_canceled_post_only"
@@ -517,6 +527,18 @@ class CrashingTrader:
     ) -> Mapping[str, str]:
         self._check("set_leverage")
         return self.client.set_leverage(symbol, lever, mgn_mode, pos_side)
+
+    def place_algo_order(self, payload: Mapping[str, Any]) -> OkxOrderAck:
+        self._check("place_algo_order")
+        return self.client.place_algo_order(payload)
+
+    def amend_algo_order(self, symbol: str, **kwargs: Any) -> OkxOrderAck:
+        self._check("amend_algo_order")
+        return self.client.amend_algo_order(symbol, **kwargs)
+
+    def cancel_algo_orders(self, symbol: str, algo_ids: Any) -> list[OkxOrderAck]:
+        self._check("cancel_algo_orders")
+        return self.client.cancel_algo_orders(symbol, algo_ids)
 
 
 def crash_in_process(h: Cli, crash_in: str) -> None:

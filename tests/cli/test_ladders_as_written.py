@@ -29,8 +29,11 @@ HAPPY_PATH = [
     ("idle", "intent_rendered"),
     ("intent_rendered", "entries_open"),
     ("entries_open", "partially_filled"),
+    ("partially_filled", "partially_filled"),  # the stop placed with the first fill
     ("partially_filled", "filled"),
-    ("filled", "filled"),
+    ("filled", "filled"),  # the stop resized to the whole size
+    ("filled", "filled"),  # the stop cancelled before the exit
+    ("filled", "filled"),  # the exit
     ("filled", "closed"),
     ("closed", "idle"),
 ]
@@ -240,6 +243,11 @@ def test_a_sell_ladder_enters_short_above_the_market_and_buys_back(
     )
     assert exit_order["reduceOnly"] == "true"  # in long/short mode a buy on posSide short only closes
     assert Decimal(exit_order["accFillSz"]) == held
+    [stop] = [a for a in h.sim.state()["algos"] if a["algoClOrdId"].startswith("esht")]
+    stop_fields = (stop["side"], stop["posSide"], stop["reduceOnly"], Decimal(stop["sz"]))
+    assert stop_fields == ("buy", okx_pos_side, "true", held)
+    assert Decimal(stop["slTriggerPx"]) > prices[2]  # a short's stop sits above its entries
+    assert stop["state"] == "canceled"  # cancelled before the buy-back
     assert_flat_and_journaled(m)
     summary = archived_summary(m)
     assert (Decimal(summary["bought"]), Decimal(summary["sold"])) == (held, held)  # entered, exited

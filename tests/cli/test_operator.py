@@ -174,9 +174,10 @@ def test_flatten_shows_what_its_tick_sent_not_what_the_state_file_suggested(cli:
     cli.partially_filled()
     cli.machine("flatten", "--submit")  # the cancels go out: cancelling
     assert "flatten: would send nothing now" in cli.machine("flatten").stdout  # cancels in flight
-    doc = cli.json("flatten", "--submit")  # its tick sees them ended: the exit goes out at once
+    doc = cli.json("flatten", "--submit")  # its tick sees them ended: the stop's cancel, then the exit
     [exit_order] = [o for o in cli.sim_orders() if o["ordType"] == "market"]
-    assert doc["request"] is None and [r["path"] for r in doc["sent"]] == ["/api/v5/trade/order"]
-    body = doc["sent"][0]["body"]
+    paths = [r["path"] for r in doc["sent"]]
+    assert doc["request"] is None and paths == ["/api/v5/trade/cancel-algos", "/api/v5/trade/order"]
+    body = doc["sent"][1]["body"]
     assert (body["clOrdId"], body["sz"], body["side"]) == (exit_order["clOrdId"], exit_order["sz"], "sell")
     assert posts_to(cli, "order") == 1

@@ -183,7 +183,8 @@ def test_a_direct_command_supersedes_what_a_stopped_runner_left_queued(cli: Cli)
     cli.signal()
     state_dir = str(cli.state_dir)
     cli.run(
-        "run", "eth_robust_twap_15m", "--submit", "--ticks", "1", "--interval", "0", "--state-dir", state_dir
+        "run", "eth_robust_twap_15m", "--submit", "--ticks", "1", "--interval", "0.01", "--state-dir",
+        state_dir,
     )
     assert (
         json_state(cli)["paused"] is True and json_state(cli)["state"] == "idle"

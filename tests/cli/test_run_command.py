@@ -29,12 +29,12 @@ def test_run_serves_every_machine_from_one_view_per_tick(cli: Cli, tmp_path: Pat
     h.signal()
     state_dir = str(h.state_dir)
     h.run(
-        "run", MACHINE, twin, "--submit", "--ticks", "1", "--interval", "0", "--state-dir", state_dir, "--yes"
+        "run", MACHINE, twin, "--submit", "--ticks", "1", "--interval", "1", "--state-dir", state_dir, "--yes"
     )
     before = _requests(h)
     h.sim.advance(5)
     result = h.run(
-        "run", MACHINE, twin, "--submit", "--ticks", "2", "--interval", "0", "--state-dir", state_dir
+        "run", MACHINE, twin, "--submit", "--ticks", "2", "--interval", "0.1", "--state-dir", state_dir
     )
     after = _requests(h)
     delta = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}

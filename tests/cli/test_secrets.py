@@ -32,7 +32,7 @@ def assert_no_secret(cli: Cli, *more: str) -> None:
 
 
 def run_briefly(cli: Cli, *args: str, expect: int = 0) -> Any:
-    return cli.machine("run", "--ticks", "2", "--interval", "0", *args, expect=expect)
+    return cli.machine("run", "--ticks", "2", "--interval", "0.01", *args, expect=expect)
 
 
 def test_no_command_echoes_the_credentials(cli: Cli) -> None:
@@ -58,7 +58,7 @@ def test_refused_credentials_are_not_echoed_either(cli: Cli) -> None:
     # the intent reads the account's modes first: refused (auth) before anything is sent or journaled
     assert "OkxAuthError" in cli.machine("tick", "--submit", expect=4).output
     assert "OkxAuthError" in cli.run("account", expect=4).output
-    assert "parked" in run_briefly(cli, expect=3).output
+    assert "parked" in run_briefly(cli, expect=4).output
     assert_no_secret(cli)
 
 
@@ -134,7 +134,7 @@ def test_an_error_quoting_the_credentials_is_masked_wherever_it_is_shown(
     shown = cli.machine("tick", "--json", expect=4)
     assert json.loads(shown.stdout)["error"]["type"] == "OkxAuthError"
     assert shown.stderr.startswith("exchange error: OkxAuthError: OKX code 50105 (HTTP 401): refused: <")
-    ran = run_briefly(cli, "--notify", webhook, expect=3)  # parked on its reason: a refused key
+    ran = run_briefly(cli, "--notify", webhook, expect=4)  # parked: a refused key (the venue: 4)
     assert "parked" in ran.stderr and "<redacted>" in ran.stderr
     heartbeat = json.loads((cli.state_dir / f"{MACHINE}_live.heartbeat.json").read_text())
     assert "<redacted>" in heartbeat["parked"]

@@ -43,7 +43,7 @@ def test_okx_fsm_sim_prints_its_line_serves_and_stops_on_sigterm() -> None:
         sel.register(proc.stdout, selectors.EVENT_READ)
         assert sel.select(timeout=CEILING_S), f"no line within {CEILING_S:.0f} s"
         info = json.loads(proc.stdout.readline())
-        assert set(info) == {"base_url", "api_key", "secret_key", "passphrase", "ws_url"}
+        assert set(info) == {"base_url", "api_key", "secret_key", "passphrase", "ws_url", "business_ws_url"}
         assert info["base_url"].startswith("http://127.0.0.1:")
         answer = requests.get(info["base_url"] + "/api/v5/public/time", timeout=CEILING_S).json()
         assert answer["code"] == "0"

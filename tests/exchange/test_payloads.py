@@ -16,6 +16,7 @@ from exchange import (
     OkxInvalidRequest,
     build_client_order_id,
     build_contract_size,
+    order_body,
     render_eth_entry_batch_payloads,
     render_ladder_rung_payload,
     render_post_only_limit_order_payload,
@@ -112,6 +113,22 @@ def test_post_only_without_pos_side_is_for_net_mode() -> None:
 def test_post_only_refuses_what_would_be_rejected(overrides: dict[str, Any]) -> None:
     with pytest.raises(OkxInvalidRequest):
         _post_only(**overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"pos_side": "sideways"}, "posSide must be long, short or net"),
+        ({"td_mode": "margin"}, "tdMode must be"),
+    ],
+)
+def test_an_order_body_refuses_a_pos_side_or_td_mode_okx_does_not_have(
+    overrides: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(OkxInvalidRequest, match=named):
+        order_body("ETH-USDT-SWAP", side="buy", ord_type="market", sz=Decimal(1), **overrides)
+    spot = order_body("BTC-USDT", side="buy", ord_type="market", sz=Decimal(1), td_mode="cash")
+    assert spot["tdMode"] == "cash" and "posSide" not in spot  # spot's own mode, no posSide
 
 
 def _ladder(**overrides: Any) -> list[dict[str, str]]:
@@ -229,6 +246,26 @@ def test_an_explicit_rung_size_is_rounded_down_to_the_lot() -> None:
 def test_a_rung_that_cannot_be_placed_is_refused_naming_it(overrides: dict[str, Any], problem: str) -> None:
     with pytest.raises(OkxInvalidRequest, match=problem):
         _rung(**overrides)
+
+
+def test_a_tag_rides_on_the_rung_after_its_client_order_id() -> None:
+    payload = _rung(sz=Decimal("1"), tag="caaLadder1")
+    assert list(payload)[:5] == ["instId", "tdMode", "clOrdId", "tag", "side"]
+    assert payload["tag"] == "caaLadder1"
+    assert "tag" not in _rung(sz=Decimal("1"))  # untagged unless asked: the payloads stay as they were
+
+
+def test_order_body_carries_a_tag() -> None:
+    body = order_body("ETH-USDT-SWAP", side="sell", ord_type="market", sz=Decimal(1), tag="caa1")
+    assert body["tag"] == "caa1"
+
+
+@pytest.mark.parametrize("tag", ["", "caa_1", "caa-1", "a" * 17, "caa\u00e91"])
+def test_a_tag_okx_would_refuse_is_refused(tag: str) -> None:
+    with pytest.raises(OkxInvalidRequest, match="a tag is 1 to 16 letters/digits"):
+        _rung(sz=Decimal("1"), tag=tag)
+    with pytest.raises(OkxInvalidRequest, match="a tag is 1 to 16 letters/digits"):
+        order_body("ETH-USDT-SWAP", side="sell", ord_type="market", sz=Decimal(1), tag=tag)
 
 
 def test_render_functions_make_no_request(monkeypatch: pytest.MonkeyPatch) -> None:

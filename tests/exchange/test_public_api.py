@@ -44,17 +44,20 @@ BRIEF_NAMES = [
     "stop_trigger_price",
     "amend_algo_body",
     "cancel_algo_item",
+    # issue 20: Cancel All After
+    "OkxCancelAllAfter",
 ]
 
 RECORD_FIELDS = {
     exchange.OkxOrder: (
-        "instId ordId clOrdId px sz ordType side posSide tdMode state accFillSz avgPx fillPx fillSz fillTime "
-        "tradeId fee feeCcy cancelSource reduceOnly algoId algoClOrdId cTime uTime raw"
+        "instId ordId clOrdId tag px sz ordType side posSide tdMode state accFillSz avgPx fillPx fillSz "
+        "fillTime tradeId fee feeCcy cancelSource reduceOnly algoId algoClOrdId cTime uTime raw"
     ),
     exchange.OkxFill: (
         "instId tradeId ordId clOrdId billId fillPx fillSz side posSide execType fee feeCcy fillTime ts raw"
     ),
     exchange.OkxOrderAck: "ordId clOrdId tag ts sCode sMsg subCode algoId algoClOrdId reqId raw",
+    exchange.OkxCancelAllAfter: "triggerTime tag ts raw",
     exchange.OkxAlgoOrder: (
         "instId algoId algoClOrdId ordType state side posSide tdMode sz closeFraction reduceOnly slTriggerPx "
         "slOrdPx slTriggerPxType tpTriggerPx tpOrdPx tpTriggerPxType ordId ordIdList actualSz actualPx "
@@ -118,6 +121,7 @@ def test_client_constructor_and_methods_match_the_brief() -> None:
         "list_pending_algos",
         "list_algo_history",
         "get_algo_order",
+        "cancel_all_after",
     ]:
         assert callable(getattr(exchange.OkxClient, method)), method
 

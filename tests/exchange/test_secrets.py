@@ -123,6 +123,14 @@ def test_redact_masks_every_form_a_pasted_secret_takes() -> None:
     assert redact("nothing secret here", [key, "", passphrase]) == "nothing secret here"
 
 
+def test_a_value_too_short_to_be_a_credential_leaves_the_text_whole() -> None:
+    """A one-letter OKX_API_SECRET (a typo, a test value) must not mangle every message, nor show where
+    its letter stands by masking it everywhere; a piece that short left by a control character neither."""
+    text = "malformed OKX_API_PASSPHRASE: a control character, whitespace at an end"
+    assert redact(text, ["s", "a\nb"]) == text
+    assert redact("the key LONGkey is here, 1", ["LONGkey\n1"]) == f"the key {REDACTED} is here, 1"
+
+
 def test_the_client_masks_its_api_key_as_well_as_the_secret_and_the_passphrase() -> None:
     client = make_client(FakeSession())
     masked = client.redact(f"key {API_KEY}, secret {SECRET!r}, passphrase {json.dumps(PASSPHRASE)}")

@@ -65,6 +65,7 @@ TRADING_CALLS: dict[str, Callable[[OkxClient], object]] = {
     "cancel_batch_orders": lambda c: c.cancel_batch_orders(SYMBOL, [("1", None)]),
     "close_position": lambda c: c.close_position(SYMBOL, "long", "isolated"),
     "set_leverage": lambda c: c.set_leverage(SYMBOL, Decimal(5), "cross"),
+    "cancel_all_after": lambda c: c.cancel_all_after(10, "caa1"),
     "place_order with bad arguments": lambda c: c.place_order(
         SYMBOL, side="up", ord_type="?", sz=Decimal(-1)
     ),
@@ -213,8 +214,14 @@ def test_operation_failed_without_items_is_a_rejection_of_the_whole_request() ->
 
 @pytest.mark.parametrize(
     "payloads",
-    [[], _ladder() * 7, [{**_ladder()[0], "instId": "BTC-USDT-SWAP"}], [_ladder()[0], _ladder()[0]]],
-    ids=["empty", "over 20", "other symbol", "duplicate clOrdId"],
+    [
+        [],
+        _ladder() * 7,
+        [{**_ladder()[0], "instId": "BTC-USDT-SWAP"}],
+        [_ladder()[0], _ladder()[0]],
+        [{**_ladder()[0], "tag": "caa_1"}],
+    ],
+    ids=["empty", "over 20", "other symbol", "duplicate clOrdId", "bad tag"],
 )
 def test_batch_refuses_what_okx_would_refuse_without_sending(payloads: list[dict[str, str]]) -> None:
     session = FakeSession()

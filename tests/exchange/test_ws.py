@@ -1,4 +1,5 @@
-"""OkxPrivateStream against the simulator's private channel (and one scripted server), loopback only."""
+"""OkxPrivateStream against the simulator's private and business channels (and scripted servers), loopback
+only."""
 
 from __future__ import annotations
 
@@ -7,14 +8,32 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
 
 import pytest
 from websockets.sync.server import ServerConnection, serve
 
-from exchange.errors import OkxAuthError, OkxInvalidPayload, OkxTimestampError, OkxTransportError
-from exchange.records import OkxOrder, parse_order
+from exchange.errors import (
+    OkxApiError,
+    OkxAuthError,
+    OkxInvalidPayload,
+    OkxInvalidRequest,
+    OkxTimestampError,
+    OkxTransportError,
+)
+from exchange.records import OkxAlgoOrder, OkxOrder, parse_algo_order, parse_order
 from exchange.sim import Simulator
-from exchange.ws import PING_AFTER_S, OkxPrivateStream
+from exchange.ws import (
+    ALGO_ORDERS,
+    DEMO_PRIVATE_URL,
+    LIVE_PRIVATE_URL,
+    ORDERS,
+    PING_AFTER_S,
+    Channel,
+    OkxPrivateStream,
+    channel_url,
+)
 from tests.exchange.sim.okx_http import RawOkx
 
 CEILING_S = 60.0  # how long a push or a reconnect may take on a busy machine; never a budget
@@ -34,12 +53,13 @@ def okx(sim: Simulator) -> RawOkx:
 
 def stream_for(
     sim: Simulator, ping_after: float = PING_AFTER_S, pong_wait: float = CEILING_S
-) -> OkxPrivateStream:
+) -> OkxPrivateStream[OkxOrder]:
     return OkxPrivateStream(
         sim.ws_url,
         sim.api_key,
         sim.secret_key,
         sim.passphrase,
+        channel=ORDERS,
         now_ms=sim.now_ms,
         backoff=(0.01, 0.05),
         ping_after=ping_after,
@@ -48,7 +68,7 @@ def stream_for(
 
 
 @pytest.fixture
-def stream(sim: Simulator) -> Iterator[OkxPrivateStream]:
+def stream(sim: Simulator) -> Iterator[OkxPrivateStream[OkxOrder]]:
     with stream_for(sim) as connected:
         yield connected
 
@@ -63,20 +83,20 @@ def place(okx: RawOkx, px: str, client_order_id: str) -> str:
     return ord_id
 
 
-def wait_until(condition: Callable[[], bool], stream: OkxPrivateStream) -> None:
+def wait_until(condition: Callable[[], bool], stream: OkxPrivateStream[Any]) -> None:
     give_up = time.monotonic() + CEILING_S
     while not condition():
         assert time.monotonic() < give_up, f"condition not met within {CEILING_S:.0f} s"
         stream.receive(0.02)
 
 
-def test_login_and_subscribe(sim: Simulator, stream: OkxPrivateStream) -> None:
+def test_login_and_subscribe(sim: Simulator, stream: OkxPrivateStream[OkxOrder]) -> None:
     assert stream.connected and stream.reconnects == 0
     assert sim.set_ws_faults({})["logins"] == 1
     assert stream.receive(QUIET_S) is None
 
 
-def test_a_placed_order_is_pushed_as_its_rest_record(okx: RawOkx, stream: OkxPrivateStream) -> None:
+def test_a_placed_order_is_pushed_as_its_rest_record(okx: RawOkx, stream: OkxPrivateStream[OkxOrder]) -> None:
     ord_id = place(okx, "2990", "wsLive1")
     pushed = stream.receive(CEILING_S)
     assert pushed is not None and pushed.state == "live" and pushed.avgPx is None
@@ -84,7 +104,7 @@ def test_a_placed_order_is_pushed_as_its_rest_record(okx: RawOkx, stream: OkxPri
     assert stream.last_push_at is not None
 
 
-def test_a_fill_is_pushed(sim: Simulator, okx: RawOkx, stream: OkxPrivateStream) -> None:
+def test_a_fill_is_pushed(sim: Simulator, okx: RawOkx, stream: OkxPrivateStream[OkxOrder]) -> None:
     ord_id = place(okx, "2990", "wsFill1")
     assert stream.receive(CEILING_S) is not None
     sim.set_price("2985")
@@ -110,6 +130,7 @@ def test_a_missing_pong_reconnects() -> None:
             "key",
             "secret",
             "pass",
+            channel=ORDERS,
             now_ms=lambda: 0,
             ping_after=0.02,
             pong_wait=0.05,
@@ -120,7 +141,9 @@ def test_a_missing_pong_reconnects() -> None:
         assert stream.pongs == 0
 
 
-def test_reconnect_after_a_drop_logs_in_again(sim: Simulator, okx: RawOkx, stream: OkxPrivateStream) -> None:
+def test_reconnect_after_a_drop_logs_in_again(
+    sim: Simulator, okx: RawOkx, stream: OkxPrivateStream[OkxOrder]
+) -> None:
     assert sim.set_ws_faults({"drop": True})["drops"] == 1
     wait_until(lambda: stream.reconnects == 1, stream)
     assert stream.connected and sim.set_ws_faults({})["logins"] == 2
@@ -130,7 +153,9 @@ def test_reconnect_after_a_drop_logs_in_again(sim: Simulator, okx: RawOkx, strea
 
 
 def test_a_bad_login_raises_auth_error_without_secrets(sim: Simulator) -> None:
-    stream = OkxPrivateStream(sim.ws_url, sim.api_key, sim.secret_key, "WrongPassphrase1", now_ms=sim.now_ms)
+    stream = OkxPrivateStream(
+        sim.ws_url, sim.api_key, sim.secret_key, "WrongPassphrase1", channel=ORDERS, now_ms=sim.now_ms
+    )
     with pytest.raises(OkxAuthError) as caught:
         stream.connect()
     assert caught.value.code == "60024" and not stream.connected
@@ -140,7 +165,12 @@ def test_a_bad_login_raises_auth_error_without_secrets(sim: Simulator) -> None:
 
 def test_a_skewed_timestamp_raises_timestamp_error(sim: Simulator) -> None:
     stream = OkxPrivateStream(
-        sim.ws_url, sim.api_key, sim.secret_key, sim.passphrase, now_ms=lambda: sim.now_ms() + 120_000
+        sim.ws_url,
+        sim.api_key,
+        sim.secret_key,
+        sim.passphrase,
+        channel=ORDERS,
+        now_ms=lambda: sim.now_ms() + 120_000,
     )
     with pytest.raises(OkxTimestampError):
         stream.connect()
@@ -151,7 +181,9 @@ def test_receive_before_connect_refuses(sim: Simulator) -> None:
         stream_for(sim).receive(0.01)
 
 
-def test_a_lost_push_loses_exactly_one(sim: Simulator, okx: RawOkx, stream: OkxPrivateStream) -> None:
+def test_a_lost_push_loses_exactly_one(
+    sim: Simulator, okx: RawOkx, stream: OkxPrivateStream[OkxOrder]
+) -> None:
     sim.set_ws_faults({"lose": 1})
     place(okx, "2990", "wsLost")
     kept = place(okx, "2980", "wsKept")
@@ -160,7 +192,9 @@ def test_a_lost_push_loses_exactly_one(sim: Simulator, okx: RawOkx, stream: OkxP
     assert stream.receive(QUIET_S) is None and sim.set_ws_faults({})["lost"] == 1
 
 
-def test_a_delayed_push_still_arrives(sim: Simulator, okx: RawOkx, stream: OkxPrivateStream) -> None:
+def test_a_delayed_push_still_arrives(
+    sim: Simulator, okx: RawOkx, stream: OkxPrivateStream[OkxOrder]
+) -> None:
     sim.set_ws_faults({"delay_ms": 100})
     placed = time.monotonic()
     place(okx, "2990", "wsLate")
@@ -169,18 +203,22 @@ def test_a_delayed_push_still_arrives(sim: Simulator, okx: RawOkx, stream: OkxPr
 
 
 def _accept(conn: ServerConnection) -> None:
-    """Accept the login and both subscriptions."""
+    """Accept the login and every subscription."""
     conn.recv()
     conn.send(json.dumps({"event": "login", "code": "0", "msg": "", "connId": "c1"}))
     for arg in json.loads(conn.recv())["args"]:
         conn.send(json.dumps({"event": "subscribe", "arg": arg, "connId": "c1"}))
 
 
-def _malformed(conn: ServerConnection) -> None:
-    """Then push an order without its required fields."""
-    _accept(conn)
-    conn.send(json.dumps({"arg": {"channel": "orders", "instType": "SWAP"}, "data": [{"ordId": "1"}]}))
-    conn.recv()
+def _malformed(channel: str) -> Callable[[ServerConnection], None]:
+    """Accept, then push on `channel` an item without the fields its record needs."""
+
+    def handler(conn: ServerConnection) -> None:
+        _accept(conn)
+        conn.send(json.dumps({"arg": {"channel": channel, "instType": "SWAP"}, "data": [{"ordId": "1"}]}))
+        conn.recv()
+
+    return handler
 
 
 def _silent(conn: ServerConnection) -> None:
@@ -198,10 +236,109 @@ def scripted_server(handler: Callable[[ServerConnection], None]) -> Iterator[str
         server.shutdown()
 
 
-def test_a_malformed_push_raises_invalid_payload() -> None:
+@pytest.mark.parametrize(("channel", "record"), [(ORDERS, "order"), (ALGO_ORDERS, "algo order")])
+def test_a_malformed_push_raises_invalid_payload(channel: Channel[Any], record: str) -> None:
     with (
-        scripted_server(_malformed) as url,
-        OkxPrivateStream(url, "key", "secret", "pass", now_ms=lambda: 0) as stream,
-        pytest.raises(OkxInvalidPayload, match="order"),
+        scripted_server(_malformed(channel.name)) as url,
+        OkxPrivateStream(url, "key", "secret", "pass", channel=channel, now_ms=lambda: 0) as stream,
+        pytest.raises(OkxInvalidPayload, match=f"{record}\\.instId: missing"),
     ):
         stream.receive(CEILING_S)
+
+
+# -- orders-algo on the business path ----------------------------------------------------------------
+
+
+def algo_stream_for(sim: Simulator) -> OkxPrivateStream[OkxAlgoOrder]:
+    return OkxPrivateStream(
+        channel_url(sim.ws_url, ALGO_ORDERS),
+        sim.api_key,
+        sim.secret_key,
+        sim.passphrase,
+        channel=ALGO_ORDERS,
+        now_ms=sim.now_ms,
+        backoff=(0.01, 0.05),
+    )
+
+
+@pytest.fixture
+def algo_stream(sim: Simulator) -> Iterator[OkxPrivateStream[OkxAlgoOrder]]:
+    with algo_stream_for(sim) as connected:
+        yield connected
+
+
+def long_position(okx: RawOkx) -> None:
+    assert okx.place(side="buy", posSide="long", ordType="market", sz="1")["code"] == "0"
+
+
+def test_the_algo_stream_logs_in_on_the_business_path_and_hears_nothing_on_subscribe(
+    sim: Simulator, okx: RawOkx
+) -> None:
+    long_position(okx)
+    okx.place_algo(sz="1", slTriggerPx="2900")  # placed before the subscription: never pushed
+    with algo_stream_for(sim) as stream:
+        assert stream.url == sim.business_ws_url and stream.connected
+        assert sim.set_ws_faults({})["logins"] == 1
+        assert stream.receive(0.1) is None
+    assert sim.set_ws_faults({})["algos_pushed"] == 0
+
+
+def test_a_fired_stop_is_pushed_as_its_rest_record(
+    sim: Simulator, okx: RawOkx, algo_stream: OkxPrivateStream[OkxAlgoOrder]
+) -> None:
+    long_position(okx)
+    algo_id = okx.place_algo(sz="1", slTriggerPx="2900", algoClOrdId="wsStop1")["data"][0]["algoId"]
+    live = algo_stream.receive(CEILING_S)
+    assert live is not None and (live.algoId, live.algoClOrdId, live.state) == (algo_id, "wsStop1", "live")
+    assert live.slTriggerPx == Decimal("2900") and live.pending
+    sim.set_price("2899")
+    fired = algo_stream.receive(CEILING_S)
+    assert fired is not None and fired.state == "effective" and len(fired.ordIdList) == 1
+    assert fired == parse_algo_order(okx.algo(algo_id))
+    child = okx.order(fired.ordIdList[0])
+    assert (child["algoId"], child["algoClOrdId"], child["state"]) == (algo_id, "wsStop1", "filled")
+    assert algo_stream.last_push_at is not None
+    assert algo_stream.receive(0.05) is None  # the child's order changes go to `orders`, not here
+
+
+def test_the_algo_stream_reconnects_after_a_drop_and_hears_later_changes(
+    sim: Simulator, okx: RawOkx, algo_stream: OkxPrivateStream[OkxAlgoOrder]
+) -> None:
+    assert sim.set_ws_faults({"drop": True})["drops"] == 1
+    wait_until(lambda: algo_stream.reconnects == 1, algo_stream)
+    assert algo_stream.connected and sim.set_ws_faults({})["logins"] == 2
+    long_position(okx)
+    algo_id = okx.place_algo(sz="1", slTriggerPx="2900")["data"][0]["algoId"]
+    pushed = algo_stream.receive(CEILING_S)
+    assert pushed is not None and pushed.algoId == algo_id and algo_stream.reconnects == 1
+
+
+def test_the_orders_channel_on_the_business_url_is_refused(sim: Simulator) -> None:
+    stream = OkxPrivateStream(
+        sim.business_ws_url, sim.api_key, sim.secret_key, sim.passphrase, channel=ORDERS, now_ms=sim.now_ms
+    )
+    with pytest.raises(OkxApiError) as refused:
+        stream.connect()
+    assert refused.value.code == "60018" and not stream.connected
+
+
+@pytest.mark.parametrize(
+    ("private", "business"),
+    [
+        (LIVE_PRIVATE_URL, "wss://ws.okx.com:8443/ws/v5/business"),
+        (DEMO_PRIVATE_URL, "wss://wspap.okx.com:8443/ws/v5/business"),
+        (
+            "wss://wspap.okx.com:8443/ws/v5/private?brokerId=9999",
+            "wss://wspap.okx.com:8443/ws/v5/business?brokerId=9999",
+        ),
+        ("ws://127.0.0.1:8123/ws/v5/private", "ws://127.0.0.1:8123/ws/v5/business"),
+    ],
+)
+def test_the_business_url_is_paired_with_the_private_one(private: str, business: str) -> None:
+    assert channel_url(private, ALGO_ORDERS) == business
+    assert channel_url(private, ORDERS) == private
+
+
+def test_a_url_off_the_private_path_has_no_business_pair() -> None:
+    with pytest.raises(OkxInvalidRequest, match="does not end in /ws/v5/private"):
+        channel_url("wss://example.com:8443/stream", ALGO_ORDERS)

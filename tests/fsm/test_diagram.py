@@ -22,7 +22,8 @@ def edges(spec: MachineSpec) -> list[tuple[str, str, str]]:
 
 
 def test_edge_label_shows_trigger_guards_unless_and_actions() -> None:
-    assert LADDER.rows[12].label == "tick [exit_due, submit_armed, !close_sent] / close_position"
+    exit_row = "tick [exit_due, submit_armed, !close_sent, !stop_working] / close_position"
+    assert LADDER.rows[20].label == exit_row
     assert LADDER.rows[3].label == "tick [any_fill]"
     assert ORDER.rows[0].label == "submit"
 

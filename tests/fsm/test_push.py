@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from exchange import OkxClient, OkxOrder
 from exchange.sim import Simulator
-from exchange.ws import OkxPrivateStream
+from exchange.ws import ORDERS, OkxPrivateStream
 from fsm.cli.app import app
 from fsm.service.push import PushFeed, PushView
 from fsm.service.runner import Runner, RunOptions
@@ -61,6 +61,7 @@ class Running:
                 sim.api_key,
                 sim.secret_key,
                 sim.passphrase,
+                channel=ORDERS,
                 now_ms=client.now_ms,
                 login_ms=login_time,
                 backoff=(0.05, 0.2),

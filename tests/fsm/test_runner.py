@@ -388,6 +388,23 @@ def test_fills_parking_and_the_stop_are_posted_to_the_webhook(
     )
 
 
+def test_a_stop_that_okx_fired_is_posted_to_the_webhook(sim: Simulator, tmp_path: Path, webhook: str) -> None:
+    notifier = Notifier(webhook)
+    signal(sim)
+    armed_runner(sim, tmp_path, 1).run()  # entries open
+    sim.set_price(str(min(Decimal(o["px"]) for o in sim.state()["orders"]) - 3))
+    sim.advance(5)
+    armed_runner(sim, tmp_path, 1).run()  # filled, the stop placed
+    [stop] = sim.state()["algos"]
+    sim.set_price(mark=str(Decimal(stop["slTriggerPx"]) - 5))  # OKX fires it
+    runner = armed_runner(sim, tmp_path, 1)
+    runner.options.notify = notifier
+    runner.run()
+    notifier.close()
+    fired = [e for e in Hook.received if e["event"] == "stop_triggered"]
+    assert [(e["machine"], stop["algoClOrdId"] in e["detail"]) for e in fired] == [(MACHINE, True)]
+
+
 def test_a_dead_webhook_is_logged_and_never_blocks(
     sim: Simulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -96,7 +96,7 @@ def test_unless_guard_that_is_true_blocks_the_row() -> None:
     assert (runtime.state, stubs.calls) == ("filled", [])
 
     stubs.values["close_sent"] = False
-    assert runtime.fire() is SPEC.rows[12]
+    assert runtime.fire() is SPEC.rows[20]
     assert (runtime.state, stubs.calls) == ("filled", ["close_position"])
 
 
@@ -107,18 +107,18 @@ def test_preview_evaluates_every_guard_but_fires_nothing() -> None:
     preview = runtime.preview()
 
     assert (runtime.state, stubs.calls) == ("filled", [])
-    assert preview.fires is SPEC.rows[12]
-    assert [c.row.index for c in preview.candidates] == [11, 12, 13, 18]
-    assert [c.passes for c in preview.candidates] == [False, True, True, False]
-    assert preview.candidates[1].guards == (("exit_due", True), ("submit_armed", True))
-    assert preview.candidates[1].unless == (("close_sent", False),)
+    assert preview.fires is SPEC.rows[20]
+    assert [c.row.index for c in preview.candidates] == [16, 17, 18, 19, 20, 21, 22, 28]
+    assert [c.passes for c in preview.candidates] == [False, False, False, False, True, True, False, False]
+    assert preview.candidates[4].guards == (("exit_due", True), ("submit_armed", True))
+    assert preview.candidates[4].unless == (("close_sent", False), ("stop_working", False))
     assert sorted(stubs.guard_calls) == sorted(set(stubs.guard_calls))  # each guard asked once
     assert set(stubs.guard_calls) == {
         g for row in SPEC.rows_from("filled", "tick") for g in (*row.guards, *row.unless)
     }
     document = preview.to_dict()
-    assert (document["state"], document["trigger"], document["fires"]) == ("filled", "tick", 12)
-    assert document["candidates"][1]["guards"] == {"exit_due": True, "submit_armed": True}
+    assert (document["state"], document["trigger"], document["fires"]) == ("filled", "tick", 20)
+    assert document["candidates"][4]["guards"] == {"exit_due": True, "submit_armed": True}
 
 
 def test_action_exception_reaches_the_caller_and_leaves_the_state_unchanged() -> None:
@@ -177,8 +177,8 @@ def test_fire_until_quiet_follows_the_chain_and_calls_after_each() -> None:
 
     fired = runtime.fire_until_quiet(after_each=lambda row: seen.append((row.index, runtime.state)))
 
-    assert [row.index for row in fired] == [8, 11]
-    assert seen == [(8, "filled"), (11, "closed")]
+    assert [row.index for row in fired] == [11, 16]
+    assert seen == [(11, "filled"), (16, "closed")]
     assert runtime.state == "closed"  # closed_in_earlier_tick is false: the cycle stays shown
 
 

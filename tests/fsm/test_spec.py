@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from exchange.paths import CANDLES_MAX
-from fsm.engine.machine import VOCABULARY, load_ladder_spec, load_order_machine
+from fsm.engine.machine import VOCABULARY, load_ladder_spec, load_machine, load_order_machine
 from fsm.errors import EngineError
 from fsm.spec.ladder import LadderParams
 from fsm.spec.loader import load_order_spec, load_spec
@@ -91,7 +91,7 @@ REFUSALS: dict[str, tuple[str, str, str]] = {
     "unknown_top_key": ("", "on_error", "unknown key"),
     "duplicate_key": ("transitions[1]", "dest", "duplicate key"),
     "name_not_stem": ("", "machine", "must equal the file name's stem 'name_not_stem'"),
-    "ignore_in_ladder": ("", "ignore", "only order machines"),
+    "ignore_in_ladder": ("", "ignore", "only order and stop machines"),
     "ignore_twice": ("ignore[1]", "source", "('seen_done', 'done') is already ignored by ignore[0]"),
     "ignore_also_row": ("ignore[1]", "source", "('send', 'new') is also a row: transitions[0]"),
     "order_row_with_guard": ("transitions[0]", "guards", "order machines take no guards"),
@@ -116,6 +116,24 @@ REFUSALS: dict[str, tuple[str, str, str]] = {
         "'finished' must be one of unsent, in_flight, resting, ended, refused",
     ),
     "initial_not_unsent": ("", "initial", "'new' has role 'resting'; an order machine starts unsent"),
+    "stop_loss_out_of_range": ("params", "stop.loss", "must be between 0 and 1 (exclusive), got 1.5"),
+    "stop_unknown_trigger_px_type": (
+        "params",
+        "stop.trigger_px_type",
+        "'fair' must be one of last, mark, index",
+    ),
+    "stop_missing_on_refused": ("params", "stop.on_refused", "missing"),
+    "take_profit_without_stop": (
+        "params",
+        "take_profit",
+        "a take-profit rides on the stop's order: declare stop too",
+    ),
+    "stop_unknown_role": (
+        "states[1]",
+        "role",
+        "'resting' must be one of unsent, in_flight, working, cancel_requested, fired, ended, refused",
+    ),
+    "stop_machine_with_params": ("", "params", "stop machines take no params"),
 }
 
 
@@ -157,6 +175,10 @@ def test_misspelt_dest_in_a_copy_of_the_eth_machine_is_named() -> None:
     assert isinstance(caught.value, EngineError)
 
 
+PLACE, RESIZE, CLOSE = ("place_stop",), ("resize_stop",), ("close_position",)
+CANCEL = ("cancel_working_rungs",)
+
+
 def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None:
     spec = load_ladder_spec(LADDER)
 
@@ -178,6 +200,9 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
         (("entries_open",), "closed", ("all_rungs_terminal",), (), ("archive_cycle",)),
         (("entries_open",), "cancelling", ("entry_expired", "submit_armed"), (), ("cancel_working_rungs",)),
         (("partially_filled",), "filled", ("all_rungs_terminal",), (), ()),
+        (("partially_filled",), "partially_filled", ("stop_missing", "submit_armed"), ("exiting",), PLACE),
+        (("partially_filled",), "partially_filled", ("stop_resize_due", "submit_armed"), (), RESIZE),
+        (("partially_filled",), "cancelling", ("stop_refused", "submit_armed"), (), CANCEL),
         (
             ("partially_filled",),
             "cancelling",
@@ -188,9 +213,15 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
         (("cancelling",), "filled", ("all_rungs_terminal", "any_fill"), (), ()),
         (("cancelling",), "closed", ("all_rungs_terminal",), (), ("archive_cycle",)),
         (("cancelling",), "cancelling", ("submit_armed", "cancel_retry_due"), (), ("cancel_working_rungs",)),
-        (("filled",), "closed", ("position_flat",), (), ("archive_cycle",)),
-        (("filled",), "filled", ("exit_due", "submit_armed"), ("close_sent",), ("close_position",)),
-        (("filled",), "filled", ("close_requested", "submit_armed"), ("close_sent",), ("close_position",)),
+        (("cancelling",), "cancelling", ("stop_missing", "submit_armed"), ("exiting",), PLACE),
+        (("cancelling",), "cancelling", ("stop_resize_due", "submit_armed"), (), RESIZE),
+        (("filled",), "closed", ("position_flat",), ("stop_working",), ("archive_cycle",)),
+        (("filled",), "filled", ("stop_missing", "submit_armed"), ("exiting",), PLACE),
+        (("filled",), "filled", ("exiting", "stop_cancel_due", "submit_armed"), (), ("cancel_stop",)),
+        (("filled",), "filled", ("stop_resize_due", "submit_armed"), ("exiting",), RESIZE),
+        (("filled",), "filled", ("exit_due", "submit_armed"), ("close_sent", "stop_working"), CLOSE),
+        (("filled",), "filled", ("close_requested", "submit_armed"), ("close_sent", "stop_working"), CLOSE),
+        (("filled",), "filled", ("stop_refused", "submit_armed"), ("close_sent",), ("on_stop_refused",)),
         (
             ("closed",),
             "closed",
@@ -198,7 +229,14 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
             (),
             ("cancel_working_rungs",),
         ),
-        (("closed",), "idle", ("closed_in_earlier_tick",), ("strays_on_book",), ("reset_cycle",)),
+        (("closed",), "closed", ("stop_cancel_due", "submit_armed"), (), ("cancel_stop",)),
+        (
+            ("closed",),
+            "idle",
+            ("closed_in_earlier_tick",),
+            ("strays_on_book", "stop_working"),
+            ("reset_cycle",),
+        ),
         (("intent_rendered",), "closed", ("flatten_requested",), (), ("archive_cycle",)),
         (
             ("entries_open", "partially_filled"),
@@ -207,7 +245,7 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
             (),
             ("cancel_working_rungs",),
         ),
-        (("filled",), "filled", ("flatten_requested", "submit_armed"), ("close_sent",), ("close_position",)),
+        (("filled",), "filled", ("flatten_requested", "submit_armed"), ("close_sent", "stop_working"), CLOSE),
         (
             ("intent_rendered",),
             "closed",
@@ -217,7 +255,7 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
         ),
     ]
     assert all(row.trigger == "tick" and row.description for row in spec.rows)
-    assert [row.index for row in spec.rows] == list(range(20))
+    assert [row.index for row in spec.rows] == list(range(30))
     assert spec.spec_hash == hashlib.sha256(LADDER.read_bytes()).hexdigest()
     params = spec.params
     assert params["offsets"] == (Decimal("0.003"), Decimal("0.006"), Decimal("0.009"))
@@ -231,6 +269,8 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
         "provider": "robust_twap", "lookback_bars": 16, "entry_filter": "close_above_ref",
     }  # fmt: skip
     assert params["state_file"] == "eth_robust_twap_15m_live.json"
+    assert dict(params["stop"]) == {"loss": Decimal("0.02"), "trigger_px_type": "mark", "on_refused": "exit"}
+    assert params["take_profit"] is None
 
 
 def test_ladder_registries_name_exactly_what_the_eth_machine_uses() -> None:
@@ -384,3 +424,19 @@ def test_a_renamed_state_keeps_its_meaning(tmp_path: Path) -> None:
     spec = load_ladder_spec(path)
     assert spec.state("holding").tracks == load_ladder_spec(LADDER).state("filled").tracks
     assert "filled" not in spec.state_names
+
+
+def test_a_declared_stop_that_no_row_places_is_refused(tmp_path: Path) -> None:
+    """A ladder whose params declare a stop but whose rows never run place_stop would hold its position
+    unprotected while claiming a stop: `check` refuses it."""
+    path = tmp_path / "eth_robust_twap_15m.yaml"
+    text = LADDER.read_text()
+    assert "actions: [place_stop]" in text
+    path.write_text(text.replace("actions: [place_stop]", "actions: [resize_stop]"))
+    with pytest.raises(SpecError) as caught:
+        load_machine(str(path), state_dir=tmp_path)
+    assert str(caught.value) == (
+        f"{path}: params: stop: a stop is declared but no row runs place_stop: the position would be held "
+        "unprotected"
+    )
+    assert caught.value.exit_code == 2

@@ -5,8 +5,8 @@ earlier candidate fails: firing moves to the row's dest and runs exactly its act
 guard values under which no row passes: the state stays and no action runs. The case builders are
 public so the tick's tests can drive the same cases through the real tick.
 
-Order machine: every (state, observation) pair is a declared transition, a declared no-op, or an anomaly,
-exactly as the design lists them.
+Order and stop machines: every (state, observation) pair is a declared transition, a declared no-op, or
+an anomaly, exactly as the YAML lists them, and the design's rules hold over the states' roles.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from fsm.engine.actions import ACTIONS
 from fsm.engine.guards import GUARDS
 from fsm.engine.machine import VOCABULARY, load_ladder_spec, load_order_machine
 from fsm.engine.observe import ORDER_TRIGGERS
-from fsm.engine.roles import OrderRoles
+from fsm.engine.observe_stop import STOP_TRIGGERS
+from fsm.engine.roles import OrderRoles, StopRoles
 from fsm.engine.runtime import MachineRuntime
 from fsm.spec.loader import load_spec
 from fsm.spec.model import MachineSpec, RowSpec
@@ -33,6 +34,8 @@ LADDERS = [load_ladder_spec(p) for p in SHIPPED if load_spec(p, VOCABULARY).kind
 LADDER = next(spec for spec in LADDERS if spec.name == "eth_robust_twap_15m")
 ORDER = load_order_machine(REPO / "machines" / "okx_order.yaml")
 ROLES = OrderRoles.of(ORDER)
+STOP = load_order_machine(REPO / "machines" / "okx_stop.yaml", "stop")
+STOPS = StopRoles.of(STOP)
 
 
 @dataclass(frozen=True)
@@ -151,27 +154,41 @@ def test_every_ladder_row_and_state_has_a_generated_case(spec: MachineSpec) -> N
     assert [c.state for c in quiet_cases(spec)] == list(spec.state_names)
 
 
-# The order machine: every (state, observation) pair the engine can fire is run through the runtime and
-# must do exactly what the YAML declares; then the design's rules, stated over roles, not names.
-PAIRS = list(product(ORDER.state_names, ORDER_TRIGGERS))
+# The order and stop machines: every (state, observation) pair the engine can fire is run through the
+# runtime and must do exactly what the YAML declares; then the design's rules, stated over roles, not names.
+PAIRS = [
+    (spec, state, trigger)
+    for spec, fired in ((ORDER, ORDER_TRIGGERS), (STOP, STOP_TRIGGERS))
+    for state, trigger in product(spec.state_names, fired)
+]
 
 
-def declared(state: str, trigger: str) -> tuple[str, str]:
-    rows = ORDER.rows_from(state, trigger)
+def declared(spec: MachineSpec, state: str, trigger: str) -> tuple[str, str]:
+    rows = spec.rows_from(state, trigger)
     if rows:
         return "transition", rows[0].dest
-    if any(i.trigger == trigger and state in i.sources for i in ORDER.ignores):
+    if any(i.trigger == trigger and state in i.sources for i in spec.ignores):
         return "ignore", state
     return "anomaly", state
 
 
-@pytest.mark.parametrize(("state", "trigger"), PAIRS)
-def test_every_order_state_and_observation_pair_is_classified(state: str, trigger: str) -> None:
-    assert MachineRuntime(ORDER).observe(state, trigger) == declared(state, trigger)
+def pair_id(value: object) -> str:
+    return value.name if isinstance(value, MachineSpec) else str(value)
+
+
+@pytest.mark.parametrize(("spec", "state", "trigger"), PAIRS, ids=pair_id)
+def test_every_order_and_stop_state_and_observation_pair_is_classified(
+    spec: MachineSpec, state: str, trigger: str
+) -> None:
+    assert MachineRuntime(spec).observe(state, trigger) == declared(spec, state, trigger)
 
 
 def test_order_machine_declares_every_observation_the_engine_fires() -> None:
     assert set(ORDER.triggers) == set(ORDER_TRIGGERS)
+
+
+def test_stop_machine_declares_every_observation_the_engine_fires() -> None:
+    assert set(STOP.triggers) == set(STOP_TRIGGERS)
 
 
 def role(state: str) -> str | None:
@@ -206,3 +223,34 @@ def test_order_runtime_refuses_names_it_does_not_know() -> None:
         MachineRuntime(ORDER).observe("pending", "seen_live")
     with pytest.raises(ValueError, match="no trigger 'seen_mmp_canceled'"):
         MachineRuntime(ORDER).observe(ORDER.initial, "seen_mmp_canceled")
+
+
+def stop_role(state: str) -> str | None:
+    return STOP.state(state).role
+
+
+def test_stop_design_rules_hold_over_roles() -> None:
+    machine = MachineRuntime(STOP)
+    for state in STOP.state_names:
+        verdicts = {t: machine.observe(state, t) for t in STOP_TRIGGERS}
+        if state in STOPS.terminal:  # no row leaves a fired, ended or refused stop
+            assert all(v[0] != "transition" for v in verdicts.values()), state
+        if stop_role(state) == "in_flight":  # whatever OKX shows of a sent stop is taken in
+            for seen in ("seen_live", "seen_effective", "seen_canceled", "seen_order_failed"):
+                assert verdicts[seen][0] == "transition", (state, seen)
+            assert stop_role(verdicts["not_found"][1]) in ("unsent", "refused"), state
+        if stop_role(state) in ("working", "cancel_requested"):  # OKX's evidence ends a live stop
+            assert stop_role(verdicts["seen_effective"][1]) == "fired", state
+            assert stop_role(verdicts["seen_canceled"][1]) == "ended", state
+            assert stop_role(verdicts["seen_order_failed"][1]) == "refused", state
+            assert stop_role(verdicts["vanished"][1]) == "ended", state
+            assert verdicts["cancel_rejected"][0] != "transition", state  # only OKX's state ends it
+    assert STOPS.cancellable == STOP.with_role("working")  # a cancel is aimed only at a working stop
+    for state in STOPS.cancellable:
+        assert stop_role(machine.observe(state, "cancel_sent")[1]) == "cancel_requested"
+    sent = machine.observe(STOP.initial, "submit")[1]
+    assert stop_role(sent) == "in_flight"
+    assert stop_role(machine.observe(sent, "ack_accepted")[1]) == "working"
+    assert stop_role(machine.observe(sent, "ack_rejected")[1]) == "refused"
+    assert stop_role(machine.observe(sent, "ack_ambiguous")[1]) == "in_flight"
+    assert stop_role(machine.observe(sent, "ack_duplicate")[1]) == "in_flight"  # 51065: it exists

@@ -18,7 +18,7 @@ from .algos import amend_algos, cancel_algos, get_algo, orders_algo_history, ord
 from .call import Handler
 from .orders import fills, fills_history, get_order, orders_history, orders_history_archive, orders_pending
 from .public import candles, history_candles, instruments, price_limit, public_time, ticker
-from .trading import cancel_batch, cancel_order, close_position, place_batch, place_order
+from .trading import cancel_all_after, cancel_batch, cancel_order, close_position, place_batch, place_order
 
 EXP_TIME_ENDPOINTS = frozenset({"POST /api/v5/trade/order", "POST /api/v5/trade/batch-orders"})
 
@@ -34,6 +34,7 @@ ROUTES: dict[str, tuple[Handler, bool]] = {
     "POST /api/v5/trade/cancel-order": (cancel_order, True),
     "POST /api/v5/trade/cancel-batch-orders": (cancel_batch, True),
     "POST /api/v5/trade/close-position": (close_position, True),
+    "POST /api/v5/trade/cancel-all-after": (cancel_all_after, True),
     "GET /api/v5/trade/order": (get_order, True),
     "GET /api/v5/trade/orders-pending": (orders_pending, True),
     "GET /api/v5/trade/orders-history": (orders_history, True),

@@ -1,4 +1,4 @@
-"""The trading endpoints: place and cancel orders (one or a batch), close a position."""
+"""The trading endpoints: place and cancel orders (one or a batch), close a position, arm Cancel All After."""
 
 from __future__ import annotations
 
@@ -117,3 +117,11 @@ def close_position(venue: Venue, call: Call) -> Response:
             }
         ]
     )
+
+
+def cancel_all_after(venue: Venue, call: Call) -> Response:
+    """Arm, re-arm or (timeOut 0) disarm the Cancel All After timer of a tag, or of the account."""
+    req = params.cancel_all_after(objects(call.body, many=False)[0])
+    now = venue.now_ms()
+    trigger = venue.caa_timers.arm(req.tag, req.timeout_s, now)
+    return ok([{"triggerTime": str(trigger), "tag": req.tag, "ts": str(now)}])

@@ -256,6 +256,13 @@ class Venue:
         )
         return _accepted(ack)
 
+    def pass_time(self, seconds: int) -> None:
+        """Let `seconds` of the venue's time pass: the simulator's clock is moved, OKX is waited for."""
+        if self._controls is not None:
+            self._controls.advance(seconds)
+        else:
+            time.sleep(seconds)
+
     def settle(self, read: Callable[[], T], done: Callable[[T], bool]) -> T:
         """`read()` until `done`, a bounded number of times; the simulator is synchronous (one read)."""
         value = read()

@@ -57,7 +57,7 @@ def test_module_prints_its_json_line_serves_and_stops_cleanly_on_sigterm() -> No
     no_env = {"OKX_API_KEY": "", "OKX_API_SECRET": "", "OKX_API_PASSPHRASE": ""}
     proc, line = _start(no_env, "--clock", "manual", "--seed", "3")
     try:
-        assert set(line) == {"base_url", "api_key", "secret_key", "passphrase", "ws_url"}
+        assert set(line) == {"base_url", "api_key", "secret_key", "passphrase", "ws_url", "business_ws_url"}
         assert all(line.values())
         assert line["base_url"].startswith("http://127.0.0.1:")
         assert requests.get(line["base_url"] + "/api/v5/public/time", timeout=CEILING_S).json()["code"] == "0"

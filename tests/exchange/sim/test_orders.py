@@ -360,6 +360,17 @@ def test_a_short_position_gains_when_the_price_falls(sim: Simulator, okx: RawOkx
     ]
 
 
+def test_positions_and_balance_price_upl_at_mark_when_it_is_set_apart(sim: Simulator, okx: RawOkx) -> None:
+    okx.place(**BUY_LONG, ordType="market", sz="10")  # 10 contracts of 0.1 ETH at 3000
+    sim.set_price("3010", mark="3020", index="3015")
+    position = okx.get("/api/v5/account/positions")["data"][0]
+    assert (position["last"], position["markPx"], position["idxPx"]) == ("3010", "3020", "3015")
+    assert (position["upl"], position["uplLastPx"], position["notionalUsd"]) == ("20", "10", "3020")
+    ratios = (position["uplRatio"], position["uplRatioLastPx"])  # of the isolated margin, 300
+    assert ratios == ("0.0666666666666667", "0.0333333333333333")
+    assert okx.get("/api/v5/account/balance")["data"][0]["details"][0]["upl"] == "20"
+
+
 @pytest.mark.parametrize("code", ["51020", "51120", "51000"])
 def test_the_code_for_a_size_below_min_sz_is_a_quirk(sim: Simulator, okx: RawOkx, code: str) -> None:
     sim.set_quirks({"min_sz_code": code})
