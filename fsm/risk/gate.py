@@ -40,10 +40,10 @@ class TradingState(Enum):
 
 @dataclass(frozen=True)
 class OrderLine:
-    """One order of a request, as its quote notional (contracts x ctVal x price)."""
+    """One order of a request, as the quote notional it adds (contracts x ctVal x price)."""
 
     inst_id: str
-    notional: Decimal
+    notional: Decimal  # 0 for a reducing order: it adds nothing and is never valued
     reduce_only: bool = False
 
 
@@ -205,7 +205,11 @@ def order_line(
     payload: Mapping[str, Any], instrument: Instrument, market_px: Decimal | None = None
 ) -> OrderLine:
     """One rendered payload as the gate sees it: reduce-only when it says so, or when it closes its
-    side in long/short mode (a sell of posSide long, a buy of posSide short)."""
+    side in long/short mode (a sell of posSide long, a buy of posSide short). A reducing order passes
+    whatever its size, so it is never valued: a stop (no price, it executes at market) is never refused
+    for want of one."""
     closes = CLOSING_SIDE.get(str(payload.get("posSide", ""))) == payload.get("side")
-    reduce_only = closes or str(payload.get("reduceOnly", "")).lower() == "true"
-    return OrderLine(str(payload["instId"]), order_notional(payload, instrument, market_px), reduce_only)
+    inst_id = str(payload["instId"])
+    if closes or str(payload.get("reduceOnly", "")).lower() == "true":
+        return OrderLine(inst_id, Decimal(0), reduce_only=True)
+    return OrderLine(inst_id, order_notional(payload, instrument, market_px))

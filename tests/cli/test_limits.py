@@ -11,6 +11,8 @@ import pytest
 
 from fsm.engine.machine import REPO_MACHINES
 from tests.cli.conftest import MACHINE, SYMBOL, Cli
+from tests.cli.test_ladder_paths import fill_rung_fully, keep_away, open_entries, post_count
+from tests.cli.test_stop_paths import algos
 
 LADDER = REPO_MACHINES / f"{MACHINE}.yaml"
 
@@ -197,7 +199,7 @@ def test_run_refuses_the_second_machine_of_one_round_by_what_the_first_just_sent
     state_dir = str(cli.state_dir)
 
     cli.run(
-        "run", MACHINE, str(other), "--submit", "--ticks", "1", "--interval", "0",
+        "run", MACHINE, str(other), "--submit", "--ticks", "1", "--interval", "0.01",
         "--state-dir", state_dir, "--limits", str(limits),
     )  # fmt: skip
 
@@ -227,14 +229,30 @@ def test_an_unreadable_state_file_beside_leaves_the_exposure_unknown_and_nothing
     assert broken.read_text() == "{"  # nothing on disk overwritten
 
 
-def test_limits_that_every_position_breaks_never_stop_flatten_from_cancelling_and_exiting(
+def test_limits_that_every_position_breaks_never_refuse_the_stop_nor_flatten(
     cli: Cli, tmp_path: Path
 ) -> None:
+    # The entries went out before the limits were tightened; from the first fill on, every position
+    # breaks them. The stop is placed, resized and cancelled, and flatten exits, all under those limits.
     limits = write_limits(
         tmp_path, account='max_order_notional: "1";max_open_notional: "1"', machine='max_cycle_notional: "1"'
     )
-    cli.partially_filled()  # entries working and a position held, far above every limit
     strict = ("--limits", str(limits))
+    px = open_entries(cli)
+
+    fill_rung_fully(cli, px[0])
+    keep_away(cli, px)
+    doc = cli.json("tick", "--submit", *strict)
+    assert doc["state"] == "partially_filled"
+    (stop,) = algos(cli)
+    assert stop["state"] == "live" and Decimal(stop["sz"]) == Decimal(doc["filled_sz"]) > 0
+
+    fill_rung_fully(cli, px[1])
+    keep_away(cli, px)
+    doc = cli.json("tick", "--submit", *strict)
+    (stop,) = algos(cli)  # the same stop, amended to the new own size
+    assert stop["state"] == "live" and Decimal(stop["sz"]) == Decimal(doc["filled_sz"])
+    assert post_count(cli, "amend-algos") == 1
 
     cli.json("flatten", "--submit", *strict)
     for _ in range(6):  # the cancels end, the reduce-only exit goes out and fills, the cycle ends
@@ -242,6 +260,7 @@ def test_limits_that_every_position_breaks_never_stop_flatten_from_cancelling_an
         if cli.json("tick", "--submit", *strict)["state"] == "idle":
             break
 
+    assert [a["state"] for a in algos(cli)] == ["canceled"]
     assert all(Decimal(p["pos"]) == 0 for p in cli.sim.state()["positions"])
     assert all(o["state"] in ("canceled", "filled") for o in cli.sim_orders())
     [exit_order] = [o for o in cli.sim_orders() if o["ordType"] == "market"]

@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange import Instrument
+from exchange import Instrument, render_stop_payload
 from fsm.risk.gate import (
     Exposure,
     GateRequest,
@@ -160,3 +160,38 @@ def test_notional_comes_from_the_payload_and_the_instrument() -> None:
     assert order_line(market, ETH, Decimal("3000")).notional == Decimal("600.0")
     assert order_line(close, ETH).reduce_only  # long/short mode: a sell of posSide long closes
     assert order_line(net_exit, ETH, Decimal("3000")).reduce_only
+
+
+STRICT = Limits(
+    max_order_notional=Decimal("0.01"),
+    max_open_notional=Decimal("0.01"),
+    max_leverage=Decimal(1),
+    max_cycle_notional=Decimal("0.01"),
+)
+
+
+@given(
+    sz=st.decimals(min_value=1, max_value=10000, places=0).map(lambda z: z / 100),
+    pos_side=st.sampled_from(("long", None)),
+    take_profit=st.booleans(),
+    state=states,
+    exposure=exposures,
+)
+def test_the_stops_place_request_is_reducing_and_passes_any_limits(
+    sz: Decimal, pos_side: str | None, take_profit: bool, state: TradingState, exposure: Exposure
+) -> None:
+    # The stop's body has no price (it executes at market when triggered): it is never valued, so no
+    # missing price and no limit refuses the order that protects the position.
+    body = render_stop_payload(
+        instrument=ETH,
+        side="sell",
+        sz=sz,
+        sl_trigger_px=Decimal("2900"),
+        algo_client_order_id="ertw1s0",
+        tp_trigger_px=Decimal("3100") if take_profit else None,
+        pos_side=pos_side,
+    )
+    stop = order_line(body, ETH)
+    assert stop.reduce_only
+    for kind in ("place", "stop"):
+        assert gate(GateRequest("stop ertw1s0", kind, (stop,), Decimal(100)), exposure, STRICT, state) is None
