@@ -4,14 +4,17 @@ Prices are kept as integer counts of the instrument's tickSz, so every price is 
 The walk takes one step per whole second of simulator time. A still path (volatility 0) never moves on
 its own and draws one volume per minute instead of one per step, so a stretch in which no resting order
 is within reach can be skipped to its last second with the same bars. History before the start is
-generated backwards from the start price on demand (a separate seeded stream), so a run reads the same
-bars however and whenever it asks for them.
+generated backwards from the start price on demand, a day at a time: a coarse walk of day-boundary
+prices (one draw a day), then each day's minutes from a stream seeded by that day, bridged between its
+two boundaries. So months of history cost only the days asked for, a few are kept, and a run reads the
+same bars however and whenever it asks for them.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,7 +28,9 @@ STEP_MS = 1_000
 BAR_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1H": 60, "4H": 240}
 MAX_CANDLE_ENTRIES = 1440  # /market/candles reaches only the latest 1,440 bars
 DAY_MS = 86_400_000
-HISTORY_CANDLES_REACH_MS = 30 * DAY_MS  # /market/history-candles here: 30 days back (1,440 bars at least)
+HISTORY_CANDLES_REACH_MS = 3 * 365 * DAY_MS  # /market/history-candles here: 3 years (OKX: to the listing)
+HISTORY_DAY_MINUTES = 1_440  # history is generated a day at a time, counted back from the start
+HISTORY_DAYS_KEPT = 8
 UTC8_MS = 8 * 3_600_000
 FEEDS = ("last", "mark", "index")  # the prices a trigger can watch (OKX's triggerPxType values)
 
@@ -57,11 +62,13 @@ class PricePath:
         self._sigma_per_step = float(volatility) / math.sqrt(MINUTE_MS / STEP_MS)
         self._walk = random.Random(f"{seed}:{inst.inst_id}:walk")
         self._past = random.Random(f"{seed}:{inst.inst_id}:history")
+        self._history_seed = f"{seed}:{inst.inst_id}:history"
         self._sigma_per_minute = float(volatility)
         self.still = volatility == 0
         self._first_ms = start_ms - start_ms % MINUTE_MS
         self._forward = [Bar(self._first_ms, self.ticks, self.ticks, self.ticks, self.ticks, 0)]
-        self._history: list[Bar] = []  # newest first; each bar closes at the next one's open
+        self._day_closes = [self.ticks]  # history day k (0 newest) closes at [k] and opens at [k + 1]
+        self._days: OrderedDict[int, list[Bar]] = OrderedDict()  # the few history days last asked for
         self.spreads: dict[str, int] = {}  # mark / index: ticks apart from the last price, kept as it moves
 
     def to_ticks(self, px: Decimal) -> int:
@@ -111,22 +118,48 @@ class PricePath:
         if ts >= self._first_ms:
             index = (ts - self._first_ms) // MINUTE_MS
             return self._forward[index] if index < len(self._forward) else None
-        self._extend_history(ts)
-        return self._history[(self._first_ms - ts) // MINUTE_MS - 1]
+        back = (self._first_ms - ts) // MINUTE_MS - 1  # 0: the minute just before the start
+        day = self._history_day(back // HISTORY_DAY_MINUTES)
+        return day[HISTORY_DAY_MINUTES - 1 - back % HISTORY_DAY_MINUTES]
 
     @property
     def newest_minute(self) -> int:
         return self._forward[-1].ts
 
-    def _extend_history(self, oldest_ms: int) -> None:
-        while self._first_ms - len(self._history) * MINUTE_MS > oldest_ms:
-            close = self._history[-1].o if self._history else self._forward[0].o
-            sigma = close * self._sigma_per_minute
-            open_ = max(1, close - round(self._past.gauss(0.0, sigma)))
-            high = max(open_, close) + round(abs(self._past.gauss(0.0, sigma / 2)))
-            low = max(1, min(open_, close) - round(abs(self._past.gauss(0.0, sigma / 2))))
-            ts = self._first_ms - (len(self._history) + 1) * MINUTE_MS
-            self._history.append(Bar(ts, open_, high, low, close, self._past.randint(0, 1200)))
+    def _history_day(self, k: int) -> list[Bar]:
+        """History day k (0 is the day before the start), oldest minute first."""
+        day = self._days.get(k)
+        if day is not None:
+            self._days.move_to_end(k)
+            return day
+        while len(self._day_closes) <= k + 1:  # one draw a day: the walk of the days' boundaries
+            close = self._day_closes[-1]
+            sigma = close * self._sigma_per_minute * math.sqrt(HISTORY_DAY_MINUTES)
+            self._day_closes.append(max(1, close - round(self._past.gauss(0.0, sigma))))
+        day = self._bridge(k, self._day_closes[k + 1], self._day_closes[k])
+        self._days[k] = day
+        if len(self._days) > HISTORY_DAYS_KEPT:
+            self._days.popitem(last=False)
+        return day
+
+    def _bridge(self, k: int, open_: int, close: int) -> list[Bar]:
+        """Day k's minute bars from its own seeded stream: a walk pinned to `open_` and `close`."""
+        rng = random.Random(f"{self._history_seed}:{k}")
+        sigma = open_ * self._sigma_per_minute
+        walk = [0.0]
+        for _ in range(HISTORY_DAY_MINUTES):
+            walk.append(walk[-1] + rng.gauss(0.0, sigma))
+        drift = (walk[-1] - (close - open_)) / HISTORY_DAY_MINUTES
+        points = [max(1, open_ + round(w - i * drift)) for i, w in enumerate(walk)]
+        points[-1] = close
+        first_ts = self._first_ms - (k + 1) * HISTORY_DAY_MINUTES * MINUTE_MS
+        bars = []
+        for i in range(HISTORY_DAY_MINUTES):
+            o, c = points[i], points[i + 1]
+            high = max(o, c) + round(abs(rng.gauss(0.0, sigma / 2)))
+            low = max(1, min(o, c) - round(abs(rng.gauss(0.0, sigma / 2))))
+            bars.append(Bar(first_ts + i * MINUTE_MS, o, high, low, c, rng.randint(0, 1200)))
+        return bars
 
     def bar(self, ts: int, minutes: int) -> Bar:
         """The bar of `minutes` starting at ts, aggregated from the 1-minute bars that exist."""
@@ -146,7 +179,7 @@ class PricePath:
     ) -> list[list[str]]:
         """OKX candle rows, newest first: [ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm].
 
-        The latest 1,440 bars; with `history` (/market/history-candles) also those of the last 30 days.
+        The latest 1,440 bars; with `history` (/market/history-candles) also those of the last 3 years.
         """
         minutes = BAR_MINUTES[bar]
         span = minutes * MINUTE_MS
