@@ -169,5 +169,5 @@ def test_history_candles_months_back_page_and_join_up(okx: RawOkx) -> None:
     assert int(older[0][0]) == far - span and len(older) == 100
     assert older[0][4] == newer[-1][1]
     for row in newer + older:
-        o, h, l, c = (Decimal(x) for x in row[1:5])
-        assert l <= min(o, c) and h >= max(o, c)
+        o, h, low, c = (Decimal(x) for x in row[1:5])
+        assert low <= min(o, c) and h >= max(o, c)
