@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fsm.cli.command import add
+from fsm.cli.command import Group, add
 from fsm.cli.options import BaseUrlOpt, console
 
 if TYPE_CHECKING:
@@ -40,8 +40,8 @@ def fetch(
     """Download SYMBOL's closed BAR candles from --since to --until into FILE, oldest first.
 
     A FILE that exists is continued after its last bar (never rewritten); a last line an interrupted
-    run left cut short is fetched again. The rows are OKX's own: [ts, o, h, l, c, vol, volCcy,
-    volCcyQuote, confirm].
+    run left cut short is fetched again. Each row is OKX's own: ts, o, h, l, c, vol, volCcy,
+    volCcyQuote, confirm.
     """
     from fsm.engine.venue import Venue
     from fsm.replay.fetch import check_bar, check_range, download, iso, parse_date, resume_point
@@ -113,6 +113,6 @@ class _Progress:
 
 def register(app: typer.Typer) -> None:
     """Add the `candles` group (fetch) to `app`."""
-    group = typer.Typer(name="candles", help="candle files for replay", no_args_is_help=True)
+    group = typer.Typer(name="candles", help="Candle files for replay.", cls=Group, no_args_is_help=True)
     add(group, fetch)
     app.add_typer(group)
