@@ -44,26 +44,27 @@ def fetch(
     volCcyQuote, confirm.
     """
     from fsm.engine.venue import Venue
-    from fsm.replay.fetch import check_bar, check_range, download, iso, parse_date, resume_point
+    from fsm.replay.fetch import check_bar, download, iso, parse_date, range_end, refuse_empty, resume_point
 
     span = check_bar(bar)
     since_ms = parse_date(since, "--since")
     until_ms = None if until is None else parse_date(until, "--until")
     if until_ms is not None:
-        check_range(since_ms, until_ms, max(since_ms, until_ms))  # an empty range needs no network
+        refuse_empty(since_ms, until_ms)  # known before asking OKX for its time
     err = console(stderr=True)
     client = Venue.from_options(base_url, False).public_client(on_retry=_logger(err))
-    end_ms = check_range(since_ms, until_ms, client.get_server_time())
+    end_ms = range_end(since_ms, until_ms, client.get_server_time())
     resume = resume_point(output, bar)
     if resume.cut_bytes:
         err.print(f"{output}: cut a last line an interrupted run left short ({resume.cut_bytes} bytes)")
-    start_ms = since_ms if resume.last_ts is None else max(since_ms, resume.last_ts + span)
+    start_ms = resume.start_ms(since_ms, bar)
     if resume.last_ts is not None:
         err.print(f"{output}: resuming after {iso(resume.last_ts)} ({resume.rows} bars already there)")
     total = max(0, -(-(end_ms - start_ms) // span))
     with _Progress(err, total, f"{symbol} {bar}") as progress:
         added = download(client, symbol, bar, since_ms, end_ms, output, resume, progress.update)
-    last = iso(progress.last_ts) if progress.last_ts else "none"
+    newest = progress.last_ts or resume.last_ts
+    last = "none" if newest is None else iso(newest)
     print(f"{output}: {added} bars added, {resume.rows + added} in all, newest {last}")
 
 

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from exchange import OkxClient
 
 
-class CandleRangeRefused(EngineError):
-    """The bar or dates asked for cannot be fetched (unknown bar, since >= until, a date in the future)."""
+class FetchRefused(EngineError):
+    """What was asked cannot be fetched: an unknown bar, since >= until, a date in the future, a file
+    that cannot be written."""
 
     exit_code = ExitStatus.USAGE
 
@@ -32,7 +33,7 @@ def parse_date(text: str, option: str) -> int:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise CandleRangeRefused(
+        raise FetchRefused(
             f"{option} {text!r}: expected an ISO 8601 date or date-time, e.g. 2026-01-05 or 2026-01-05T08:00Z"
         ) from None
     if moment.tzinfo is None:
@@ -45,17 +46,21 @@ def check_bar(bar: str) -> int:
     try:
         return bar_ms(bar)
     except ValueError as exc:
-        raise CandleRangeRefused(str(exc)) from None
+        raise FetchRefused(str(exc)) from None
 
 
-def check_range(since_ms: int, until_ms: int | None, now_ms: int) -> int:
-    """The range's end (now, in exchange time, unless given); refuses an empty range or a future date."""
+def refuse_empty(since_ms: int, until_ms: int) -> None:
+    if since_ms >= until_ms:
+        raise FetchRefused(f"--since {iso(since_ms)} is not before --until {iso(until_ms)}")
+
+
+def range_end(since_ms: int, until_ms: int | None, now_ms: int) -> int:
+    """The range's end (now, in exchange time, unless given); refuses a future date or an empty range."""
     for option, ms in (("--since", since_ms), ("--until", until_ms)):
         if ms is not None and ms > now_ms:
-            raise CandleRangeRefused(f"{option} {iso(ms)} is in the future (OKX's time is {iso(now_ms)})")
+            raise FetchRefused(f"{option} {iso(ms)} is in the future (OKX's time is {iso(now_ms)})")
     until = now_ms if until_ms is None else until_ms
-    if since_ms >= until:
-        raise CandleRangeRefused(f"--since {iso(since_ms)} is not before --until {iso(until)}")
+    refuse_empty(since_ms, until)
     return until
 
 
@@ -71,11 +76,17 @@ class Resume:
     last_ts: int | None
     cut_bytes: int
 
+    def start_ms(self, since_ms: int, bar: str) -> int:
+        """Where fetching begins: --since, or the bar after the file's last one if that is later."""
+        return since_ms if self.last_ts is None else max(since_ms, self.last_ts + bar_ms(bar))
+
 
 def resume_point(path: Path, bar: str) -> Resume:
     """Where a download into `path` goes on from. A last line without its newline is what an interrupted
     append leaves: refused by the reader, it is cut (its bar is fetched again); whole, it gets its newline.
     Anything else wrong is refused (CandleFileError) with the file untouched."""
+    if not path.parent.is_dir():
+        raise FetchRefused(f"cannot write {path}: {path.parent} is not a directory")
     if not path.exists():
         return Resume(0, None, 0)
     newlines, torn = _line_ends(path)
@@ -118,11 +129,13 @@ def download(
 ) -> int:
     """Append the confirmed bars of [since, until) after what `path` holds; returns the rows added.
     `on_page(rows added so far, the newest bar's ts)` after each page written."""
-    start = since_ms if resume.last_ts is None else max(since_ms, resume.last_ts + bar_ms(bar))
     added = 0
-    for page in client.history_candle_pages(symbol, bar, start, until_ms):
+    for page in client.history_candle_pages(symbol, bar, resume.start_ms(since_ms, bar), until_ms):
         if page:
-            append(path, [candle.raw for candle in page])
+            try:
+                append(path, [candle.raw for candle in page])
+            except OSError as exc:
+                raise FetchRefused(f"cannot write {path}: {exc.strerror}") from None
             added += len(page)
             on_page(added, page[-1].ts)
     return added

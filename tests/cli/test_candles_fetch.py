@@ -158,3 +158,20 @@ def test_a_file_of_another_bar_is_refused_untouched(sim: Simulator, tmp_path: Pa
     assert stderr.startswith(f"error: candle file {out} line 2: ")
     assert "not a whole number of 15m bars" in stderr and stderr.count("\n") == 1
     assert out.read_bytes() == before
+
+
+def test_a_finished_download_run_again_asks_for_nothing(sim: Simulator, tmp_path: Path) -> None:
+    out = tmp_path / "eth.jsonl"
+    args = ("15m", "--since", iso(bars_back(120)), "--until", iso(bars_back(0)), "-o", str(out))
+    fetch(sim, *args)
+    before = out.read_bytes()
+    sim.reset()
+    stdout, _ = fetch(sim, *args)
+    assert out.read_bytes() == before and HISTORY not in sim.stats()["requests"]
+    assert f"0 bars added, 120 in all, newest {iso(bars_back(1))}" in stdout
+
+
+def test_a_file_in_a_missing_directory_is_a_usage_error(sim: Simulator, tmp_path: Path) -> None:
+    out = tmp_path / "nowhere" / "eth.jsonl"
+    _, stderr = fetch(sim, "15m", "--since", iso(bars_back(10)), "-o", str(out), expect=2)
+    assert stderr == f"error: cannot write {out}: {out.parent} is not a directory\n"
