@@ -159,12 +159,17 @@ def test_history_candles_reach_3_years_back(okx: RawOkx) -> None:
     assert [int(r[0]) for r in rows] == [oldest + span, oldest]
 
 
-def test_history_candles_months_back_page_and_join_up(okx: RawOkx) -> None:
-    """Six months back, two adjacent pages meet: the older page's newest bar closes where the newer
-    page's oldest bar opens, and every bar's range holds its open and close."""
-    span, far = BAR_MS["15m"], 1767571200000 - 182 * 86_400_000
-    newer = okx.get(f"{HISTORY}&bar=15m&after={far + 100 * span}&before={far - 1}")["data"]
-    older = okx.get(f"{HISTORY}&bar=15m&after={far}")["data"]
+@pytest.mark.parametrize("days_back", [30, 182])
+def test_history_candles_months_back_page_and_join_up(days_back: int) -> None:
+    """On a moving market, back where the history made a day at a time meets the recent walk, and six
+    months back: two adjacent pages meet (the older page's newest bar closes where the newer page's
+    oldest bar opens), and every bar's range holds its open and close."""
+    span, far = BAR_MS["15m"], 1767571200000 - days_back * 86_400_000
+    with Simulator(seed=7) as sim:
+        okx = RawOkx(sim)
+        newer = okx.get(f"{HISTORY}&bar=15m&after={far + 100 * span}&before={far - 1}")["data"]
+        older = okx.get(f"{HISTORY}&bar=15m&after={far}")["data"]
+    assert len({row[4] for row in newer + older}) > 100  # the price moves
     assert [int(r[0]) for r in newer] == [far + i * span for i in range(99, -1, -1)]
     assert int(older[0][0]) == far - span and len(older) == 100
     assert older[0][4] == newer[-1][1]
