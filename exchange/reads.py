@@ -3,6 +3,10 @@ account config and leverage. Each is a GET that never changes anything at OKX.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import takewhile
+
+from exchange.bars import bar_ms
 from exchange.errors import OkxInvalidPayload, OkxInvalidRequest
 from exchange.paths import (
     ACCOUNT_CONFIG,
@@ -11,6 +15,8 @@ from exchange.paths import (
     CANDLES_MAX,
     FILLS,
     FILLS_HISTORY,
+    HISTORY_CANDLES,
+    HISTORY_CANDLES_MAX,
     INSTRUMENTS,
     LEVERAGE_INFO,
     ORDER,
@@ -185,6 +191,55 @@ class ReadEndpoints(OkxTransport):
         check_limit(limit, CANDLES_MAX)
         env = self._read(CANDLES, {"instId": symbol, "bar": bar, "limit": str(limit)}, auth=False)
         return sorted((parse_candle(row) for row in env.data), key=lambda c: c.ts)
+
+    def get_history_candles(
+        self,
+        symbol: str,
+        bar: str,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int = HISTORY_CANDLES_MAX,
+    ) -> list[Candle]:
+        """One page of /market/history-candles (public; reaches further back than /market/candles),
+        ascending by ts. `after` and `before` are exclusive ts bounds: rows older than `after`, newer
+        than `before` (OKX answers newest first)."""
+        check_limit(limit, HISTORY_CANDLES_MAX)
+        params = {
+            "instId": symbol,
+            "bar": bar,
+            "after": None if after is None else str(after),
+            "before": None if before is None else str(before),
+            "limit": str(limit),
+        }
+        env = self._read(HISTORY_CANDLES, params, auth=False)
+        return sorted((parse_candle(row) for row in env.data), key=lambda c: c.ts)
+
+    def history_candle_pages(
+        self, symbol: str, bar: str, since_ms: int, until_ms: int
+    ) -> Iterator[list[Candle]]:
+        """The confirmed candles with since_ms <= ts < until_ms, oldest first, one request a page.
+
+        Pages forward in windows of 100 bars' time (before = window start - 1, after = window end), so
+        bars missing at OKX only shorten a page and the next window starts where this one ended. Ends at
+        the first bar still forming (confirm "0"): nothing after it is final.
+        """
+        try:
+            span = bar_ms(bar)
+        except ValueError as exc:
+            raise OkxInvalidRequest(str(exc)) from None
+        start = since_ms
+        while start < until_ms:
+            end = min(start + HISTORY_CANDLES_MAX * span, until_ms)
+            page = self.get_history_candles(symbol, bar, after=end, before=start - 1)
+            stray = [c.ts for c in page if not start <= c.ts < end]
+            if stray:
+                raise OkxInvalidPayload(f"history-candles for [{start}, {end}) answered bars at {stray}")
+            final = list(takewhile(lambda c: c.confirm, page))
+            yield final
+            if len(final) < len(page):
+                return
+            start = end
 
     def get_account_config(self) -> AccountConfig:
         return parse_account_config(first_object(self._read(ACCOUNT_CONFIG)))

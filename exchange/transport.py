@@ -46,7 +46,8 @@ MAX_PAGES = 50  # 500 pending orders per instrument is OKX's cap: 5 pages; 50 me
 class OkxTransport:
     """Signed requests to one OKX base URL over one requests.Session, and OKX's clock offset.
 
-    `clock` (wall seconds), `monotonic` and `sleep` are injectable so tests control time.
+    `clock` (wall seconds), `monotonic` and `sleep` are injectable so tests control time. `on_retry`
+    (path, error, seconds about to be waited) hears of each read retried, for a caller that logs waits.
     """
 
     def __init__(
@@ -63,6 +64,7 @@ class OkxTransport:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        on_retry: Callable[[str, OkxError, float], None] | None = None,
     ) -> None:
         problem = url_problem(base_url)
         if problem is not None:
@@ -77,6 +79,7 @@ class OkxTransport:
         self._clock = clock
         self._sleep = sleep
         self._limiter = RateLimiter(monotonic=monotonic, sleep=sleep)
+        self._on_retry = on_retry
         self._offset_ms = 0
 
     # ---- time -------------------------------------------------------------------------------------
@@ -146,6 +149,8 @@ class OkxTransport:
             except OkxError as exc:
                 if not _retryable_read(exc):
                     raise
+                if self._on_retry is not None:
+                    self._on_retry(path, exc, delay)
             self._sleep(delay)
         return self._with_fresh_time(once, auth)
 

@@ -5,13 +5,17 @@ The walk takes one step per whole second of simulator time. A still path (volati
 its own and draws one volume per minute instead of one per step, so a stretch in which no resting order
 is within reach can be skipped to its last second with the same bars. History before the start is
 generated backwards from the start price on demand (a separate seeded stream), so a run reads the same
-bars however and whenever it asks for them.
+bars however and whenever it asks for them. The last 30 days are one backward walk, kept whole (the
+bars every suite's seeds were chosen on); before them history is made a day at a time: a coarse walk of
+day-boundary prices (one draw a day), then each day's minutes from a stream seeded by that day, bridged
+between its two boundaries. So months back cost only the days asked for, and only a few are kept.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,7 +29,10 @@ STEP_MS = 1_000
 BAR_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1H": 60, "4H": 240}
 MAX_CANDLE_ENTRIES = 1440  # /market/candles reaches only the latest 1,440 bars
 DAY_MS = 86_400_000
-HISTORY_CANDLES_REACH_MS = 30 * DAY_MS  # /market/history-candles here: 30 days back (1,440 bars at least)
+HISTORY_CANDLES_REACH_MS = 3 * 365 * DAY_MS  # /market/history-candles here: 3 years (OKX: to the listing)
+RECENT_HISTORY_MINUTES = 30 * 1_440  # one backward walk, kept whole
+HISTORY_DAY_MINUTES = 1_440  # before the recent walk, history is made a day at a time
+HISTORY_DAYS_KEPT = 8
 UTC8_MS = 8 * 3_600_000
 FEEDS = ("last", "mark", "index")  # the prices a trigger can watch (OKX's triggerPxType values)
 
@@ -57,11 +64,15 @@ class PricePath:
         self._sigma_per_step = float(volatility) / math.sqrt(MINUTE_MS / STEP_MS)
         self._walk = random.Random(f"{seed}:{inst.inst_id}:walk")
         self._past = random.Random(f"{seed}:{inst.inst_id}:history")
+        self._history_seed = f"{seed}:{inst.inst_id}:history"
+        self._day_walk = random.Random(f"{self._history_seed}:days")
         self._sigma_per_minute = float(volatility)
         self.still = volatility == 0
         self._first_ms = start_ms - start_ms % MINUTE_MS
         self._forward = [Bar(self._first_ms, self.ticks, self.ticks, self.ticks, self.ticks, 0)]
-        self._history: list[Bar] = []  # newest first; each bar closes at the next one's open
+        self._history: list[Bar] = []  # the recent walk, newest first; each bar closes at the next one's open
+        self._day_closes: list[int] = []  # older day k (0 newest) closes at [k] and opens at [k + 1]
+        self._days: OrderedDict[int, list[Bar]] = OrderedDict()  # the few history days last asked for
         self.spreads: dict[str, int] = {}  # mark / index: ticks apart from the last price, kept as it moves
 
     def to_ticks(self, px: Decimal) -> int:
@@ -111,8 +122,13 @@ class PricePath:
         if ts >= self._first_ms:
             index = (ts - self._first_ms) // MINUTE_MS
             return self._forward[index] if index < len(self._forward) else None
-        self._extend_history(ts)
-        return self._history[(self._first_ms - ts) // MINUTE_MS - 1]
+        back = (self._first_ms - ts) // MINUTE_MS - 1  # 0: the minute just before the start
+        if back < RECENT_HISTORY_MINUTES:
+            self._extend_history(ts)
+            return self._history[back]
+        back -= RECENT_HISTORY_MINUTES
+        day = self._history_day(back // HISTORY_DAY_MINUTES)
+        return day[HISTORY_DAY_MINUTES - 1 - back % HISTORY_DAY_MINUTES]
 
     @property
     def newest_minute(self) -> int:
@@ -127,6 +143,44 @@ class PricePath:
             low = max(1, min(open_, close) - round(abs(self._past.gauss(0.0, sigma / 2))))
             ts = self._first_ms - (len(self._history) + 1) * MINUTE_MS
             self._history.append(Bar(ts, open_, high, low, close, self._past.randint(0, 1200)))
+
+    def _history_day(self, k: int) -> list[Bar]:
+        """Older history day k (0 is the day before the recent walk), oldest minute first."""
+        day = self._days.get(k)
+        if day is not None:
+            self._days.move_to_end(k)
+            return day
+        if not self._day_closes:  # the days go on from where the recent walk began
+            self._extend_history(self._first_ms - RECENT_HISTORY_MINUTES * MINUTE_MS)
+            self._day_closes.append(self._history[-1].o)
+        while len(self._day_closes) <= k + 1:  # one draw a day: the walk of the days' boundaries
+            close = self._day_closes[-1]
+            sigma = close * self._sigma_per_minute * math.sqrt(HISTORY_DAY_MINUTES)
+            self._day_closes.append(max(1, close - round(self._day_walk.gauss(0.0, sigma))))
+        day = self._bridge(k, self._day_closes[k + 1], self._day_closes[k])
+        self._days[k] = day
+        if len(self._days) > HISTORY_DAYS_KEPT:
+            self._days.popitem(last=False)
+        return day
+
+    def _bridge(self, k: int, open_: int, close: int) -> list[Bar]:
+        """Day k's minute bars from its own seeded stream: a walk pinned to `open_` and `close`."""
+        rng = random.Random(f"{self._history_seed}:{k}")
+        sigma = open_ * self._sigma_per_minute
+        walk = [0.0]
+        for _ in range(HISTORY_DAY_MINUTES):
+            walk.append(walk[-1] + rng.gauss(0.0, sigma))
+        drift = (walk[-1] - (close - open_)) / HISTORY_DAY_MINUTES
+        points = [max(1, open_ + round(w - i * drift)) for i, w in enumerate(walk)]
+        points[-1] = close
+        first_ts = self._first_ms - (RECENT_HISTORY_MINUTES + (k + 1) * HISTORY_DAY_MINUTES) * MINUTE_MS
+        bars = []
+        for i in range(HISTORY_DAY_MINUTES):
+            o, c = points[i], points[i + 1]
+            high = max(o, c) + round(abs(rng.gauss(0.0, sigma / 2)))
+            low = max(1, min(o, c) - round(abs(rng.gauss(0.0, sigma / 2))))
+            bars.append(Bar(first_ts + i * MINUTE_MS, o, high, low, c, rng.randint(0, 1200)))
+        return bars
 
     def bar(self, ts: int, minutes: int) -> Bar:
         """The bar of `minutes` starting at ts, aggregated from the 1-minute bars that exist."""
@@ -146,7 +200,7 @@ class PricePath:
     ) -> list[list[str]]:
         """OKX candle rows, newest first: [ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm].
 
-        The latest 1,440 bars; with `history` (/market/history-candles) also those of the last 30 days.
+        The latest 1,440 bars; with `history` (/market/history-candles) also those of the last 3 years.
         """
         minutes = BAR_MINUTES[bar]
         span = minutes * MINUTE_MS

@@ -131,9 +131,8 @@ class Command(TyperCommand):
             raise typer.Exit(failure.exit_code) from None
 
 
-class RootGroup(TyperGroup):
-    """`okx-fsm` itself: click-style help ending in the exit codes and environment variables, and a bad
-    command line reported like any other error (exit 2), never as a box of usage."""
+class Group(TyperGroup):
+    """A group of commands (`okx-fsm candles ...`) with the same click-style help as its commands."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -141,6 +140,11 @@ class RootGroup(TyperGroup):
 
     def get_help_option(self, ctx: Context) -> TyperOption | None:
         return _styled(super().get_help_option(ctx))
+
+
+class RootGroup(Group):
+    """`okx-fsm` itself: click-style help ending in the exit codes and environment variables, and a bad
+    command line reported like any other error (exit 2), never as a box of usage."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> Context:
         with _reader_may_leave():  # --version prints here

@@ -15,7 +15,7 @@ from exchange.signing import redact
 from fsm.errors import EngineError, ExitStatus
 
 if TYPE_CHECKING:
-    from exchange import OkxClient
+    from exchange import OkxClient, OkxError
     from exchange.ws import Channel, OkxPrivateStream
 
 R = TypeVar("R")
@@ -116,6 +116,13 @@ class Venue:
             demo=not self.live,
             armed=armed,
         )
+
+    def public_client(self, on_retry: Callable[[str, OkxError, float], None] | None = None) -> OkxClient:
+        """A client for OKX's public market data: no credentials read or sent, no demo header (history
+        comes from the live market, the prices a replay should see). Its trading methods refuse."""
+        from exchange import OkxClient
+
+        return OkxClient("", "", "", base_url=self.base_url, demo=False, armed=False, on_retry=on_retry)
 
     def private_stream(
         self, ws_url: str | None, now_ms: Callable[[], int], login_ms: Callable[[], int], channel: Channel[R]

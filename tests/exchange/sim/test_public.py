@@ -152,10 +152,27 @@ def test_history_candles_limit_defaults_to_and_caps_at_100(okx: RawOkx) -> None:
     assert len(okx.get(f"{HISTORY}&limit=300")["data"]) == 100
 
 
-def test_history_candles_reach_30_days_back_or_1440_bars(okx: RawOkx) -> None:
-    now, span = 1767571200000, BAR_MS["15m"]
-    oldest = now - 30 * 86_400_000 + span  # 2,880 bars of 15m, the forming one included
-    rows = okx.get(f"{HISTORY}&bar=15m&after={oldest + 2 * span}")["data"]
+def test_history_candles_reach_3_years_back(okx: RawOkx) -> None:
+    now, span = 1767571200000, BAR_MS["4H"]
+    oldest = now - 3 * 365 * 86_400_000 + span  # the forming bar included
+    rows = okx.get(f"{HISTORY}&bar=4H&after={oldest + 2 * span}")["data"]
     assert [int(r[0]) for r in rows] == [oldest + span, oldest]
-    four_hours = okx.get(f"{HISTORY}&bar=4H&after={now - 1439 * BAR_MS['4H'] + 1}")["data"]
-    assert [int(r[0]) for r in four_hours] == [now - 1439 * BAR_MS["4H"]]
+
+
+@pytest.mark.parametrize("days_back", [30, 182])
+def test_history_candles_months_back_page_and_join_up(days_back: int) -> None:
+    """On a moving market, back where the history made a day at a time meets the recent walk, and six
+    months back: two adjacent pages meet (the older page's newest bar closes where the newer page's
+    oldest bar opens), and every bar's range holds its open and close."""
+    span, far = BAR_MS["15m"], 1767571200000 - days_back * 86_400_000
+    with Simulator(seed=7) as sim:
+        okx = RawOkx(sim)
+        newer = okx.get(f"{HISTORY}&bar=15m&after={far + 100 * span}&before={far - 1}")["data"]
+        older = okx.get(f"{HISTORY}&bar=15m&after={far}")["data"]
+    assert len({row[4] for row in newer + older}) > 100  # the price moves
+    assert [int(r[0]) for r in newer] == [far + i * span for i in range(99, -1, -1)]
+    assert int(older[0][0]) == far - span and len(older) == 100
+    assert older[0][4] == newer[-1][1]
+    for row in newer + older:
+        o, h, low, c = (Decimal(x) for x in row[1:5])
+        assert low <= min(o, c) and h >= max(o, c)
