@@ -80,9 +80,9 @@ def tick(
 
     loaded = load_machine(machine, state_dir=state_dir, limits=account_limits(limits))
     client = Arming(submit, yes).client(Common(state_dir, base_url, live, as_json))
-    if submit and loaded.limits is None:
-        say_unlimited(loaded.name)
     with open_machine_state(loaded, allow_spec_change=accept_spec_change) as (store, state):
+        if submit and loaded.limits is None:  # said once the state is usable: a refusal stays one line
+            say_unlimited(loaded.name)
         result = run_tick(
             loaded, store, state, ExchangeView(client), trader=client if submit else None, adopt=adopt
         )
@@ -206,11 +206,11 @@ def _machine_command(
             Shown(command, plan(loaded, read_state_unlocked(loaded)[0])).show(common.as_json)
             return
         client = arming.client(common)
-        if loaded.limits is None:
-            say_unlimited(loaded.name)
         with open_machine_state(loaded) as (store, state):
             since = time.time()
             request = plan(loaded, state)
+            if loaded.limits is None:  # said once the state is usable and there is something to send
+                say_unlimited(loaded.name)
             outcome = act(loaded, store, state, client)
             superseded = control.supersede_queued(loaded, store, state, ExchangeView(client), command, since)
             cursor = {"seq": store.cursor.seq, "hash": store.cursor.hash}
