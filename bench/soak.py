@@ -13,10 +13,17 @@ then (fills, holds, exits), not only expire. With --kills the runner is SIGKILLe
 started again at once: recovery from a runner cut off wherever it was (between rounds, mid-tick,
 around a POST) is judged too.
 
+With --until-pushes N (and --push) the run is bounded by count instead: each kill, then each outage,
+waits until the runner has received a push since the one before (so it lands in a runner at work), and
+the run stops once they are all done, the channel has dropped a socket and lost a push, and the last
+runner has received N pushes; --minutes is then only a ceiling (reaching it is a failure). The suite's
+push soak runs so, whatever the load on the machine.
+
 Reports simulated hours, the last runner's rounds, faults fired, outages ridden out (a successful tick
 after each), runner exits (it must be 0: it never stops by itself), and its RSS at start and end (of the
 first and the last runner). Exits 1 if a runner died by itself, an outage was not ridden out, an
-invariant was broken, or (with --push) the last runner received no push. Never part of the test run.
+invariant was broken, (with --push) the last runner received no push, or (with --until-pushes) the
+ceiling came first.
 """
 
 from __future__ import annotations
@@ -39,12 +46,15 @@ from bench.chaos_lib.sim import MACHINE, PREFIX, REPO, SimProcess, okx_fsm_comma
 
 OUTAGE_S = 20.0  # wall seconds every request answers 503
 RECONNECT_S = 60.0  # how long the end of a run waits for push to be connected again (a ceiling)
+SETTLE_S = 120.0  # how long the end of a run waits for the runner to journal every venue fill (a ceiling)
 # A place request's expTime window in wall time. The shipped 5 s is 21 ms of wall time at speed 240,
 # less than a tick takes from measuring exchange time to its POST (and the local clock cannot estimate
 # a sped-up one meanwhile), let alone an okx-harsh latency fault: every batch would be refused 50036
 # and no order would ever rest (nothing to fill, nothing to push). The soak's copy of the machine gives
-# each request this much wall time instead: about the margin 5 s gives over a real round trip.
-EXP_WALL_S = 3.0
+# each request this much wall time instead: a ceiling no starved CPU reaches between the runner's clock
+# reading and its POST (a tight one refused whole batches 50036 on a busy machine), short enough that
+# an ambiguous place is settled (believed absent past it) within a short soak.
+EXP_WALL_S = 30.0
 DIP = Decimal("0.994")  # a price dip now and then, deep enough to fill the ladder's first rungs
 
 
@@ -76,9 +86,20 @@ def heartbeat(state_dir: Path) -> dict[str, object]:
         return {}
 
 
+def runner_pushes(state_dir: Path, since_wall_s: float) -> int:
+    """Pushes the runner started at `since_wall_s` has received (0 until its own heartbeat is written)."""
+    beat = heartbeat(state_dir)
+    push = beat.get("push")
+    if float(str(beat.get("last_tick_wall_s") or 0)) < since_wall_s or not isinstance(push, dict):
+        return 0
+    return int(push.get("pushes") or 0)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
-    parser.add_argument("--minutes", type=float, default=20.0, help="wall minutes to run")
+    parser.add_argument(
+        "--minutes", type=float, default=20.0, help="wall minutes to run (with --until-pushes: a ceiling)"
+    )
     parser.add_argument("--speed", type=float, default=240.0, help="simulator clock speed")
     parser.add_argument("--harsh", type=float, default=0.1, help="okx-harsh fault probability")
     parser.add_argument("--outages", type=int, default=4, help="full outages (every request 503)")
@@ -92,9 +113,18 @@ def main() -> int:
     )
     parser.add_argument("--push", action="store_true", help="run --push, with WS drops and lost pushes")
     parser.add_argument(
+        "--until-pushes",
+        type=int,
+        metavar="N",
+        help="bound by count (needs --push): stop once the last runner received N pushes",
+    )
+    parser.add_argument(
         "--keep", type=Path, help="keep the state files, journal and run log in this directory"
     )
     args = parser.parse_args()
+    if args.until_pushes is not None and (not args.push or args.until_pushes < 1):
+        parser.error("--until-pushes needs --push and a count of at least 1")
+    counted = args.until_pushes is not None
 
     with (
         tempfile.TemporaryDirectory(prefix="okx-fsm-soak-") as tmp,
@@ -131,35 +161,51 @@ def main() -> int:
                     text=True,
                 )
 
-        runner = start_runner()
+        runner, runner_wall_s = start_runner(), time.time()
         time.sleep(5)
         rss_start = rss_kib(runner.pid)
         ledger = VenueLedger()
         total_s = args.minutes * 60
-        outage_at = [total_s * (k + 1) / (args.outages + 1) for k in range(args.outages)]
+        timed = not counted
+        outage_at = [total_s * (k + 1) / (args.outages + 1) for k in range(args.outages * timed)]
         # Kills fall evenly over the first 80% of the run, so the last runner works a while.
-        kill_at = [total_s * 0.8 * (k + 0.5) / args.kills for k in range(args.kills)]
-        started, ridden, exits, beats = time.monotonic(), 0, 0, 0
+        kill_at = [total_s * 0.8 * (k + 0.5) / args.kills for k in range(args.kills * timed)]
+        # Counted: kills, then outages, each once the runner has received a push since the one before.
+        events = (["kill"] * args.kills + ["outage"] * args.outages) if counted else []
+        started, ridden, exits, beats, pushes_mark, reached = time.monotonic(), 0, 0, 0, 0, False
         while (elapsed := time.monotonic() - started) < total_s:
             if runner.poll() is not None:
                 exits += 1
                 break
-            if kill_at and elapsed >= kill_at[0]:
+            due = None
+            if counted:
+                pushes = runner_pushes(state_dir, runner_wall_s)
+                channel = sim.set_ws_faults({})  # the channel's counters; nothing is changed
+                if events and pushes > pushes_mark:
+                    due, pushes_mark = events.pop(0), pushes
+                elif not events and pushes >= args.until_pushes and channel["drops"] and channel["lost"]:
+                    reached = True
+                    break
+            elif kill_at and elapsed >= kill_at[0]:
                 kill_at.pop(0)
+                due = "kill"
+            elif outage_at and elapsed >= outage_at[0]:
+                outage_at.pop(0)
+                due = "outage"
+            if due == "kill":
                 runner.kill()  # SIGKILL: no handler runs, whatever the runner was doing is cut off
                 runner.wait()
-                runner = start_runner()
-            if outage_at and elapsed >= outage_at[0]:
-                outage_at.pop(0)
+                runner, runner_wall_s, pushes_mark = start_runner(), time.time(), 0
+            if due == "outage":
                 sim.set_faults({"rules": [{"endpoint": "*", "kind": "http_503", "probability": 1}]})
                 time.sleep(OUTAGE_S)
                 sim.set_faults(harsh)
-                back = time.monotonic()
-                while time.monotonic() - back < 60 and runner.poll() is None:
+                ended, back = time.time(), time.monotonic()
+                while time.monotonic() - back < 60 and runner.poll() is None:  # a ceiling, not a budget
                     beat = heartbeat(state_dir)
                     if (
                         beat.get("last_result") == "ok"
-                        and float(str(beat.get("last_tick_wall_s") or 0)) > time.time() - 5
+                        and float(str(beat.get("last_tick_wall_s") or 0)) > ended
                     ):
                         ridden += 1
                         break
@@ -184,7 +230,18 @@ def main() -> int:
             push = heartbeat(state_dir).get("push")
         channel = sim.set_ws_faults({}) if args.push else None  # the simulator's side: pushed, lost, drops
         sim.set_faults({"rules": []})
-        time.sleep(10)  # clean ticks: deadlines pass, the engine settles
+        settle_wall_s, back = time.time(), time.monotonic()
+        while time.monotonic() - back < SETTLE_S and runner.poll() is None:  # a ceiling, not a budget
+            ledger.observe(sim.state())  # a clean tick after the faults, every venue fill journaled
+            journaled = Journal.read(state_dir).fill_trade_ids()
+            beat = heartbeat(state_dir)
+            if (
+                beat.get("last_result") == "ok"
+                and float(str(beat.get("last_tick_wall_s") or 0)) > settle_wall_s
+                and all(str(f["tradeId"]) in journaled for f in ledger.our_fills())
+            ):
+                break
+            time.sleep(1)
         alive = runner.poll() is None
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=120)
@@ -209,6 +266,7 @@ def main() -> int:
             f"cycles="
             f"{(read_snapshot(state_dir) or {}).get('cycles_completed')}"
             + (f" push={json.dumps(push, sort_keys=True)} channel={json.dumps(channel)}" if args.push else "")
+            + (f" until_pushes={args.until_pushes} reached={reached}" if counted else "")
         )
         for line in found.details()[:20]:
             print("  " + line)
@@ -219,6 +277,7 @@ def main() -> int:
             and not any(counts.values())
             and runner.returncode == 0
             and (not args.push or (isinstance(push, dict) and bool(push.get("pushes"))))
+            and (reached or not counted)
         )
         return 0 if ok else 1
 

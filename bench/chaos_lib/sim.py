@@ -49,9 +49,10 @@ class SimProcess:
     stopped on exit.
 
     The JSON line it prints gives the base URL and the credentials; `env` carries them for the CLI.
+    `start_timeout_s` is a generous ceiling for that line: a starved machine may take long to start it.
     """
 
-    def __init__(self, seed: int, *, start_timeout_s: float = 30.0, speed: float | None = None) -> None:
+    def __init__(self, seed: int, *, start_timeout_s: float = 120.0, speed: float | None = None) -> None:
         self.seed = seed
         realtime = ["--clock", "realtime", "--speed", str(speed)]
         self._clock = ["--clock", "manual"] if speed is None else realtime

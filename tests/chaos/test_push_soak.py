@@ -1,6 +1,7 @@
 """A short soak with push on: `okx-fsm run --push` against the okx-harsh profile while the private
 channel's socket is dropped, pushes are lost and the runner is SIGKILLed once and restarted, judged from
-the venue as the chaos run is.
+the venue as the chaos run is. Bounded by count (`--until-pushes`), so how fast the machine is changes
+how long it takes, never what it proves; `--minutes` is only a ceiling.
 
 The long run is `python -m bench.soak --minutes 20 --push`.
 """
@@ -18,6 +19,7 @@ import pytest
 from bench.chaos_lib.sim import REPO
 
 SOAK = [sys.executable, "-m", "bench.soak"]
+PUSHES = 3  # the restarted runner must receive this many pushes before the soak ends
 
 
 @pytest.mark.chaos
@@ -28,8 +30,10 @@ def test_the_runner_with_push_keeps_every_invariant_through_drops_lost_pushes_an
     ran = subprocess.run(
         [
             *SOAK,
+            "--until-pushes",
+            str(PUSHES),
             "--minutes",
-            "1",
+            "15",  # a ceiling: the soak stops as soon as the counts are reached (about a minute idle)
             "--speed",
             "240",
             "--harsh",
@@ -47,7 +51,7 @@ def test_the_runner_with_push_keeps_every_invariant_through_drops_lost_pushes_an
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=900,  # a ceiling for a one-minute soak and its settling on a busy machine, never a budget
+        timeout=1800,  # a ceiling over the soak's own ceiling and its settling, never a budget
     )
     line = ran.stdout.strip().splitlines()[0] if ran.stdout.strip() else ran.stderr[-2000:]
     log = state_dir / "okx-fsm-run.log.jsonl"
@@ -66,7 +70,12 @@ def test_the_runner_with_push_keeps_every_invariant_through_drops_lost_pushes_an
         "runner_exits": "0",
         "exit_code": "0",
     }, detail
+    assert f" until_pushes={PUSHES} reached=True" in line, detail  # every kill done, then the counts
     shown = re.search(r" push=(\{[^}]*\})", line)
     push = json.loads(shown.group(1)) if shown else {}
     assert push.get("connected") is True, detail  # the runner ran with push on to the end
-    assert push.get("pushes", 0) > 0, detail  # and the channel delivered: ticks came from pushes too
+    assert push.get("pushes", 0) >= PUSHES, detail  # and the channel delivered: ticks came from pushes too
+    shown = re.search(r" channel=(\{[^}]*\})", line)
+    channel = json.loads(shown.group(1)) if shown else {}
+    assert channel.get("drops", 0) > 0 and channel.get("lost", 0) > 0, detail  # the faults really fired
+    assert ran.returncode == 0, detail
