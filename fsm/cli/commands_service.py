@@ -18,6 +18,7 @@ from fsm.cli.options import (
     LimitsOpt,
     account_limits,
     console,
+    per_minute,
     say_unlimited,
     seconds,
     state_dir_usable,
@@ -159,7 +160,7 @@ def run(
 
     account = account_limits(limits)  # refused before anything starts
     venue = Common(state_dir, base_url, live).venue(submit=submit, yes=yes)
-    client = venue.client(armed=submit)
+    client = venue.client(armed=submit, orders_per_minute=per_minute(account))
     if submit and account is None:
         say_unlimited("the runner (but each machine's own `limits` params)")
     log_file = runlog.configure(state_dir, rich=fancy(console(stderr=True)), redact=client.redact)
