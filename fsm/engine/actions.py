@@ -344,7 +344,8 @@ def archive_cycle(env: ActionEnv) -> None:
 def _count_loss(env: ActionEnv, bought: Decimal, realized_pnl: Decimal | None) -> None:
     """Count the archived cycle's loss (a cycle that traded nothing counts neither way; one that did not
     lose ends the streak). With cooldown_after_losses declared, the count-th loss in a row starts a
-    cooldown of `bars` bars from now, journaled; the count starts again after it."""
+    cooldown, journaled, over the next `bars` candles to close (none of them starts a cycle); the count
+    starts again after it."""
     s, p, risk = env.ctx.state, env.ctx.params, env.ctx.risk
     if bought == 0 or realized_pnl is None:
         return
@@ -352,7 +353,8 @@ def _count_loss(env: ActionEnv, bought: Decimal, realized_pnl: Decimal | None) -
     rule = None if risk is None else risk.limits.cooldown_after_losses
     if rule is None or s.losses_in_a_row < rule.count:
         return
-    s.cooldown_until_ts = env.ctx.view.now_ms() + rule.bars * bar_ms(p.bar)
+    now, bar = env.ctx.view.now_ms(), bar_ms(p.bar)
+    s.cooldown_until_ts = now - now % bar + (rule.bars + 1) * bar  # the close of the bars-th bar after
     env.commit(
         "cooldown",
         {
