@@ -109,7 +109,10 @@ class OkxTransport:
     def wait_for_order_room(self, orders: int) -> None:
         """Wait until the trader's order budget (orders_per_minute) lets `orders` orders go now: called
         before a request's deadline is set, so waiting never uses the deadline up."""
-        waited = self._limiter.room_for_orders(orders)
+        try:
+            waited = self._limiter.room_for_orders(orders)
+        except ValueError as exc:  # more orders than the whole budget: never sent
+            raise OkxInvalidRequest(str(exc)) from None
         if waited > 0 and self._on_wait is not None:
             self._on_wait(f"{orders} order(s)", waited)
 
@@ -229,7 +232,10 @@ class OkxTransport:
     ) -> requests.Response:
         """Sign and send exactly `target` and `body` (plus unsigned `extra` headers such as expTime);
         network failures become OkxTransportError."""
-        waited = self._limiter.acquire(f"{method} {path}", key, units)
+        try:
+            waited = self._limiter.acquire(f"{method} {path}", key, units)
+        except ValueError as exc:  # more units than the whole budget: never sent
+            raise OkxInvalidRequest(f"{method} {path}: {exc}") from None
         if waited > 0 and self._on_wait is not None:
             self._on_wait(f"{method} {path}", waited)
         if auth:

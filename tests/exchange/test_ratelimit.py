@@ -180,6 +180,6 @@ class TimedSession(requests.Session):
         self.clock = clock
         self.sent: list[tuple[float, str]] = []
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         self.sent.append((self.clock.now, request.path_url.split("?")[0]))
         return super().send(request, **kwargs)
