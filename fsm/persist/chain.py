@@ -40,6 +40,7 @@ KINDS: tuple[str, ...] = (
     "archive",
     "observe",
     "risk",  # the hard limits refused what a machine was about to send (fsm.risk)
+    "replay",  # a replay's first record: the candles, range, overrides and fill model (fsm.replay)
 )
 GENESIS_HASH = "0" * 64
 FORMAT = 2
