@@ -31,8 +31,6 @@ from .market import Market, PricePath
 from .orders import Fill, Order
 
 
-
-
 class Matching(Accounting):
     """The market's steps and the fills they make, and orders that take liquidity filled on arrival."""
 

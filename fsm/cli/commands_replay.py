@@ -40,6 +40,7 @@ PathOrderOpt = Annotated[
     str, typer.Option("--path", help="bar path: nearer (extreme nearer the open first) | pessimistic")
 ]
 
+
 def _decimal(text: str, flag: str) -> Decimal:
     try:
         value = Decimal(text)

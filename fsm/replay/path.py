@@ -28,10 +28,7 @@ def bar_path(candle: Candle, span_ms: int, order: str, side: str) -> list[Point]
     """The four points of `candle` (a bar of `span_ms`), in the `order` for a machine buying or selling."""
     if order not in PATH_ORDERS:
         raise ValueError(f"path order must be one of {', '.join(PATH_ORDERS)}")
-    if order == NEARER:
-        low_first = candle.o - candle.l <= candle.h - candle.o
-    else:
-        low_first = side == "buy"
+    low_first = candle.o - candle.l <= candle.h - candle.o if order == NEARER else side == "buy"
     first, second = (candle.l, candle.h) if low_first else (candle.h, candle.l)
     ts = candle.ts
     return [
