@@ -25,6 +25,8 @@ STATE = {
     "exit_client_order_ids",
     "position_anomaly",
     "last_risk_refusal",
+    "losses_in_a_row",
+    "cooldown_until_ts",
     "paused",
     "flatten_requested",
     "stops",
