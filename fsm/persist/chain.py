@@ -40,6 +40,7 @@ KINDS: tuple[str, ...] = (
     "archive",
     "observe",
     "risk",  # the hard limits refused what a machine was about to send (fsm.risk)
+    "trading",  # the account's trading state changed: what set it, what clears it (fsm.risk.ledger)
 )
 GENESIS_HASH = "0" * 64
 FORMAT = 2

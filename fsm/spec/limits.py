@@ -29,13 +29,17 @@ class Limits:
     max_open_notional: Decimal | None = None  # positions + working entries, per instrument and total
     max_leverage: Decimal | None = None
     max_cycle_notional: Decimal | None = None  # everything one machine's cycle sends to enter
+    max_daily_loss: Decimal | None = None  # realized, every machine, the UTC day: then REDUCING
+    max_drawdown: Decimal | None = None  # below the peak of realized equity: then REDUCING
 
 
-ACCOUNT_KEYS = ("max_order_notional", "max_open_notional", "max_leverage")
+ORDER_KEYS = ("max_order_notional", "max_open_notional", "max_leverage")  # a machine may tighten them
+TRADING_KEYS = ("max_daily_loss", "max_drawdown")  # the account's trading state: the file's alone
+ACCOUNT_KEYS = ORDER_KEYS + TRADING_KEYS
 MACHINE_KEYS = ("max_cycle_notional",)
 # Declared by issue 20 but not enforced by this engine yet: refused, so no trader relies on them.
 NOT_ENFORCED = {
-    "account": ("max_daily_loss", "max_drawdown", "max_orders_per_minute"),
+    "account": ("max_orders_per_minute",),
     "machine": ("cooldown_after_losses",),
 }
 
@@ -67,8 +71,9 @@ def read_limits(reader: NodeReader, node: Node, at: At, field_name: str, allowed
 
 
 def read_param_limits(reader: NodeReader, node: Node, at: At, field_name: str) -> Limits:
-    """A ladder's `limits` param: any of the file's limits, to tighten them for this machine."""
-    return read_limits(reader, node, at, field_name, ACCOUNT_KEYS + MACHINE_KEYS)
+    """A ladder's `limits` param: the file's order limits, to tighten them for this machine (the
+    trading-state limits are the account's: one machine cannot judge every machine's losses)."""
+    return read_limits(reader, node, at, field_name, ORDER_KEYS + MACHINE_KEYS)
 
 
 def load_limits(path: Path) -> LimitsFile:
