@@ -1,0 +1,146 @@
+"""The account's trading states end to end: `halt --flatten` with a runner running, a losing day that
+drives `reducing`, and a restart that keeps the state; the real CLI and `run` against the simulator,
+two machines on one account, judged from the simulator's records (orders, positions, algos)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.conftest import CEILING_S, MACHINE, Cli
+from tests.cli.test_ladder_paths import fill_rung_fully, keep_away, open_entries
+from tests.cli.test_limits import write_limits
+from tests.cli.test_stop_paths import algos
+from tests.cli.test_tick_cli import _second_machine
+
+pytestmark = pytest.mark.e2e
+
+
+def account_records(h: Cli) -> list[dict[str, Any]]:
+    path = h.state_dir / "account.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def trading_records(h: Cli) -> list[dict[str, Any]]:
+    return [r["data"] for r in account_records(h) if r["kind"] == "trading"]
+
+
+def tick(h: Cli, machine: str, *extra: str) -> dict[str, Any]:
+    args = ("tick", machine, "--state-dir", str(h.state_dir), "--submit", "--json", *extra)
+    doc: dict[str, Any] = json.loads(h.run(*args).stdout)
+    return doc
+
+
+def working(h: Cli) -> list[dict[str, Any]]:
+    return [o for o in h.sim_orders() if o["state"] in ("live", "partially_filled")]
+
+
+def positions(h: Cli) -> list[Decimal]:
+    return [Decimal(p["pos"]) for p in h.sim.state()["positions"]]
+
+
+def two_machines_holding(h: Cli, twin: str) -> None:
+    """Both machines with rung 1 filled (own size held, a stop on OKX) and rungs 2 and 3 working."""
+    px = open_entries(h)
+    tick(h, twin)
+    fill_rung_fully(h, px[0])
+    keep_away(h, px)
+    for name in (MACHINE, twin):
+        assert tick(h, name)["state"] == "partially_filled"
+    assert len(working(h)) == 4 and all(p > 0 for p in positions(h))
+
+
+def test_halt_flatten_with_a_runner_running_leaves_no_working_order_and_every_own_position_flat(
+    cli: Cli, tmp_path: Path
+) -> None:
+    h = cli
+    twin = str(_second_machine(tmp_path))
+    two_machines_holding(h, twin)
+    cmd = [sys.executable, "-c", "from fsm.cli.app import main; main()", "run", MACHINE, twin]
+    cmd += ["--submit", "--yes", "--interval", "1", "--state-dir", str(h.state_dir)]
+    proc = subprocess.Popen(
+        cmd, env={**os.environ, **h.env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        give_up = time.monotonic() + CEILING_S
+        while not (h.state_dir / "account.json.lock").exists() or not list(
+            h.state_dir.glob("*.heartbeat.json")
+        ):
+            assert time.monotonic() < give_up, "the runner did not start"
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+
+        result = h.run("halt", "--flatten", "--state-dir", str(h.state_dir), "--wait", str(CEILING_S))
+
+        lines = result.stdout.strip().splitlines()
+        assert "queued for the running runner" in lines[0]
+        assert len(lines) == 3 and all(": done:" in line for line in lines[1:]), result.stdout
+        assert working(h) == []  # the simulator lists no working order of anyone
+        assert all(p == 0 for p in positions(h))
+        assert all(a["state"] != "live" for a in algos(h))  # each stop cancelled before its exit
+        exits = [o for o in h.sim_orders() if o["ordType"] == "market"]
+        assert len(exits) == 2 and all(o["reduceOnly"] == "true" and o["state"] == "filled" for o in exits)
+        assert [r["state"] for r in trading_records(h)] == ["halted"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=CEILING_S)
+
+    # Restart: the trading state is on the record; a new signal's entries are refused, nothing sent.
+    status = h.run("status", MACHINE, "--state-dir", str(h.state_dir)).stdout
+    assert "halted" in status and "resume --account" in status
+    h.run("resume", MACHINE, "--state-dir", str(h.state_dir))  # the pause the flatten left
+    posts = h.posts()
+    h.signal()
+    doc = tick(h, MACHINE)
+    assert h.posts() == posts and working(h) == []
+    assert doc["last_risk_refusal"]["value"] == "halted"
+
+    h.run("resume", "--account", "--state-dir", str(h.state_dir))
+    h.signal()
+    assert tick(h, MACHINE)["state"] == "entries_open"
+    assert len(working(h)) == 3
+    assert [r["state"] for r in trading_records(h)] == ["halted", "active"]
+    h.run("verify-log", "account", "--state-dir", str(h.state_dir))
+
+
+def test_a_losing_day_drives_reducing_entries_stop_while_exits_and_stops_go_out(
+    cli: Cli, tmp_path: Path
+) -> None:
+    h = cli
+    twin = str(_second_machine(tmp_path))
+    limits = ("--limits", str(write_limits(tmp_path, account='max_daily_loss: "1"')))
+    px = open_entries(h)
+    fill_rung_fully(h, px[0])
+    keep_away(h, px)
+    assert tick(h, MACHINE, *limits)["state"] == "partially_filled"
+    assert trading_records(h) == []
+    # The market falls; the operator's exit realizes a loss above 1 USDT.
+    h.sim.set_price(str(px[0] - 60))
+    h.machine("close", "--submit", *limits)
+    for _ in range(6):
+        h.sim.advance(5)
+        h.sim.set_price(str(px[0] - 60))
+        if tick(h, MACHINE, *limits)["state"] == "idle":
+            break
+    (record,) = trading_records(h)
+    assert record["state"] == "reducing" and record["set_by"].startswith("max_daily_loss 1:")
+    assert "T00:00Z" in record["clears"]
+
+    # Entries stop everywhere: the twin's signal renders, is refused, nothing is sent.
+    posts = h.posts()
+    h.signal()
+    doc = tick(h, twin, *limits)
+    assert h.posts() == posts and doc["last_risk_refusal"]["value"] == "reducing"
+    assert working(h) == [] or all(o["clOrdId"].startswith("ertw") is False for o in working(h))
+    status = h.run("status", twin, "--state-dir", str(h.state_dir)).stdout
+    assert "reducing" in status and "max_daily_loss" in status
+    h.run("verify-log", "account", "--state-dir", str(h.state_dir))
