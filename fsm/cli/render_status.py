@@ -191,7 +191,7 @@ def trading_line(console: Console, doc: Mapping[str, Any]) -> None:
     if account["state"] != "active":
         since = "" if account["since"] is None else f" since {iso(account['since'])}"
         console.print(
-            f"account   {account['state'].upper()}{since}: set by {account['set_by']}; "
+            f"account   {account['state']}{since}: set by {account['set_by']}; "
             f"clears: {account['clears']}; no new entries",
             markup=False,
             soft_wrap=True,

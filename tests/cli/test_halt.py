@@ -98,6 +98,7 @@ def test_halt_flatten_with_a_runner_running_leaves_no_working_order_and_every_ow
     status = h.run("status", MACHINE, "--state-dir", str(h.state_dir)).stdout
     assert "halted" in status and "resume --account" in status
     h.run("resume", MACHINE, "--state-dir", str(h.state_dir))  # the pause the flatten left
+    assert tick(h, MACHINE)["state"] == "idle"
     posts = h.posts()
     h.signal()
     doc = tick(h, MACHINE)
@@ -105,6 +106,7 @@ def test_halt_flatten_with_a_runner_running_leaves_no_working_order_and_every_ow
     assert doc["last_risk_refusal"]["value"] == "halted"
 
     h.run("resume", "--account", "--state-dir", str(h.state_dir))
+    assert tick(h, MACHINE)["state"] == "idle"  # the refused cycle ends; the next signal enters
     h.signal()
     assert tick(h, MACHINE)["state"] == "entries_open"
     assert len(working(h)) == 3
