@@ -16,10 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import CEILING_S, MACHINE, Cli
+from tests.cli.conftest import BAR_S, CEILING_S, MACHINE, Cli
 from tests.cli.test_ladder_paths import fill_rung_fully, keep_away, open_entries
 from tests.cli.test_limits import write_limits
-from tests.cli.test_stop_paths import algos
 from tests.cli.test_tick_cli import _second_machine
 
 pytestmark = pytest.mark.e2e
@@ -42,6 +41,12 @@ def tick(h: Cli, machine: str, *extra: str) -> dict[str, Any]:
 
 def working(h: Cli) -> list[dict[str, Any]]:
     return [o for o in h.sim_orders() if o["state"] in ("live", "partially_filled")]
+
+
+def algos(h: Cli) -> list[dict[str, Any]]:
+    """Every algo order on the venue (both machines' stops)."""
+    found: list[dict[str, Any]] = h.sim.state()["algos"]
+    return found
 
 
 def positions(h: Cli) -> list[Decimal]:
@@ -119,30 +124,54 @@ def test_a_losing_day_drives_reducing_entries_stop_while_exits_and_stops_go_out(
 ) -> None:
     h = cli
     twin = str(_second_machine(tmp_path))
-    limits = ("--limits", str(write_limits(tmp_path, account='max_daily_loss: "1"')))
+    limits = ("--limits", str(write_limits(tmp_path, account='max_daily_loss: "0.5"')))
     px = open_entries(h)
+    tick(h, twin, *limits)
     fill_rung_fully(h, px[0])
     keep_away(h, px)
-    assert tick(h, MACHINE, *limits)["state"] == "partially_filled"
-    assert trading_records(h) == []
-    # The market falls; the operator's exit realizes a loss above 1 USDT.
-    h.sim.set_price(str(px[0] - 60))
-    h.machine("close", "--submit", *limits)
+    for name in (MACHINE, twin):
+        assert tick(h, name, *limits)["state"] == "partially_filled"
+    assert trading_records(h) == [] and len(algos(h)) == 2  # each own size protected by its stop
+
+    # The market falls 20; flattening the first machine realizes a loss above 0.5 USDT.
+    h.sim.set_price(str(px[0] - 20))
+    h.machine("flatten", "--submit", *limits)
     for _ in range(6):
         h.sim.advance(5)
-        h.sim.set_price(str(px[0] - 60))
+        h.sim.set_price(str(px[0] - 20))
         if tick(h, MACHINE, *limits)["state"] == "idle":
             break
     (record,) = trading_records(h)
-    assert record["state"] == "reducing" and record["set_by"].startswith("max_daily_loss 1:")
+    assert record["state"] == "reducing" and record["set_by"].startswith("max_daily_loss 0.5: realized -")
     assert "T00:00Z" in record["clears"]
 
-    # Entries stop everywhere: the twin's signal renders, is refused, nothing is sent.
+    # The twin's working entries are cancelled (on_reducing: cancel_entries); its stop stays on OKX.
+    twin_doc = tick(h, twin, *limits)
+    assert twin_doc["state"] == "filled"
+    assert [o for o in working(h) if o["clOrdId"].startswith("etwin")] == []
+    assert [a["state"] for a in algos(h) if a["algoClOrdId"].startswith("etwin")] == ["live"]
+    # Its exit still goes out, reduce-only, and fills.
+    h.run("close", twin, "--state-dir", str(h.state_dir), "--submit", *limits)
+    for _ in range(6):
+        h.sim.advance(5)
+        if tick(h, twin, *limits)["state"] == "idle":
+            break
+    assert all(p == 0 for p in positions(h))
+    exits = [o for o in h.sim_orders() if o["ordType"] == "market" and o["clOrdId"].startswith("etwin")]
+    assert len(exits) == 1 and exits[0]["state"] == "filled" and exits[0]["reduceOnly"] == "true"
+
+    # New entries stop everywhere: the next signal renders, is refused, nothing is sent.
+    h.run("resume", MACHINE, "--state-dir", str(h.state_dir))  # the pause its flatten left
     posts = h.posts()
-    h.signal()
-    doc = tick(h, twin, *limits)
-    assert h.posts() == posts and doc["last_risk_refusal"]["value"] == "reducing"
-    assert working(h) == [] or all(o["clOrdId"].startswith("ertw") is False for o in working(h))
+    h.sim.set_price(str(px[0] + 80))  # a close well above the falling market's median: a signal
+    h.sim.advance(BAR_S)
+    doc = tick(h, MACHINE, *limits)
+    assert h.posts() == posts and working(h) == []
+    assert (
+        doc["last_risk_refusal"]["rule"] == "trading state"
+        and doc["last_risk_refusal"]["value"] == "reducing"
+    )
     status = h.run("status", twin, "--state-dir", str(h.state_dir)).stdout
     assert "reducing" in status and "max_daily_loss" in status
+    assert [r["state"] for r in trading_records(h)] == ["reducing"]  # each change journaled once
     h.run("verify-log", "account", "--state-dir", str(h.state_dir))
