@@ -175,3 +175,25 @@ def test_a_losing_day_drives_reducing_entries_stop_while_exits_and_stops_go_out(
     assert "reducing" in status and "max_daily_loss" in status
     assert [r["state"] for r in trading_records(h)] == ["reducing"]  # each change journaled once
     h.run("verify-log", "account", "--state-dir", str(h.state_dir))
+
+
+def test_halt_without_a_runner_cancels_every_working_entry_of_the_named_machines(
+    cli: Cli, tmp_path: Path
+) -> None:
+    h = cli
+    twin = str(_second_machine(tmp_path))
+    two_machines_holding(h, twin)
+
+    result = h.run("halt", MACHINE, twin, "--state-dir", str(h.state_dir))
+
+    lines = result.stdout.strip().splitlines()
+    assert "journaled in" in lines[0] and len(lines) == 3, result.stdout
+    assert working(h) == []  # entries withdrawn; without --flatten the own sizes are held
+    assert all(p > 0 for p in positions(h))
+    assert [a["state"] for a in algos(h)] == ["live", "live"]  # the stops stay on OKX
+    assert [r["state"] for r in trading_records(h)] == ["halted"]
+
+
+def test_resume_needs_a_machine_or_account_in_one_line(cli: Cli) -> None:
+    result = cli.run("resume", "--state-dir", str(cli.state_dir), expect=2)
+    assert "MACHINE" in result.output and "Traceback" not in result.output
