@@ -33,7 +33,6 @@ T = TypeVar("T")
 class ReadClient(Protocol):
     """The read half of `exchange.OkxClient` that a view needs."""
 
-
     def sync_time(self) -> int: ...
 
     def now_ms(self) -> int: ...

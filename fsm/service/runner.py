@@ -30,11 +30,13 @@ from fsm.engine.machine import LoadedMachine, load_machine
 from fsm.engine.state import LadderState
 from fsm.engine.tick import open_machine_state, run_tick
 from fsm.engine.view import ExchangeView, TimeSync
-from fsm.errors import EngineError, ExitStatus, exit_status
+from fsm.errors import EngineError, ExitStatus, StateLocked, exit_status
 from fsm.persist import spool
 from fsm.persist.durable import atomic_write
 from fsm.persist.store import StateStore
 from fsm.risk.gate import RISK_RECORD, Refusal
+from fsm.risk.ledger import Ledger, judge, opened
+from fsm.risk.trading import Trading
 from fsm.service.deadman import OFF, DeadMan
 from fsm.service.heartbeat import Heartbeat, heartbeat_path
 from fsm.service.push import PushView
@@ -146,6 +148,9 @@ class Runner:
         push: Callable[[Callable[[OkxOrder], None]], PushFeed] | None = None,
     ) -> None:
         self.slots = [Slot(name, state_dir, options.interval_s) for name in names]
+        self.state_dir = state_dir
+        self.ledger: Ledger | None = None  # the account journal, held for the runner's life
+        self.trading: Trading | None = None  # judged at the start of each round
         self.client = client
         self.options = options
         self.stop_requested = False
@@ -188,6 +193,7 @@ class Runner:
             if all(slot.parked for slot in self.slots):
                 log.error("every machine is parked: nothing to run")
                 return 0
+            self._open_ledger(stack)
             if self._make_feed is not None:
                 self.feed = self._make_feed(self._on_push)
                 self.feed.start()
@@ -243,10 +249,52 @@ class Runner:
         except (EngineError, OkxError, OSError) as exc:
             self._park(slot, exc)
 
+    def _open_ledger(self, stack: ExitStack) -> None:
+        """Hold the account journal: `halt` and `resume --account` then reach this runner through its
+        spool. Held elsewhere (another runner on this state directory): each tick judges the trading
+        state itself, read-only."""
+        try:
+            self.ledger = stack.enter_context(opened(self.state_dir))
+        except StateLocked:
+            log.warning(
+                "the account journal is held by another process: the trading state is judged read-only"
+            )
+
+    def _account(self, view: ExchangeView) -> None:
+        """Carry out the account's queued requests (halt --flatten also queues each machine's flatten),
+        then judge the trading state and journal it when it changed. A failure keeps the last state."""
+        if self.ledger is None:
+            return
+        try:
+            now = view.now_ms()
+            for path, request in spool.pending(self.ledger.store.state_path, spool.ACCOUNT_COMMANDS):
+                self.ledger.mark(request.command, now, request.id, flatten=request.flatten)
+                log.warning(
+                    "account: operator %s%s (%s)", request.command, " --flatten" * request.flatten, request.id
+                )
+                if request.flatten:
+                    for slot in self.slots:
+                        if slot.machine is not None and not slot.parked:
+                            spool.enqueue(slot.machine.state_path, "flatten")
+                path.unlink(missing_ok=True)  # journaled with its id first: never carried out twice
+            limits = None if self.options.limits is None else self.options.limits.limits
+            trading = judge(self.ledger.book, self.state_dir, limits, now)
+            if self.ledger.settle(trading, now):
+                log.warning("account: trading state %s", trading)
+                self._notify("*", "trading", str(trading))
+            self.trading = trading
+        except (EngineError, OkxError, OSError) as exc:
+            log.error(
+                "account: the trading state could not be judged, kept at %s: %s",
+                self.trading,
+                self._reason(exc),
+            )
+
     def _round(self) -> None:
         if self.dead_man is not None:  # armed before any tick sends: this round's entries are covered
             self.dead_man.refresh()
         view = self._view()
+        self._account(view)
         now = self._clock()
         # With push, a full reconcile supersedes every push received before it asks REST anything.
         mark = self.feed.mark() if self.feed is not None and view.full else None
@@ -306,7 +354,13 @@ class Runner:
                 log.info("%s: operator %s %s: %s", slot.name, request.command, request.id, outcome)
                 path.unlink(missing_ok=True)  # journaled with its id first: never carried out twice
             result = run_tick(
-                slot.machine, slot.store, slot.state, view, trader=trader, adopt=self.options.adopt
+                slot.machine,
+                slot.store,
+                slot.state,
+                view,
+                trader=trader,
+                adopt=self.options.adopt,
+                trading=self.trading,
             )
         except Exception as exc:  # one machine's failure never stops the others
             self._full_due = True  # what the failure hid is asked again in full next round
@@ -321,7 +375,7 @@ class Runner:
         for kind, data in result.records:
             if kind == RISK_RECORD:  # the hard limits refused the entries: what and why, nothing sent
                 refusal = Refusal(data["rule"], data["limit"], data["value"], data["request"])
-                self._notify(slot.name, RISK_RECORD, f"entries not sent: {refusal}")
+                self._notify(slot.name, RISK_RECORD, f"refused by the hard limits: {refusal}")
         rejected = sorted(_rejected(slot.machine, result.state) - rejected_before)
         if rejected:
             self._notify(slot.name, "rejection", f"rungs ended rejected: {', '.join(rejected)}")
