@@ -19,7 +19,7 @@ from exchange import OkxClient, OkxOrder
 from exchange.sim import Simulator
 from exchange.ws import ORDERS, OkxPrivateStream
 from fsm.cli.app import app
-from fsm.service.push import PushFeed, PushView
+from fsm.service.push import PushFeed, PushView, order_feed
 from fsm.service.runner import Runner, RunOptions
 
 MACHINE = "eth_robust_twap_15m"
@@ -55,7 +55,7 @@ class Running:
             timer.sync_time()
             return timer.now_ms()
 
-        def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed:
+        def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed[OkxOrder]:
             stream = OkxPrivateStream(
                 sim.ws_url,
                 sim.api_key,
@@ -66,7 +66,7 @@ class Running:
                 login_ms=login_time,
                 backoff=(0.05, 0.2),
             )
-            return PushFeed(stream, on_push=on_push)
+            return order_feed(stream, on_push)
 
         options = RunOptions(
             submit=True, interval_s=interval_s, ticks=0, push_reconcile_s=reconcile_s, time_sync_s=time_sync_s
@@ -177,7 +177,7 @@ def test_the_cancel_race_is_decided_by_the_first_push(sim: Simulator, tmp_path: 
         feed = running.runner.feed
         assert feed is not None
         filling = rungs[0]["clOrdId"]
-        running.wait_for(lambda: any(o.clOrdId == filling and o.accFillSz for o in feed.orders().values()))
+        running.wait_for(lambda: any(o.clOrdId == filling and o.accFillSz for o in feed.records().values()))
         sim.advance(1)  # rung 1 fills the rest; then the cancel is let through
         sim.set_price("3100")
         running.wait_for(
