@@ -13,6 +13,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -97,10 +98,10 @@ def quiet_minute_and_fill_latency(quiet_s: float = 61.0, polling_s: float = 30.0
     return quiet, statistics.median(latencies), len(latencies)
 
 
-def quiet_minute_under_a_stop(quiet_s: float = 61.0, polling_s: float = 30.0) -> tuple[int, int, int]:
+def quiet_minute_under_a_stop(quiet_s: float = 61.0, polling_s: float = 30.0) -> tuple[Counter[str], int]:
     """REST requests over `quiet_s` with push (interval `polling_s`, reconcile 60 s) while one machine holds
-    its position under a working stop, both channels open: (all requests, those about algos, the rounds).
-    The stop's algo is asked only by the periodic full reconcile, never by a quiet round."""
+    its position under a working stop, both channels open: the requests by endpoint, and the rounds. The
+    stop's algo is asked only by the periodic full reconcile, never by a quiet round."""
     with engine.account_with_entries_open(1) as account:
         engine.hold_under_a_stop(account)
         account.stores[0].close()  # the runner holds it from here
@@ -125,4 +126,4 @@ def quiet_minute_under_a_stop(quiet_s: float = 61.0, polling_s: float = 30.0) ->
         finally:
             runner.request_stop()
             thread.join(10)
-    return sum(made.values()), sum(made[k] for k in ALGO_REQUESTS), rounds
+    return made, rounds
