@@ -10,6 +10,7 @@ within a test only a push (or a reconnect) can start a tick.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -41,6 +42,12 @@ RETRY_S = 30  # the shipped ladder's cancel_retry_seconds
 
 def requests(h: Cli, key: str) -> int:
     return int(h.sim.stats()["requests"].get(key, 0))
+
+
+def archived(h: Cli) -> bool:
+    """Whether the journal holds the cycle's archive; read while the runner writes, so only whole lines."""
+    text = h.journal_path.read_text()
+    return any(json.loads(line)["kind"] == "archive" for line in text[: text.rfind("\n") + 1].splitlines())
 
 
 def ws(h: Cli) -> dict[str, Any]:
@@ -114,7 +121,7 @@ def test_a_stop_fired_while_pushed_is_settled_at_its_push(cli: Cli) -> None:
     sl = Decimal(algos(h)[0]["slTriggerPx"])
     with pushed_runner(h):
         h.sim.set_price(mark=str(sl - 5))  # the mark crosses the stop: OKX fires it
-        wait_until(lambda: any(r["kind"] == "archive" for r in h.journal()), "the cycle archived")
+        wait_until(lambda: archived(h), "the cycle archived")
     assert archive(h)["exit_reason"] == "stop"
     (stop,) = algos(h)
     assert stop["state"] == "effective"

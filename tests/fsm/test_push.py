@@ -91,8 +91,10 @@ class Running:
         self.thread.join(CEILING_S)
 
     def journal(self) -> list[dict[str, Any]]:
+        """The journal's complete lines (the runner may be writing the last one as it is read)."""
         path = self.state_path.with_suffix(".jsonl")
-        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        text = path.read_text() if path.exists() else ""
+        return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
 
     def wait_for(self, what: Callable[[], bool]) -> None:
         """Until `what()` holds; the ceiling is generous, never a budget."""
