@@ -231,8 +231,9 @@ class Simulator:
             return self._faults.configure(spec)
 
     def set_ws_faults(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        """Faults of the private WebSocket channel: {"drop": true} cuts every connection now,
-        {"delay_ms": n} holds each push back n ms, {"lose": n} loses the next n order changes.
+        """Faults of the private WebSocket channels: {"drop": true} cuts every connection now (a path,
+        "/ws/v5/private" or "/ws/v5/business": those of that path only), {"delay_ms": n} holds each push
+        back n ms, {"lose": n} loses the next n order or algo changes.
 
         Returns the settings with the channel's counters (pushed, positions_pushed, lost, pongs, drops,
         logins).

@@ -13,8 +13,10 @@ classifies it: a declared transition, an ignorable repeat, or an anomaly journal
   anomaly is journaled, and the ladder places it again;
 - a stop that fired names its child orders (ordIdList): each is followed by ordId until it ends, and
   observe_fills journals their fills (which carry no algoId) as the cycle's exit;
-- a quiet tick (not a full reconcile, the stop working and the position unmoved) asks nothing of the
-  algos: they come with the same reconcile budget as everything else.
+- a quiet tick (not a full reconcile, the stop working, the position unmoved, no push showing it ended)
+  asks nothing of the algos: they come with the same reconcile budget as everything else. With push
+  (`run --push`), a pushed end of the stop (canceled by hand, fired, failed) makes the next tick observe
+  it here, through the same path, taking the ended record from the push (`"source": "push"`).
 """
 
 from __future__ import annotations
@@ -71,12 +73,16 @@ def observe_stops(ctx: TickContext, commit: Commit) -> None:
 
 def _quiet(ctx: TickContext) -> bool:
     """Nothing can have moved the stops since the last tick, so a tick that is not a full reconcile
-    asks OKX nothing about them: the current stop works, was last asked a retry interval ago, no other
-    stop of ours may act, no fill is owed, and OKX's position on our side is as last seen (a stop that
-    fired moved it). A hand cancel is noticed at the next full reconcile."""
+    asks OKX nothing about them: the current stop works, was last asked a retry interval ago, no push
+    shows it ended, no other stop of ours may act, no fill is owed, and OKX's position on our side is as
+    last seen (a stop that fired moved it). Without push, a hand cancel is noticed at the next full
+    reconcile; with push, at the tick its push wakes."""
     s, roles, view = ctx.state, ctx.stops, ctx.view
     stop = s.stop
     if view.full or ctx.fills_due or stop is None or stop.state not in roles.working:
+        return False
+    pushed = view.pushed_algo(stop.algoClOrdId)
+    if pushed is not None and not pushed.pending:
         return False
     if any(other is not stop and acting(s, roles, other) for other in s.stops):
         return False
@@ -107,6 +113,9 @@ def _observe_algo(ctx: TickContext, stop: StopOrder, algo: OkxAlgoOrder | None, 
         elif stop.okx.algoId is not None:  # it existed: ended, and OKX no longer finds it
             trigger = "vanished"
     evidence: dict[str, Any] = {"evidence": None if algo is None else dict(algo.raw)}
+    source = ctx.view.source_of(algo)
+    if source != "rest":  # evidence without a source came from REST
+        evidence["source"] = source
     changed = algo is not None and _mirror_algo(stop, algo)
     before = stop.state
     if trigger == "seen_canceled" and before in roles.cancellable:
