@@ -6,9 +6,11 @@ then order-algo), what OKX shows becomes one observation, and the stop machine (
 classifies it: a declared transition, an ignorable repeat, or an anomaly journaled and shown.
 
 - identity: an algo is ours only when its algoClOrdId is the stop's;
-- "does not exist" is believed for a stop in flight only NOT_FOUND_GRACE_MS (plus the margin) after its
-  send: algo places carry no expTime on OKX, so a fixed grace stands in for the deadline; a stop that
-  lands later than that is found working while its state holds it ended, a stray, and cancelled;
+- "does not exist" for a stop in flight: within NOT_FOUND_GRACE_MS (plus the margin) after its send it is
+  `not_found_yet` (the place may still apply), past it `not_found` (algo places carry no expTime on OKX,
+  so a fixed grace stands in for the deadline); the stop machine says what each means (mostly: send the
+  same algoClOrdId again at once); a stop that lands after its placement was given up is found working
+  while its state holds it ended, a stray, and cancelled;
 - a stop OKX shows canceled while it was working (not after our cancel) was cancelled by hand: an
   anomaly is journaled, and the ladder places it again;
 - a stop that fired names its child orders (ordIdList): each is followed by ordId until it ends, and
@@ -34,9 +36,9 @@ from fsm.engine.stops import acting
 
 # The stop machine's triggers for what OKX shows; the engine fires these and nothing else.
 STOP_TRIGGERS = (
-    "submit", "ack_accepted", "ack_rejected", "ack_ambiguous", "ack_duplicate", "seen_live",
-    "seen_effective", "seen_canceled", "seen_order_failed", "not_found", "vanished", "cancel_sent",
-    "cancel_rejected", "cancel_ambiguous",
+    "submit", "resend", "ack_accepted", "ack_rejected", "ack_ambiguous", "ack_duplicate", "seen_live",
+    "seen_effective", "seen_canceled", "seen_order_failed", "not_found", "not_found_yet", "vanished",
+    "cancel_sent", "cancel_rejected", "cancel_ambiguous",
 )  # fmt: skip
 # OKX's algo states beyond live, effective, canceled and order_failed (each `seen_<state>`), as the
 # stop machine takes them: a paused stop still works, a partial trigger or failure counts as one.
@@ -109,7 +111,7 @@ def _observe_algo(ctx: TickContext, stop: StopOrder, algo: OkxAlgoOrder | None, 
     if trigger == "not_found":
         if stop.state in roles.in_flight:
             if not deadline_passed(ctx.view.now_ms(), stop.submit_ts, None):
-                return  # the place may still apply: not yet known, not "never placed"
+                trigger = "not_found_yet"  # the place may still apply: not "never placed"
         elif stop.okx.algoId is not None:  # it existed: ended, and OKX no longer finds it
             trigger = "vanished"
     evidence: dict[str, Any] = {"evidence": None if algo is None else dict(algo.raw)}
