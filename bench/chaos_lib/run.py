@@ -77,6 +77,7 @@ class ChaosReport:
     stops_fired: int = 0  # our stops the venue shows effective (fired) at the end of each segment
     protection_judged: int = 0  # clean ticks after which the stop invariant was judged
     faulted_clean: int = 0  # ticks that exited 0 but a POST of theirs met a fault: not judged for protection
+    unprotected_after_fault: int = 0  # ...of which the venue showed own size without a stop (information)
     torn_lines: int = 0
 
     def counts(self) -> dict[str, int]:
@@ -100,7 +101,8 @@ class ChaosReport:
             f"hand_trades={self.hand_trades} user_cancels={self.user_cancels} "
             f"hour_jumps={self.hour_jumps} stop_cancels={self.stop_cancels} stop_runs={self.stop_runs} "
             f"stops_fired={self.stops_fired} protection_judged={self.protection_judged} "
-            f"faulted_clean={self.faulted_clean}{stopped}] ({self.seconds:.1f} s)"
+            f"faulted_clean={self.faulted_clean} unprotected_after_fault={self.unprotected_after_fault}"
+            f"{stopped}] ({self.seconds:.1f} s)"
         )
 
 
@@ -197,6 +199,9 @@ class _Segment:
             check_rungs(list(snapshot.get("rungs", [])), self.ledger, where, self.found.invented_terminals)
         if self.last_clean and faulted:
             r.faulted_clean += 1
+            after_fault = Violations()
+            check_protected(snapshot, self.ledger, "", after_fault)
+            r.unprotected_after_fault += len(after_fault.unprotected)
         elif self.last_clean:
             r.protection_judged += 1
             check_protected(snapshot, self.ledger, f"{self.tag} after tick {self.step_no}", self.found)
