@@ -40,7 +40,7 @@ BAR_MS = 900_000
 TICK_SZ = Decimal("0.01")
 PLANS = ("fill_all", "fill_top", "expire", "cross", "hand_cancel")
 PLAN_WEIGHTS = (45, 20, 15, 10, 10)
-STOP_P = 0.3  # the share of cycles whose stop the market runs through once the entry phase is over
+STOP_P = 0.4  # the share of cycles whose stop the market runs through once the entry phase is over
 
 
 def _px(value: Decimal) -> str:
