@@ -232,6 +232,24 @@ def pnl_document(state: LadderState, entry_side: str, position: Position | None)
     }
 
 
+def realized_document(journal: Path, now_ms: int | None) -> dict[str, Any]:
+    """Realized PnL (fees included) of the cycles that ended today (UTC, exchange time) and of every
+    cycle since the first the journal holds: the report's numbers, from the journaled fills."""
+    from fsm.report.cycles import read_cycles
+    from fsm.report.stats import realized
+
+    r = realized(read_cycles(journal), now_ms)
+    return {
+        "day": r.day,
+        "today": dec(r.today),
+        "cycles_today": r.cycles_today,
+        "total": dec(r.total),
+        "cycles": r.cycles,
+        "since_ts": r.since_ts,
+        "fee_ccy": r.fee_ccy,
+    }
+
+
 def next_rows_document(machine: LoadedMachine, state: LadderState, preview: Preview | None) -> dict[str, Any]:
     """The rows that may fire next; with a preview, each guard's value and the row that would fire."""
     if preview is not None:
@@ -293,10 +311,11 @@ def status_document(
     doc["recovery"] = recovery_document(inspection)
     now: int | None
     source: str | None
+    journal = machine.state_path.with_suffix(".jsonl")
     if observation is not None:
         now, source = observation.now_ms, "exchange"
     else:
-        now = last_journal_ts(machine.state_path.with_suffix(".jsonl"))
+        now = last_journal_ts(journal)
         source = None if now is None else "last_tick"
     doc["symbol"] = machine.params.symbol
     doc["bar"] = machine.params.bar
@@ -308,6 +327,7 @@ def status_document(
         "exit_due_in_ms": None if now is None or state.exit_due_ts is None else state.exit_due_ts - now,
     }
     doc["pnl"] = pnl_document(state, machine.params.side, observation.position if observation else None)
+    doc["realized"] = realized_document(journal, now)
     doc["protection"] = protection_document(machine, state, observation.last_px if observation else None)
     doc["next"] = next_rows_document(machine, state, observation.preview if observation else None)
     doc["account"] = observation.account if observation else None
