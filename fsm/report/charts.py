@@ -106,11 +106,9 @@ def _equity(report: Report) -> Figure:
     equity = [0.0] * len(origin) + [float(p.equity) for p in report.equity]
     drawdown = [0.0] * len(origin) + [-float(p.drawdown) for p in report.equity]
     if report.span is not None and times and _time(report.span[1]) > times[-1]:  # flat to the range's end
-        times, equity, drawdown = (
-            times + [_time(report.span[1])],
-            equity + equity[-1:],
-            drawdown + drawdown[-1:],
-        )
+        times.append(_time(report.span[1]))
+        equity.append(equity[-1])
+        drawdown.append(drawdown[-1])
     ccy = report.summary.fee_ccy or ""
     top.step(times, equity, where="post", color="tab:blue")
     top.axhline(0, color="0.6", linewidth=0.8)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import fsm.report
 from tests.cli.conftest import BAR_S, Cli
 
 pytestmark = pytest.mark.e2e
@@ -223,6 +224,7 @@ def test_report_without_matplotlib_says_charts_were_skipped(
     timed_cycle(cli)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
     monkeypatch.delitem(sys.modules, "fsm.report.charts", raising=False)
+    monkeypatch.delattr(fsm.report, "charts", raising=False)  # as if never imported
     out = cli.state_dir.parent / "out"
     doc = cli.json("report", "--out", str(out))
     assert "matplotlib is not installed" in doc["charts_skipped"]
@@ -259,3 +261,15 @@ def test_report_refuses_a_bad_candle_file_and_a_missing_journal(cli: Cli, tmp_pa
     bad.write_text('["1","2"]\n')
     result = cli.machine("report", "--candles", str(bad), expect=2)
     assert f"candle file {bad} line 1: malformed row" in result.output
+
+
+def test_report_refuses_a_journal_whose_chain_is_broken_and_leaves_it_as_it_is(cli: Cli) -> None:
+    timed_cycle(cli)
+    lines = cli.journal_path.read_bytes().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if b'"kind":"archive"' in line)
+    lines[at] = lines[at].replace(b'"fillPx":"', b'"fillPx":"1', 1)  # a price the venue never filled at
+    tampered = b"".join(lines)
+    cli.journal_path.write_bytes(tampered)
+    result = cli.machine("report", expect=3)
+    assert len(result.output.strip().splitlines()) == 1 and "journal" in result.output
+    assert cli.journal_path.read_bytes() == tampered
