@@ -4,11 +4,13 @@ record that began it (the signal candle, the instrument's contract value, the en
 Every number comes from the journaled fills: realized PnL and fees are recomputed from the archived
 fills by fsm.engine.pnl (the engine's own arithmetic, not a copy); the exit reason is the one the engine
 journaled from the exit fills' evidence. The journal is verified as it is read (a broken chain or torn
-tail is refused, never read past); memory holds the finished cycles, never the records.
+tail is refused, never read past) unless the caller asks for a scan; memory holds the finished cycles,
+never the records.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +19,10 @@ from typing import Any
 from fsm.engine.orders import Fill, Rung, StopOrder
 from fsm.engine.pnl import CycleSummary, fills_summary
 from fsm.engine.state import Signal
+from fsm.errors import JournalChainBroken
+from fsm.persist.chain import NotJson, load_line
 from fsm.persist.journal import JournalReader
+from fsm.persist.segments import journal_files
 
 
 @dataclass(frozen=True)
@@ -76,20 +81,51 @@ class _Intent:
     ts: int
 
 
-def read_cycles(journal: Path) -> list[Cycle]:
-    """Every archived cycle in the journal, oldest first (none when there is no journal yet)."""
+def read_cycles(journal: Path, *, verify: bool = True) -> list[Cycle]:
+    """Every archived cycle in the journal, oldest first (none when there is no journal yet).
+
+    Verified, every record is checked against the chain (what `report` does). Unverified, only the
+    intent and archive lines are parsed, found by their kind in the canonical line: what `status` and
+    `watch` do on every refresh, where the store has verified the journal from its checkpoint already,
+    so a year of cycles costs a scan of the bytes rather than a parse of every record.
+    """
     cycles: list[Cycle] = []
     if not journal.exists():
         return cycles
     intent: _Intent | None = None
-    for record in JournalReader(journal):
-        if record.kind == "intent":
-            intent = _intent(record.data, record.ts)
-        elif record.kind == "archive":
-            mine = intent if intent is not None and _is_of(record.data, intent) else None
-            cycles.append(_cycle(record.data, record.ts, mine))
+    for kind, ts, data in _verified(journal) if verify else _scanned(journal):
+        if kind == "intent":
+            intent = _intent(data, ts)
+        elif kind == "archive":
+            mine = intent if intent is not None and _is_of(data, intent) else None
+            cycles.append(_cycle(data, ts, mine))
             intent = None
     return cycles
+
+
+_Record = tuple[str, int, dict[str, Any]]  # kind, ts (exchange ms), data
+_WANTED = ("intent", "archive")
+_MARKS = tuple(f'"kind":"{kind}"'.encode() for kind in _WANTED)  # as canonical JSON writes the key
+
+
+def _verified(journal: Path) -> Iterator[_Record]:
+    for record in JournalReader(journal):
+        if record.kind in _WANTED:
+            yield record.kind, record.ts, record.data
+
+
+def _scanned(journal: Path) -> Iterator[_Record]:
+    for path, _ in journal_files(journal):
+        with path.open("rb") as handle:
+            for lineno, line in enumerate(handle, start=1):
+                if not any(mark in line for mark in _MARKS):
+                    continue
+                try:
+                    obj = load_line(line.rstrip(b"\n"))
+                except NotJson as exc:
+                    raise JournalChainBroken(path, lineno, f"not valid JSON ({exc})") from None
+                if isinstance(obj, dict) and obj.get("kind") in _WANTED:  # not a nested "kind"
+                    yield str(obj["kind"]), int(obj["ts"]), dict(obj["data"])
 
 
 def _intent(data: dict[str, Any], ts: int) -> _Intent:
