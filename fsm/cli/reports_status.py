@@ -25,6 +25,7 @@ from fsm.engine.tick import preview_tick
 from fsm.engine.view import ExchangeView
 from fsm.persist import spool
 from fsm.persist.store import Inspection
+from fsm.report.cycles import CycleScan
 from fsm.spec.model import SpecError
 
 
@@ -232,13 +233,12 @@ def pnl_document(state: LadderState, entry_side: str, position: Position | None)
     }
 
 
-def realized_document(journal: Path, now_ms: int | None) -> dict[str, Any]:
+def realized_document(scan: CycleScan, now_ms: int | None) -> dict[str, Any]:
     """Realized PnL (fees included) of the cycles that ended today (UTC, exchange time) and of every
     cycle since the first the journal holds: the report's numbers, from the journaled fills."""
-    from fsm.report.cycles import read_cycles
     from fsm.report.stats import realized
 
-    r = realized(read_cycles(journal, verify=False), now_ms)
+    r = realized(scan.cycles(), now_ms)
     return {
         "day": r.day,
         "today": dec(r.today),
@@ -296,9 +296,11 @@ def status_document(
     *,
     inspection: Inspection | None = None,
     spec_changed_from: str | None = None,
+    scan: CycleScan | None = None,
 ) -> dict[str, Any]:
     """`status`: the state document plus whether any state exists, a changed spec, recovery, clock,
-    countdowns, PnL and the next row."""
+    countdowns, PnL and the next row. `scan` reads the journal's finished cycles (watch keeps one
+    across refreshes)."""
     doc = state_document(machine.name, state, dict(cursor) if cursor is not None else None)
     doc["exists"] = inspection is not None and (
         inspection.state_file_cursor is not None or inspection.journal_end is not None
@@ -327,7 +329,7 @@ def status_document(
         "exit_due_in_ms": None if now is None or state.exit_due_ts is None else state.exit_due_ts - now,
     }
     doc["pnl"] = pnl_document(state, machine.params.side, observation.position if observation else None)
-    doc["realized"] = realized_document(journal, now)
+    doc["realized"] = realized_document(scan or CycleScan(journal), now)
     doc["protection"] = protection_document(machine, state, observation.last_px if observation else None)
     doc["next"] = next_rows_document(machine, state, observation.preview if observation else None)
     doc["account"] = observation.account if observation else None

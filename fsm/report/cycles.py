@@ -4,13 +4,12 @@ record that began it (the signal candle, the instrument's contract value, the en
 Every number comes from the journaled fills: realized PnL and fees are recomputed from the archived
 fills by fsm.engine.pnl (the engine's own arithmetic, not a copy); the exit reason is the one the engine
 journaled from the exit fills' evidence. The journal is verified as it is read (a broken chain or torn
-tail is refused, never read past) unless the caller asks for a scan; memory holds the finished cycles,
-never the records.
+tail is refused, never read past), or scanned for `status` (CycleScan); memory holds the finished
+cycles, never the records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -81,51 +80,76 @@ class _Intent:
     ts: int
 
 
-def read_cycles(journal: Path, *, verify: bool = True) -> list[Cycle]:
-    """Every archived cycle in the journal, oldest first (none when there is no journal yet).
+class _Assembly:
+    """Pairs each archive record with the intent record before it, as the records come."""
 
-    Verified, every record is checked against the chain (what `report` does). Unverified, only the
-    intent and archive lines are parsed, found by their kind in the canonical line: what `status` and
-    `watch` do on every refresh, where the store has verified the journal from its checkpoint already,
-    so a year of cycles costs a scan of the bytes rather than a parse of every record.
-    """
-    cycles: list[Cycle] = []
-    if not journal.exists():
-        return cycles
-    intent: _Intent | None = None
-    for kind, ts, data in _verified(journal) if verify else _scanned(journal):
+    def __init__(self) -> None:
+        self.cycles: list[Cycle] = []
+        self._intent: _Intent | None = None
+
+    def add(self, kind: str, ts: int, data: dict[str, Any]) -> None:
         if kind == "intent":
-            intent = _intent(data, ts)
+            self._intent = _intent(data, ts)
         elif kind == "archive":
-            mine = intent if intent is not None and _is_of(data, intent) else None
-            cycles.append(_cycle(data, ts, mine))
-            intent = None
-    return cycles
+            intent = self._intent if self._intent is not None and _is_of(data, self._intent) else None
+            self.cycles.append(_cycle(data, ts, intent))
+            self._intent = None
 
 
-_Record = tuple[str, int, dict[str, Any]]  # kind, ts (exchange ms), data
 _WANTED = ("intent", "archive")
 _MARKS = tuple(f'"kind":"{kind}"'.encode() for kind in _WANTED)  # as canonical JSON writes the key
 
 
-def _verified(journal: Path) -> Iterator[_Record]:
-    for record in JournalReader(journal):
-        if record.kind in _WANTED:
-            yield record.kind, record.ts, record.data
+def read_cycles(journal: Path) -> list[Cycle]:
+    """Every archived cycle in the journal, oldest first, every record verified against the chain
+    (what `report` does); none when there is no journal yet."""
+    assembly = _Assembly()
+    if journal.exists():
+        for record in JournalReader(journal):
+            if record.kind in _WANTED:
+                assembly.add(record.kind, record.ts, record.data)
+    return assembly.cycles
 
 
-def _scanned(journal: Path) -> Iterator[_Record]:
-    for path, _ in journal_files(journal):
+class CycleScan:
+    """The finished cycles of a journal for `status` and `watch`, whose store has verified the journal
+    from its checkpoint already: only the intent and archive lines are parsed (found by their kind in
+    the canonical line), and a second call reads only the whole lines appended since the first (watch
+    refreshes every few seconds over journals of years). A file that vanished or shrank (moved away,
+    repaired) starts the scan over."""
+
+    def __init__(self, journal: Path) -> None:
+        self.journal = journal
+        self._scanned: dict[Path, int] = {}  # bytes of whole lines scanned in each file
+        self._assembly = _Assembly()
+
+    def cycles(self) -> list[Cycle]:
+        files = [path for path, _ in journal_files(self.journal) if path.exists()]
+        if any(not path.exists() or path.stat().st_size < done for path, done in self._scanned.items()):
+            self._scanned, self._assembly = {}, _Assembly()
+        for path in files:
+            self._scan(path)
+        return list(self._assembly.cycles)
+
+    def _scan(self, path: Path) -> None:
+        offset = self._scanned.get(path, 0)
         with path.open("rb") as handle:
-            for lineno, line in enumerate(handle, start=1):
-                if not any(mark in line for mark in _MARKS):
-                    continue
-                try:
-                    obj = load_line(line.rstrip(b"\n"))
-                except NotJson as exc:
-                    raise JournalChainBroken(path, lineno, f"not valid JSON ({exc})") from None
-                if isinstance(obj, dict) and obj.get("kind") in _WANTED:  # not a nested "kind"
-                    yield str(obj["kind"]), int(obj["ts"]), dict(obj["data"])
+            handle.seek(offset)
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    break  # being appended now (or torn: the store refuses that): read next time
+                offset += len(line)
+                if any(mark in line for mark in _MARKS):
+                    self._add(path, line)
+        self._scanned[path] = offset
+
+    def _add(self, path: Path, line: bytes) -> None:
+        try:
+            obj = load_line(line[:-1])
+        except NotJson as exc:
+            raise JournalChainBroken(path, None, f"a record that is not valid JSON ({exc})") from None
+        if isinstance(obj, dict) and obj.get("kind") in _WANTED:  # not a "kind" nested in the data
+            self._assembly.add(str(obj["kind"]), int(obj["ts"]), dict(obj["data"]))
 
 
 def _intent(data: dict[str, Any], ts: int) -> _Intent:

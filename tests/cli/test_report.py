@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import fsm.report
+from fsm.report.cycles import CycleScan, read_cycles
 from tests.cli.conftest import BAR_S, Cli
 
 pytestmark = pytest.mark.e2e
@@ -273,3 +274,20 @@ def test_report_refuses_a_journal_whose_chain_is_broken_and_leaves_it_as_it_is(c
     result = cli.machine("report", expect=3)
     assert len(result.output.strip().splitlines()) == 1 and "journal" in result.output
     assert cli.journal_path.read_bytes() == tampered
+
+
+def test_a_watch_scan_reads_only_whole_lines_appended_since_and_starts_over_on_a_shorter_file(
+    cli: Cli,
+) -> None:
+    timed_cycle(cli)
+    scan = CycleScan(cli.journal_path)
+    assert len(scan.cycles()) == 1
+    operator_cycle(cli)
+    assert scan.cycles() == read_cycles(cli.journal_path) and len(scan.cycles()) == 2
+    whole = cli.journal_path.read_bytes()
+    with cli.journal_path.open("ab") as journal:
+        journal.write(b'{"data":{},"kind":"archive"')  # an append in progress: not a line yet
+    assert len(scan.cycles()) == 2
+    cli.journal_path.write_bytes(whole[: whole.index(b"\n", whole.index(b'"kind":"archive"')) + 1])  # cut
+    assert [c.cycle_id for c in scan.cycles()] == [c.cycle_id for c in read_cycles(cli.journal_path)]
+    assert len(scan.cycles()) == 1
