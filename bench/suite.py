@@ -6,7 +6,8 @@ Prints requests per quiet tick at 1, 10 and 50 machines (and what per-order poll
 engine CPU per machine-tick with and without a transition, journal fsyncs per tick, store-open time
 at 100, 10 k and 100 k records, verify-log speed against a read+parse+sha256 floor, the finished
 cycles read by report, status and watch, bytes per record (against the first journal format), a
-synthetic year of candles written and read back, and `--help` / `status` cold against `python -c pass`.
+synthetic year of candles written and read back, and `--help` / `status` cold against `python -c pass`,
+and replay's bars per second, engine share and memory growth (bench.replay).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import candles, engine, persistence, push, report
+from bench import candles, engine, persistence, push, replay, report
 
 REPO = Path(__file__).resolve().parents[1]
 V1_JOURNAL = REPO / "tests" / "fsm" / "fixtures" / "journal_v1" / "eth_robust_twap_15m_live.jsonl"
@@ -123,6 +124,9 @@ def main() -> None:
         f"candle file, a synthetic year of 15m bars: written in {written:.2f} s; read back (parsed, checked, "
         f"streamed) at {read_rate:,.0f} bars/s, peak {peak / 1e6:.1f} MB traced"
     )
+
+    say("replay of the shipped ladder over synthetic 15m bars (in-process simulator)")
+    replay.report(work, [2_000, 8_760] if args.quick else [replay.THREE_MONTHS, replay.YEAR], say)
 
     baseline = cold([sys.executable, "-c", "pass"])
     helps = cold([OKX_FSM, "--help"])

@@ -16,6 +16,7 @@ import typer
 from fsm.cli import (
     commands_candles,
     commands_read,
+    commands_replay,
     commands_report,
     commands_service,
     commands_spec,
@@ -58,6 +59,7 @@ for _module in (
     commands_read,
     commands_trade,
     commands_candles,
+    commands_replay,
     commands_report,
 ):
     _module.register(app)

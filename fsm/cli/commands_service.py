@@ -18,6 +18,7 @@ from fsm.cli.options import (
     LimitsOpt,
     account_limits,
     console,
+    per_minute,
     say_unlimited,
     seconds,
     state_dir_usable,
@@ -27,7 +28,18 @@ from fsm.cli.options import (
 if TYPE_CHECKING:
     from exchange import OkxOrder
 
+DEAD_MAN_S = 60  # the runner's dead man's switch is on unless --dead-man 0
 ENV_PREFIX = "OKX_FSM_"  # `run` takes every option from the environment too (a service unit needs no file)
+
+
+def dead_man_seconds(value: int) -> int:
+    """--dead-man: 0 (off) or OKX's Cancel All After range, refused in one line otherwise."""
+    from fsm.service.deadman import timeout_problem
+
+    problem = timeout_problem(value)
+    if problem is not None:
+        raise typer.BadParameter(problem)
+    return value
 
 
 def run(
@@ -117,6 +129,18 @@ def run(
         ),
     ] = 300.0,
     limits: LimitsOpt = None,
+    dead_man: Annotated[
+        int,
+        typer.Option(
+            "--dead-man",
+            metavar="SECONDS",
+            help="with --submit: keep OKX's Cancel All After armed for our entry orders, re-armed every "
+            "round, so they are cancelled SECONDS (10-120) after the runner dies or hangs; disarmed on a "
+            "clean stop; 0: off",
+            envvar=f"{ENV_PREFIX}DEAD_MAN",
+            callback=dead_man_seconds,
+        ),
+    ] = DEAD_MAN_S,
 ) -> None:
     """Tick machines as a service, one ExchangeView per round; a failing machine backs off or is parked.
 
@@ -136,7 +160,7 @@ def run(
 
     account = account_limits(limits)  # refused before anything starts
     venue = Common(state_dir, base_url, live).venue(submit=submit, yes=yes)
-    client = venue.client(armed=submit)
+    client = venue.client(armed=submit, orders_per_minute=per_minute(account))
     if submit and account is None:
         say_unlimited("the runner (but each machine's own `limits` params)")
     log_file = runlog.configure(state_dir, rich=fancy(console(stderr=True)), redact=client.redact)
@@ -152,6 +176,7 @@ def run(
         time_sync_s=time_sync,
         push_reconcile_s=push_reconcile,
         limits=account,
+        dead_man_s=dead_man,
     )
 
     timer = venue.client(armed=False)  # the feed's thread never shares the runner's HTTP session
@@ -184,6 +209,8 @@ def run(
             interval,
             log_file,
         )
+        if runner.dead_man is not None:
+            run_log.info("dead man's switch: OKX cancels our working entries %d s after a round", dead_man)
         rounds = runner.run()
     if notifier is not None:
         notifier.close()

@@ -29,6 +29,7 @@ from fsm.cli.options import (
     YesOpt,
     account_limits,
     console,
+    per_minute,
     say_unlimited,
 )
 
@@ -53,9 +54,11 @@ class Arming:
     yes: bool = False
     limits: Path | None = None
 
-    def client(self, common: Common) -> OkxClient:
-        """A client armed only with --submit (a live one only after the confirmation)."""
-        return common.venue(submit=self.submit, yes=self.yes).client(armed=self.submit)
+    def client(self, common: Common, orders_per_minute: int | None = None) -> OkxClient:
+        """A client armed only with --submit (a live one only after the confirmation), held to the
+        limits file's order budget."""
+        venue = common.venue(submit=self.submit, yes=self.yes)
+        return venue.client(armed=self.submit, orders_per_minute=orders_per_minute)
 
 
 def tick(
@@ -78,8 +81,9 @@ def tick(
     from fsm.engine.tick import open_machine_state, run_tick
     from fsm.engine.view import ExchangeView
 
-    loaded = load_machine(machine, state_dir=state_dir, limits=account_limits(limits))
-    client = Arming(submit, yes).client(Common(state_dir, base_url, live, as_json))
+    account = account_limits(limits)
+    loaded = load_machine(machine, state_dir=state_dir, limits=account)
+    client = Arming(submit, yes).client(Common(state_dir, base_url, live, as_json), per_minute(account))
     with open_machine_state(loaded, allow_spec_change=accept_spec_change) as (store, state):
         if submit and loaded.limits is None:  # said once the state is usable: a refusal stays one line
             say_unlimited(loaded.name)
@@ -200,12 +204,13 @@ def _machine_command(
     from fsm.engine.view import ExchangeView
     from fsm.errors import StateLocked
 
-    loaded = load_machine(machine, state_dir=common.state_dir, limits=account_limits(arming.limits))
+    account = account_limits(arming.limits)
+    loaded = load_machine(machine, state_dir=common.state_dir, limits=account)
     try:
         if not arming.submit:
             Shown(command, plan(loaded, read_state_unlocked(loaded)[0])).show(common.as_json)
             return
-        client = arming.client(common)
+        client = arming.client(common, per_minute(account))
         with open_machine_state(loaded) as (store, state):
             since = time.time()
             request = plan(loaded, state)
@@ -425,7 +430,7 @@ def order(
     ack = None
     if submit:
         account = account_limits(limits)
-        client = Arming(submit, yes).client(Common(base_url=base_url, live=live))
+        client = Arming(submit, yes).client(Common(base_url=base_url, live=live), per_minute(account))
         if account is None:
             say_unlimited("this order")
         ack = adhoc.send(client, None if account is None else account.limits, state_dir)

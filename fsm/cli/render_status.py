@@ -78,6 +78,7 @@ def print_state(console: Console, doc: Mapping[str, Any]) -> None:
     close_line(console, doc["close_request"])
     anomaly_lines(console, doc)
     risk_line(console, doc)
+    cooldown_line(console, doc)
 
 
 def realized_line(console: Console, realized: Mapping[str, Any]) -> None:
@@ -211,6 +212,15 @@ def risk_line(console: Console, doc: Mapping[str, Any]) -> None:
         )
 
 
+def cooldown_line(console: Console, doc: Mapping[str, Any]) -> None:
+    """The cooldown after losing cycles in a row (the limits' cooldown_after_losses), while it lasts or
+    until the next cycle starts."""
+    until = doc.get("cooldown_until_ts")
+    if until is not None and doc["state"] == "idle":
+        line = f"cooldown  after losing cycles in a row: no cycle starts before {iso(until)}"
+        console.print(line, markup=False)
+
+
 def anomaly_lines(console: Console, doc: Mapping[str, Any]) -> None:
     """What the exchange shows that the machine does not own or did not expect: strays, a short position."""
     for rung in doc["rungs"]:
@@ -296,6 +306,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
     close_line(console, doc["close_request"])
     anomaly_lines(console, doc)
     risk_line(console, doc)
+    cooldown_line(console, doc)
     account_line(console, doc["account"])
     runner_line(console, doc["runner"])
     print_next(console, doc["next"])

@@ -88,6 +88,8 @@ def state_document(machine: str, state: LadderState, cursor: dict[str, Any] | No
         "paused": state.paused,
         "flatten_requested": state.flatten_requested,
         "last_risk_refusal": state.last_risk_refusal,
+        "losses_in_a_row": state.losses_in_a_row,
+        "cooldown_until_ts": state.cooldown_until_ts,
         "stops": [stop.to_dict() for stop in state.stops],
         "journal": cursor,
     }

@@ -36,6 +36,14 @@ def signal_ready(ctx: TickContext) -> bool:
 
 
 @guard()
+def cooling_down(ctx: TickContext) -> bool:
+    """Losing cycles in a row started a cooldown (the limits' cooldown_after_losses) that exchange time
+    has not reached the end of: no new cycle starts."""
+    until = ctx.state.cooldown_until_ts
+    return until is not None and ctx.view.now_ms() < until
+
+
+@guard()
 def entry_expired(ctx: TickContext) -> bool:
     """Exchange time has reached the entry expiry (signal candle close + expiry_bars)."""
     return ctx.state.expiry_ts is not None and ctx.view.now_ms() >= ctx.state.expiry_ts

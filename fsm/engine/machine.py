@@ -3,6 +3,7 @@ the engine implements, with the runtimes built once and reused by every tick."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,9 +102,10 @@ class LoadedMachine:
         )
 
 
-def load_ladder_spec(path: Path) -> MachineSpec:
-    """A ladder YAML checked against the guards and actions this engine implements."""
-    spec = load_spec(path, VOCABULARY, kind="ladder")
+def load_ladder_spec(path: Path, overrides: Sequence[str] = ()) -> MachineSpec:
+    """A ladder YAML checked against the guards and actions this engine implements (its params replaced
+    by `overrides`, PARAM=VALUE, for one run)."""
+    spec = load_spec(path, VOCABULARY, kind="ladder", overrides=overrides)
     for row in spec.rows:
         if row.trigger != TICK:
             where, problem = row.where.split(" (")[0], f"{row.trigger!r}: the engine fires only {TICK!r}"
@@ -151,10 +153,13 @@ def _check_stop_rows(spec: MachineSpec, params: LadderParams) -> None:
         raise SpecError(spec.path, "params", None, "stop", problem)
 
 
-def load_machine(name_or_path: str, *, state_dir: Path, limits: LimitsFile | None = None) -> LoadedMachine:
-    """A machine ready to tick, under the account's `limits` (tightened by its own `limits` param)."""
+def load_machine(
+    name_or_path: str, *, state_dir: Path, limits: LimitsFile | None = None, overrides: Sequence[str] = ()
+) -> LoadedMachine:
+    """A machine ready to tick, under the account's `limits` (tightened by its own `limits` param), its
+    params replaced by `overrides` (PARAM=VALUE) for this run."""
     path = resolve_machine_path(name_or_path)
-    spec = load_ladder_spec(path)
+    spec = load_ladder_spec(path, overrides)
     order_spec = load_order_machine(_beside(path, ORDER_MACHINE))
     stop_spec = load_order_machine(_beside(path, STOP_MACHINE), "stop")
     params = LadderParams.from_mapping(spec.params, base_dir=Path.cwd())

@@ -79,15 +79,17 @@ def read_state_unlocked(machine: LoadedMachine) -> tuple[LadderState, dict[str, 
 
 @contextmanager
 def open_machine_state(
-    machine: LoadedMachine, *, allow_spec_change: bool = False
+    machine: LoadedMachine, *, allow_spec_change: bool = False, durable: bool = True
 ) -> Iterator[tuple[StateStore, LadderState]]:
-    """The locked store and typed state of one machine, for the length of a with-block."""
+    """The locked store and typed state of one machine, for the length of a with-block (fsynced unless
+    not `durable`: a replay's, made again at will)."""
     segments = machine.params.journal_segments
     store = StateStore(
         machine.state_path,
         machine.identity,
         allow_spec_change=allow_spec_change,
         segments=None if segments == "none" else cast(Segments, segments),
+        durable=durable,
     )
     try:
         state = load_state(machine, store)

@@ -38,6 +38,8 @@ class ReadClient(Protocol):
 
     def now_ms(self) -> int: ...
 
+    def wait_for_order_room(self, orders: int) -> None: ...
+
     def list_open_orders(self, symbol: str | None) -> list[OkxOrder]: ...
 
     def get_order(
@@ -133,9 +135,11 @@ class ExchangeView:
             self._memo[("time",)] = self._client.now_ms()
         return self._memo[("time",)]  # type: ignore[return-value]
 
-    def send_time_ms(self) -> int:
-        """Exchange time now (local clock + measured offset), not the tick's fixed time: an expTime
-        deadline starts at the send, so a slow tick (a read retried with backoff) does not use it up."""
+    def send_time_ms(self, orders: int = 1) -> int:
+        """Exchange time at the send of `orders` orders (local clock + measured offset), not the tick's
+        fixed time: an expTime deadline starts at the send, so neither a slow tick (a read retried with
+        backoff) nor the wait for the trader's order budget (max_orders_per_minute) uses it up."""
+        self._client.wait_for_order_room(orders)
         return max(self._client.now_ms(), self.now_ms())
 
     def source_of(self, order: OkxOrder | None) -> str:

@@ -8,6 +8,8 @@ last tick (time, duration, result, consecutive failures) is written beside its s
 heartbeat that `status` and `watch` show, marked stopped when the runner stops; the journal is never
 touched for it. Operator requests queued in a machine's spool (close, cancel, pause, resume, flatten)
 are carried out at the start of its tick; those still queued when it stops are named in the log.
+An armed runner keeps OKX's Cancel All After armed for its entries (fsm.service.deadman) and disarms
+it when it stops cleanly.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from fsm.persist import spool
 from fsm.persist.durable import atomic_write
 from fsm.persist.store import StateStore
 from fsm.risk.gate import RISK_RECORD, Refusal
+from fsm.service.deadman import OFF, DeadMan
 from fsm.service.heartbeat import Heartbeat, heartbeat_path
 from fsm.service.push import PushView
 
@@ -113,6 +116,7 @@ class RunOptions:
     time_sync_s: float = 300.0  # how often exchange time is measured (0: every round)
     push_reconcile_s: float = 60.0  # with a push feed: seconds between full REST reconciles
     limits: LimitsFile | None = None  # the account's hard limits file (machines may tighten it)
+    dead_man_s: int = OFF  # an armed runner's Cancel All After timeOut (10-120 s); OFF: none
 
 
 NOTIFIED_KINDS = {"fill": "fill", "anomaly": "anomaly"}
@@ -158,6 +162,8 @@ class Runner:
         self._pushed_ids: set[str] = set()
         self._pending: list[OkxOrder] = []
         self._last_full: float | None = None
+        on = options.submit and options.dead_man_s != OFF
+        self.dead_man = DeadMan(client, options.dead_man_s, clock) if on else None
 
     def request_stop(self) -> None:
         self.stop_requested = True
@@ -194,6 +200,8 @@ class Runner:
                 if self.options.ticks and self.rounds >= self.options.ticks:
                     break
                 self._wait_for_next()
+            if self.dead_man is not None:
+                self.dead_man.disarm()
             self._leave()  # while the state files are still held: no later runner's heartbeat is touched
         log.info("runner stopped after %d round(s)", self.rounds)
         self._notify("*", "stopped", f"the runner stopped after {self.rounds} round(s)")
@@ -236,6 +244,8 @@ class Runner:
             self._park(slot, exc)
 
     def _round(self) -> None:
+        if self.dead_man is not None:  # armed before any tick sends: this round's entries are covered
+            self.dead_man.refresh()
         view = self._view()
         now = self._clock()
         # With push, a full reconcile supersedes every push received before it asks REST anything.
@@ -380,6 +390,8 @@ class Runner:
         if self.feed is not None:
             until = min(until, (self._last_full or 0) + self.options.push_reconcile_s)
         while not self.stop_requested and self._clock() < until:
+            if self.dead_man is not None:
+                self.dead_man.refresh_in_wait()
             if self._woken.is_set():
                 self._woken.clear()
                 if self._woken_all() or self._push_made_due():
