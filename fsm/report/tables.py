@@ -52,11 +52,11 @@ def _cycles_table(console: Console, doc: Mapping[str, Any]) -> Any:
             iso(c["signal_candle_ts"]),
             f"{c['rungs_placed']}/{c['rungs_filled']}",
             c["size"],
-            cell(c["avg_entry"]),
+            _shown(c["avg_entry"]),
             iso(c["exit_ts"]),
             cell(c["exit_reason"]),
-            cell(c["realized_pnl"]),
-            c["fees"],
+            _shown(c["realized_pnl"]),
+            _shown(c["fees"]),
             duration(c["holding_ms"]) if c["entry_ts"] is not None else "-",
         )
     return table
@@ -69,7 +69,7 @@ def _summary_table(console: Console, doc: Mapping[str, Any]) -> Any:
     table = new_table(console, *columns, title=f"summary ({ccy})")
 
     def row(name: str, ours: Any, theirs: Any = None) -> None:
-        table.add_row(name, cell(ours), *([cell(theirs)] if hold is not None else []))
+        table.add_row(name, _shown(ours), *([_shown(theirs)] if hold is not None else []))
 
     row("cycles (traded)", f"{s['cycles']} ({s['traded']})")
     row("win rate", _pct(s["win_rate"]), None)
@@ -95,6 +95,22 @@ def _rungs_table(console: Console, rungs: list[Mapping[str, Any]]) -> Any:
             str(r["level"]), str(r["placed"]), str(r["filled"]), str(r["full"]), _pct(r["fill_rate"])
         )
     return table
+
+
+SHOWN = Decimal("0.00000001")  # the tables round to eight places; the JSON keeps every digit
+
+
+def _shown(value: Any) -> str:
+    """A decimal string rounded for the eye (an average divides: 28 digits); anything else as it is."""
+    if isinstance(value, str):
+        try:
+            number = Decimal(value)
+        except ArithmeticError:
+            return value
+        exponent = number.as_tuple().exponent  # a letter for nan and infinity
+        if isinstance(exponent, int) and exponent < -8:
+            return format(number.quantize(SHOWN).normalize(), "f")
+    return cell(value)
 
 
 def _pct(fraction: str | None) -> str:
