@@ -12,15 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 import fsm.report
+from fsm.cli.app import app
+from fsm.replay import synthetic
 from fsm.report.cycles import CycleScan, read_cycles
-from tests.cli.conftest import BAR_S, Cli
+from tests.cli.conftest import BAR_S, MACHINE, Cli
 
 pytestmark = pytest.mark.e2e
 
 CT_VAL = Decimal("0.1")  # ETH-USDT-SWAP's contract value in the simulator
 DAY_MS = 86_400_000
+FROM_MS = 1_736_035_200_000  # 2025-01-05T00:00Z
 ROUNDS = 40  # ticks a cycle may take before the test calls the engine stuck
 
 
@@ -89,10 +93,10 @@ def three_cycles(cli: Cli) -> Cli:
     return cli
 
 
-def venue_cycle(h: Cli, cycle_id: str) -> dict[str, Any]:
-    """What the simulator's records say of one cycle: its fills (every order of the cycle carries the
+def venue_cycle(venue_fills: list[dict[str, Any]], cycle_id: str) -> dict[str, Any]:
+    """What the simulator's fills say of one cycle: its fills (every order of the cycle carries the
     cycle id in its clOrdId), their fees, the PnL they made, and when the last exit filled."""
-    fills = [f for f in h.sim.state()["fills"] if f["clOrdId"].startswith(cycle_id)]
+    fills = [f for f in venue_fills if f["clOrdId"].startswith(cycle_id)]
     buys = [f for f in fills if f["side"] == "buy"]
     sells = [f for f in fills if f["side"] == "sell"]
     bought = sum((Decimal(f["fillSz"]) for f in buys), Decimal(0))
@@ -129,7 +133,7 @@ def test_report_json_is_the_venues_fills_fees_and_orders(three_cycles: Cli) -> N
     doc = h.json("report")
     cycles = doc["cycles"]
     assert len(cycles) == 3 and doc["summary"]["cycles"] == 3
-    venue = [venue_cycle(h, c["cycle_id"]) for c in cycles]
+    venue = [venue_cycle(h.sim.state()["fills"], c["cycle_id"]) for c in cycles]
     for cycle, sim in zip(cycles, venue, strict=True):
         assert {f["tradeId"] for f in cycle["fills"]} == sim["tradeIds"]
         assert Decimal(cycle["realized_pnl"]) == sim["pnl"]
@@ -166,7 +170,7 @@ def sim_pnls(venue: list[dict[str, Any]]) -> list[Decimal]:
 def test_status_shows_realized_today_and_since_the_first_cycle(three_cycles: Cli) -> None:
     h = three_cycles
     report = h.json("report")
-    venue = [venue_cycle(h, c["cycle_id"]) for c in report["cycles"]]
+    venue = [venue_cycle(h.sim.state()["fills"], c["cycle_id"]) for c in report["cycles"]]
     doc = h.status()
     now = doc["clock"]["now_ms"]
     today = [
@@ -291,3 +295,28 @@ def test_a_watch_scan_reads_only_whole_lines_appended_since_and_starts_over_on_a
     cli.journal_path.write_bytes(whole[: whole.index(b"\n", whole.index(b'"kind":"archive"')) + 1])  # cut
     assert [c.cycle_id for c in scan.cycles()] == [c.cycle_id for c in read_cycles(cli.journal_path)]
     assert len(scan.cycles()) == 1
+
+
+def test_a_replays_journal_gets_the_report_its_venue_fills_make(tmp_path: Path) -> None:
+    """Replay runs the real engine against its own simulator and keeps that simulator's fills beside
+    the journal: the report of the replay's journal is what those fills made."""
+    candles, out = tmp_path / "eth.jsonl", tmp_path / "replay"
+    synthetic.write(candles, seed=1, bar="15m", start_ms=1_735_689_600_000, bars=640)
+    replay = ["replay", MACHINE, "--candles", str(candles), "--from", "2025-01-05", "--out", str(out)]
+    assert CliRunner().invoke(app, replay, catch_exceptions=False).exit_code == 0
+    report = ["report", MACHINE, "--state-dir", str(out), "--candles", str(candles), "--from", "2025-01-05"]
+    report.append("--json")
+    result = CliRunner().invoke(app, report, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    venue_fills = [json.loads(line) for line in (out / "venue_fills.jsonl").read_text().splitlines()]
+    traded = [c for c in doc["cycles"] if c["fills"]]
+    assert len(traded) >= 2, "the file's bars trade the ladder more than once"
+    for cycle in doc["cycles"]:
+        venue = venue_cycle(venue_fills, cycle["cycle_id"])
+        assert {f["tradeId"] for f in cycle["fills"]} == venue["tradeIds"]
+        assert (Decimal(cycle["realized_pnl"]), Decimal(cycle["fees"])) == (venue["pnl"], venue["fees"])
+    assert Decimal(doc["summary"]["total_pnl"]) == sum(
+        venue_cycle(venue_fills, c["cycle_id"])["pnl"] for c in traded
+    )
+    assert doc["buy_and_hold"]["first_ts"] == FROM_MS and doc["files"] == []  # the replay's range
