@@ -68,7 +68,8 @@ class Cycle:
 
     @property
     def realized_pnl(self) -> Decimal:
-        """Net of fees, in the settle currency; the archive's figure when the contract value is unknown."""
+        """Net of fees, in the settle currency; 0 when neither the intent (the contract value) nor the
+        archive record (a cycle archived before cycles carried their results) says."""
         return self.summary.realized_pnl if self.summary.realized_pnl is not None else Decimal("0")
 
 
@@ -198,7 +199,7 @@ def _cycle(data: dict[str, Any], ts: int, intent: _Intent | None) -> Cycle:
 
 
 def _entry_side(intent: _Intent | None, rungs: tuple[Rung, ...], fills: tuple[Fill, ...]) -> str:
-    """The ladder's side: the intent's payloads say it; else the rungs' own fills do."""
+    """The ladder's side: the intent's payloads say it; else the rungs' payloads, else their fills."""
     if intent is not None and intent.side:
         return intent.side
     for rung in rungs:
