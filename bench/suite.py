@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.suite [--quick]
 
-Prints requests per quiet tick at 1, 10 and 50 machines (and what per-order polling would make),
+Prints requests per quiet tick at 1, 10 and 50 machines (and what per-order polling would make), REST
+requests in a quiet minute with `run --push` (entries open; holding under a working stop),
 engine CPU per machine-tick with and without a transition, journal fsyncs per tick, store-open time
 at 100, 10 k and 100 k records, verify-log speed against a read+parse+sha256 floor, the finished
 cycles read by report, status and watch, bytes per record (against the first journal format), a
@@ -117,6 +118,16 @@ def main() -> None:
     say(
         f"fill to journal with push: median {latency * 1000:.0f} ms over {fills} fills; polling every 30 s: "
         "15 s on average (a fill waits for the next tick)"
+    )
+    quiet_s = 10.0 if args.quick else 61.0
+    held, rounds = push.quiet_minute_under_a_stop(quiet_s=quiet_s)
+    about_algos = sum(held[k] for k in push.ALGO_REQUESTS)
+    say(
+        f"run --push, holding under a working stop (orders and orders-algo open): {sum(held.values())} REST "
+        f"request(s) in a quiet {'10 s' if args.quick else 'minute'} over {rounds} round(s), {about_algos} "
+        f"about the stop (target: only the periodic reconcile's, at most 1 a minute: "
+        f"{verdict(about_algos <= max(1, round(quiet_s / 60)))}); "
+        + ", ".join(f"{k.split('/api/v5/')[-1]} {n}" for k, n in sorted(held.items()) if n)
     )
 
     written, read_rate, peak = candles.year_file(work)

@@ -200,6 +200,19 @@ def push_text(push: Mapping[str, Any], stale: bool) -> str:
     return f"{state}, {when}, {push.get('pushes', 0)} push(es), {push.get('reconnects', 0)} reconnect(s)"
 
 
+def trading_line(console: Console, doc: Mapping[str, Any]) -> None:
+    """The account's trading state when it is not active: what set it, since when, what clears it."""
+    account = doc["trading"]
+    if account["state"] != "active":
+        since = "" if account["since"] is None else f" since {iso(account['since'])}"
+        console.print(
+            f"account   {account['state']}{since}: set by {account['set_by']}; "
+            f"clears: {account['clears']}; no new entries",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
 def risk_line(console: Console, doc: Mapping[str, Any]) -> None:
     """The hard limits' last refusal of this machine's entries: what was not sent, and why."""
     refusal = doc.get("last_risk_refusal")
@@ -271,6 +284,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
     """The status screen: state, signal, clock and countdowns, rungs, fills, position and PnL, next row."""
     headline(console, doc)
     console.print(f"market    {doc['symbol']} {doc['bar']}   state file {doc['state_file']}")
+    trading_line(console, doc)
     standing_lines(console, doc)
     recovery_line(console, doc.get("recovery"))
     operator_line(console, doc)

@@ -26,6 +26,7 @@ from fsm.engine.view import ExchangeView
 from fsm.persist import spool
 from fsm.persist.store import Inspection
 from fsm.report.cycles import CycleScan
+from fsm.risk.ledger import read_book
 from fsm.spec.model import SpecError
 
 
@@ -321,6 +322,7 @@ def status_document(
     else:
         now = last_journal_ts(journal)
         source = None if now is None else "last_tick"
+    doc["trading"] = read_book(machine.state_path.parent).trading.to_dict()  # the account's
     doc["symbol"] = machine.params.symbol
     doc["bar"] = machine.params.bar
     doc["state_file"] = str(machine.state_path)
