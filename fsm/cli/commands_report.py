@@ -40,7 +40,9 @@ def report(
     candles: CandlesOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Per cycle: signal candle, rungs placed/filled, size, average entry, exit, exit reason, realized
+    """The machine's finished cycles and what they made, from its journal; charts with --out.
+
+    Per cycle: signal candle, rungs placed/filled, size, average entry, exit, exit reason, realized
     PnL, fees, holding time. Summary: win rate, total and average PnL, fees, max drawdown, profit
     factor, exposure, longest losing streak, per-rung fill rate; buy-and-hold beside it with --candles.
 
