@@ -27,6 +27,7 @@ from fsm.cli.options import (
 
 if TYPE_CHECKING:
     from exchange import OkxClient
+    from fsm.report.cycles import CycleScan
 
 SEED_MACHINE = "eth_robust_twap_15m"  # the seed's eth-robust-twap-* commands were this machine's
 
@@ -55,8 +56,11 @@ def status(
     common.emit(status_doc(machine, state_dir, client), print_status)
 
 
-def status_doc(machine: str, state_dir: Path, client: OkxClient | None) -> dict[str, Any]:
-    """The status document from local files (verified, never written); with a client, observed."""
+def status_doc(
+    machine: str, state_dir: Path, client: OkxClient | None, scans: dict[Path, CycleScan] | None = None
+) -> dict[str, Any]:
+    """The status document from local files (verified, never written); with a client, observed.
+    `scans` keeps each journal's finished cycles read so far, for the next refresh of a watch."""
     from fsm.cli.reports_status import observe_for_status, status_document
     from fsm.engine.machine import load_machine
     from fsm.engine.tick import typed_state
@@ -72,8 +76,20 @@ def status_doc(machine: str, state_dir: Path, client: OkxClient | None) -> dict[
         from fsm.engine.view import ExchangeView
 
         observation = observe_for_status(loaded, state, ExchangeView(client))
+    scan = None
+    if scans is not None:
+        from fsm.report.cycles import CycleScan
+
+        journal = loaded.state_path.with_suffix(".jsonl")
+        scan = scans.setdefault(journal, CycleScan(journal))
     return status_document(
-        loaded, state, cursor, observation, inspection=inspection, spec_changed_from=store.spec_changed_from
+        loaded,
+        state,
+        cursor,
+        observation,
+        inspection=inspection,
+        spec_changed_from=store.spec_changed_from,
+        scan=scan,
     )
 
 
@@ -102,9 +118,10 @@ def watch(
     screen_console = console()
     client = Common(state_dir, base_url, live).reader() if observe else None
     rounds = count if count is not None else (0 if fancy(screen_console) else 1)
+    scans: dict[Path, CycleScan] = {}  # each refresh reads only what the journals gained since the last
 
     def snapshot() -> Any:
-        return watch_view(screen_console, [status_doc(m, state_dir, client) for m in machines])
+        return watch_view(screen_console, [status_doc(m, state_dir, client, scans) for m in machines])
 
     if not fancy(screen_console):
         done = 0

@@ -139,6 +139,8 @@ def watch_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
                 "okx pos": "-" if pos is None else pos["pos"],
                 "stop": watch_stop(doc["protection"]),
                 "realized": cell(pnl["realized_pnl"]),
+                "today": doc["realized"]["today"],
+                "since first": doc["realized"]["total"],
                 "upl": cell(pnl["upl"]),
                 "expiry": countdown(clock["expiry_in_ms"]),
                 "exit due": countdown(clock["exit_due_in_ms"]),

@@ -81,6 +81,20 @@ def print_state(console: Console, doc: Mapping[str, Any]) -> None:
     cooldown_line(console, doc)
 
 
+def realized_line(console: Console, realized: Mapping[str, Any]) -> None:
+    """The finished cycles' realized PnL: today (UTC) and since the first cycle (okx-fsm report has more)."""
+    if not realized["cycles"]:
+        return
+    ccy = cell(realized["fee_ccy"])
+    console.print(
+        f"realized  today {cell(realized['day'])} {realized['today']} {ccy} ({realized['cycles_today']} "
+        f"cycle(s)); since {iso(realized['since_ts'])} {realized['total']} {ccy} ({realized['cycles']} "
+        "cycle(s)), fees included",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 def stop_text(stop: Mapping[str, Any]) -> str:
     """One stop: its algoClOrdId, state, trigger price(s) and type, size, and what OKX last showed."""
     tp = "" if stop["tpTriggerPx"] is None else f"  tp {stop['tpTriggerPx']}"
@@ -301,6 +315,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
             f"{cell(pnl['avg_exit'])}  open {pnl['own_open']}  realized {cell(pnl['realized_pnl'])} "
             f"{cell(pnl['fee_ccy'])} (from the journaled fills, fees included)"
         )
+    realized_line(console, doc["realized"])
     protection_line(console, doc["protection"])
     close_line(console, doc["close_request"])
     anomaly_lines(console, doc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -48,19 +49,25 @@ def _average(fills: list[Fill]) -> tuple[Decimal, Decimal | None]:
 
 def cycle_summary(state: LadderState, entry_side: str) -> CycleSummary:
     """The cycle's entries, exits, fees and realized PnL (the exited part, in the settle currency)."""
-    entries = [f for f in state.fills if f.side == entry_side]
-    exits = [f for f in state.fills if f.side != entry_side]
+    return fills_summary(state.fills, state.ct_val, entry_side)
+
+
+def fills_summary(fills: Sequence[Fill], ct_val: Decimal | None, entry_side: str) -> CycleSummary:
+    """What `fills` (one cycle's own) entered, exited, paid and made; realized is None without ct_val.
+    The report reads archived cycles through this, so a live cycle and a journaled one add up alike."""
+    entries = [f for f in fills if f.side == entry_side]
+    exits = [f for f in fills if f.side != entry_side]
     bought, avg_entry = _average(entries)
     sold, avg_exit = _average(exits)
-    fees = sum((f.fee for f in state.fills), ZERO)
+    fees = sum((f.fee for f in fills), ZERO)
     realized: Decimal | None = None
-    if state.ct_val is not None:
+    if ct_val is not None:
         direction = 1 if entry_side == "buy" else -1
         gross = ZERO
         if avg_entry is not None and avg_exit is not None:
-            gross = (avg_exit - avg_entry) * sold * state.ct_val * direction
+            gross = (avg_exit - avg_entry) * sold * ct_val * direction
         realized = gross + fees
-    fee_ccy = next((f.feeCcy for f in state.fills), None)
+    fee_ccy = next((f.feeCcy for f in fills), None)
     return CycleSummary(bought, sold, avg_entry, avg_exit, fees, fee_ccy, realized)
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from fsm.engine.orders import Fill
 from fsm.engine.pnl import realized_by_fill
 from fsm.engine.state import LadderState
-from fsm.persist.journal import JournalReader
 from fsm.persist.segments import journal_files
+from fsm.report.cycles import read_cycles
 from fsm.risk.trading import Realized
 
 _Sizes = tuple[tuple[str, int], ...]
@@ -40,21 +39,15 @@ def _cycle_realized(fills: list[Fill], cycle: _Cycle) -> list[Realized]:
 
 
 def _archived(journal: Path) -> list[Realized]:
-    """What every archived cycle in the journal realized, per fill."""
+    """What every archived cycle in the journal realized, per fill (the report's reading of the
+    journal: each archive record with its intent's side and contract value)."""
     sizes = _sizes(journal)
     cached = _cache.get(journal)
     if cached is not None and cached[0] == sizes:
         return cached[1]
     out: list[Realized] = []
-    cycle = _Cycle()
-    for record in JournalReader(journal):
-        data: dict[str, Any] = record.data
-        if record.kind == "intent":
-            payloads = data.get("payloads") or [{}]
-            ct_val = (data.get("instrument") or {}).get("ctVal")
-            cycle = _Cycle(payloads[0].get("side"), None if ct_val is None else Decimal(str(ct_val)))
-        elif record.kind == "archive":
-            out += _cycle_realized([Fill.from_dict(f) for f in data.get("fills", [])], cycle)
+    for cycle in read_cycles(journal):
+        out += _cycle_realized(list(cycle.fills), _Cycle(cycle.entry_side, cycle.ct_val))
     _cache[journal] = (sizes, out)
     return out
 
