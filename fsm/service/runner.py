@@ -307,8 +307,22 @@ class Runner:
                 self._reason(exc),
             )
 
+    def _entries_at_stake(self) -> bool:
+        """Whether a machine works entry orders or may send some this round (not parked, and not paused
+        or with rungs that may rest on OKX): the dead man's switch is armed only then, so a runner of
+        paused, idle machines sends nothing at all."""
+        for slot in self.slots:
+            state, machine = slot.state, slot.machine
+            if slot.parked:
+                continue
+            if state is None or machine is None or not state.paused:
+                return True
+            if any(machine.orders.tracked(rung.state) for rung in state.rungs):
+                return True
+        return False
+
     def _round(self) -> None:
-        if self.dead_man is not None:  # armed before any tick sends: this round's entries are covered
+        if self.dead_man is not None and self._entries_at_stake():  # before any tick sends
             self.dead_man.refresh()
         view = self._view()
         self._account(view)
