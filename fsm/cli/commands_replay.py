@@ -1,4 +1,5 @@
-"""`okx-fsm replay`: the real engine over a candle file, its state file and journal written under --out.
+"""`okx-fsm replay`: the real engine over a candle file, its state file, journal and report (report.json
+and the charts, fsm.report: the same as `okx-fsm report` gives a live machine) written under --out.
 
 The file is checked whole (bad line, wrong bar) before anything is written; the replay itself is
 fsm.replay.driver. A progress bar on a terminal (bars, simulated date, cycles), plain lines on stderr
@@ -104,12 +105,21 @@ def replay(
     with _Progress(err, total) as progress:
         summary = Replay(loaded, model, record).run(_in_range(source, start, end), progress.update)
     doc = {"out": str(folder), "machine": loaded.name, "model": model.to_dict(), **summary.to_dict()}
+    from fsm.report import write
+
+    journal = loaded.state_path.with_suffix(".jsonl")
+    candles_in_range = _in_range(source, start, end)
+    report = write(loaded.name, journal, folder, candles=candles_in_range, since_ms=start, until_ms=end)
+    doc["report"] = report.to_dict(relative_to=folder)
     if as_json:
         from fsm.cli.render import print_json
 
         print_json(doc)
         return
     _say(doc, folder)
+    from fsm.report.tables import print_report
+
+    print_report(console(), report.to_dict(relative_to=folder))
 
 
 def _in_range(source: CandleFile, start: int | None, end: int | None) -> Iterator[Candle]:

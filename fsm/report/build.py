@@ -62,10 +62,18 @@ class Report:
     files: list[Path] = field(default_factory=list)
     charts_skipped: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, relative_to: Path | None = None) -> dict[str, Any]:
+        """The document; paths inside `relative_to` are written relative to it (report.json names its
+        neighbours, so the same journal gives the same bytes wherever the folder is)."""
+
+        def shown(path: Path) -> str:
+            if relative_to is not None and path.is_relative_to(relative_to):
+                return str(path.relative_to(relative_to))
+            return str(path)
+
         return {
             "machine": self.machine,
-            "journal": str(self.journal),
+            "journal": shown(self.journal),
             "range": {
                 "from_ms": self.since_ms,
                 "to_ms": self.until_ms,
@@ -78,7 +86,7 @@ class Report:
                 {"ts": p.ts, "equity": dec(p.equity), "drawdown": dec(p.drawdown)} for p in self.equity
             ],
             "buy_and_hold": None if self.buy_and_hold is None else buy_and_hold_document(self.buy_and_hold),
-            "files": [str(path) for path in self.files],
+            "files": [shown(path) for path in self.files],
             "charts_skipped": self.charts_skipped,
         }
 
@@ -222,7 +230,7 @@ def write(
         report.files = charts.draw(report, out_dir)
     target = out_dir / "report.json"
     report.files.append(target)
-    _write_json(target, report.to_dict())
+    _write_json(target, report.to_dict(relative_to=out_dir))
     return report
 
 

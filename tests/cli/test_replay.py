@@ -59,6 +59,16 @@ def test_the_journal_verifies_and_is_byte_identical(replayed: list[Path]) -> Non
     assert first["data"]["model"]["fsync"] is False and first["data"]["model"]["fill_on_touch"] is False
 
 
+def test_the_report_is_written_beside_the_journal_and_is_byte_identical(replayed: list[Path]) -> None:
+    a, b = replayed
+    assert (a / "report.json").read_bytes() == (b / "report.json").read_bytes()
+    report = json.loads((a / "report.json").read_text())
+    assert report["journal"] == JOURNAL and "report.json" in report["files"]
+    archived = [r["data"] for r in records(a) if r["kind"] == "archive"]
+    assert report["summary"]["cycles"] == len(archived) > 0
+    assert report["buy_and_hold"] is not None  # the replay's own candles price it
+
+
 def test_gaps_are_crossed_and_cycles_run(candles: tuple[Path, synthetic.Shape], tmp_path: Path) -> None:
     path, shape = candles
     doc = json.loads(
