@@ -2,11 +2,13 @@
 
     .venv/bin/python -m bench.suite [--quick]
 
-Prints requests per quiet tick at 1, 10 and 50 machines (and what per-order polling would make),
+Prints requests per quiet tick at 1, 10 and 50 machines (and what per-order polling would make), REST
+requests in a quiet minute with `run --push` (entries open; holding under a working stop),
 engine CPU per machine-tick with and without a transition, journal fsyncs per tick, store-open time
 at 100, 10 k and 100 k records, verify-log speed against a read+parse+sha256 floor, bytes per record
 (against the first journal format), a synthetic year of candles written and read back, and `--help` /
-`status` cold against `python -c pass`.
+`status` cold against `python -c pass`, and replay's bars per second, engine share and memory
+growth (bench.replay).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import candles, engine, persistence, push
+from bench import candles, engine, persistence, push, replay
 
 REPO = Path(__file__).resolve().parents[1]
 V1_JOURNAL = REPO / "tests" / "fsm" / "fixtures" / "journal_v1" / "eth_robust_twap_15m_live.jsonl"
@@ -117,12 +119,25 @@ def main() -> None:
         f"fill to journal with push: median {latency * 1000:.0f} ms over {fills} fills; polling every 30 s: "
         "15 s on average (a fill waits for the next tick)"
     )
+    quiet_s = 10.0 if args.quick else 61.0
+    held, rounds = push.quiet_minute_under_a_stop(quiet_s=quiet_s)
+    about_algos = sum(held[k] for k in push.ALGO_REQUESTS)
+    say(
+        f"run --push, holding under a working stop (orders and orders-algo open): {sum(held.values())} REST "
+        f"request(s) in a quiet {'10 s' if args.quick else 'minute'} over {rounds} round(s), {about_algos} "
+        f"about the stop (target: only the periodic reconcile's, at most 1 a minute: "
+        f"{verdict(about_algos <= max(1, round(quiet_s / 60)))}); "
+        + ", ".join(f"{k.split('/api/v5/')[-1]} {n}" for k, n in sorted(held.items()) if n)
+    )
 
     written, read_rate, peak = candles.year_file(work)
     say(
         f"candle file, a synthetic year of 15m bars: written in {written:.2f} s; read back (parsed, checked, "
         f"streamed) at {read_rate:,.0f} bars/s, peak {peak / 1e6:.1f} MB traced"
     )
+
+    say("replay of the shipped ladder over synthetic 15m bars (in-process simulator)")
+    replay.report(work, [2_000, 8_760] if args.quick else [replay.THREE_MONTHS, replay.YEAR], say)
 
     compile_bytecode()
     baseline = cold([sys.executable, "-c", "pass"])

@@ -3,6 +3,11 @@
 Each budget is a sliding window: at most `limit` units in any `window_s` seconds, where a unit is a
 request, or an order for the batch endpoints. The clock and the sleep are injected, so tests never
 really wait.
+
+Beside OKX's budgets, the trader's own: at most `orders_per_minute` orders placed, amended or cancelled
+(ORDER_POSTS, counted by order) in any 60 s, over every endpoint and instrument of this process, the
+hard limits file's max_orders_per_minute. The excess waits its turn: never dropped, never reordered (one
+process sends its POSTs one after another).
 """
 
 from __future__ import annotations
@@ -52,6 +57,22 @@ ENDPOINT_LIMITS: Mapping[str, EndpointLimit] = {
     "GET /api/v5/trade/orders-algo-history": EndpointLimit(20, per_key=False),
 }
 
+# The POSTs that place, amend or cancel orders (algo orders too): what the trader's order budget counts.
+ORDER_POSTS = frozenset(
+    {
+        "POST /api/v5/trade/order",
+        "POST /api/v5/trade/batch-orders",
+        "POST /api/v5/trade/cancel-order",
+        "POST /api/v5/trade/cancel-batch-orders",
+        "POST /api/v5/trade/close-position",
+        "POST /api/v5/trade/order-algo",
+        "POST /api/v5/trade/amend-algos",
+        "POST /api/v5/trade/cancel-algos",
+    }
+)
+ORDER_WINDOW_S = 60.0
+_ORDERS = ("orders per minute", None)  # the trader's budget's key among the endpoints'
+
 # A batch carrying one order is counted by OKX against the single-order endpoint.
 _SINGLE_ORDER_ENDPOINT = {
     "POST /api/v5/trade/batch-orders": "POST /api/v5/trade/order",
@@ -68,29 +89,51 @@ class RateLimiter:
         monotonic: Callable[[], float],
         sleep: Callable[[float], None],
         limits: Mapping[str, EndpointLimit] = ENDPOINT_LIMITS,
+        orders_per_minute: int | None = None,
     ) -> None:
         self._monotonic = monotonic
         self._sleep = sleep
         self._limits = limits
         self._spent: dict[tuple[str, str | None], deque[tuple[float, int]]] = {}
+        if orders_per_minute is not None and orders_per_minute < 1:
+            raise ValueError(f"orders_per_minute must be at least 1, got {orders_per_minute}")
+        self._orders = (
+            None if orders_per_minute is None else EndpointLimit(orders_per_minute, False, ORDER_WINDOW_S)
+        )
+
+    def room_for_orders(self, units: int) -> float:
+        """Wait until the trader's order budget has room for `units` orders, spending nothing; returns
+        the seconds waited. Called before a request's deadline is set, so the wait does not use it up."""
+        if self._orders is None:
+            return 0.0
+        return self._wait(_ORDERS, self._orders, units, spend=False)
 
     def acquire(self, endpoint: str, key: str | None = None, units: int = 1) -> float:
-        """Spend `units` of `endpoint`'s budget ("POST /api/v5/..."); returns the seconds waited."""
+        """Spend `units` of `endpoint`'s budget ("POST /api/v5/...") and, for an order POST, of the
+        trader's order budget; returns the seconds waited."""
+        waited = 0.0
+        if self._orders is not None and endpoint in ORDER_POSTS:
+            waited += self._wait(_ORDERS, self._orders, units, spend=True)
         if units == 1:
             endpoint = _SINGLE_ORDER_ENDPOINT.get(endpoint, endpoint)
         rule = self._limits.get(endpoint)
         if rule is None:
-            return 0.0
+            return waited
+        return waited + self._wait((endpoint, key if rule.per_key else None), rule, units, spend=True)
+
+    def _wait(self, bucket: tuple[str, str | None], rule: EndpointLimit, units: int, *, spend: bool) -> float:
+        """Sleep until `bucket` has room for `units` under `rule` (then spend them, with `spend`)."""
         if units > rule.limit:
-            raise ValueError(f"{endpoint}: {units} units exceed the whole budget of {rule.limit}")
-        spent = self._spent.setdefault((endpoint, key if rule.per_key else None), deque())
+            raise ValueError(f"{bucket[0]}: {units} units exceed the whole budget of {rule.limit}")
+        spent = self._spent.setdefault(bucket, deque())
         waited = 0.0
         while True:
             now = self._monotonic()
             while spent and spent[0][0] <= now - rule.window_s:
                 spent.popleft()
             if sum(n for _, n in spent) + units <= rule.limit:
-                spent.append((now, units))
+                if spend:
+                    spent.append((now, units))
                 return waited
             delay = spent[0][0] + rule.window_s - now
             self._sleep(delay)

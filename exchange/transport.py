@@ -47,7 +47,9 @@ class OkxTransport:
     """Signed requests to one OKX base URL over one requests.Session, and OKX's clock offset.
 
     `clock` (wall seconds), `monotonic` and `sleep` are injectable so tests control time. `on_retry`
-    (path, error, seconds about to be waited) hears of each read retried, for a caller that logs waits.
+    (path, error, seconds about to be waited) hears of each read retried, and `on_wait` ("METHOD path",
+    seconds waited) of each request held back by a rate limit, for a caller that logs waits.
+    `orders_per_minute` is the trader's own order budget (exchange.ratelimit.ORDER_POSTS).
     """
 
     def __init__(
@@ -65,6 +67,8 @@ class OkxTransport:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         on_retry: Callable[[str, OkxError, float], None] | None = None,
+        orders_per_minute: int | None = None,
+        on_wait: Callable[[str, float], None] | None = None,
     ) -> None:
         problem = url_problem(base_url)
         if problem is not None:
@@ -78,8 +82,9 @@ class OkxTransport:
         self._session = session if session is not None else requests.Session()
         self._clock = clock
         self._sleep = sleep
-        self._limiter = RateLimiter(monotonic=monotonic, sleep=sleep)
+        self._limiter = RateLimiter(monotonic=monotonic, sleep=sleep, orders_per_minute=orders_per_minute)
         self._on_retry = on_retry
+        self._on_wait = on_wait
         self._offset_ms = 0
 
     # ---- time -------------------------------------------------------------------------------------
@@ -100,6 +105,16 @@ class OkxTransport:
         return self._offset_ms
 
     # ---- transport --------------------------------------------------------------------------------
+
+    def wait_for_order_room(self, orders: int) -> None:
+        """Wait until the trader's order budget (orders_per_minute) lets `orders` orders go now: called
+        before a request's deadline is set, so waiting never uses the deadline up."""
+        try:
+            waited = self._limiter.room_for_orders(orders)
+        except ValueError as exc:  # more orders than the whole budget: never sent
+            raise OkxInvalidRequest(str(exc)) from None
+        if waited > 0 and self._on_wait is not None:
+            self._on_wait(f"{orders} order(s)", waited)
 
     def _pages(
         self,
@@ -217,7 +232,12 @@ class OkxTransport:
     ) -> requests.Response:
         """Sign and send exactly `target` and `body` (plus unsigned `extra` headers such as expTime);
         network failures become OkxTransportError."""
-        self._limiter.acquire(f"{method} {path}", key, units)
+        try:
+            waited = self._limiter.acquire(f"{method} {path}", key, units)
+        except ValueError as exc:  # more units than the whole budget: never sent
+            raise OkxInvalidRequest(f"{method} {path}: {exc}") from None
+        if waited > 0 and self._on_wait is not None:
+            self._on_wait(f"{method} {path}", waited)
         if auth:
             headers = self._signer.signed_headers(iso_timestamp(self.now_ms()), method, target, body)
         else:

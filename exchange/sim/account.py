@@ -22,8 +22,6 @@ POS_MODES = (LONG_SHORT, NET)
 ACCT_LEVELS = ("1", "2", "3", "4")  # spot, futures, multi-currency margin, portfolio margin
 MGN_MODES = ("cross", "isolated")
 PosKey = tuple[str, str, str]  # (instId, mgnMode, posSide)
-MAKER_RATE = Decimal("0.0002")
-TAKER_RATE = Decimal("0.0005")
 
 # Fields OKX sends as "" where they do not apply (options, margin, spot, risk figures not modelled).
 _POSITION_BLANKS = (
@@ -134,8 +132,9 @@ def margin_for(inst: Instrument, px: Decimal, sz: Decimal, lever: Decimal) -> De
     return px * sz * inst.ct_val / lever
 
 
-def fee_for(inst: Instrument, px: Decimal, sz: Decimal, exec_type: str) -> Decimal:
-    return -(px * sz * inst.ct_val * (MAKER_RATE if exec_type == "M" else TAKER_RATE))
+def fee_for(inst: Instrument, px: Decimal, sz: Decimal, rate: Decimal) -> Decimal:
+    """The fee of a fill at `rate` of its notional (OKX shows a fee paid as a negative number)."""
+    return -(px * sz * inst.ct_val * rate)
 
 
 class Account:

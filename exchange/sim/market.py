@@ -23,11 +23,13 @@ from typing import Any
 
 from .decimals import fmt
 from .instruments import Instrument
+from .tape import CandleTape
 
 MINUTE_MS = 60_000
 STEP_MS = 1_000
 BAR_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1H": 60, "4H": 240}
 MAX_CANDLE_ENTRIES = 1440  # /market/candles reaches only the latest 1,440 bars
+FORGET_BATCH_MINUTES = 1440
 DAY_MS = 86_400_000
 HISTORY_CANDLES_REACH_MS = 3 * 365 * DAY_MS  # /market/history-candles here: 3 years (OKX: to the listing)
 RECENT_HISTORY_MINUTES = 30 * 1_440  # one backward walk, kept whole
@@ -74,6 +76,8 @@ class PricePath:
         self._day_closes: list[int] = []  # older day k (0 newest) closes at [k] and opens at [k + 1]
         self._days: OrderedDict[int, list[Bar]] = OrderedDict()  # the few history days last asked for
         self.spreads: dict[str, int] = {}  # mark / index: ticks apart from the last price, kept as it moves
+        self.tape: CandleTape | None = None  # a replay's bars: the candles of its bar size come from it
+        self._forgotten = 0  # forward minutes dropped from the front (forget_before)
 
     def to_ticks(self, px: Decimal) -> int:
         if px <= 0 or px % self.inst.tick_sz != 0:
@@ -120,8 +124,8 @@ class PricePath:
 
     def bar_1m(self, ts: int) -> Bar | None:
         if ts >= self._first_ms:
-            index = (ts - self._first_ms) // MINUTE_MS
-            return self._forward[index] if index < len(self._forward) else None
+            index = (ts - self._first_ms) // MINUTE_MS - self._forgotten
+            return self._forward[index] if 0 <= index < len(self._forward) else None
         back = (self._first_ms - ts) // MINUTE_MS - 1  # 0: the minute just before the start
         if back < RECENT_HISTORY_MINUTES:
             self._extend_history(ts)
@@ -129,6 +133,14 @@ class PricePath:
         back -= RECENT_HISTORY_MINUTES
         day = self._history_day(back // HISTORY_DAY_MINUTES)
         return day[HISTORY_DAY_MINUTES - 1 - back % HISTORY_DAY_MINUTES]
+
+    def forget_before(self, ts: int) -> None:
+        """Drop the forward minutes older than `ts` (a long replay keeps only its last days); they are
+        dropped in batches, so the cost per call stays small."""
+        drop = (ts - self._forward[0].ts) // MINUTE_MS
+        if drop > FORGET_BATCH_MINUTES and drop < len(self._forward):
+            del self._forward[:drop]
+            self._forgotten += drop
 
     @property
     def newest_minute(self) -> int:
@@ -203,6 +215,8 @@ class PricePath:
         The latest 1,440 bars; with `history` (/market/history-candles) also those of the last 3 years.
         """
         minutes = BAR_MINUTES[bar]
+        if self.tape is not None and self.tape.bar == bar:
+            return self.tape.rows(now_ms, after, before, limit)
         span = minutes * MINUTE_MS
         newest = self.newest_minute - self.newest_minute % span
         entries = max(MAX_CANDLE_ENTRIES, HISTORY_CANDLES_REACH_MS // span) if history else MAX_CANDLE_ENTRIES

@@ -1,8 +1,10 @@
 """Matching: the market walks with the clock and what rests, or arrives, fills against it.
 
-Resting orders fill when the market trades at or through their price, at their price, as maker; each
-step fills at most `fill_ratio` of an order's size (rounded down to the lot, at least one lot), so
-partial fills really happen. Orders that take liquidity fill at once at the market price, as taker.
+Resting orders fill when the market trades at or through their price (only through it, under a fill
+model that says a touch is not enough), at their price, as maker; each step fills at most `fill_ratio`
+of an order's size (rounded down to the lot, at least one lot), so partial fills really happen. Orders
+that take liquidity fill at once at the market price (a market order with the fill model's slippage),
+as taker.
 Requests applied late (`deferred`), cancels that take effect after their answer
 (`cancel_requested`) and Cancel All After timers that run out (`caa_timers`) are carried out at the
 matching steps.
@@ -23,15 +25,10 @@ from .book import (
     CANCEL_POST_ONLY,
 )
 from .clock import Clock
+from .fillmodel import FillModel
 from .instruments import INSTRUMENTS, PRIMARY_INST_ID
 from .market import Market, PricePath
 from .orders import Fill, Order
-
-
-def _reaches(order: Order, low_px: Decimal, high_px: Decimal) -> bool:
-    """Whether the market trading over [low_px, high_px] reaches a resting order's price."""
-    assert order.px is not None
-    return (order.side == "buy" and low_px <= order.px) or (order.side == "sell" and high_px >= order.px)
 
 
 class Matching(Accounting):
@@ -57,6 +54,12 @@ class Matching(Accounting):
         }
         super().__init__(clock, seed, Market(paths, start_ms, self._can_match), balance)
         self._fill_ratio = fill_ratio
+        self.fill_model = FillModel()
+
+    def _reaches(self, order: Order, low_px: Decimal, high_px: Decimal) -> bool:
+        """Whether the market trading over [low_px, high_px] reaches a resting order's price."""
+        assert order.px is not None
+        return self.fill_model.reaches(order.side, order.px, low_px, high_px)
 
     def sync(self) -> None:
         """Bring the venue up to the clock.
@@ -93,13 +96,15 @@ class Matching(Accounting):
         self.sync()
         path = self.path(inst_id)
         low, high = path.move_to(self.now_ms(), path.to_ticks(px))
+        if path.tape is not None:  # a replay's forming bar shows what was traded
+            path.tape.trade(self.now_ms(), px)
         self._match(path, low, high, self.now_ms())
         self._apply_requested_cancels()
 
     def _match(self, path: PricePath, low: int, high: int, t: int) -> None:
         low_px, high_px = path.to_px(low), path.to_px(high)
         for order in self.resting(path.inst.inst_id):
-            if _reaches(order, low_px, high_px):
+            if self._reaches(order, low_px, high_px):
                 assert order.px is not None
                 self._fill(order, order.px, min(order.remaining, self._step_cap(order)), "M", t)
 
@@ -109,7 +114,7 @@ class Matching(Accounting):
         After timer."""
         if self.cancel_requested or self.deferred.waits_on_sim_clock() or self.caa_timers.armed:
             return True
-        return any(_reaches(o, self.mark(o.inst), self.mark(o.inst)) for o in self.open.values())
+        return any(self._reaches(o, self.mark(o.inst), self.mark(o.inst)) for o in self.open.values())
 
     def _step_cap(self, order: Order) -> Decimal:
         lot = order.inst.lot_sz
@@ -123,7 +128,10 @@ class Matching(Accounting):
             if crosses:
                 self._terminate(order, CANCEL_POST_ONLY)
         elif crosses:
-            self._fill(order, market_px, order.remaining, "T", self.now_ms())
+            px = market_px
+            if order.px is None:  # a market order: the model's slippage against it
+                px = self.fill_model.market_px(order.side, market_px, order.inst.tick_sz)
+            self._fill(order, px, order.remaining, "T", self.now_ms())
         elif order.ord_type == "ioc":
             self._terminate(order, CANCEL_IOC)
         elif order.ord_type == "fok":
@@ -137,7 +145,7 @@ class Matching(Accounting):
             if sz == 0:
                 self._terminate(order, CANCEL_POSITION_CLOSED)
                 return
-        fee = fee_for(inst, px, sz, exec_type)
+        fee = fee_for(inst, px, sz, self.fill_model.rate(exec_type))
         pos = self.account.positions.get(key) or self._open_position(key, t)
         if not order.reduce_only:
             order.frozen -= order.frozen * sz / order.remaining

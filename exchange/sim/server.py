@@ -51,6 +51,10 @@ class Response:
     def dropped(cls) -> Response:
         return cls(0, drop=True)
 
+    def body(self) -> bytes:
+        """The answer's bytes as they go on the wire."""
+        return json.dumps(self.payload, separators=(",", ":")).encode("utf-8")
+
 
 Dispatch = Callable[[Request], Response]
 
@@ -70,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        data = json.dumps(response.payload, separators=(",", ":")).encode("utf-8")
+        data = response.body()
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

@@ -13,6 +13,8 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
+import requests
+
 from . import admin, envelopes, faults, params
 from .account import ACCT_LEVELS, LONG_SHORT, POS_MODES
 from .api import Api
@@ -20,12 +22,15 @@ from .auth import Credentials
 from .clock import Clock
 from .decimals import fmt, to_decimal
 from .errors import ApiError, ItemError
+from .fillmodel import FillModel
+from .inprocess import IN_PROCESS_URL, InProcessAdapter
 from .instruments import PRIMARY_INST_ID
-from .market import FEEDS
+from .market import BAR_MINUTES, DAY_MS, FEEDS, MAX_CANDLE_ENTRIES, MINUTE_MS
 from .private_ws import BUSINESS_WS_PATH, WS_PATH, PrivateChannel
 from .quirks import Quirks
 from .ratelimit import RateLimiter
 from .server import HttpServer, Request, Response
+from .tape import CandleTape
 from .venue import Venue
 
 USER_ORD_TYPES = ("market", "limit", "post_only")  # what the OKX app's order form offers here
@@ -62,6 +67,7 @@ class Simulator:
         balance: str | Decimal = "100000",
         rate_limits: bool = True,
         quirks: Mapping[str, Any] | None = None,
+        fill_model: FillModel | None = None,
     ) -> None:
         self._clock = Clock(clock, speed, start_ms)
         self._venue = Venue(
@@ -73,6 +79,7 @@ class Simulator:
             to_decimal(balance, "balance"),
         )
         self._venue.quirks = Quirks().updated(quirks or {})
+        self._venue.fill_model = fill_model or FillModel()
         self._credentials = Credentials(
             api_key or str(uuid.UUID(secrets.token_hex(16))),
             secret_key or secrets.token_hex(16).upper(),
@@ -153,6 +160,14 @@ class Simulator:
     def passphrase(self) -> str:
         return self._credentials.passphrase
 
+    def in_process(self) -> requests.Session:
+        """A requests session that reaches this simulator without a socket, at `IN_PROCESS_URL`: the
+        same request bytes, signing and answers as over loopback (a replay's transport). Works whether or
+        not the server is started; what holds a request on the clock does not wait then."""
+        session = requests.Session()
+        session.mount(IN_PROCESS_URL, InProcessAdapter(self._dispatch))
+        return session
+
     # -- controls (the admin routes call these too) -------------------------------------------
 
     def now_ms(self) -> int:
@@ -181,6 +196,29 @@ class Simulator:
                 raise ValueError(f"unknown instId {inst_id}")
             self._venue.set_price(inst_id, prices["px"], prices["mark"], prices["index"])
 
+    def replay_bars(self, bar: str, inst_id: str = PRIMARY_INST_ID) -> None:
+        """From now on the candles of `bar` for `inst_id` are the bars fed (feed_bar) and the one forming
+        from the prices traded (set_price), and no others: a replay's history, never its future."""
+        if bar not in BAR_MINUTES:
+            raise ValueError(f"bar must be one of {', '.join(BAR_MINUTES)}")
+        with self._venue.lock:
+            path = self._venue.market.paths[inst_id]
+            path.tape = CandleTape(bar, BAR_MINUTES[bar] * MINUTE_MS, MAX_CANDLE_ENTRIES)
+
+    def feed_bar(self, row: Sequence[str], inst_id: str = PRIMARY_INST_ID) -> None:
+        """A closed bar of the replayed size (OKX's nine row fields), once the clock has reached its close.
+        The minutes older than a day and a bar are forgotten, so a long replay's memory stays flat."""
+        with self._venue.lock:
+            tape = self._venue.market.paths[inst_id].tape
+            if tape is None:
+                raise ValueError(f"{inst_id} replays no bars (replay_bars first)")
+            if int(row[0]) + tape.span_ms > self._clock.now_ms():
+                raise ValueError(f"bar {row[0]} has not closed yet at {self._clock.now_ms()}: no future bars")
+            tape.feed(row)
+            keep_from = self._clock.now_ms() - DAY_MS - tape.span_ms
+            for path in self._venue.market.paths.values():
+                path.forget_before(keep_from)
+
     def advance(self, seconds: float | int | str | Decimal) -> None:
         """Move the clock forward; the market walks (and matches) once per whole second passed."""
         with self._venue.lock:
@@ -193,8 +231,9 @@ class Simulator:
             return self._faults.configure(spec)
 
     def set_ws_faults(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        """Faults of the private WebSocket channel: {"drop": true} cuts every connection now,
-        {"delay_ms": n} holds each push back n ms, {"lose": n} loses the next n order changes.
+        """Faults of the private WebSocket channels: {"drop": true} cuts every connection now (a path,
+        "/ws/v5/private" or "/ws/v5/business": those of that path only), {"delay_ms": n} holds each push
+        back n ms, {"lose": n} loses the next n order or algo changes.
 
         Returns the settings with the channel's counters (pushed, positions_pushed, lost, pongs, drops,
         logins).
@@ -306,13 +345,15 @@ class Simulator:
 
     def stats(self) -> dict[str, Any]:
         """Since the last reset: requests under /api/v5 by "METHOD /path" (query left out), faults fired
-        by kind, late requests (queued = applied + refused past their expTime + waiting), and
+        by kind, the faults other than latency by the endpoint they hit, late requests (queued = applied
+        + refused past their expTime + waiting), and
         connections whose client hung up before it was answered."""
         with self._venue.lock:
             return {
                 "requests": dict(sorted(self._requests.items())),
                 "total": sum(self._requests.values()),
                 "faults": dict(sorted(self._faults.fired.items())),
+                "faulted": dict(sorted(self._faults.changed.items())),
                 "late": self._venue.deferred.counts(),
                 "hung_up": self._hung_up,
             }

@@ -13,7 +13,14 @@ from typing import Annotated
 
 import typer
 
-from fsm.cli import commands_candles, commands_read, commands_service, commands_spec, commands_trade
+from fsm.cli import (
+    commands_candles,
+    commands_read,
+    commands_replay,
+    commands_service,
+    commands_spec,
+    commands_trade,
+)
 from fsm.cli.command import RootGroup
 
 app = typer.Typer(
@@ -45,7 +52,14 @@ def _root(
     """okx-fsm: explicit, recoverable OKX order lifecycles."""
 
 
-for _module in (commands_spec, commands_service, commands_read, commands_trade, commands_candles):
+for _module in (
+    commands_spec,
+    commands_service,
+    commands_read,
+    commands_trade,
+    commands_candles,
+    commands_replay,
+):
     _module.register(app)
 
 

@@ -214,12 +214,16 @@ def history(
     Common(state_dir, as_json=as_json).emit(doc, print_history)
 
 
+ACCOUNT = "account"  # verify-log's name for the account journal
+
+
 def verify_log(
     machine: MachineArg,
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
     as_json: JsonOpt = False,
 ) -> None:
     """Check the journal: gap-free seq, unbroken hash chain, no torn tail, and agreement with the state.
+    MACHINE `account` checks the account journal (the trading state; `halt`, `resume --account`).
 
     Read-only: no lock (a runner may be ticking), nothing written, nothing repaired.
     """
@@ -228,9 +232,16 @@ def verify_log(
     from fsm.errors import StateRefused
     from fsm.persist.store import StateStore
 
-    loaded = load_machine(machine, state_dir=state_dir)
-    journal = loaded.state_path.with_suffix(".jsonl")
-    inspection = StateStore(loaded.state_path, loaded.identity, allow_spec_change=True).inspect(full=True)
+    if machine == ACCOUNT:
+        from fsm.risk.ledger import ACCOUNT_IDENTITY, account_path
+
+        journal = account_path(state_dir).with_suffix(".jsonl")
+        store = StateStore(account_path(state_dir), ACCOUNT_IDENTITY)
+    else:
+        loaded = load_machine(machine, state_dir=state_dir)
+        journal = loaded.state_path.with_suffix(".jsonl")
+        store = StateStore(loaded.state_path, loaded.identity, allow_spec_change=True)
+    inspection = store.inspect(full=True)
     report = inspection.journal
     if report is None:
         raise StateRefused(

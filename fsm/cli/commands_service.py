@@ -18,6 +18,7 @@ from fsm.cli.options import (
     LimitsOpt,
     account_limits,
     console,
+    per_minute,
     say_unlimited,
     seconds,
     state_dir_usable,
@@ -25,9 +26,20 @@ from fsm.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from exchange import OkxOrder
+    from exchange import OkxAlgoOrder, OkxOrder
 
+DEAD_MAN_S = 60  # the runner's dead man's switch is on unless --dead-man 0
 ENV_PREFIX = "OKX_FSM_"  # `run` takes every option from the environment too (a service unit needs no file)
+
+
+def dead_man_seconds(value: int) -> int:
+    """--dead-man: 0 (off) or OKX's Cancel All After range, refused in one line otherwise."""
+    from fsm.service.deadman import timeout_problem
+
+    problem = timeout_problem(value)
+    if problem is not None:
+        raise typer.BadParameter(problem)
+    return value
 
 
 def run(
@@ -88,7 +100,8 @@ def run(
         bool,
         typer.Option(
             "--push",
-            help="listen to OKX's private orders channel: a push ticks its machine at once; REST reconciles",
+            help="listen to OKX's private orders channel (and orders-algo for stops): a push ticks its "
+            "machine at once; REST reconciles",
             envvar=f"{ENV_PREFIX}PUSH",
         ),
     ] = False,
@@ -117,6 +130,18 @@ def run(
         ),
     ] = 300.0,
     limits: LimitsOpt = None,
+    dead_man: Annotated[
+        int,
+        typer.Option(
+            "--dead-man",
+            metavar="SECONDS",
+            help="with --submit: keep OKX's Cancel All After armed for our entry orders, re-armed every "
+            "round, so they are cancelled SECONDS (10-120) after the runner dies or hangs; disarmed on a "
+            "clean stop; 0: off",
+            envvar=f"{ENV_PREFIX}DEAD_MAN",
+            callback=dead_man_seconds,
+        ),
+    ] = DEAD_MAN_S,
 ) -> None:
     """Tick machines as a service, one ExchangeView per round; a failing machine backs off or is parked.
 
@@ -127,16 +152,16 @@ def run(
     import signal
     from contextlib import ExitStack
 
-    from exchange.ws import ORDERS
+    from exchange.ws import ALGO_ORDERS, ORDERS
     from fsm.cli.render import fancy
     from fsm.service import runlog
     from fsm.service.notify import Notifier
-    from fsm.service.push import PushFeed
+    from fsm.service.push import PushFeed, algo_feed, order_feed
     from fsm.service.runner import RunFailed, Runner, RunOptions
 
     account = account_limits(limits)  # refused before anything starts
     venue = Common(state_dir, base_url, live).venue(submit=submit, yes=yes)
-    client = venue.client(armed=submit)
+    client = venue.client(armed=submit, orders_per_minute=per_minute(account))
     if submit and account is None:
         say_unlimited("the runner (but each machine's own `limits` params)")
     log_file = runlog.configure(state_dir, rich=fancy(console(stderr=True)), redact=client.redact)
@@ -152,19 +177,29 @@ def run(
         time_sync_s=time_sync,
         push_reconcile_s=push_reconcile,
         limits=account,
+        dead_man_s=dead_man,
     )
 
-    timer = venue.client(armed=False)  # the feed's thread never shares the runner's HTTP session
+    def login_time() -> Callable[[], int]:
+        """Exchange time measured afresh for each (re)login of one stream (the login is refused 30 s off
+        it), by a client of its own: a feed's thread never shares another's HTTP session."""
+        timer = venue.client(armed=False)
 
-    def login_time() -> int:
-        """Exchange time measured afresh for each (re)login: the login is refused 30 s off it."""
-        timer.sync_time()
-        return timer.now_ms()
+        def measured() -> int:
+            timer.sync_time()
+            return timer.now_ms()
 
-    def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed:
-        return PushFeed(venue.private_stream(ws_url, client.now_ms, login_time, ORDERS), on_push=on_push)
+        return measured
 
-    runner = Runner(machines, state_dir, client, options, push=feed if push else None)
+    def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed[OkxOrder]:
+        return order_feed(venue.private_stream(ws_url, client.now_ms, login_time(), ORDERS), on_push)
+
+    def algos(on_push: Callable[[OkxAlgoOrder], None]) -> PushFeed[OkxAlgoOrder]:
+        return algo_feed(venue.private_stream(ws_url, client.now_ms, login_time(), ALGO_ORDERS), on_push)
+
+    runner = Runner(
+        machines, state_dir, client, options, push=feed if push else None, push_algos=algos if push else None
+    )
     run_log = logging.getLogger("okx_fsm.run")
 
     def first_stop(signum: int, frame: Any) -> None:
@@ -184,6 +219,8 @@ def run(
             interval,
             log_file,
         )
+        if runner.dead_man is not None:
+            run_log.info("dead man's switch: OKX cancels our working entries %d s after a round", dead_man)
         rounds = runner.run()
     if notifier is not None:
         notifier.close()

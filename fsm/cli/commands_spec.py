@@ -115,11 +115,12 @@ def _sizing_document(loaded: LoadedMachine, view: ExchangeView) -> SizingVerdict
 
 def _limits_document(loaded: LoadedMachine, sizing: SizingVerdict | None) -> dict[str, Any]:
     """What `check` says of the limits: the ones in force, and whether the shipped sizing can pass."""
-    from dataclasses import asdict
+    from dataclasses import fields
 
     if loaded.limits is None:
         return {"limits": None, "sizing": None, "said": "none declared: nothing caps what this machine sends"}
-    in_force = {k: str(v) for k, v in asdict(loaded.limits).items() if v is not None}
+    values = {f.name: getattr(loaded.limits, f.name) for f in fields(loaded.limits)}
+    in_force = {k: str(v) for k, v in values.items() if v is not None}
     named = ", ".join(f"{k} {v}" for k, v in in_force.items()) or "none"
     if sizing is None:
         said = f"{named}; sizing not judged (it needs the instrument and a last price: --observe)"

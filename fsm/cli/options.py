@@ -183,6 +183,11 @@ def account_limits(option: Path | None) -> LimitsFile | None:
     return None if path is None else load_limits(path)
 
 
+def per_minute(account: LimitsFile | None) -> int | None:
+    """The order budget a sending command's client keeps: the limits file's max_orders_per_minute."""
+    return None if account is None else account.orders_per_minute
+
+
 def say_unlimited(what: str) -> None:
     """An armed command that runs with no limits at all says so, once, on stderr."""
     import sys

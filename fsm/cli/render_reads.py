@@ -123,6 +123,8 @@ def watch_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
             notes.append("stray order on OKX")
         if doc["paused"]:
             notes.append("paused")
+        if doc["trading"]["state"] != "active":
+            notes.append(f"account {doc['trading']['state']}: {doc['trading']['set_by']}")
         if beat is not None and beat.get("push") and not beat["stale"]:  # a stale beat knows nothing of push
             notes.append("push " + ("on" if beat["push"].get("connected") else "DOWN"))
         rows.append(

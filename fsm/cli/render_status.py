@@ -78,6 +78,7 @@ def print_state(console: Console, doc: Mapping[str, Any]) -> None:
     close_line(console, doc["close_request"])
     anomaly_lines(console, doc)
     risk_line(console, doc)
+    cooldown_line(console, doc)
 
 
 def stop_text(stop: Mapping[str, Any]) -> str:
@@ -185,6 +186,19 @@ def push_text(push: Mapping[str, Any], stale: bool) -> str:
     return f"{state}, {when}, {push.get('pushes', 0)} push(es), {push.get('reconnects', 0)} reconnect(s)"
 
 
+def trading_line(console: Console, doc: Mapping[str, Any]) -> None:
+    """The account's trading state when it is not active: what set it, since when, what clears it."""
+    account = doc["trading"]
+    if account["state"] != "active":
+        since = "" if account["since"] is None else f" since {iso(account['since'])}"
+        console.print(
+            f"account   {account['state']}{since}: set by {account['set_by']}; "
+            f"clears: {account['clears']}; no new entries",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
 def risk_line(console: Console, doc: Mapping[str, Any]) -> None:
     """The hard limits' last refusal of this machine's entries: what was not sent, and why."""
     refusal = doc.get("last_risk_refusal")
@@ -195,6 +209,15 @@ def risk_line(console: Console, doc: Mapping[str, Any]) -> None:
             markup=False,
             soft_wrap=True,
         )
+
+
+def cooldown_line(console: Console, doc: Mapping[str, Any]) -> None:
+    """The cooldown after losing cycles in a row (the limits' cooldown_after_losses), while it lasts or
+    until the next cycle starts."""
+    until = doc.get("cooldown_until_ts")
+    if until is not None and doc["state"] == "idle":
+        line = f"cooldown  after losing cycles in a row: no cycle starts before {iso(until)}"
+        console.print(line, markup=False)
 
 
 def anomaly_lines(console: Console, doc: Mapping[str, Any]) -> None:
@@ -247,6 +270,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
     """The status screen: state, signal, clock and countdowns, rungs, fills, position and PnL, next row."""
     headline(console, doc)
     console.print(f"market    {doc['symbol']} {doc['bar']}   state file {doc['state_file']}")
+    trading_line(console, doc)
     standing_lines(console, doc)
     recovery_line(console, doc.get("recovery"))
     operator_line(console, doc)
@@ -281,6 +305,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
     close_line(console, doc["close_request"])
     anomaly_lines(console, doc)
     risk_line(console, doc)
+    cooldown_line(console, doc)
     account_line(console, doc["account"])
     runner_line(console, doc["runner"])
     print_next(console, doc["next"])

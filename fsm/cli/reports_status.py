@@ -25,6 +25,7 @@ from fsm.engine.tick import preview_tick
 from fsm.engine.view import ExchangeView
 from fsm.persist import spool
 from fsm.persist.store import Inspection
+from fsm.risk.ledger import read_book
 from fsm.spec.model import SpecError
 
 
@@ -87,6 +88,8 @@ def state_document(machine: str, state: LadderState, cursor: dict[str, Any] | No
         "paused": state.paused,
         "flatten_requested": state.flatten_requested,
         "last_risk_refusal": state.last_risk_refusal,
+        "losses_in_a_row": state.losses_in_a_row,
+        "cooldown_until_ts": state.cooldown_until_ts,
         "stops": [stop.to_dict() for stop in state.stops],
         "journal": cursor,
     }
@@ -298,6 +301,7 @@ def status_document(
     else:
         now = last_journal_ts(machine.state_path.with_suffix(".jsonl"))
         source = None if now is None else "last_tick"
+    doc["trading"] = read_book(machine.state_path.parent).trading.to_dict()  # the account's
     doc["symbol"] = machine.params.symbol
     doc["bar"] = machine.params.bar
     doc["state_file"] = str(machine.state_path)

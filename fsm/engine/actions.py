@@ -34,9 +34,11 @@ from fsm.engine.pnl import cycle_summary, exit_reason
 from fsm.engine.signals import bar_ms, newest_closed_bar_open
 from fsm.engine.stop_actions import cancel_stop, place_stop, resize_stop
 from fsm.errors import EngineError, ExitStatus
-from fsm.risk.gate import RISK_RECORD, RiskRefused
+from fsm.risk.gate import RISK_RECORD, Refusal, RiskRefused, TradingState
+from fsm.risk.trading import Trading
 from fsm.spec.model import Needs
 
+KEEP_ENTRIES = "keep"  # on_reducing: working entries rest while the account is REDUCING
 CLOSE_LEVEL = 0  # the clOrdId "rung" number of the cycle's exit order (entry rungs are 1..n)
 DUPLICATE_CL_ORD_ID = "51016"
 
@@ -59,6 +61,7 @@ def render_intent(env: ActionEnv) -> None:
     )
     s.signal = sig
     s.cycle_id = cycle_id
+    s.cooldown_until_ts = None  # a cooldown is over once a cycle starts
     s.ct_val = instrument.ctVal
     s.tick_sz = instrument.tickSz
     s.last_signal_candle_ts = sig.candle_ts
@@ -106,7 +109,7 @@ def submit_entries(env: ActionEnv) -> None:
         adopt_orphans(env.ctx, orphans, env.commit)
         return
     ensure_leverage(env, trader)
-    now, sent = ctx.view.now_ms(), ctx.view.send_time_ms()
+    now, sent = ctx.view.now_ms(), ctx.view.send_time_ms(len(to_send))
     deadline = sent + p.exp_time_ms
     for r in to_send:
         apply_order_observation(r, "submit", env.ctx.order_machine, lambda *_: None, {})
@@ -148,6 +151,25 @@ def refuse_entries(env: ActionEnv) -> None:
         return  # journaled already (a crash lost the transition record): never twice
     s.last_risk_refusal = record
     env.commit(RISK_RECORD, record)
+
+
+def withdraw_entries(env: ActionEnv, trading: Trading) -> None:
+    """Cancel the working entry rungs when the account's trading state says so (HALTED always,
+    REDUCING unless the machine's on_reducing is `keep`): a `risk` record says why, then the cancel
+    goes out as the operator's does. Exits and stops are never touched."""
+    ctx, s = env.ctx, env.ctx.state
+    if trading.state is TradingState.ACTIVE:
+        return
+    if trading.state is TradingState.REDUCING and ctx.params.on_reducing == KEEP_ENTRIES:
+        return
+    working = [r for r in s.rungs if r.state in ctx.orders.cancellable]
+    if not working:
+        return
+    ids = ", ".join(r.clOrdId for r in working)
+    request = f"{ctx.ladder.name} working entries {ids}: cancelled (set by {trading.set_by})"
+    refusal = Refusal("trading state", TradingState.ACTIVE.value, trading.state.value, request)
+    env.commit(RISK_RECORD, {"cycle_id": s.cycle_id, **refusal.to_dict()})
+    cancel_rungs(env, working)
 
 
 def _apply_place_acks(env: ActionEnv, sent: list[Rung], acks: list[OkxOrderAck]) -> None:
@@ -324,6 +346,7 @@ def archive_cycle(env: ActionEnv) -> None:
         return  # archived already (a crash lost the transition record): never twice
     s.cycles_completed += 1
     s.archived_cycle_id = s.cycle_id
+    summary = cycle_summary(s, env.ctx.params.side)
     env.commit(
         "archive",
         {
@@ -331,11 +354,38 @@ def archive_cycle(env: ActionEnv) -> None:
             "rungs": [r.to_dict() for r in s.rungs],
             "fills": [f.to_dict() for f in s.fills],
             "filled_sz": format(s.filled_sz, "f"),
-            "summary": cycle_summary(s, env.ctx.params.side).to_dict(),
+            "summary": summary.to_dict(),
             "stops": [stop.to_dict() for stop in s.stops],
             "exit_reason": exit_reason(s, env.ctx.params.side),
         },
     )
+    _count_loss(env, summary.bought, summary.realized_pnl)
+
+
+def _count_loss(env: ActionEnv, bought: Decimal, realized_pnl: Decimal | None) -> None:
+    """Count the archived cycle's loss (a cycle that traded nothing counts neither way; one that did not
+    lose ends the streak). With cooldown_after_losses declared, the count-th loss in a row starts a
+    cooldown, journaled, over the next `bars` candles to close (none of them starts a cycle); the count
+    starts again after it."""
+    s, p, risk = env.ctx.state, env.ctx.params, env.ctx.risk
+    if bought == 0 or realized_pnl is None:
+        return
+    s.losses_in_a_row = s.losses_in_a_row + 1 if realized_pnl < 0 else 0
+    rule = None if risk is None else risk.limits.cooldown_after_losses
+    if rule is None or s.losses_in_a_row < rule.count:
+        return
+    now, bar = env.ctx.view.now_ms(), bar_ms(p.bar)
+    s.cooldown_until_ts = now - now % bar + (rule.bars + 1) * bar  # the close of the bars-th bar after
+    env.commit(
+        "cooldown",
+        {
+            "cycle_id": s.cycle_id,
+            "losses_in_a_row": s.losses_in_a_row,
+            "bars": rule.bars,
+            "until_ts": s.cooldown_until_ts,
+        },
+    )
+    s.losses_in_a_row = 0
 
 
 def reset_cycle(env: ActionEnv) -> None:

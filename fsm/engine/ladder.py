@@ -11,6 +11,11 @@ from decimal import Decimal
 from exchange import Instrument, render_ladder_rung_payload
 from fsm.spec.ladder import LadderParams
 
+# The `tag` every entry rung carries, and only they (never an exit or a stop): the tag of the runner's
+# Cancel All After (fsm.service.deadman), so a dead runner's working entries are cancelled by OKX while
+# the trader's own orders, other tools' and our stops stay.
+ENTRY_TAG = "okxfsm"
+
 
 def render_ladder(
     reference_px: Decimal,
@@ -24,8 +29,8 @@ def render_ladder(
     """Every rung's payload, rung i numbered i + 1 in its clOrdId: `offsets[i]` below the reference
     for a buy ladder, above it for a sell ladder, sized by `notional_per_rung` or `sizes[i]`.
 
-    `pos_side` is what the orders carry on OKX (`net` in net mode). A rung that cannot be placed
-    (below minSz, say) fails the whole ladder with an OkxInvalidRequest naming it.
+    `pos_side` is what the orders carry on OKX (`net` in net mode). Every rung carries ENTRY_TAG. A
+    rung that cannot be placed (below minSz, say) fails the whole ladder with an OkxInvalidRequest naming it.
     """
     sizes = params.sizes or (None,) * len(params.offsets)
     return [
@@ -42,6 +47,7 @@ def render_ladder(
             sz=sz,
             td_mode=params.td_mode,
             pos_side=pos_side,
+            tag=ENTRY_TAG,
         )
         for rung, (offset, sz) in enumerate(zip(params.offsets, sizes, strict=True), start=1)
     ]

@@ -3,6 +3,7 @@ the engine implements, with the runtimes built once and reused by every tick."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from fsm.engine.view import ExchangeView
 from fsm.errors import EngineError, ExitStatus
 from fsm.persist.store import Identity
 from fsm.risk.entries import RiskSetup
+from fsm.risk.gate import TradingState
+from fsm.risk.trading import ACTIVE, Trading
 from fsm.spec.ladder import LadderParams
 from fsm.spec.limits import Limits, LimitsFile, effective_limits
 from fsm.spec.loader import load_order_spec, load_spec
@@ -84,8 +87,16 @@ class LoadedMachine:
         return LadderState(state=self.spec.initial)
 
     def context(
-        self, state: LadderState, view: ExchangeView, *, armed: bool, adopt: bool = False
+        self,
+        state: LadderState,
+        view: ExchangeView,
+        *,
+        armed: bool,
+        adopt: bool = False,
+        trading: Trading = ACTIVE,
     ) -> TickContext:
+        """The tick's context; gated when limits are declared or the account is not ACTIVE."""
+        gated = self.limits is not None or trading.state is not TradingState.ACTIVE
         return TickContext(
             ladder=self.spec,
             orders=self.orders,
@@ -97,13 +108,14 @@ class LoadedMachine:
             view=view,
             armed=armed,
             adopt=adopt,
-            risk=None if self.limits is None else RiskSetup(self.limits, self.state_path),
+            risk=RiskSetup(self.limits or Limits(), self.state_path, trading) if gated else None,
         )
 
 
-def load_ladder_spec(path: Path) -> MachineSpec:
-    """A ladder YAML checked against the guards and actions this engine implements."""
-    spec = load_spec(path, VOCABULARY, kind="ladder")
+def load_ladder_spec(path: Path, overrides: Sequence[str] = ()) -> MachineSpec:
+    """A ladder YAML checked against the guards and actions this engine implements (its params replaced
+    by `overrides`, PARAM=VALUE, for one run)."""
+    spec = load_spec(path, VOCABULARY, kind="ladder", overrides=overrides)
     for row in spec.rows:
         if row.trigger != TICK:
             where, problem = row.where.split(" (")[0], f"{row.trigger!r}: the engine fires only {TICK!r}"
@@ -151,10 +163,13 @@ def _check_stop_rows(spec: MachineSpec, params: LadderParams) -> None:
         raise SpecError(spec.path, "params", None, "stop", problem)
 
 
-def load_machine(name_or_path: str, *, state_dir: Path, limits: LimitsFile | None = None) -> LoadedMachine:
-    """A machine ready to tick, under the account's `limits` (tightened by its own `limits` param)."""
+def load_machine(
+    name_or_path: str, *, state_dir: Path, limits: LimitsFile | None = None, overrides: Sequence[str] = ()
+) -> LoadedMachine:
+    """A machine ready to tick, under the account's `limits` (tightened by its own `limits` param), its
+    params replaced by `overrides` (PARAM=VALUE) for this run."""
     path = resolve_machine_path(name_or_path)
-    spec = load_ladder_spec(path)
+    spec = load_ladder_spec(path, overrides)
     order_spec = load_order_machine(_beside(path, ORDER_MACHINE))
     stop_spec = load_order_machine(_beside(path, STOP_MACHINE), "stop")
     params = LadderParams.from_mapping(spec.params, base_dir=Path.cwd())

@@ -91,3 +91,23 @@ def exit_reason(state: LadderState, entry_side: str) -> str | None:
     if entered > exited:
         closed["hand"] = closed.get("hand", ZERO) + entered - exited
     return max(closed, key=lambda reason: closed[reason])
+
+
+def realized_by_fill(fills: list[Fill], entry_side: str, ct_val: Decimal) -> list[tuple[int, Decimal]]:
+    """(fillTime, realized PnL) per fill of one cycle, in exchange-time order: an exit fill realizes
+    its size against the average entry so far (net of its fee), an entry fill only its fee; the sum is
+    `cycle_summary`'s realized_pnl once the cycle is exited whole."""
+    direction = 1 if entry_side == "buy" else -1
+    held, cost = ZERO, ZERO  # contracts held and what they cost (size x price)
+    out: list[tuple[int, Decimal]] = []
+    for f in sorted(fills, key=lambda f: (f.fillTime, int(f.billId) if f.billId.isdigit() else 0)):
+        gain = ZERO
+        if f.side == entry_side:
+            held, cost = held + f.fillSz, cost + f.fillSz * f.fillPx
+        elif held > 0:
+            avg = cost / held
+            closed = min(f.fillSz, held)
+            gain = (f.fillPx - avg) * closed * ct_val * direction
+            held, cost = held - closed, cost - avg * closed
+        out.append((f.fillTime, gain + f.fee))
+    return out

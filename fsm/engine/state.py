@@ -76,6 +76,8 @@ class LadderState:
     flatten_requested: bool = False  # the operator's flatten: cancel every working rung, exit our own
     operator_done: list[str] = field(default_factory=list)  # ids of spooled requests carried out
     last_risk_refusal: dict[str, Any] | None = None  # the hard limits' last refusal (the `risk` record)
+    losses_in_a_row: int = 0  # archived cycles in a row whose realized PnL was below 0 (since a cooldown)
+    cooldown_until_ts: int | None = None  # exchange time until which no new cycle starts (a `cooldown`)
     rungs: list[Rung] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     position: PositionMirror | None = None
@@ -141,6 +143,8 @@ class LadderState:
             "flatten_requested": self.flatten_requested,
             "operator_done": list(self.operator_done),
             "last_risk_refusal": self.last_risk_refusal,
+            "losses_in_a_row": self.losses_in_a_row,
+            "cooldown_until_ts": self.cooldown_until_ts,
             "rungs": [r.to_dict() for r in self.rungs],
             "fills": [f.to_dict() for f in self.fills],
             "position": None if self.position is None else self.position.to_dict(),
@@ -175,6 +179,8 @@ class LadderState:
             flatten_requested=bool(d.get("flatten_requested", False)),
             operator_done=[str(x) for x in d.get("operator_done", [])],
             last_risk_refusal=d.get("last_risk_refusal"),
+            losses_in_a_row=int(d.get("losses_in_a_row", 0)),
+            cooldown_until_ts=d.get("cooldown_until_ts"),
             rungs=[Rung.from_dict(r) for r in d.get("rungs", [])],
             fills=[Fill.from_dict(f) for f in d.get("fills", [])],
             position=None if d.get("position") is None else PositionMirror.from_dict(d["position"]),

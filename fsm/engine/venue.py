@@ -6,6 +6,7 @@ Importing it loads no HTTP stack: the CLI masks every error it prints with `mask
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,8 +104,10 @@ class Venue:
     def from_options(cls, base_url: str | None, live: bool) -> Venue:
         return cls(base_url=base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL, live=live)
 
-    def client(self, *, armed: bool) -> OkxClient:
-        """A client for this venue; trading methods refuse before any I/O unless `armed`."""
+    def client(self, *, armed: bool, orders_per_minute: int | None = None) -> OkxClient:
+        """A client for this venue; trading methods refuse before any I/O unless `armed`. With
+        `orders_per_minute` (the limits file's max_orders_per_minute), no more orders than that are
+        placed, amended or cancelled in any minute: the excess waits, and the wait is logged."""
         from exchange import OkxClient
 
         creds = Credentials.from_environment()
@@ -115,6 +118,8 @@ class Venue:
             base_url=self.base_url,
             demo=not self.live,
             armed=armed,
+            orders_per_minute=orders_per_minute,
+            on_wait=_log_wait,
         )
 
     def public_client(self, on_retry: Callable[[str, OkxError, float], None] | None = None) -> OkxClient:
@@ -148,3 +153,8 @@ class Venue:
             now_ms=now_ms,
             login_ms=login_ms,
         )
+
+
+def _log_wait(what: str, seconds: float) -> None:
+    """A request held back by a rate limit (OKX's, or the trader's order budget), as the log says it."""
+    logging.getLogger("okx_fsm.rate").info("rate limit: %s waited %.1f s before it was sent", what, seconds)

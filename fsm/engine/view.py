@@ -33,10 +33,11 @@ T = TypeVar("T")
 class ReadClient(Protocol):
     """The read half of `exchange.OkxClient` that a view needs."""
 
-
     def sync_time(self) -> int: ...
 
     def now_ms(self) -> int: ...
+
+    def wait_for_order_room(self, orders: int) -> None: ...
 
     def list_open_orders(self, symbol: str | None) -> list[OkxOrder]: ...
 
@@ -133,14 +134,21 @@ class ExchangeView:
             self._memo[("time",)] = self._client.now_ms()
         return self._memo[("time",)]  # type: ignore[return-value]
 
-    def send_time_ms(self) -> int:
-        """Exchange time now (local clock + measured offset), not the tick's fixed time: an expTime
-        deadline starts at the send, so a slow tick (a read retried with backoff) does not use it up."""
+    def send_time_ms(self, orders: int = 1) -> int:
+        """Exchange time at the send of `orders` orders (local clock + measured offset), not the tick's
+        fixed time: an expTime deadline starts at the send, so neither a slow tick (a read retried with
+        backoff) nor the wait for the trader's order budget (max_orders_per_minute) uses it up."""
+        self._client.wait_for_order_room(orders)
         return max(self._client.now_ms(), self.now_ms())
 
-    def source_of(self, order: OkxOrder | None) -> str:
+    def source_of(self, record: OkxOrder | OkxAlgoOrder | None) -> str:
         """Where a record this view gave came from: "rest" here (a push view also says "push")."""
         return "rest"
+
+    def pushed_algo(self, algo_client_order_id: str) -> OkxAlgoOrder | None:
+        """The newest pushed record of one algo of ours since the last full reconcile: none here (a push
+        view has them). Only news that makes a quiet stop worth asking about; REST stays the authority."""
+        return None
 
     def fetched_pending(self) -> list[OkxOrder] | None:
         """The orders-pending answer this view fetched (None when it asked none)."""

@@ -28,8 +28,9 @@ def _temp_prefix(path: Path) -> str:
     return f".{path.name}."
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so a crash leaves the old file or the new one, never a mix.
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` so a crash leaves the old file or the new one, never a mix;
+    without ``durable`` (a file that can be made again) nothing is fsynced.
 
     A process killed before the rename leaves ``.<name>.<random>.tmp``; ``remove_stale_temp_files``
     removes it (``StateStore.open`` does, for its state file).
@@ -39,7 +40,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
         os.close(fd)
         fd = -1
         os.replace(temp, path)
@@ -49,7 +51,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
-    fsync_directory(path.parent)
+    if durable:
+        fsync_directory(path.parent)
 
 
 def claim_numbered(path: Path, tag: str, claim: Callable[[Path], T]) -> tuple[Path, T]:

@@ -284,9 +284,16 @@ class JournalWriter:
     """
 
     def __init__(
-        self, path: Path, cursor: Cursor = GENESIS, size: int = 0, *, base: Path | None = None
+        self,
+        path: Path,
+        cursor: Cursor = GENESIS,
+        size: int = 0,
+        *,
+        base: Path | None = None,
+        durable: bool = True,
     ) -> None:
         self.path = path  # the file appended to: the base file or its newest segment
+        self.durable = durable  # fsync each append (a replay's journal, made again at will, skips it)
         self.base = base if base is not None else path
         self._cursor = cursor
         self._size = size
@@ -358,8 +365,9 @@ class JournalWriter:
                 raise OSError(
                     errno.EIO, f"short write to journal {self.path}: {written} of {len(block)} bytes"
                 )
-            os.fsync(self._fd)
-            if created:
+            if self.durable:
+                os.fsync(self._fd)
+            if created and self.durable:
                 fsync_directory(self.path.parent)
         except OSError:
             self._failed = True

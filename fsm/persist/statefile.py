@@ -101,8 +101,9 @@ def read_state_file(path: Path) -> StateFile | None:
     return StateFile(identity, cursor, document["snapshot"], raw_cursor.get("offset"), segment)
 
 
-def write_state_file(path: Path, identity: Identity, record: JournalRecord) -> None:
-    """Replace the state file with `record`'s state and cursor (its checkpoint), for `identity`."""
+def write_state_file(path: Path, identity: Identity, record: JournalRecord, *, durable: bool = True) -> None:
+    """Replace the state file with `record`'s state and cursor (its checkpoint), for `identity`
+    (fsynced unless not `durable`)."""
     if record.state is None:
         raise ValueError(f"record {record.seq} carries no snapshot: a state file names a unit's end")
     document = {
@@ -112,7 +113,7 @@ def write_state_file(path: Path, identity: Identity, record: JournalRecord) -> N
         "snapshot": record.state,
     }
     text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    atomic_write(path, text.encode("utf-8"))
+    atomic_write(path, text.encode("utf-8"), durable=durable)
 
 
 def _cursor_of(path: Path, record: JournalRecord) -> dict[str, Any]:

@@ -88,6 +88,7 @@ class StateStore:
         *,
         allow_spec_change: bool = False,
         segments: Segments = None,
+        durable: bool = True,
     ) -> None:
         if state_path.suffix != ".json":
             raise ValueError(f"state file {state_path} must end in .json")
@@ -96,6 +97,7 @@ class StateStore:
         self.lock_path = state_path.with_name(state_path.name + ".lock")
         self.identity = identity
         self.allow_spec_change = allow_spec_change
+        self.durable = durable  # fsync journal and state file (a replay's, made again at will, do not)
         self.rolled_forward = 0
         self.cleaned_temp_files = 0
         self.spec_changed_from: str | None = None
@@ -196,7 +198,7 @@ class StateStore:
             self._segment_day = day
         self._journal_identity = self.identity
         self._cursor = records[-1].cursor
-        write_state_file(self.state_path, self.identity, records[-1])
+        write_state_file(self.state_path, self.identity, records[-1], durable=self.durable)
         return records
 
     def peek(self) -> tuple[dict[str, Any], Cursor] | None:
@@ -277,7 +279,7 @@ class StateStore:
     def _load(self) -> dict[str, Any] | None:
         state, journal = self._examine()
         self._writer = JournalWriter(
-            journal.reader.active, journal.cursor, journal.size, base=self.journal_path
+            journal.reader.active, journal.cursor, journal.size, base=self.journal_path, durable=self.durable
         )
         self._segment_day = first_day(journal.reader.active)
         # From a checkpoint the journal's identity is the state file's unless a later record changed it.

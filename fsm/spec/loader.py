@@ -34,7 +34,16 @@ from fsm.spec.model import (
     StateSpec,
     Vocabulary,
 )
-from fsm.spec.nodes import At, Fields, NodeReader, did_you_mean, line_of, read_yaml, type_name
+from fsm.spec.nodes import (
+    At,
+    Fields,
+    NodeReader,
+    did_you_mean,
+    line_of,
+    parse_yaml,
+    read_yaml,
+    type_name,
+)
 
 _MACHINE_NAME = re.compile(r"[a-z0-9_]+")
 _TOP_KEYS = (
@@ -49,10 +58,42 @@ _ROW_KEYS = ("trigger", "source", "dest", "guards", "unless", "actions", "descri
 _IGNORE_KEYS = ("trigger", "source", "description")
 
 
-def load_spec(path: Path, vocabulary: Vocabulary, *, kind: Kind | None = None) -> MachineSpec:
+def load_spec(
+    path: Path, vocabulary: Vocabulary, *, kind: Kind | None = None, overrides: Sequence[str] = ()
+) -> MachineSpec:
     """Read and check one machine file (and every file it extends) against the guards and actions an
-    engine implements."""
-    return _load(Path(path), vocabulary, kind, ()).spec
+    engine implements. `overrides` (PARAM=VALUE, a YAML value) replace params for one run, read and
+    refused as the file's own params are, named as the --set that gave them."""
+    loaded = _load(Path(path), vocabulary, kind, ())
+    return loaded.spec if not overrides else _overridden(loaded, overrides)
+
+
+OVERRIDES_SOURCE = Path("--set")
+_OVERRIDE = re.compile(r"([a-z_]+)=(.*)", re.DOTALL)
+
+
+def _overridden(loaded: _Loaded, overrides: Sequence[str]) -> MachineSpec:
+    """The machine with its params replaced by `overrides`, one params layer after the file's; line N of
+    the layer is the N-th --set, so a refusal names it. The spec hash covers the overrides."""
+    lines = []
+    for number, text in enumerate(overrides, start=1):
+        match = _OVERRIDE.fullmatch(text)
+        if match is None or "\n" in text:
+            problem = f"{text!r} must be PARAM=VALUE (a params key, then a YAML value on one line)"
+            raise SpecError(OVERRIDES_SOURCE, "params", number, "", problem)
+        lines.append(f"{match.group(1)}: {match.group(2)}\n")
+    data = "".join(lines).encode("utf-8")
+    loader, root = parse_yaml(OVERRIDES_SOURCE, data)
+    if loaded.spec.kind != "ladder" or root is None:
+        raise SpecError(OVERRIDES_SOURCE, "params", None, "", "only a ladder machine's params can be set")
+    reader = NodeReader(OVERRIDES_SOURCE, loader)
+    layers = (*loaded.layers, ladder.params_layer(reader, root, At("params", 1)))
+    return dataclasses.replace(
+        loaded.spec,
+        params=ladder.read_params(layers),
+        spec_hash=_chain_hash((*loaded.digests, hashlib.sha256(data).hexdigest())),
+        params_at=ladder.params_at(layers),
+    )
 
 
 @dataclass(frozen=True)

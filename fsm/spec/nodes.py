@@ -94,17 +94,24 @@ def read_yaml(path: Path) -> tuple[Loader, Node | None, bytes]:
         data = path.read_bytes()
     except OSError as exc:
         raise SpecError(path, "", None, "", f"cannot read the file ({exc.strerror})") from None
+    loader, root = parse_yaml(path, data)
+    return loader, root, data
+
+
+def parse_yaml(source: Path, data: bytes) -> tuple[yaml.SafeLoader, Node | None]:
+    """YAML bytes' loader and node tree; non-UTF-8 or invalid YAML is refused naming `source` (a file,
+    or where the text came from) and the line."""
     try:
         loader, root = _compose(data.decode("utf-8"))
     except UnicodeDecodeError:
-        raise SpecError(path, "", None, "", "not UTF-8 text") from None
+        raise SpecError(source, "", None, "", "not UTF-8 text") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise SpecError(path, "", line, "", f"not valid YAML: {exc.problem or exc.context}") from None
+        raise SpecError(source, "", line, "", f"not valid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
-        raise SpecError(path, "", None, "", f"not valid YAML: {exc}") from None
-    return loader, root, data
+        raise SpecError(source, "", None, "", f"not valid YAML: {exc}") from None
+    return loader, root
 
 
 class NodeReader:

@@ -25,6 +25,8 @@ STATE = {
     "exit_client_order_ids",
     "position_anomaly",
     "last_risk_refusal",
+    "losses_in_a_row",
+    "cooldown_until_ts",
     "paused",
     "flatten_requested",
     "stops",
@@ -45,6 +47,7 @@ RUNG = {
     "stray",
 }
 STATUS = STATE | {
+    "trading",  # the account's trading state (fsm.risk.ledger)
     "symbol",
     "bar",
     "state_file",
@@ -142,6 +145,7 @@ def test_status_and_tick_documents(cli: Cli) -> None:
         assert keys(doc) == STATUS
         assert keys(doc["clock"]) == CLOCK and keys(doc["pnl"]) == PNL and keys(doc["next"]) == NEXT
         assert keys(doc["recovery"]) == RECOVERY and doc["recovery"]["journal_ahead"] is False
+        assert doc["trading"] == {"state": "active", "set_by": "", "since": None, "clears": ""}
         assert all(keys(r) == RUNG for r in doc["rungs"]) and len(doc["rungs"]) == 3
         assert all(keys(c) == CANDIDATE for c in doc["next"]["candidates"])
         assert keys(doc["protection"]) == PROTECTION and keys(doc["protection"]["stop"]) == STOP

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fsm.engine.machine import REPO_MACHINES, load_machine
-from fsm.spec.limits import Limits, load_limits
+from fsm.spec.limits import Cooldown, Limits, load_limits
 from fsm.spec.model import SpecError
 
 LADDER = REPO_MACHINES / "eth_robust_twap_15m.yaml"
@@ -87,3 +87,53 @@ def test_a_limit_that_is_not_a_positive_decimal_is_named_at_its_line(tmp_path: P
         3,
         "account.max_open_notional",
     )
+
+
+def test_the_order_budget_and_the_cooldown_are_read(tmp_path: Path) -> None:
+    path = limits_file(
+        tmp_path,
+        "account:\n  max_orders_per_minute: 30\nmachine:\n  cooldown_after_losses: {count: 3, bars: 8}\n",
+    )
+    loaded = load_limits(path)
+    assert loaded.orders_per_minute == 30 and loaded.lines["max_orders_per_minute"] == 2
+    assert loaded.limits == Limits(cooldown_after_losses=Cooldown(3, 8))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field"),
+    [
+        ("account:\n  max_orders_per_minute: 0\n", 2, "account.max_orders_per_minute"),
+        ('account:\n  max_orders_per_minute: "5"\n', 2, "account.max_orders_per_minute"),
+        ("machine:\n  cooldown_after_losses: {count: 3}\n", 2, "bars"),
+        (
+            "machine:\n  cooldown_after_losses:\n    count: 0\n    bars: 8\n",
+            3,
+            "machine.cooldown_after_losses.count",
+        ),
+        ('account:\n  max_daily_loss: "-100"\n', 2, "account.max_daily_loss"),
+        ("machine:\n  max_orders_per_minute: 5\n", 2, "machine.max_orders_per_minute"),  # the account's
+    ],
+)
+def test_a_bad_budget_or_cooldown_is_named_at_its_line(
+    tmp_path: Path, text: str, line: int, field: str
+) -> None:
+    path = limits_file(tmp_path, text)
+    with pytest.raises(SpecError) as caught:
+        load_limits(path)
+    assert (caught.value.path, caught.value.line, caught.value.field) == (path, line, field)
+
+
+def test_a_machines_cooldown_may_only_tighten_the_files(tmp_path: Path) -> None:
+    account = load_limits(limits_file(tmp_path, "machine:\n  cooldown_after_losses: {count: 3, bars: 8}\n"))
+    tight = family(tmp_path, "", "  limits: {cooldown_after_losses: {count: 2, bars: 10}}\n")
+    assert load_machine(str(tight), state_dir=tmp_path, limits=account).limits == Limits(
+        cooldown_after_losses=Cooldown(2, 10)
+    )
+    for loose in ("{count: 4, bars: 8}", "{count: 3, bars: 7}"):
+        child = family(tmp_path, "", f"  limits: {{cooldown_after_losses: {loose}}}\n")
+        with pytest.raises(SpecError) as caught:
+            load_machine(str(child), state_dir=tmp_path, limits=account)
+        assert (caught.value.path, caught.value.field) == (child, "limits")
+    budget = family(tmp_path, "", "  limits: {max_orders_per_minute: 5}\n")  # the account's alone
+    with pytest.raises(SpecError):
+        load_machine(str(budget), state_dir=tmp_path)

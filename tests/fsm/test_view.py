@@ -20,6 +20,11 @@ class Client:
     def now_ms(self) -> int:
         return self.local_ms
 
+    def wait_for_order_room(self, orders: int) -> None:
+        """The order budget holds a send of 3 or more orders back 40 s (its wait passes on this clock)."""
+        if orders >= 3:
+            self.local_ms += 40_000
+
 
 class Clock:
     def __init__(self) -> None:
@@ -66,3 +71,10 @@ def test_the_send_time_moves_on_while_the_ticks_time_stays_and_never_falls_behin
     assert (view.now_ms(), view.send_time_ms()) == (first, first + 800)
     client.local_ms -= 5_000  # a local clock stepped back
     assert view.send_time_ms() == first
+
+
+def test_the_send_time_comes_after_the_wait_for_the_order_budget() -> None:
+    client = Client()
+    view = ExchangeView(client)  # type: ignore[arg-type]
+    first = view.now_ms()
+    assert view.send_time_ms(3) == first + 40_000  # a deadline set from it is not used up by the wait
