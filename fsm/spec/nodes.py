@@ -98,7 +98,7 @@ def read_yaml(path: Path) -> tuple[Loader, Node | None, bytes]:
     return loader, root, data
 
 
-def parse_yaml(source: Path, data: bytes) -> tuple[yaml.SafeLoader, Node | None]:
+def parse_yaml(source: Path, data: bytes) -> tuple[Loader, Node | None]:
     """YAML bytes' loader and node tree; non-UTF-8 or invalid YAML is refused naming `source` (a file,
     or where the text came from) and the line."""
     try:
