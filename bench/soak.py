@@ -19,16 +19,20 @@ the run stops once they are all done, the channel has dropped a socket and lost 
 runner has received N pushes; --minutes is then only a ceiling (reaching it is a failure). The suite's
 push soak runs so, whatever the load on the machine.
 
+The end: faults off, the runner must settle (a clean tick with every venue fill journaled, within
+a ceiling), then it is stopped; the venue is read, and a final read-only tick (`okx-fsm reconcile`)
+must journal every fill of that reading, since the venue trades on after the runner's last tick.
 Reports simulated hours, the last runner's rounds, faults fired, outages ridden out (a successful tick
 after each), runner exits (it must be 0: it never stops by itself), and its RSS at start and end (of the
-first and the last runner). Exits 1 if a runner died by itself, an outage was not ridden out, an
-invariant was broken, (with --push) the last runner received no push, or (with --until-pushes) the
-ceiling came first.
+first and the last runner). Exits 1 if a runner died by itself, an outage was not ridden out, the runner
+did not settle, the final tick failed, an invariant was broken, (with --push) the last runner received
+no push, or (with --until-pushes) the ceiling came first.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import re
@@ -135,10 +139,11 @@ def main() -> int:
         sim.set_faults(harsh)
         start_clock = int(sim.state()["clock_ms"])
         start_px = Decimal(str(sim.state()["px"]))
+        machine = soak_machine(Path(tmp), args.speed)
         command = [
             *okx_fsm_command(),
             "run",
-            str(soak_machine(Path(tmp), args.speed)),
+            str(machine),
             "--submit",
             "--interval",
             str(args.interval),
@@ -230,7 +235,7 @@ def main() -> int:
             push = heartbeat(state_dir).get("push")
         channel = sim.set_ws_faults({}) if args.push else None  # the simulator's side: pushed, lost, drops
         sim.set_faults({"rules": []})
-        settle_wall_s, back = time.time(), time.monotonic()
+        settle_wall_s, back, settled = time.time(), time.monotonic(), False
         while time.monotonic() - back < SETTLE_S and runner.poll() is None:  # a ceiling, not a budget
             ledger.observe(sim.state())  # a clean tick after the faults, every venue fill journaled
             journaled = Journal.read(state_dir).fill_trade_ids()
@@ -240,15 +245,30 @@ def main() -> int:
                 and float(str(beat.get("last_tick_wall_s") or 0)) > settle_wall_s
                 and all(str(f["tradeId"]) in journaled for f in ledger.our_fills())
             ):
+                settled = True
                 break
             time.sleep(1)
         alive = runner.poll() is None
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=120)
         rounds = re.search(r"stopped after (\d+) tick", out_path.read_text())
+        # The venue trades on after the runner's last tick (the walk fills a resting rung, a market exit
+        # the last tick sent fills): the fills judged are those of the venue once the runner has stopped,
+        # and a final read-only tick (reconcile: it never POSTs) must journal every one of them. What
+        # the venue trades after this snapshot no tick of ours has had a chance to see.
         ledger.observe(sim.state())
+        at_stop = copy.deepcopy(ledger)
+        final_tick = subprocess.run(
+            [*okx_fsm_command(), "reconcile", str(machine), "--state-dir", str(state_dir)],
+            cwd=REPO,
+            env={**os.environ, **sim.env},
+            capture_output=True,
+            text=True,
+            timeout=300,  # a ceiling for a starved machine, never a budget
+        )
+        ledger.observe(sim.state())  # orders, stops and the position as that tick saw them, or later
         found = Violations()
-        judge(read_snapshot(state_dir), ledger, Journal.read(state_dir), found)
+        judge(read_snapshot(state_dir), ledger, Journal.read(state_dir), found, fills_of=at_stop)
         found.stuck.clear()  # a realtime market may be mid-cycle when the soak ends: stuck is not judged
         hours = (int(sim.state()["clock_ms"]) - start_clock) / 3_600_000
         faults = sum(sim.stats()["faults"].values())
@@ -259,7 +279,8 @@ def main() -> int:
             f"simulated_hours={hours:.1f} rounds={rounds.group(1) if rounds else '?'} faults={faults} "
             f"outages={args.outages} ridden_out={ridden} kills={args.kills} "
             f"runner_exits={exits + (0 if alive else 1)} "
-            f"exit_code={runner.returncode} rss_kib_start={rss_start} rss_kib_end={rss_end} "
+            f"exit_code={runner.returncode} settled={settled} final_tick_exit={final_tick.returncode} "
+            f"rss_kib_start={rss_start} rss_kib_end={rss_end} "
             f"duplicates={counts['duplicates']} lost_fills={counts['lost_fills']} "
             f"invented_terminals={counts['invented_terminals']} "
             f"venue_fills={venue_fills} "
@@ -270,8 +291,12 @@ def main() -> int:
         )
         for line in found.details()[:20]:
             print("  " + line)
+        if final_tick.returncode:
+            print("  final tick: " + (final_tick.stderr.strip() or final_tick.stdout.strip())[-500:])
         ok = (
             alive
+            and settled
+            and final_tick.returncode == 0
             and exits == 0
             and ridden == args.outages
             and not any(counts.values())

@@ -187,11 +187,19 @@ def check_protected(snapshot: dict[str, Any] | None, ledger: VenueLedger, where:
     )
 
 
-def judge(snapshot: dict[str, Any] | None, ledger: VenueLedger, journal: Journal, v: Violations) -> None:
+def judge(
+    snapshot: dict[str, Any] | None,
+    ledger: VenueLedger,
+    journal: Journal,
+    v: Violations,
+    fills_of: VenueLedger | None = None,
+) -> None:
     """The final pass (run-time findings are already in `v`): duplicates, lost fills, invented
-    terminals over every archived cycle and the final state, stuck."""
+    terminals over every archived cycle and the final state, stuck. Lost fills are judged over the fills
+    of `fills_of` (default `ledger`): a venue that trades on after the engine's last tick is judged as it
+    was before that tick."""
     check_duplicates(ledger, v)
-    check_lost_fills(ledger, journal, v)
+    check_lost_fills(ledger if fills_of is None else fills_of, journal, v)
     check_rungs(journal.archived_rungs(), ledger, "archived", v.invented_terminals)
     if snapshot is not None:
         check_rungs(list(snapshot.get("rungs", [])), ledger, "final state", v.invented_terminals)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -59,7 +59,7 @@ def type_name(node: Node) -> str:
 
 
 def _not_a_string(node: Node) -> str:
-    if tag_of(node) == "bool" and isinstance(node, ScalarNode) and node.style is None:
+    if tag_of(node) == "bool" and isinstance(node, ScalarNode) and not node.style:  # plain: None or ""
         return f"{node.value!r} is read as a YAML 1.1 boolean, not a name; quote it: '{node.value}'"
     return f"must be a string, got {type_name(node)}"
 
@@ -70,9 +70,24 @@ def did_you_mean(name: str, known: Collection[str]) -> str:
 
 
 Read = Callable[[Node, At, str], Any]
+Loader: TypeAlias = "yaml.SafeLoader | yaml.CSafeLoader"  # the C one exists only with libyaml
 
 
-def read_yaml(path: Path) -> tuple[yaml.SafeLoader, Node | None, bytes]:
+def _compose(text: str) -> tuple[Loader, Node | None]:
+    """The node tree, by libyaml when PyYAML has it: the pure-Python parser is some 15x slower, and every
+    command that loads a machine reads three files before it starts. Invalid YAML is parsed again by the
+    pure-Python parser, whose refusal names the offending character (libyaml's does not)."""
+    if yaml.__with_libyaml__:
+        try:
+            fast = yaml.CSafeLoader(text)
+            return fast, fast.get_single_node()
+        except yaml.YAMLError:
+            pass
+    loader = yaml.SafeLoader(text)
+    return loader, loader.get_single_node()
+
+
+def read_yaml(path: Path) -> tuple[Loader, Node | None, bytes]:
     """One YAML file's loader, node tree and bytes; unreadable, non-UTF-8 or invalid YAML is refused
     naming the file (and the line)."""
     try:
@@ -83,12 +98,11 @@ def read_yaml(path: Path) -> tuple[yaml.SafeLoader, Node | None, bytes]:
     return loader, root, data
 
 
-def parse_yaml(source: Path, data: bytes) -> tuple[yaml.SafeLoader, Node | None]:
+def parse_yaml(source: Path, data: bytes) -> tuple[Loader, Node | None]:
     """YAML bytes' loader and node tree; non-UTF-8 or invalid YAML is refused naming `source` (a file,
     or where the text came from) and the line."""
     try:
-        loader = yaml.SafeLoader(data.decode("utf-8"))
-        root = loader.get_single_node()
+        loader, root = _compose(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise SpecError(source, "", None, "", "not UTF-8 text") from None
     except yaml.MarkedYAMLError as exc:
@@ -103,7 +117,7 @@ def parse_yaml(source: Path, data: bytes) -> tuple[yaml.SafeLoader, Node | None]
 class NodeReader:
     """Typed reads of one file's YAML nodes; every refusal names the file, the place, the field."""
 
-    def __init__(self, path: Path, loader: yaml.SafeLoader) -> None:
+    def __init__(self, path: Path, loader: Loader) -> None:
         self.path = path
         self.loader = loader
 

@@ -61,7 +61,9 @@ def test_the_runner_with_push_keeps_every_invariant_through_drops_lost_pushes_an
             json.loads(entry)["message"][:300] for entry in log.read_text().splitlines()[-25:]
         )
     counts = dict(
-        re.findall(r"(duplicates|lost_fills|invented_terminals|runner_exits|exit_code)=(\d+)", line)
+        re.findall(
+            r"(duplicates|lost_fills|invented_terminals|runner_exits|exit_code|final_tick_exit)=(\d+)", line
+        )
     )
     assert counts == {
         "duplicates": "0",
@@ -69,7 +71,9 @@ def test_the_runner_with_push_keeps_every_invariant_through_drops_lost_pushes_an
         "invented_terminals": "0",
         "runner_exits": "0",
         "exit_code": "0",
+        "final_tick_exit": "0",  # the read-only tick after the stop journaled what the venue shows
     }, detail
+    assert " settled=True " in line, detail  # the runner itself journaled every fill before it was stopped
     assert f" until_pushes={PUSHES} reached=True" in line, detail  # every kill done, then the counts
     shown = re.search(r" push=(\{[^}]*\})", line)
     push = json.loads(shown.group(1)) if shown else {}

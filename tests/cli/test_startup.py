@@ -78,16 +78,16 @@ def test_help_lists_every_command_and_hides_the_seed_aliases() -> None:
     ],
     ids=["help", "check", "status", "history"],
 )
-def test_commands_that_read_local_files_load_neither_requests_nor_the_client(
-    argv: list[str], tmp_path: Path
-) -> None:
+def test_commands_that_read_local_files_load_no_client_or_simulator(argv: list[str], tmp_path: Path) -> None:
+    """Nothing a local read does not use: no HTTP client, no simulator, no test library."""
     state = [] if argv == ["--help"] or argv[0] == "check" else ["--state-dir", str(tmp_path)]
     code = (
         "import sys\n"
         f"sys.argv = ['okx-fsm', *{argv + state!r}]\n"
         "from fsm.cli.app import main\n"
         "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
-        "heavy = [m for m in ('requests', 'urllib3', 'exchange.client') if m in sys.modules]\n"
+        "heavy = [m for m in ('requests', 'urllib3', 'exchange.client', 'exchange.sim', 'hypothesis')"
+        " if m in sys.modules]\n"
         "print('loaded:', *heavy, file=sys.stderr)"
     )
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

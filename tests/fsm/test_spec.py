@@ -6,8 +6,10 @@ import hashlib
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from exchange.paths import CANDLES_MAX
 from fsm.engine.machine import VOCABULARY, load_ladder_spec, load_machine, load_order_machine
@@ -441,3 +443,30 @@ def test_a_declared_stop_that_no_row_places_is_refused(tmp_path: Path) -> None:
         "unprotected"
     )
     assert caught.value.exit_code == 2
+
+
+def _tree(node: Any) -> Any:
+    """What the readers use of a node: its tag, its line, a scalar's value and plainness, the children."""
+    if isinstance(node, yaml.ScalarNode):
+        return node.tag, node.start_mark.line, node.value, not node.style
+    if isinstance(node, yaml.MappingNode):
+        return node.tag, node.start_mark.line, [(_tree(key), _tree(value)) for key, value in node.value]
+    return node.tag, node.start_mark.line, [_tree(child) for child in node.value]
+
+
+def _parse(loader_class: Any, text: str) -> Any:
+    try:
+        return _tree(loader_class(text).get_single_node())
+    except yaml.YAMLError:
+        return "refused"
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="without libyaml, read_yaml parses in Python only")
+@pytest.mark.parametrize(
+    "path", sorted([*REPO.glob("machines/*.yaml"), *FIXTURES.rglob("*.yaml")]), ids=lambda p: p.name
+)
+def test_libyaml_reads_every_file_as_the_python_parser_does(path: Path) -> None:
+    """read_yaml takes libyaml's tree for speed: the same tags, lines, values and plain scalars (a YAML
+    1.1 boolean is refused only when plain) as the pure-Python parser's, or a refusal from both."""
+    text = path.read_text()
+    assert _parse(yaml.CSafeLoader, text) == _parse(yaml.SafeLoader, text)
