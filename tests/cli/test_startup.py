@@ -23,6 +23,8 @@ def test_importing_the_cli_loads_nothing_a_command_does_not_need() -> None:
         "fsm.cli.command",
         "fsm.cli.commands_candles",
         "fsm.cli.commands_read",
+        "fsm.cli.commands_replay",
+        "fsm.cli.commands_report",
         "fsm.cli.commands_service",
         "fsm.cli.commands_spec",
         "fsm.cli.commands_trade",

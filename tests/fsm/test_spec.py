@@ -190,7 +190,7 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
         "idle", "intent_rendered", "entries_open", "partially_filled", "filled", "cancelling", "closed",
     )  # fmt: skip
     assert [(r.sources, r.dest, r.guards, r.unless, r.actions) for r in spec.rows] == [
-        (("idle",), "intent_rendered", ("signal_ready",), ("paused",), ("render_intent",)),
+        (("idle",), "intent_rendered", ("signal_ready",), ("paused", "cooling_down"), ("render_intent",)),
         (("intent_rendered",), "closed", ("entry_expired",), (), ("archive_cycle",)),
         (
             ("intent_rendered",),
