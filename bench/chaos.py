@@ -1,6 +1,12 @@
 """The long chaos bench (not run by pytest): hundreds of ladder cycles per seed against `okx-harsh`.
 
     .venv/bin/python -m bench.chaos --cycles 500 --kill 0.2 --harsh 0.1 --seeds 1,2,3
+    .venv/bin/python -m bench.chaos --portfolio --cycles 300 --seeds 1
+
+With --portfolio, three machines share one account (two ETH ladders with their own clOrdId prefixes and
+the BTC ladder, bench/chaos_lib/machines), every tick runs under bench/chaos_lib/machines/limits.yaml,
+and the account's exposure of our orders on the venue is judged against it after every tick; --cycles
+counts the cycles of all three.
 
 Each seed runs the real `okx-fsm tick --submit` in subprocesses against `okx-fsm sim --clock manual`,
 SIGKILLs ticks at random, then settles and judges from the simulator's records and the files on
@@ -15,7 +21,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bench.chaos_lib import ChaosConfig, run_chaos
+from bench.chaos_lib import ChaosConfig, portfolio, run_chaos
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,23 +38,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--details", action="store_true", help="print every violation with its evidence")
     parser.add_argument("--max-details", type=int, default=20, help="violations shown per seed")
     parser.add_argument("--trace", action="store_true", help="one line per tick on stderr")
+    parser.add_argument(
+        "--portfolio", action="store_true", help="three machines on one account, under the run's limits file"
+    )
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     totals: Counter[str] = Counter()
     failed = False
     for seed in seeds:
-        report = run_chaos(
-            ChaosConfig(
-                seed=seed,
-                cycles=args.cycles,
-                harsh=args.harsh,
-                kill=args.kill,
-                max_ticks_per_cycle=args.max_ticks_per_cycle,
-                wall_budget_s=args.budget,
-                state_dir=None if args.state_dir is None else args.state_dir / str(seed),
-                trace=args.trace,
-            )
+        config = ChaosConfig(
+            seed=seed,
+            cycles=args.cycles,
+            harsh=args.harsh,
+            kill=args.kill,
+            max_ticks_per_cycle=args.max_ticks_per_cycle,
+            wall_budget_s=args.budget,
+            state_dir=None if args.state_dir is None else args.state_dir / str(seed),
+            trace=args.trace,
         )
+        report = run_chaos(portfolio(config) if args.portfolio else config)
         print(report.summary_line(), flush=True)
         details = report.violations.details()
         if args.details or not report.ok:
@@ -59,12 +67,12 @@ def main(argv: list[str] | None = None) -> int:
             for code, tail in sorted(report.stderr_samples.items()):
                 print(f"  exit {code}: {tail[:300]}")
         totals.update({"cycles": report.cycles, "ticks": report.ticks, "kills": report.kills})
-        totals.update({"faults": report.faults, **report.counts()})
+        totals.update({"faults": report.faults, "refusals": report.refusals, **report.counts()})
         totals["verify_log_failed"] += report.verify_log != "ok"
         failed = failed or not report.ok
     fields = (
         "cycles", "ticks", "kills", "faults", "duplicates", "lost_fills", "invented_terminals", "stuck",
-        "unprotected_ticks",
+        "unprotected_ticks", "over_limit", "refusals",
     )  # fmt: skip
     line = " ".join(f"{k}={totals[k]}" for k in fields)
     print(f"chaos total: seeds={len(seeds)} {line} verify_log_failed={totals['verify_log_failed']}")

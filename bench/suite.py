@@ -4,7 +4,9 @@
 
 Prints requests per quiet tick at 1, 10 and 50 machines (and what per-order polling would make), REST
 requests in a quiet minute with `run --push` (entries open; holding under a working stop),
-engine CPU per machine-tick with and without a transition, journal fsyncs per tick, store-open time
+engine CPU per machine-tick with and without a transition, journal fsyncs per tick, the hard limits'
+gate CPU per tick and per POST (against the tick it runs in) and requests per quiet round with limits
+on, store-open time
 at 100, 10 k and 100 k records, verify-log speed against a read+parse+sha256 floor, the finished
 cycles read by report, status and watch, bytes per record (against the first journal format), a
 synthetic year of candles written and read back, and `--help` / `status` cold against `python -c pass`,
@@ -21,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import candles, engine, persistence, push, replay, report
+from bench import candles, engine, gate, persistence, push, replay, report
 
 REPO = Path(__file__).resolve().parents[1]
 V1_JOURNAL = REPO / "tests" / "fsm" / "fixtures" / "journal_v1" / "eth_robust_twap_15m_live.jsonl"
@@ -84,6 +86,24 @@ def main() -> None:
     say(f"  quiet: {quiet_ms:.3f} ms (target <= 0.1: {verdict(quiet_ms <= 0.1)})")
     say(f"  with a transition (fill -> partially_filled, journaled): {transition_ms:.3f} ms")
     say(f"journal fsyncs in that transition tick: {fsyncs} (target <= 2: {verdict(fsyncs <= 2)})")
+
+    costs = gate.cost(500 if args.quick else 2000)
+    say("the hard limits' gate (every key declared, none binding; replayed answers: no HTTP)")
+    tick_share, post_share = costs.per_tick_ms / costs.quiet_tick_ms, costs.per_post_ms / costs.submit_tick_ms
+    say(
+        f"  per tick (the trading state): {costs.per_tick_ms:.3f} ms of a quiet tick's "
+        f"{costs.quiet_tick_ms:.3f} ms: {tick_share:.1%} (target < 5 %: {verdict(tick_share < 0.05)})"
+    )
+    say(
+        f"  per POST (the verdict on a batch of 3 rungs, 2 other machines working): "
+        f"{costs.per_post_ms:.3f} ms of the sending tick's {costs.submit_tick_ms:.3f} ms: {post_share:.1%} "
+        f"(target < 5 %: {verdict(post_share < 0.05)})"
+    )
+    without, with_limits = gate.quiet_requests(3, rounds=5 if args.quick else 20)
+    say(
+        f"  requests per quiet round of 3 machines: {with_limits:.2f} with limits, {without:.2f} without "
+        f"(target: no extra request: {verdict(with_limits <= without)})"
+    )
 
     template = persistence.demo_records(demo_journal)
     sizes = (100, 10_000) if args.quick else (100, 10_000, 100_000)

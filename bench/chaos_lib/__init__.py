@@ -4,6 +4,6 @@ Judged only from the simulator's own records (`/sim/state`, `/sim/stats`) and th
 Shared by `tests/chaos/test_chaos.py` (short) and `bench/chaos.py` (long).
 """
 
-from bench.chaos_lib.run import ChaosConfig, ChaosReport, run_chaos
+from bench.chaos_lib.run import ChaosConfig, ChaosReport, portfolio, run_chaos
 
-__all__ = ["ChaosConfig", "ChaosReport", "run_chaos"]
+__all__ = ["ChaosConfig", "ChaosReport", "portfolio", "run_chaos"]

@@ -10,11 +10,19 @@ from decimal import Decimal
 from typing import Any
 
 from bench.chaos_lib.records import PENDING_OKX_STATES, TERMINAL_RUNG_STATES, Journal, VenueLedger
-from bench.chaos_lib.sim import HAND_PREFIX, PREFIX, SYMBOL
 from fsm.engine.observe import DEADLINE_MARGIN_MS
+from fsm.spec.limits import Limits
 
 _ENDED = frozenset({"filled", "canceled", "mmp_canceled"})
-NAMES = ("duplicates", "overlapping", "lost_fills", "invented_terminals", "stuck", "unprotected")
+NAMES = (
+    "duplicates",
+    "overlapping",
+    "lost_fills",
+    "invented_terminals",
+    "stuck",
+    "unprotected",
+    "over_limit",
+)
 _LEVEL = re.compile(r"r(\d+)a(\d+)$")
 
 
@@ -28,6 +36,7 @@ class Violations:
     invented_terminals: dict[str, str] = field(default_factory=dict)  # clOrdId -> evidence
     stuck: dict[str, str] = field(default_factory=dict)  # what -> evidence
     unprotected: dict[str, str] = field(default_factory=dict)  # the tick after which -> evidence
+    over_limit: dict[str, str] = field(default_factory=dict)  # an order, or a tick's exposure -> evidence
 
     def counts(self) -> dict[str, int]:
         return {
@@ -36,6 +45,7 @@ class Violations:
             "invented_terminals": len(self.invented_terminals),
             "stuck": len(self.stuck),
             "unprotected_ticks": len(self.unprotected),
+            "over_limit": len(self.over_limit),
         }
 
     def details(self) -> list[str]:
@@ -77,7 +87,7 @@ def check_duplicates(ledger: VenueLedger, v: Violations) -> None:
             shown = ", ".join(f"{a['algoId']}={a['state']}@{a['cTime']}" for a in algos)
             v.duplicates[cl] = f"{len(algos)} stops: {shown}"
     for cl, orders in ledger.orders_by_client_order_id().items():
-        if not cl.startswith(PREFIX) or len(orders) < 2:
+        if not ledger.ours(cl) or len(orders) < 2:
             continue
         orders = sorted(orders, key=lambda o: int(o["cTime"]))
         shown = ", ".join(f"{o['ordId']}={o['state']}@{o['cTime']}" for o in orders)
@@ -104,22 +114,25 @@ def check_lost_fills(ledger: VenueLedger, journal: Journal, v: Violations) -> No
             )
 
 
-def hand_net(ledger: VenueLedger) -> Decimal:
-    """Contracts the hand trades (clOrdId `hand...`) bought minus sold, from the venue's fills."""
+def others_net(ledger: VenueLedger) -> Decimal:
+    """Contracts the others on the machine's instrument (the hand trades, other machines and their
+    stops) bought minus sold, from the venue's fills."""
+    ours = {str(f["tradeId"]) for f in ledger.our_fills()}
     total = Decimal(0)
     for fill in ledger.fills.values():
-        if str(fill.get("clOrdId") or "").startswith(HAND_PREFIX) and fill.get("instId") == SYMBOL:
+        if fill.get("instId") == ledger.symbol and str(fill["tradeId"]) not in ours:
             sz = Decimal(fill["fillSz"])
             total += sz if fill["side"] == "buy" else -sz
     return total
 
 
-def venue_long(state: dict[str, Any]) -> Decimal:
+def venue_long(ledger: VenueLedger) -> Decimal:
+    """The venue's long position on the machine's instrument in the latest snapshot."""
     return sum(
         (
             Decimal(p["pos"])
-            for p in state.get("positions", [])
-            if p.get("instId") == SYMBOL and p.get("posSide") == "long"
+            for p in ledger.last.get("positions", [])
+            if p.get("instId") == ledger.symbol and p.get("posSide") == "long"
         ),
         Decimal(0),
     )
@@ -127,7 +140,7 @@ def venue_long(state: dict[str, Any]) -> Decimal:
 
 def check_stuck(snapshot: dict[str, Any] | None, ledger: VenueLedger, v: Violations) -> None:
     """After the settle: the machine rests in idle/closed, and then nothing of its own is left on the
-    venue (no pending order with the prefix, no live stop; the long position less the hand trades is 0)."""
+    venue (no pending order with the prefix, no live stop; the long position less the others' is 0)."""
     if snapshot is None:
         v.stuck["state"] = "no readable state file after the settle"
         return
@@ -153,16 +166,17 @@ def check_stuck(snapshot: dict[str, Any] | None, ledger: VenueLedger, v: Violati
         v.stuck[cl] = f"machine {state}, but OKX shows {cl} pending"
     for algo_cl in ledger.live_algos():
         v.stuck[algo_cl] = f"machine {state}, but OKX shows its stop {algo_cl} live"
-    held, hands = venue_long(ledger.last), hand_net(ledger)
-    own = own_size(ledger)
+    held, others = venue_long(ledger), others_net(ledger)
+    own = held - others
     if own != 0:
         why = "the machine closed contracts it does not own" if own < 0 else "left open"
-        v.stuck["position"] = f"machine {state}, OKX long {held} - hand trades {hands} = {own} ({why})"
+        v.stuck["position"] = f"machine {state}, OKX long {held} - the others' {others} = {own} ({why})"
 
 
 def own_size(ledger: VenueLedger) -> Decimal:
-    """The machine's own size on the venue: the long position less what the hand trades hold."""
-    return venue_long(ledger.last) - hand_net(ledger)
+    """The machine's own size on the venue: the long position less what the others hold (hand trades,
+    other machines on the same instrument)."""
+    return venue_long(ledger) - others_net(ledger)
 
 
 def check_protected(snapshot: dict[str, Any] | None, ledger: VenueLedger, where: str, v: Violations) -> None:
@@ -204,3 +218,65 @@ def judge(
     if snapshot is not None:
         check_rungs(list(snapshot.get("rungs", [])), ledger, "final state", v.invented_terminals)
     check_stuck(snapshot, ledger, v)
+
+
+def _adds(order: dict[str, Any]) -> bool:
+    """An order that adds exposure: not reduce-only, and not the side that closes its posSide."""
+    closes = {"long": "sell", "short": "buy"}.get(str(order.get("posSide") or "")) == order.get("side")
+    return not closes and str(order.get("reduceOnly", "")).lower() != "true"
+
+
+def own_cost(ledger: VenueLedger, ct_val: Decimal) -> Decimal:
+    """The machine's open position from its own fills on the venue, valued as the gate values an own
+    position: own contracts x ctVal x the average price they were bought at (a sale takes its share)."""
+    size = cost = Decimal(0)
+    for fill in sorted(ledger.our_fills(), key=lambda f: (int(f["ts"]), str(f["tradeId"]))):
+        sz = Decimal(fill["fillSz"])
+        if fill["side"] == "buy":
+            size, cost = size + sz, cost + sz * ct_val * Decimal(fill["fillPx"])
+        elif size > 0:
+            cost -= cost * min(sz, size) / size
+            size = max(size - sz, Decimal(0))
+    return cost
+
+
+def check_exposure(
+    ledgers: list[VenueLedger], limits: Limits, ct_vals: dict[str, Decimal], where: str, v: Violations
+) -> None:
+    """The account's exposure of our orders on the venue (each machine's own position and its working
+    entry orders, valued as the gate values them) within max_open_notional, per instrument and in total;
+    no order of ours that adds exposure above max_order_notional."""
+    by_symbol: dict[str, Decimal] = {}
+    for ledger in ledgers:
+        ct_val = ct_vals[ledger.symbol]
+        working = sum(
+            (
+                (Decimal(o["sz"]) - Decimal(o.get("accFillSz") or 0)) * ct_val * Decimal(o["px"])
+                for o in ledger.last.get("orders", [])
+                if o.get("state") in PENDING_OKX_STATES
+                and ledger.ours(str(o.get("clOrdId") or ""))
+                and _adds(o)
+            ),
+            Decimal(0),
+        )
+        by_symbol[ledger.symbol] = (
+            by_symbol.get(ledger.symbol, Decimal(0)) + own_cost(ledger, ct_val) + working
+        )
+        if limits.max_order_notional is None:
+            continue
+        for order in ledger.orders.values():
+            cl = str(order.get("clOrdId") or "")
+            if ledger.ours(cl) and _adds(order) and order.get("px") and cl not in v.over_limit:
+                notional = Decimal(order["sz"]) * ct_val * Decimal(order["px"])
+                if notional > limits.max_order_notional:
+                    v.over_limit[cl] = (
+                        f"{where}: order {cl} {notional} > max_order_notional {limits.max_order_notional}"
+                    )
+    ceiling = limits.max_open_notional
+    if ceiling is None:
+        return
+    total = sum(by_symbol.values(), Decimal(0))
+    for what, value in sorted({**by_symbol, "total": total}.items()):
+        if value > ceiling and f"{what}:{where}" not in v.over_limit:
+            shown = ", ".join(f"{k} {n.quantize(Decimal('0.01'))}" for k, n in sorted(by_symbol.items()))
+            v.over_limit[f"{what}:{where}"] = f"open notional {what} {value:.2f} > {ceiling} ({shown})"

@@ -7,24 +7,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.chaos_lib.sim import MACHINE, PREFIX
+from bench.chaos_lib.sim import MACHINE, PREFIX, SYMBOL
 
 TERMINAL_RUNG_STATES = frozenset({"filled", "canceled", "rejected", "rejected_post_only"})
 PENDING_OKX_STATES = frozenset({"live", "partially_filled"})
 
 
-def state_path(state_dir: Path) -> Path:
-    return state_dir / f"{MACHINE}_live.json"
+def state_path(state_dir: Path, machine: str = MACHINE) -> Path:
+    return state_dir / f"{machine}_live.json"
 
 
-def journal_path(state_dir: Path) -> Path:
-    return state_dir / f"{MACHINE}_live.jsonl"
+def journal_path(state_dir: Path, machine: str = MACHINE) -> Path:
+    return state_dir / f"{machine}_live.jsonl"
 
 
-def read_snapshot(state_dir: Path) -> dict[str, Any] | None:
+def read_snapshot(state_dir: Path, machine: str = MACHINE) -> dict[str, Any] | None:
     """The state file's `snapshot` read directly (None: no file yet, or unreadable)."""
     try:
-        doc = json.loads(state_path(state_dir).read_text())
+        doc = json.loads(state_path(state_dir, machine).read_text())
     except (OSError, ValueError):
         return None
     snapshot = doc.get("snapshot") if isinstance(doc, dict) else None
@@ -39,11 +39,11 @@ class Journal:
     unparsable: int
 
     @classmethod
-    def read(cls, state_dir: Path) -> Journal:
+    def read(cls, state_dir: Path, machine: str = MACHINE) -> Journal:
         records: list[dict[str, Any]] = []
         bad = 0
         try:
-            lines = journal_path(state_dir).read_text(errors="replace").splitlines()
+            lines = journal_path(state_dir, machine).read_text(errors="replace").splitlines()
         except OSError:
             lines = []
         for line in lines:
@@ -74,18 +74,17 @@ class Journal:
         return rungs
 
 
-def _ours(client_order_id: str) -> bool:
-    return client_order_id.startswith(PREFIX)
-
-
 @dataclass
 class VenueLedger:
-    """Every order and fill the simulator ever showed in `/sim/state`, kept past its retention windows.
+    """Every order and fill the simulator ever showed in `/sim/state`, kept past its retention windows,
+    as one machine sees them: `prefix` says which clOrdIds are its own, `symbol` where it trades.
 
     Orders by ordId and algo orders by algoId (the latest view wins), fills by tradeId; and the clOrdIds
     seen on two pending orders in one snapshot.
     """
 
+    prefix: str = PREFIX
+    symbol: str = SYMBOL
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     algos: dict[str, dict[str, Any]] = field(default_factory=dict)  # by algoId, the latest view
     fills: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -100,11 +99,14 @@ class VenueLedger:
             cl = str(order.get("clOrdId") or "")
             if cl and order.get("state") in PENDING_OKX_STATES:
                 pending[cl] = pending.get(cl, 0) + 1
-        self.pending_twice |= {cl for cl, n in pending.items() if n > 1 and _ours(cl)}
+        self.pending_twice |= {cl for cl, n in pending.items() if n > 1 and self.ours(cl)}
         for algo in state.get("algos", []):
             self.algos[str(algo["algoId"])] = algo
         for fill in state.get("fills", []):
             self.fills[str(fill["tradeId"])] = fill
+
+    def ours(self, client_order_id: str) -> bool:
+        return client_order_id.startswith(self.prefix)
 
     def orders_by_client_order_id(self) -> dict[str, list[dict[str, Any]]]:
         grouped: dict[str, list[dict[str, Any]]] = {}
@@ -119,17 +121,17 @@ class VenueLedger:
         return {
             str(o["clOrdId"])
             for o in self.last.get("orders", [])
-            if o.get("state") in PENDING_OKX_STATES and _ours(str(o.get("clOrdId") or ""))
+            if o.get("state") in PENDING_OKX_STATES and self.ours(str(o.get("clOrdId") or ""))
         }
 
     def our_fills(self) -> list[dict[str, Any]]:
         """Fills of our clOrdIds, and of the child orders our stops placed when they fired (those carry
         our algoClOrdId; their fills carry neither id, only the child's ordId)."""
-        children = {o for o, order in self.orders.items() if _ours(str(order.get("algoClOrdId") or ""))}
+        children = {o for o, order in self.orders.items() if self.ours(str(order.get("algoClOrdId") or ""))}
         return [
             f
             for f in self.fills.values()
-            if _ours(str(f.get("clOrdId") or "")) or str(f.get("ordId")) in children
+            if self.ours(str(f.get("clOrdId") or "")) or str(f.get("ordId")) in children
         ]
 
     def live_algos(self) -> list[str]:
@@ -141,7 +143,7 @@ class VenueLedger:
         return [
             a
             for a in self.last.get("algos", [])
-            if a.get("state") == "live" and _ours(str(a.get("algoClOrdId") or ""))
+            if a.get("state") == "live" and self.ours(str(a.get("algoClOrdId") or ""))
         ]
 
     def algos_by_client_id(self) -> dict[str, list[dict[str, Any]]]:
@@ -149,6 +151,6 @@ class VenueLedger:
         grouped: dict[str, list[dict[str, Any]]] = {}
         for algo in self.algos.values():
             cl = str(algo.get("algoClOrdId") or "")
-            if _ours(cl):
+            if self.ours(cl):
                 grouped.setdefault(cl, []).append(algo)
         return grouped

@@ -16,18 +16,34 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.chaos_lib.judge import NAMES, Violations, check_protected, check_rungs, judge
+from bench.chaos_lib.judge import NAMES, Violations, check_exposure, check_protected, check_rungs, judge
 from bench.chaos_lib.records import Journal, VenueLedger, read_snapshot
 from bench.chaos_lib.script import MarketScript
-from bench.chaos_lib.sim import REPO, SimProcess, okx_fsm_command
+from bench.chaos_lib.sim import (
+    ETH_LADDER,
+    PORTFOLIO,
+    PORTFOLIO_HAND_CAP,
+    PORTFOLIO_LIMITS,
+    REPO,
+    ChaosMachine,
+    SimProcess,
+    okx_fsm_command,
+)
 from bench.chaos_lib.ticks import TIMED_OUT, run_cli, tick_args, verify_log_args
+from exchange.sim.instruments import INSTRUMENTS
 from fsm.errors import ExitStatus
+from fsm.risk.gate import RISK_RECORD
+from fsm.spec.limits import load_limits
 
 SEGMENT_SEED_STRIDE = 1000
+MACHINE_SEED_STRIDE = 7919  # the market script of machine i > 0 runs on seed + this x i
+LIMITS_ENV = "OKX_FSM_LIMITS"  # the CLI's --limits, for every tick of a run with limits
+CT_VALS = {inst_id: inst.ct_val for inst_id, inst in INSTRUMENTS.items()}  # the venue's contract values
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,9 @@ class ChaosConfig:
     hours_p: float = 0.03
     state_dir: Path | None = None  # keep the files here (segment k in state_dir/sK) instead of a temp dir
     trace: bool = False  # one line per tick on stderr
+    machines: tuple[ChaosMachine, ...] = (ETH_LADDER,)  # ticked in turn, one state directory: one account
+    limits: Path | None = None  # the limits file every tick runs under, and the account is judged by
+    hand_cap: Decimal | None = None  # each script's hand trades sell out once they hold this many contracts
 
 
 @dataclass
@@ -79,6 +98,9 @@ class ChaosReport:
     faulted_clean: int = 0  # ticks that exited 0 but a POST of theirs met a fault: not judged for protection
     unprotected_after_fault: int = 0  # ...of which the venue showed own size without a stop (information)
     torn_lines: int = 0
+    refusals: int = 0  # `risk` records in the journals: entries the hard limits refused, nothing sent
+    exposure_judged: int = 0  # ticks after which the account's exposure was judged against the limits
+    cycles_by_machine: Counter[str] = field(default_factory=Counter)
 
     def counts(self) -> dict[str, int]:
         return self.violations.counts()
@@ -93,6 +115,13 @@ class ChaosReport:
         )
         counts = " ".join(f"{k}={n}" for k, n in self.counts().items())
         stopped = f" stopped={'; '.join(self.stopped)!r}" if self.stopped else ""
+        by_machine = ",".join(f"{name}:{n}" for name, n in sorted(self.cycles_by_machine.items()))
+        limits = (
+            f" refusals={self.refusals} exposure_judged={self.exposure_judged} "
+            f"cycles_by_machine={{{by_machine}}}"
+            if self.exposure_judged
+            else ""
+        )
         return (
             f"chaos: seed={self.seed} cycles={self.cycles} ticks={self.ticks} kills={self.kills} "
             f"faults={self.faults} exit_codes={{{codes}}} {counts} verify_log={self.verify_log} "
@@ -102,7 +131,7 @@ class ChaosReport:
             f"hour_jumps={self.hour_jumps} stop_cancels={self.stop_cancels} stop_runs={self.stop_runs} "
             f"stops_fired={self.stops_fired} protection_judged={self.protection_judged} "
             f"faulted_clean={self.faulted_clean} unprotected_after_fault={self.unprotected_after_fault}"
-            f"{stopped}] ({self.seconds:.1f} s)"
+            f"{limits}{stopped}] ({self.seconds:.1f} s)"
         )
 
 
@@ -132,8 +161,34 @@ def _startup_s(sim: SimProcess) -> float:
     return best
 
 
+class _Machine:
+    """One machine of the segment: its view of the venue, its market script, its findings, its progress.
+
+    The first machine keeps the single-machine run's seeds, so that run is what it always was."""
+
+    def __init__(self, config: ChaosConfig, spec: ChaosMachine, seed: int, index: int) -> None:
+        self.spec = spec
+        self.ledger = VenueLedger(prefix=spec.prefix, symbol=spec.symbol)
+        self.found = Violations()
+        self.script = MarketScript(
+            seed + MACHINE_SEED_STRIDE * index,
+            machine=spec,
+            hand_tag=f"m{index}" if index else "",
+            hand_cap=config.hand_cap,
+            hand_p=config.hand_p,
+            user_cancel_p=config.user_cancel_p,
+            hours_p=config.hours_p,
+        )
+        self.kill_rng = random.Random(f"{seed}:kill" if not index else f"{seed}:kill:{index}")
+        self.last_clean = True
+        self.last_state: str | None = None
+        self.cycles = 0
+        self.in_cycle = 0  # this machine's ticks since its last finished cycle
+
+
 class _Segment:
-    """One simulator and one state directory, driven, settled and judged."""
+    """One simulator and one state directory (every machine's files, as one account's), driven, settled
+    and judged."""
 
     def __init__(
         self, config: ChaosConfig, report: ChaosReport, sim: SimProcess, state_dir: Path, seed: int, tag: str
@@ -143,38 +198,48 @@ class _Segment:
         self.sim = sim
         self.dir = state_dir
         self.tag = tag
-        self.ledger = VenueLedger()
-        self.found = Violations()
-        self.script = MarketScript(
-            seed, hand_p=config.hand_p, user_cancel_p=config.user_cancel_p, hours_p=config.hours_p
-        )
-        self.kill_rng = random.Random(f"{seed}:kill")
+        self.machines = [_Machine(config, spec, seed, i) for i, spec in enumerate(config.machines)]
+        self.account = Violations()  # the account's limits, judged over every machine's orders
+        self.limits = None if config.limits is None else load_limits(config.limits).limits
+        self.env = dict(sim.env) if config.limits is None else {**sim.env, LIMITS_ENV: str(config.limits)}
+        self.venue: dict[str, Any] = {}
         self.step_no = 0
-        self.cycles = 0
-        self.last_clean = True
-        self.last_state: str | None = None
         self.startup_s = 0.0
 
-    def tick(self, *, chaos: bool, settle: bool = False) -> None:
-        """One step: move the market, run a tick (maybe killed), observe the venue and the state file."""
+    @property
+    def cycles(self) -> int:
+        return sum(m.cycles for m in self.machines)
+
+    def where(self, m: _Machine) -> str:
+        return self.tag if len(self.machines) == 1 else f"{self.tag}/{m.spec.name}"
+
+    def observe(self) -> None:
+        """Every machine's view of the venue from one `/sim/state`."""
+        self.venue = self.sim.state()
+        for m in self.machines:
+            m.ledger.observe(self.venue)
+
+    def tick(self, m: _Machine, *, chaos: bool, settle: bool = False) -> None:
+        """One step of machine `m`: move its market, run its tick (maybe killed), observe the venue and its
+        state file, judge its rungs and protection and the account's limits."""
         r = self.r
-        self.script.step(
+        m.script.step(
             self.sim,
             self.step_no,
-            read_snapshot(self.dir),
-            self.ledger.last,
-            last_tick_clean=self.last_clean,
-            last_state=self.last_state,
+            read_snapshot(self.dir, m.spec.name),
+            self.venue,
+            last_tick_clean=m.last_clean,
+            last_state=m.last_state,
             events=chaos,
             settle=settle,
         )
         self.step_no += 1
         delay = None
-        roll, frac = self.kill_rng.random(), self.kill_rng.random()
+        roll, frac = m.kill_rng.random(), m.kill_rng.random()
         if chaos and roll < self.c.kill:
             delay = self.startup_s + 0.003 + frac * (self.c.kill_window_s - 0.003)
         stats_before = self.sim.stats()
-        outcome = run_cli(tick_args(self.dir), self.sim.env, kill_after_s=delay)
+        outcome = run_cli(tick_args(self.dir, m.spec.machine), self.env, kill_after_s=delay)
         stats_after = self.sim.stats()
         r.ticks += 1
         if outcome.killed:
@@ -187,86 +252,115 @@ class _Segment:
             r.exit_codes[outcome.code] += 1
             if outcome.code != 0:
                 r.stderr_samples.setdefault(outcome.code, outcome.stderr_tail)
-        self.last_clean = not outcome.killed and outcome.code == 0
+        m.last_clean = not outcome.killed and outcome.code == 0
         faulted = _write_faults(stats_after) != _write_faults(stats_before)
-        self.ledger.observe(self.sim.state())
-        before = self.last_state
-        snapshot = read_snapshot(self.dir)
-        self.last_state = str(snapshot.get("state")) if snapshot else None
+        self.observe()
+        before = m.last_state
+        snapshot = read_snapshot(self.dir, m.spec.name)
+        m.last_state = str(snapshot.get("state")) if snapshot else None
+        where = f"{self.where(m)} after tick {self.step_no}"
         if snapshot is not None:
-            self.cycles = int(snapshot.get("cycles_completed", 0))
-            where = f"{self.tag} after tick {self.step_no} ({self.last_state})"
-            check_rungs(list(snapshot.get("rungs", [])), self.ledger, where, self.found.invented_terminals)
-        if self.last_clean and faulted:
+            m.cycles = int(snapshot.get("cycles_completed", 0))
+            check_rungs(
+                list(snapshot.get("rungs", [])),
+                m.ledger,
+                f"{where} ({m.last_state})",
+                m.found.invented_terminals,
+            )
+        if m.last_clean and faulted:
             r.faulted_clean += 1
             after_fault = Violations()
-            check_protected(snapshot, self.ledger, "", after_fault)
+            check_protected(snapshot, m.ledger, "", after_fault)
             r.unprotected_after_fault += len(after_fault.unprotected)
-        elif self.last_clean:
+        elif m.last_clean:
             r.protection_judged += 1
-            check_protected(snapshot, self.ledger, f"{self.tag} after tick {self.step_no}", self.found)
+            check_protected(snapshot, m.ledger, where, m.found)
+        if self.limits is not None:
+            r.exposure_judged += 1
+            check_exposure([x.ledger for x in self.machines], self.limits, CT_VALS, where, self.account)
         if self.c.trace:
             code = "kill" if outcome.killed else str(outcome.code)
             rungs = [str(x.get("state")) for x in (snapshot or {}).get("rungs", [])]
             print(
-                f"{self.tag} tick {self.step_no}: {before} -> {self.last_state} [{code}] rungs={rungs} "
-                f"clock={self.ledger.last.get('clock_ms')} px={self.ledger.last.get('px')} "
+                f"{self.where(m)} tick {self.step_no}: {before} -> {m.last_state} [{code}] rungs={rungs} "
+                f"clock={self.venue.get('clock_ms')} px={self.venue.get('prices', {}).get(m.spec.symbol)} "
                 f"{outcome.stderr_tail[:160] if outcome.code else ''}",
                 file=sys.stderr,
             )
 
     def drive(self, target: int, deadline: float | None) -> str:
-        """Cycles until `target` (this segment's share), the deadline, or a cycle that will not finish."""
-        in_cycle, done = 0, self.cycles
+        """Rounds of one tick per machine until `target` cycles in all (this segment's share), the
+        deadline, or a machine's cycle that will not finish."""
         while self.cycles < target:
             if deadline is not None and time.monotonic() > deadline:
                 return f"{self.tag}: wall budget {self.c.wall_budget_s:.0f} s"
-            if in_cycle >= self.c.max_ticks_per_cycle:
-                snapshot = read_snapshot(self.dir) or {}
-                return (
-                    f"{self.tag}: cycle {self.cycles + 1} still in {snapshot.get('state')} "
-                    f"after {self.c.max_ticks_per_cycle} ticks"
-                )
-            self.tick(chaos=True)
-            in_cycle = 0 if self.cycles != done else in_cycle + 1
-            done = self.cycles
+            for m in self.machines:
+                if m.in_cycle >= self.c.max_ticks_per_cycle:
+                    snapshot = read_snapshot(self.dir, m.spec.name) or {}
+                    return (
+                        f"{self.where(m)}: cycle {m.cycles + 1} still in {snapshot.get('state')} "
+                        f"after {self.c.max_ticks_per_cycle} ticks"
+                    )
+            for m in self.machines:
+                done = m.cycles
+                self.tick(m, chaos=True)
+                m.in_cycle = 0 if m.cycles != done else m.in_cycle + 1
         return ""
 
     def settle(self) -> None:
-        """Faults off, late requests due, then clean ticks until the machine rests in idle (bounded)."""
+        """Faults off, late requests due, then rounds of clean ticks until every machine rests in idle
+        (bounded)."""
         self.sim.set_faults({"rules": []})
         self.sim.advance(10)  # the late kinds apply 3000 ms after arrival on the sim clock
-        self.ledger.observe(self.sim.state())
-        idle_clean = 0
+        self.observe()
+        idle_clean = dict.fromkeys(range(len(self.machines)), 0)
         for _ in range(self.c.settle_ticks):
-            self.tick(chaos=False, settle=True)
-            idle_clean = idle_clean + 1 if self.last_clean and self.last_state == "idle" else 0
-            if idle_clean >= 2:
+            for i, m in enumerate(self.machines):
+                self.tick(m, chaos=False, settle=True)
+                idle_clean[i] = idle_clean[i] + 1 if m.last_clean and m.last_state == "idle" else 0
+            if min(idle_clean.values()) >= 2:
                 return
 
     def judge(self) -> None:
         """The final pass over the venue's records and the files; merged into the run's report."""
         r = self.r
-        self.ledger.observe(self.sim.state())
+        self.observe()
         r.faults += sum(int(n) for n in self.sim.stats()["faults"].values())
-        journal = Journal.read(self.dir)
-        r.torn_lines += journal.unparsable
-        judge(read_snapshot(self.dir), self.ledger, journal, self.found)
-        check = run_cli(verify_log_args(self.dir), self.sim.env)
-        if check.code != 0:
-            failed = f"{self.tag} exit {check.code}: {check.stderr_tail}"
-            r.verify_log = failed if r.verify_log == "ok" else f"{r.verify_log}; {failed}"
-        s = self.script
-        r.hand_trades += s.hand_trades
-        r.user_cancels += s.user_cancels
-        r.hour_jumps += s.hour_jumps
-        r.stop_cancels += s.stop_cancels
-        r.stop_runs += s.stop_runs
-        r.stops_fired += sum(1 for a in self.ledger.algos.values() if a.get("state") == "effective")
-        r.cycles += self.cycles
+        for m in self.machines:
+            journal = Journal.read(self.dir, m.spec.name)
+            r.torn_lines += journal.unparsable
+            r.refusals += sum(1 for record in journal.records if record.get("kind") == RISK_RECORD)
+            judge(read_snapshot(self.dir, m.spec.name), m.ledger, journal, m.found)
+            check = run_cli(verify_log_args(self.dir, m.spec.machine), self.env)
+            if check.code != 0:
+                failed = f"{self.where(m)} exit {check.code}: {check.stderr_tail}"
+                r.verify_log = failed if r.verify_log == "ok" else f"{r.verify_log}; {failed}"
+            s = m.script
+            r.hand_trades += s.hand_trades
+            r.user_cancels += s.user_cancels
+            r.hour_jumps += s.hour_jumps
+            r.stop_cancels += s.stop_cancels
+            r.stop_runs += s.stop_runs
+            r.stops_fired += sum(
+                1
+                for a in m.ledger.algos.values()
+                if a.get("state") == "effective" and m.ledger.ours(str(a.get("algoClOrdId") or ""))
+            )
+            r.cycles += m.cycles
+            r.cycles_by_machine[m.spec.name] += m.cycles
+            self.merge(m.found, f"{self.where(m)}:")
+        self.merge(self.account, f"{self.tag}:")
+
+    def merge(self, found: Violations, key: str) -> None:
         for name in NAMES:
-            mine: dict[str, str] = getattr(self.found, name)
-            getattr(r.violations, name).update({f"{self.tag}:{k}": why for k, why in mine.items()})
+            mine: dict[str, str] = getattr(found, name)
+            getattr(self.r.violations, name).update({f"{key}{k}": why for k, why in mine.items()})
+
+
+def portfolio(config: ChaosConfig) -> ChaosConfig:
+    """`config` as a portfolio run: three machines on one account under the run's limits file, each
+    script's hand trades bounded so they never crowd the limits out for good."""
+    return replace(config, machines=PORTFOLIO, limits=PORTFOLIO_LIMITS, hand_cap=PORTFOLIO_HAND_CAP)
 
 
 def run_chaos(config: ChaosConfig) -> ChaosReport:
@@ -288,7 +382,7 @@ def run_chaos(config: ChaosConfig) -> ChaosReport:
                 seg = _Segment(config, report, sim, state_dir, seed, f"s{k}")
                 seg.startup_s = _startup_s(sim)
                 sim.set_faults({"profile": "okx-harsh", "probability": config.harsh, "seed": seed})
-                seg.ledger.observe(sim.state())
+                seg.observe()
                 stopped = seg.drive(config.cycles - report.cycles, deadline)
                 seg.settle()
                 seg.judge()

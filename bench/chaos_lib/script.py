@@ -34,17 +34,11 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from bench.chaos_lib.sim import HAND_PREFIX, PREFIX, SimProcess
+from bench.chaos_lib.sim import ETH_LADDER, HAND_PREFIX, ChaosMachine, SimProcess
 
-BAR_MS = 900_000
-TICK_SZ = Decimal("0.01")
 PLANS = ("fill_all", "fill_top", "expire", "cross", "hand_cancel")
 PLAN_WEIGHTS = (45, 20, 15, 10, 10)
 STOP_P = 0.4  # the share of cycles whose stop the market runs through once the entry phase is over
-
-
-def _px(value: Decimal) -> str:
-    return format(value.quantize(TICK_SZ, rounding=ROUND_DOWN), "f")
 
 
 @dataclass
@@ -52,6 +46,9 @@ class MarketScript:
     """The seeded script; it remembers which cycles had their plan applied and how many events it made."""
 
     seed: int
+    machine: ChaosMachine = ETH_LADDER
+    hand_tag: str = ""  # between `hand` and the number in the hand trades' clOrdIds (one per script)
+    hand_cap: Decimal | None = None  # when the hand trades hold this much, the next one sells it all
     hand_p: float = 0.04
     user_cancel_p: float = 0.04
     hours_p: float = 0.03
@@ -64,6 +61,14 @@ class MarketScript:
     stop_cancels: int = 0  # our live stop cancelled in the app
     stop_runs: int = 0  # the market run through our live stop's trigger
     admin_refused: int = 0
+    hand_held: Decimal = Decimal(0)  # contracts this script's hand trades bought less sold
+
+    def _px(self, value: Decimal) -> str:
+        """A price on the machine's tick grid (rounded down)."""
+        return format(value.quantize(self.machine.tick_sz, rounding=ROUND_DOWN), "f")
+
+    def _up(self, units: int) -> Decimal:
+        return self.machine.unit * units
 
     def plan(self, cycle_no: int) -> str:
         return random.Random(f"{self.seed}:cycle:{cycle_no}").choices(PLANS, PLAN_WEIGHTS)[0]
@@ -90,24 +95,18 @@ class MarketScript:
         cycle_no = int(ladder.get("cycles_completed", 0)) if ladder else 0
         if events:
             if rng.random() < self.hand_p:
-                self.hand_trades += 1
-                self._admin(
-                    sim.user_order,
-                    "buy",
-                    rng.choice(["0.01", "0.02", "0.05"]),
-                    f"{HAND_PREFIX}{self.hand_trades}",
-                )
+                self._hand_trade(sim, rng.choice(["0.01", "0.02", "0.05"]))
             resting = [
                 o
                 for o in venue.get("orders", [])
-                if str(o.get("clOrdId", "")).startswith(PREFIX)
+                if str(o.get("clOrdId", "")).startswith(self.machine.prefix)
                 and o.get("ordType") == "post_only"
                 and o.get("state") in ("live", "partially_filled")
             ]
             if resting and rng.random() < self.user_cancel_p:
                 self.user_cancels += 1
                 self._admin(sim.user_cancel, str(rng.choice(resting)["ordId"]))
-            stops = _live_stops(venue)
+            stops = self._live_stops(venue)
             if stops and rng.random() < self.user_cancel_p:
                 self.stop_cancels += 1
                 self._admin(sim.user_cancel_algo, str(rng.choice(stops)["algoId"]))
@@ -153,30 +152,34 @@ class MarketScript:
     ) -> bool:
         """In a cycle chosen to be stopped, once: move the price our live stop watches through its trigger."""
         key = f"stop:{cycle_no}"
-        stops = _live_stops(venue)
+        stops = self._live_stops(venue)
         if settle or key in self.applied or not stops or not self.stopped(cycle_no):
             return False
         self.applied.add(key)
         self.stop_runs += 1
         stop = stops[0]
-        through = _px(Decimal(stop["slTriggerPx"]) - 1)
+        through = self._px(Decimal(stop["slTriggerPx"]) - self._up(1))
+        inst_id = self.machine.symbol
         if stop.get("slTriggerPxType") == "mark" and rng.random() < 0.5:
-            sim.set_price(mark=through)  # the mark alone: the last price never reaches the trigger
+            sim.set_price(mark=through, inst_id=inst_id)  # the mark alone: the last price never reaches it
         else:
-            sim.set_price(through)
+            sim.set_price(through, inst_id=inst_id)
         sim.advance(1)
         return True
 
     def _signal(self, sim: SimProcess, now: int, misses: int, cross: bool) -> None:
-        to_boundary = BAR_MS - now % BAR_MS
+        bar_ms, inst_id = self.machine.bar_ms, self.machine.symbol
+        to_boundary = bar_ms - now % bar_ms
         if to_boundary < 3000:
-            to_boundary += BAR_MS
-        px = Decimal(sim.advance((to_boundary - 2000) // 1000)["px"])
-        up = _px(px + 10 + 10 * misses)
-        sim.set_price(up, mark=up)  # the mark back on the last price (a stop run may have moved it apart)
-        close = Decimal(sim.advance(3)["px"])
+            to_boundary += bar_ms
+        sim.advance((to_boundary - 2000) // 1000)
+        px = _last(sim, inst_id)
+        up = self._px(px + self._up(10 + 10 * misses))
+        sim.set_price(up, mark=up, inst_id=inst_id)  # the mark back on the last price (after a stop run)
+        sim.advance(3)
+        close = _last(sim, inst_id)
         if cross:
-            sim.set_price(_px(close * Decimal("0.9955")))
+            sim.set_price(self._px(close * Decimal("0.9955")), inst_id=inst_id)
 
     def _entries(
         self,
@@ -193,12 +196,13 @@ class MarketScript:
         if prices and cycle_id not in self.applied and not settle:
             self.applied.add(cycle_id)
             plan, top = self.plan(cycle_no), prices[0]
+            inst_id = self.machine.symbol
             if plan == "fill_all":
-                sim.set_price(_px(prices[-1] - 3))
+                sim.set_price(self._px(prices[-1] - self._up(3)), inst_id=inst_id)
                 sim.advance(5)
                 return
             if plan == "fill_top":
-                sim.set_price(_px(top - 1))
+                sim.set_price(self._px(top - self._up(1)), inst_id=inst_id)
             if plan == "hand_cancel":
                 ours = [
                     o
@@ -209,7 +213,7 @@ class MarketScript:
                 if ours:
                     self.user_cancels += 1
                     self._admin(sim.user_cancel, str(rng.choice(ours)["ordId"]))
-            sim.set_price(_px(top + 40))
+            sim.set_price(self._px(top + self._up(40)), inst_id=inst_id)
             return
         expiry = ladder.get("expiry_ts")
         if expiry is not None and now < int(expiry):
@@ -220,7 +224,18 @@ class MarketScript:
         else:
             sim.advance(rng.randint(3, 40))
 
-    def _admin(self, call: Any, *args: str) -> None:
+    def _hand_trade(self, sim: SimProcess, sz: str) -> None:
+        """A market buy of `sz` long by hand; once the hand trades hold `hand_cap`, a sale of all they hold
+        instead (so they never crowd the account's limits out for good)."""
+        self.hand_trades += 1
+        cl = f"{HAND_PREFIX}{self.hand_tag}{self.hand_trades}"
+        if self.hand_cap is not None and self.hand_held >= self.hand_cap:
+            if self._admin(sim.user_order, "sell", format(self.hand_held, "f"), cl, self.machine.symbol):
+                self.hand_held = Decimal(0)
+        elif self._admin(sim.user_order, "buy", sz, cl, self.machine.symbol):
+            self.hand_held += Decimal(sz)
+
+    def _admin(self, call: Any, *args: str) -> bool:
         """A hand action the venue may refuse (the order ended meanwhile): counted, never fatal."""
         from bench.chaos_lib.sim import AdminError
 
@@ -228,12 +243,18 @@ class MarketScript:
             call(*args)
         except AdminError:
             self.admin_refused += 1
+            return False
+        return True
+
+    def _live_stops(self, venue: dict[str, Any]) -> list[dict[str, Any]]:
+        """Our stops (algo orders with the machine's prefix) that the venue shows live."""
+        return [
+            a
+            for a in venue.get("algos", [])
+            if str(a.get("algoClOrdId") or "").startswith(self.machine.prefix) and a.get("state") == "live"
+        ]
 
 
-def _live_stops(venue: dict[str, Any]) -> list[dict[str, Any]]:
-    """Our stops (algo orders with the machine's prefix) that the venue shows live."""
-    return [
-        a
-        for a in venue.get("algos", [])
-        if str(a.get("algoClOrdId") or "").startswith(PREFIX) and a.get("state") == "live"
-    ]
+def _last(sim: SimProcess, inst_id: str) -> Decimal:
+    """The last price of `inst_id` on the venue now."""
+    return Decimal(sim.state()["prices"][inst_id])

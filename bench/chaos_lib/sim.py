@@ -10,6 +10,8 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,6 +22,48 @@ MACHINE = "eth_robust_twap_15m"
 SYMBOL = "ETH-USDT-SWAP"
 PREFIX = "ertw"  # the machine's client_order_id_prefix (machines/eth_robust_twap_15m.yaml)
 HAND_PREFIX = "hand"  # clOrdIds of the hand trades the driver places through /sim/user-order
+PORTFOLIO_DIR = Path(__file__).resolve().parent / "machines"
+
+
+@dataclass(frozen=True)
+class ChaosMachine:
+    """One machine the chaos run ticks, and what its market script needs to know about its market:
+    the names are the YAML's (`check` holds them to it), the bar and the price step its moves are made of
+    (`unit`: 1 on ETH near 3,000; the same share of BTC near 90,000 is 30)."""
+
+    machine: str  # the name (machines/NAME.yaml) or a path to its YAML, as `okx-fsm tick` takes it
+    name: str  # the machine's name: its state file is state_dir/NAME_live.json
+    prefix: str  # its client_order_id_prefix
+    symbol: str
+    bar_ms: int
+    tick_sz: Decimal
+    unit: Decimal
+
+
+ETH_LADDER = ChaosMachine(MACHINE, MACHINE, PREFIX, SYMBOL, 900_000, Decimal("0.01"), Decimal(1))
+PORTFOLIO = (
+    ETH_LADDER,
+    ChaosMachine(
+        str(PORTFOLIO_DIR / "eth_robust_twap_15m_b.yaml"),
+        "eth_robust_twap_15m_b",
+        "ertb",
+        SYMBOL,
+        900_000,
+        Decimal("0.01"),
+        Decimal(1),
+    ),
+    ChaosMachine(
+        "btc_robust_twap_1h",
+        "btc_robust_twap_1h",
+        "brtw",
+        "BTC-USDT-SWAP",
+        3_600_000,
+        Decimal("0.1"),
+        Decimal(30),
+    ),
+)
+PORTFOLIO_LIMITS = PORTFOLIO_DIR / "limits.yaml"
+PORTFOLIO_HAND_CAP = Decimal("0.1")  # contracts: a portfolio script's hand trades sell out at this size
 
 
 def okx_fsm_command() -> list[str]:
@@ -129,10 +173,12 @@ class SimProcess:
         doc: dict[str, Any] = self._call("GET", "/sim/stats")
         return doc
 
-    def set_price(self, px: str | None = None, *, mark: str | None = None) -> dict[str, Any]:
-        """Trade the last price to `px`; put the mark price at `mark` (it keeps that distance from the last
-        price as it moves: set it equal to the last price to close the gap again)."""
-        body = {k: v for k, v in (("px", px), ("mark", mark)) if v is not None}
+    def set_price(
+        self, px: str | None = None, *, mark: str | None = None, inst_id: str = SYMBOL
+    ) -> dict[str, Any]:
+        """Trade `inst_id`'s last price to `px`; put its mark price at `mark` (it keeps that distance from
+        the last price as it moves: set it equal to the last price to close the gap again)."""
+        body = {k: v for k, v in (("px", px), ("mark", mark), ("instId", inst_id)) if v is not None}
         doc: dict[str, Any] = self._call("POST", "/sim/price", body)
         return doc
 
@@ -153,6 +199,6 @@ class SimProcess:
     def user_cancel_algo(self, algo_id: str) -> Any:
         return self._call("POST", "/sim/user-cancel-algo", {"algoId": algo_id})
 
-    def user_order(self, side: str, sz: str, client_order_id: str) -> Any:
-        body = {"side": side, "sz": sz, "instId": SYMBOL, "ordType": "market", "posSide": "long"}
+    def user_order(self, side: str, sz: str, client_order_id: str, inst_id: str = SYMBOL) -> Any:
+        body = {"side": side, "sz": sz, "instId": inst_id, "ordType": "market", "posSide": "long"}
         return self._call("POST", "/sim/user-order", {**body, "clOrdId": client_order_id})

@@ -56,9 +56,9 @@ def run_cli(
     return TickOutcome(code=code, killed=killed, seconds=time.monotonic() - started, stderr_tail=tail)
 
 
-def tick_args(state_dir: Path) -> list[str]:
-    return ["tick", MACHINE, "--submit", "--state-dir", str(state_dir), "--json"]
+def tick_args(state_dir: Path, machine: str = MACHINE) -> list[str]:
+    return ["tick", machine, "--submit", "--state-dir", str(state_dir), "--json"]
 
 
-def verify_log_args(state_dir: Path) -> list[str]:
-    return ["verify-log", MACHINE, "--state-dir", str(state_dir)]
+def verify_log_args(state_dir: Path, machine: str = MACHINE) -> list[str]:
+    return ["verify-log", machine, "--state-dir", str(state_dir)]

@@ -39,5 +39,6 @@ def test_chaos_run_keeps_every_invariant_and_really_exercised_the_faults() -> No
         "invented_terminals": 0,
         "stuck": 0,
         "unprotected_ticks": 0,
+        "over_limit": 0,
     }, summary
     assert report.verify_log == "ok", summary

@@ -110,7 +110,10 @@ def test_a_stop_childs_fill_missing_from_the_journal_is_lost_and_a_live_stop_aft
     check_lost_fills(ledger([child, foreign], fills), Journal.read(tmp_path), v)
     assert list(v.lost_fills) == ["t2"] and v.lost_fills["t2"].startswith("stop child 7 fill")
     led = VenueLedger()
-    live = [{"algoClOrdId": "ertw1s1", "state": "live"}, {"algoClOrdId": "ertw1s0", "state": "canceled"}]
+    live = [
+        {"algoId": "1", "algoClOrdId": "ertw1s1", "state": "live"},
+        {"algoId": "2", "algoClOrdId": "ertw1s0", "state": "canceled"},
+    ]
     led.observe({"orders": [], "fills": [], "positions": [], "algos": live})
     v = Violations()
     check_stuck({"state": "idle"}, led, v)
