@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.chaos_lib.judge import Violations, check_duplicates, check_lost_fills, check_rungs, check_stuck
+from bench.chaos_lib.judge import (
+    Violations,
+    check_duplicates,
+    check_exposure,
+    check_lost_fills,
+    check_rungs,
+    check_stuck,
+)
 from bench.chaos_lib.records import Journal, VenueLedger
+from fsm.spec.limits import Limits
 
 
 def order(ord_id: str, cl: str, state: str, c_time: int, u_time: int | None = None) -> dict[str, Any]:
@@ -118,3 +127,34 @@ def test_a_stop_childs_fill_missing_from_the_journal_is_lost_and_a_live_stop_aft
     v = Violations()
     check_stuck({"state": "idle"}, led, v)
     assert list(v.stuck) == ["ertw1s1"]
+
+
+def test_the_accounts_exposure_of_our_orders_is_judged_against_the_limits_per_instrument_and_in_total() -> (
+    None
+):
+    eth = VenueLedger(prefix="ertw")
+    btc = VenueLedger(prefix="brtw", symbol="BTC-USDT-SWAP")
+    working = {**order("1", "ertw1r1a0", "live", 1), "sz": "3", "accFillSz": "1", "px": "3000"}
+    working |= {"side": "buy", "posSide": "long", "instId": "ETH-USDT-SWAP"}
+    exit_ = {**working, "ordId": "2", "clOrdId": "ertw1r0a0", "side": "sell", "reduceOnly": "true"}
+    hand = {**working, "ordId": "3", "clOrdId": "hand1", "sz": "100"}
+    bought = [fill("t1", "ertw1r1a0", sz="1"), fill("t2", "hand1", sz="50")]  # 1 x 0.1 x 2990 = 299
+    eth.observe({"orders": [working, exit_, hand], "fills": bought, "positions": []})
+    big = {**working, "ordId": "4", "clOrdId": "brtw1r1a0", "sz": "0.4", "accFillSz": "0", "px": "90000"}
+    btc.observe({"orders": [big | {"instId": "BTC-USDT-SWAP"}], "fills": [], "positions": []})
+    ct = {"ETH-USDT-SWAP": Decimal("0.1"), "BTC-USDT-SWAP": Decimal("0.01")}
+    # ETH: 299 held + 2 x 0.1 x 3000 working = 899 (the exit and the hand's order are not ours to count);
+    # BTC: 0.4 x 0.01 x 90000 = 360; in all 1259.
+    v = Violations()
+    check_exposure([eth, btc], Limits(max_open_notional=Decimal(1259)), ct, "t", v)
+    assert v.over_limit == {}
+    check_exposure([eth, btc], Limits(max_open_notional=Decimal(900)), ct, "t", v)
+    assert sorted(v.over_limit) == ["total:t"]
+    v = Violations()
+    check_exposure(
+        [eth, btc], Limits(max_open_notional=Decimal(898), max_order_notional=Decimal(900)), ct, "t", v
+    )
+    assert sorted(v.over_limit) == ["ETH-USDT-SWAP:t", "total:t"]
+    v = Violations()
+    check_exposure([eth, btc], Limits(max_order_notional=Decimal(899)), ct, "t", v)
+    assert list(v.over_limit) == ["ertw1r1a0"]  # 3 x 0.1 x 3000 = 900, its fill included
