@@ -5,6 +5,11 @@ drives cycles until the run's target, its wall-time budget (if it has one), or a
 (`max_ticks_per_cycle`); then it settles (faults off, deadlines passed, clean ticks) and is judged.
 A segment stopped by a cycle that would not finish is counted (`stuck`) and the run goes on in a
 fresh segment (seed + 1000 x segment), so one stuck cycle does not end the search for the others.
+
+A portfolio run (`portfolio(config)`) ticks several machines in turn on one account (one state
+directory) under a limits file: each machine is judged as the single one is (scoped to its clOrdId
+prefix), and after every tick the account's exposure of our orders on the venue is judged against
+the limits.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
-"""The seeded market script: what the driver does to the venue before each tick.
+"""The seeded market script: what the driver does to the venue before each tick of its machine.
 
 The move is a function of the seed, the step number, the cycle number and the ladder state read
-from the state file (the engine's plan is used only to steer the market, never to judge).
+from the state file (the engine's plan is used only to steer the market, never to judge). Moves are
+made on the machine's instrument and bar; prices below are in its units (1 on ETH, 30 on BTC: the
+same share of the price). In a portfolio run each machine has its own script, so one machine's moves
+are the weather of the others on the same account (and on the same instrument).
 
   idle              signal: advance to 2 s before the next 15m boundary, trade the market up
                     10 (+10 per consecutive clean idle tick that gave no signal, at most +60), advance
@@ -21,7 +24,8 @@ from the state file (the engine's plan is used only to steer the market, never t
                     before the exit is due, jump past it (70 %) or advance 300-1800 s; then 2-40 s.
   closed            advance 1 s.
 
-Besides, on each step (seeded): a hand trade (market buy 0.01-0.05 long, clOrdId `hand<n>`), a
+Besides, on each step (seeded): a hand trade (market buy 0.01-0.05 long, clOrdId `hand<n>`; with a
+`hand_cap`, a sale of everything the script's hand trades hold once they hold that much), a
 cancel in the app of one resting rung, a cancel in the app of our live stop, or a jump of 2-5 hours
 (past the 2 h retention of canceled orders) instead of the state's move. Each signal puts the mark
 price back on the last price.
