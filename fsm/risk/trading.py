@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any, Literal
 
-from fsm.risk.gate import TradingState
 from fsm.spec.limits import Limits
 
 DAY_MS = 86_400_000
@@ -23,6 +23,14 @@ ZERO = Decimal(0)
 MarkCommand = Literal["halt", "reduce", "resume"]
 MARK_COMMANDS: tuple[MarkCommand, ...] = ("halt", "reduce", "resume")
 RESUME_HINT = "okx-fsm resume --account"
+
+
+class TradingState(Enum):
+    """The account's trading state: only ACTIVE lets a request add exposure."""
+
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    HALTED = "halted"
 
 
 @dataclass(frozen=True)

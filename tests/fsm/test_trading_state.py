@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from fsm.engine.orders import Fill
 from fsm.engine.pnl import realized_by_fill
 from fsm.errors import StateCorrupt
-from fsm.risk.gate import REDUCING_KINDS, Exposure, GateRequest, OrderLine, TradingState, gate
+from fsm.risk.gate import REDUCING_KINDS, Exposure, GateRequest, OrderLine, Refusal, gate
 from fsm.risk.ledger import opened, read_book
-from fsm.risk.trading import DAY_MS, Mark, Realized, evaluate
+from fsm.risk.trading import DAY_MS, Mark, Realized, Trading, TradingState, evaluate
 from fsm.spec.limits import Limits
 
 DAY = 20_000 * DAY_MS  # a UTC midnight
@@ -44,13 +44,13 @@ def test_every_reduce_only_request_passes_in_every_trading_state(
     orders = tuple(OrderLine("ETH-USDT-SWAP", n, reduce_only=True) for n in notionals)
     request = GateRequest("exit", kind=kind, orders=orders, leverage=leverage)  # type: ignore[arg-type]
     exposure = Exposure({"ETH-USDT-SWAP": held}, cycle_notional=held)
-    assert gate(request, exposure, TIGHT, state) is None
+    assert gate(request, exposure, TIGHT, Trading(state)) is None
 
 
 @pytest.mark.parametrize("state", [TradingState.REDUCING, TradingState.HALTED])
 def test_an_entry_is_refused_outside_active_with_the_state(state: TradingState) -> None:
     request = GateRequest("entries", orders=(OrderLine("ETH-USDT-SWAP", Decimal("0.01")),))
-    refusal = gate(request, Exposure(), Limits(), state)
+    refusal = gate(request, Exposure(), Limits(), Trading(state))
     assert refusal is not None and refusal.rule == "trading state" and refusal.value == state.value
 
 
@@ -75,6 +75,22 @@ def test_the_daily_loss_reduces_until_the_next_utc_day_or_a_resume() -> None:
     assert evaluate([], [Realized(DAY - 1, Decimal("-500"))], limits, DAY + 1).state is TradingState.ACTIVE
     offset = [*losses, Realized(DAY + 15, Decimal("20"))]
     assert evaluate([], offset, limits, DAY + 30).state is TradingState.ACTIVE
+
+
+def test_a_refusal_by_the_trading_state_names_the_limit_its_value_and_the_request() -> None:
+    losses = [Realized(DAY + 10, Decimal("-150")), Realized(DAY + 20, Decimal("-63.4"))]
+    trading = evaluate([], losses, Limits(max_daily_loss=Decimal("200")), DAY + 30)
+    request = GateRequest("ertw entries r1, r2", orders=(OrderLine("ETH-USDT-SWAP", Decimal(5)),))
+    refusal = gate(request, Exposure(), Limits(), trading)
+    said = "reducing: max_daily_loss 200: realized -213.4 on 2024-10-04 (UTC): ertw entries r1, r2"
+    assert refusal is not None and str(refusal) == said
+    record = refusal.to_dict()
+    assert record["set_by"] == "max_daily_loss 200: realized -213.4 on 2024-10-04 (UTC)"
+    assert str(Refusal.from_dict(record)) == said  # status and the notification read it back
+    drawdown = evaluate([], losses, Limits(max_drawdown=Decimal("150")), DAY + 30)
+    assert str(gate(request, Exposure(), Limits(), drawdown)) == (
+        "reducing: max_drawdown 150: realized equity -150, 150 below its peak 0: ertw entries r1, r2"
+    )
 
 
 def test_the_drawdown_is_measured_from_the_peak_not_from_the_start() -> None:
