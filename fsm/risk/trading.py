@@ -84,8 +84,9 @@ def _day(ms: int) -> str:
 
 
 def _operator(marks: Sequence[Mark]) -> Trading | None:
-    """The newest operator mark's state, unless a resume came after it."""
-    last = max(marks, key=lambda m: m.ts, default=None)
+    """The newest operator mark's state, unless a resume came after it. The newest is the last in the
+    journal's order, not the largest ts: two marks may share an exchange millisecond."""
+    last = marks[-1] if marks else None
     if last is None or last.command == "resume":
         return None
     state = TradingState.HALTED if last.command == "halt" else TradingState.REDUCING

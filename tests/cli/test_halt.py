@@ -167,12 +167,13 @@ def test_a_losing_day_drives_reducing_entries_stop_while_exits_and_stops_go_out(
     h.sim.advance(BAR_S)
     doc = tick(h, MACHINE, *limits)
     assert h.posts() == posts and working(h) == []
-    assert (
-        doc["last_risk_refusal"]["rule"] == "trading state"
-        and doc["last_risk_refusal"]["value"] == "reducing"
-    )
+    refusal = doc["last_risk_refusal"]
+    assert refusal["rule"] == "trading state" and refusal["value"] == "reducing"
+    assert refusal["set_by"] == record["set_by"]  # the limit and the value that set it, with the request
     status = h.run("status", twin, "--state-dir", str(h.state_dir)).stdout
     assert "reducing" in status and "max_daily_loss" in status
+    said = h.run("status", MACHINE, "--state-dir", str(h.state_dir)).stdout
+    assert f"not sent: reducing: {record['set_by']}: eth_robust_twap_15m entries ertw" in said, said
     assert [r["state"] for r in trading_records(h)] == ["reducing"]  # each change journaled once
     h.run("verify-log", "account", "--state-dir", str(h.state_dir))
 

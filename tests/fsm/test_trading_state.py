@@ -59,6 +59,8 @@ def test_halt_holds_until_resume_and_the_newest_mark_wins() -> None:
     assert evaluate([Mark("halt", DAY), Mark("resume", DAY + 1)], [], Limits(), DAY + 5).state is (
         TradingState.ACTIVE
     )
+    same_ms = [Mark("reduce", DAY), Mark("resume", DAY)]  # the journal's order decides, not the clock
+    assert evaluate(same_ms, [], Limits(), DAY).state is TradingState.ACTIVE
     reduced = evaluate([Mark("halt", DAY), Mark("reduce", DAY + 1)], [], Limits(), DAY + 5)
     assert reduced.state is TradingState.REDUCING and reduced.set_by == "operator reduce"
 
