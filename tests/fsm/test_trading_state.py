@@ -70,7 +70,7 @@ def test_the_daily_loss_reduces_until_the_next_utc_day_or_a_resume() -> None:
     losses = [Realized(DAY + 10, Decimal("-60")), Realized(DAY + 20, Decimal("-50"))]
     found = evaluate([], losses, limits, DAY + 30)
     assert found.state is TradingState.REDUCING and found.since == DAY + 20
-    assert "realized -110" in found.set_by and found.clears.startswith("2024-10-05T00:00Z")
+    assert "realized -110.00 " in found.set_by and found.clears.startswith("2024-10-05T00:00Z")
     assert evaluate([], losses, limits, DAY + DAY_MS).state is TradingState.ACTIVE  # the next day
     assert evaluate([Mark("resume", DAY + 25)], losses, limits, DAY + 30).state is TradingState.ACTIVE
     # Yesterday's losses never count today; a gain the same day offsets.
@@ -84,14 +84,14 @@ def test_a_refusal_by_the_trading_state_names_the_limit_its_value_and_the_reques
     trading = evaluate([], losses, Limits(max_daily_loss=Decimal("200")), DAY + 30)
     request = GateRequest("ertw entries r1, r2", orders=(OrderLine("ETH-USDT-SWAP", Decimal(5)),))
     refusal = gate(request, Exposure(), Limits(), trading)
-    said = "reducing: max_daily_loss 200: realized -213.4 on 2024-10-04 (UTC): ertw entries r1, r2"
+    said = "reducing: max_daily_loss 200: realized -213.40 on 2024-10-04 (UTC): ertw entries r1, r2"
     assert refusal is not None and str(refusal) == said
     record = refusal.to_dict()
-    assert record["set_by"] == "max_daily_loss 200: realized -213.4 on 2024-10-04 (UTC)"
+    assert record["set_by"] == "max_daily_loss 200: realized -213.40 on 2024-10-04 (UTC)"
     assert str(Refusal.from_dict(record)) == said  # status and the notification read it back
     drawdown = evaluate([], losses, Limits(max_drawdown=Decimal("150")), DAY + 30)
     assert str(gate(request, Exposure(), Limits(), drawdown)) == (
-        "reducing: max_drawdown 150: realized equity -150, 150 below its peak 0: ertw entries r1, r2"
+        "reducing: max_drawdown 150: realized equity -150.00, 150.00 below its peak 0.00: ertw entries r1, r2"
     )
 
 
@@ -100,7 +100,7 @@ def test_the_drawdown_is_measured_from_the_peak_not_from_the_start() -> None:
     # Up 500, then down 150: still 350 above the start, but 150 below the peak (Hummingbot #2969).
     curve = [Realized(DAY - 5 * DAY_MS, Decimal("500")), Realized(DAY + 1, Decimal("-150"))]
     found = evaluate([], curve, limits, DAY + 2)
-    assert found.state is TradingState.REDUCING and "150 below its peak 500" in found.set_by
+    assert found.state is TradingState.REDUCING and "150.00 below its peak 500.00" in found.set_by
     assert found.clears == "okx-fsm resume --account"  # a drawdown does not clear with the day
     assert evaluate([Mark("resume", DAY + 1)], curve, limits, DAY + 2).state is TradingState.ACTIVE
 
