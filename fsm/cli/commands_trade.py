@@ -407,7 +407,7 @@ SENDING_COMMANDS = (
 # --- the kill switch ---------------------------------------------------------------------------
 
 
-def _halt_machines(names: list[str], state_dir: Path, limits: Path | None) -> list[LoadedMachine]:
+def _account_machines(names: list[str], state_dir: Path, limits: Path | None) -> list[LoadedMachine]:
     """The machines named, else every ladder in ./machines and the shipped machines/ whose state file
     is in `state_dir`."""
     from fsm.engine.machine import REPO_MACHINES, load_machine
@@ -456,7 +456,7 @@ def _set_account(
     from fsm.errors import ExitStatus
 
     state_dir = common.state_dir
-    loaded = _halt_machines(machines or [], state_dir, limits)
+    loaded = _account_machines(machines or [], state_dir, limits)
     client = common.venue(submit=True, yes=yes).client(armed=True)
     by_runner, found = set_account(state_dir, command, loaded, client, flatten=flatten, ceiling_s=wait)
     how = "queued for the running runner" if by_runner else f"journaled in {state_dir / 'account.jsonl'}"
