@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.suite [--quick]
 
 Prints requests per quiet tick at 1, 10 and 50 machines (and what per-order polling would make), REST
-requests in a quiet minute with `run --push` (entries open; holding under a working stop),
+requests in a quiet minute with `run --push` (entries open; holding under a working stop), the
+Cancel All After requests `run --dead-man` adds to a quiet minute (bench.deadman),
 engine CPU per machine-tick with and without a transition, journal fsyncs per tick, store-open time
 at 100, 10 k and 100 k records, verify-log speed against a read+parse+sha256 floor, the finished
 cycles read by report, status and watch, bytes per record (against the first journal format), a
@@ -21,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import candles, engine, persistence, push, replay, report
+from bench import candles, deadman, engine, persistence, push, replay, report
 
 REPO = Path(__file__).resolve().parents[1]
 V1_JOURNAL = REPO / "tests" / "fsm" / "fixtures" / "journal_v1" / "eth_robust_twap_15m_live.jsonl"
@@ -136,6 +137,8 @@ def main() -> None:
         f"{verdict(about_algos <= max(1, round(quiet_s / 60)))}); "
         + ", ".join(f"{k.split('/api/v5/')[-1]} {n}" for k, n in sorted(held.items()) if n)
     )
+
+    deadman.report(say)
 
     written, read_rate, peak = candles.year_file(work)
     say(

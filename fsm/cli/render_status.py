@@ -215,11 +215,12 @@ def trading_line(console: Console, doc: Mapping[str, Any]) -> None:
 
 def risk_line(console: Console, doc: Mapping[str, Any]) -> None:
     """The hard limits' last refusal of this machine's entries: what was not sent, and why."""
+    from fsm.risk.gate import Refusal
+
     refusal = doc.get("last_risk_refusal")
     if refusal:
         console.print(
-            f"risk      cycle {refusal['cycle_id']} not sent: {refusal['rule']} {refusal['limit']}: "
-            f"{refusal['request']} would make it {refusal['value']}",
+            f"risk      cycle {refusal['cycle_id']} not sent: {Refusal.from_dict(refusal)}",
             markup=False,
             soft_wrap=True,
         )
