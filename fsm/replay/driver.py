@@ -175,9 +175,13 @@ class Replay:
                 REPLAY_KIND, {**self.record, "model": self.model.to_dict()}, state.to_dict(), first.ts
             )
 
+            seen = _Seen()
+
             def tick() -> None:
                 view = ExchangeView(client, instruments=instruments)
-                self.summary.take(run_tick(self.machine, store, state, view, trader=client))
+                result = run_tick(self.machine, store, state, view, trader=client)
+                self.summary.take(result)
+                seen.journaled, seen.changes, seen.at = bool(result.records), sim.changes, sim.now_ms()
 
             def until(ts: int) -> None:
                 """Tick at every deadline before `ts`, then bring the clock to `ts`."""
@@ -201,7 +205,7 @@ class Replay:
                         sim.set_price(point.px, p.symbol)
                     except ValueError as exc:
                         raise ReplayError(f"bar {candle.ts}: {point.px} for {p.symbol}: {exc}") from None
-                    if index == 0 or not self._quiet(state):
+                    if self._due(index, state, seen, sim.changes, sim.now_ms()):
                         tick()
                 until(candle.ts + self.span)
                 sim.feed_bar([str(v) for v in candle.raw], p.symbol)
@@ -219,9 +223,27 @@ class Replay:
         lines = "".join(json.dumps(f, sort_keys=True, separators=(",", ":")) + "\n" for f in fills)
         (self.machine.state_path.parent / VENUE_FILLS).write_text(lines, encoding="utf-8")
 
-    def _quiet(self, state: LadderState) -> bool:
-        """Whether the state observes only the signal, which only a closed bar can change."""
-        return self.machine.spec.state(state.state).tracks <= {"signal"}
+    def _due(self, index: int, state: LadderState, seen: _Seen, changes: int, now: int) -> bool:
+        """Whether a tick at the `index`th point of a bar's path may see what the last tick did not.
+
+        The signal changes only when a bar closes: at a bar's first point. Orders and fills change only
+        with an order or algo change on the account (the simulator counts them, as its private channel
+        pushes them), so a state that observes nothing else needs no tick while none came, its last
+        tick journaled nothing (a tick that did may fire the next row), no deadline came since it (one
+        between points is ticked apart, one on a point here) and no rung is a stray (whose cancel is
+        retried on a timer). The position (its upl, its mark) moves with every price: where it is
+        observed, every point is ticked.
+        """
+        tracks = self.machine.spec.state(state.state).tracks
+        if index == 0 and "signal" in tracks:
+            return True
+        if tracks <= {"signal"}:
+            return False
+        if seen.journaled or changes != seen.changes or any(r.stray for r in state.rungs):
+            return True
+        if any(seen.at < d <= now for d in deadlines(state, self.machine)):
+            return True
+        return "position" in tracks or "stop" in tracks or state.own_open(self.machine.params.side) != 0
 
     def _count(self, candle: Candle, state: LadderState) -> None:
         s = self.summary
@@ -229,6 +251,15 @@ class Replay:
         s.first_ts = candle.ts if s.first_ts is None else s.first_ts
         s.last_ts = candle.ts
         s.cycles = state.cycles_completed
+
+
+@dataclass
+class _Seen:
+    """What the last tick left: whether it journaled, and the simulator's change count after it."""
+
+    journaled: bool = True
+    changes: int = -1
+    at: int = -1  # exchange ms
 
 
 def _chained(first: Candle, rest: Iterable[Candle]) -> Iterable[Candle]:
