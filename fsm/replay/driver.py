@@ -30,7 +30,7 @@ from fsm.engine.machine import LoadedMachine
 from fsm.engine.observe import DEADLINE_MARGIN_MS
 from fsm.engine.state import LadderState
 from fsm.engine.tick import TickResult, open_machine_state, run_tick
-from fsm.engine.view import ExchangeView
+from fsm.engine.view import ExchangeView, TimeSync
 from fsm.errors import EngineError, ExitStatus
 from fsm.replay.path import NEARER, bar_path
 
@@ -170,6 +170,7 @@ class Replay:
             sleep=sim.advance,  # a wait for the rate limit passes on the simulator's clock
         )
         instruments: dict[str, Any] = {}
+        time_sync = TimeSync(clock=seconds, exact=True)  # the client's clock is the simulator's
         with open_machine_state(self.machine, durable=False) as (store, state):
             store.commit(
                 REPLAY_KIND, {**self.record, "model": self.model.to_dict()}, state.to_dict(), first.ts
@@ -178,7 +179,7 @@ class Replay:
             seen = _Seen()
 
             def tick() -> None:
-                view = ExchangeView(client, instruments=instruments)
+                view = ExchangeView(client, instruments=instruments, time_sync=time_sync)
                 result = run_tick(self.machine, store, state, view, trader=client)
                 self.summary.take(result)
                 seen.journaled, seen.changes, seen.at = bool(result.records), sim.changes, sim.now_ms()
