@@ -62,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         totals.update({"faults": report.faults, **report.counts()})
         totals["verify_log_failed"] += report.verify_log != "ok"
         failed = failed or not report.ok
-    fields = ("cycles", "ticks", "kills", "faults", "duplicates", "lost_fills", "invented_terminals", "stuck")
+    fields = (
+        "cycles", "ticks", "kills", "faults", "duplicates", "lost_fills", "invented_terminals", "stuck",
+        "unprotected_ticks",
+    )  # fmt: skip
     line = " ".join(f"{k}={totals[k]}" for k in fields)
     print(f"chaos total: seeds={len(seeds)} {line} verify_log_failed={totals['verify_log_failed']}")
     return 1 if failed else 0

@@ -56,6 +56,7 @@ class Account:
 
     sim: Simulator
     client: OkxClient
+    paths: list[Path]  # each machine's YAML
     machines: list[LoadedMachine]
     stores: list[StateStore]
     states: list[LadderState]
@@ -69,7 +70,8 @@ def account_with_entries_open(count: int) -> Iterator[Account]:
     folder = Path(tempfile.mkdtemp(prefix="okx-fsm-bench-"))
     with Simulator(seed=7, clock="manual", start_px="3000", rate_limits=False) as sim:
         client = OkxClient(sim.api_key, sim.secret_key, sim.passphrase, base_url=sim.base_url, armed=True)
-        machines = [load_machine(str(p), state_dir=folder / "state") for p in write_machines(folder, count)]
+        paths = write_machines(folder, count)
+        machines = [load_machine(str(p), state_dir=folder / "state") for p in paths]
         sim.set_price(Decimal(sim.state()["px"]) + 10)
         sim.advance(900)
         stores, states = [], []
@@ -83,7 +85,7 @@ def account_with_entries_open(count: int) -> Iterator[Account]:
             stores.append(store)
             states.append(state)
         try:
-            yield Account(sim, client, machines, stores, states)
+            yield Account(sim, client, paths, machines, stores, states)
         finally:
             for store in stores:
                 store.close()
@@ -106,17 +108,24 @@ def requests_per_quiet_tick(count: int, rounds: int = 20) -> float:
         return sum(made.values()) / rounds
 
 
+def hold_under_a_stop(account: Account) -> None:
+    """Fill every rung of the account's first machine and tick it to filled, its stop placed; then the
+    market above the rungs and exchange time past the retry interval, so the working stop is quiet."""
+    machine, store, state = account.machines[0], account.stores[0], account.states[0]
+    account.sim.set_price(min(r.px for r in state.rungs) - 3)
+    account.sim.advance(5)
+    run_tick(machine, store, state, ExchangeView(account.client), trader=account.client)
+    assert state.state == "filled" and state.stop is not None, state.state
+    account.sim.set_price(max(r.px for r in state.rungs) + 20)
+    account.sim.advance(machine.params.cancel_retry_seconds + 5)  # the stop was last asked a while ago
+
+
 def requests_per_quiet_holding_tick(rounds: int = 20) -> float:
     """OKX requests a quiet round makes while one machine holds its position under a working stop (a
     round that is not a full reconcile): the stop costs nothing until something moves."""
     with account_with_entries_open(1) as account:
+        hold_under_a_stop(account)
         machine, store, state = account.machines[0], account.stores[0], account.states[0]
-        account.sim.set_price(min(r.px for r in state.rungs) - 3)
-        account.sim.advance(5)
-        run_tick(machine, store, state, ExchangeView(account.client), trader=account.client)
-        assert state.state == "filled" and state.stop is not None, state.state
-        account.sim.set_price(max(r.px for r in state.rungs) + 20)
-        account.sim.advance(machine.params.cancel_retry_seconds + 5)  # the stop was last asked a while ago
         sync, instruments = TimeSync(), {}  # type: ignore[var-annotated]
         warm = ExchangeView(account.client, instruments=instruments, time_sync=sync, full=True)
         run_tick(machine, store, state, warm, trader=account.client)

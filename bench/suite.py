@@ -2,12 +2,13 @@
 
     .venv/bin/python -m bench.suite [--quick]
 
-Prints requests per quiet tick at 1, 10 and 50 machines (and what per-order polling would make),
+Prints requests per quiet tick at 1, 10 and 50 machines (and what per-order polling would make), REST
+requests in a quiet minute with `run --push` (entries open; holding under a working stop),
 engine CPU per machine-tick with and without a transition, journal fsyncs per tick, store-open time
-at 100, 10 k and 100 k records, verify-log speed against a read+parse+sha256 floor, bytes per record
-(against the first journal format), a synthetic year of candles written and read back, and `--help` /
-`status` cold against `python -c pass`, and replay's bars per second, engine share and memory
-growth (bench.replay).
+at 100, 10 k and 100 k records, verify-log speed against a read+parse+sha256 floor, the finished
+cycles read by report, status and watch, bytes per record (against the first journal format), a
+synthetic year of candles written and read back, and `--help` / `status` cold against `python -c pass`,
+and replay's bars per second, engine share and memory growth (bench.replay).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import candles, engine, persistence, push, replay
+from bench import candles, engine, persistence, push, replay, report
 
 REPO = Path(__file__).resolve().parents[1]
 V1_JOURNAL = REPO / "tests" / "fsm" / "fixtures" / "journal_v1" / "eth_robust_twap_15m_live.jsonl"
@@ -99,6 +100,13 @@ def main() -> None:
         f"{floor:,.0f} records/s: {slower:.2f}x the floor's time (target <= 1.5: {verdict(slower <= 1.5)})"
     )
 
+    verified, scanned, again, cycles = report.cycles_read_seconds(journal)
+    say(
+        f"finished cycles in {biggest} records ({cycles} cycles): report (verified) {verified:.2f} s; "
+        f"status (a scan for intent and archive lines) {scanned:.2f} s; a watch refresh with nothing "
+        f"appended {again * 1000:.2f} ms"
+    )
+
     now, before = persistence.bytes_per_record(demo_journal), persistence.bytes_per_record(V1_JOURNAL)
     say(f"bytes per record (the demo's journal): {now:.0f}; first format {before:.0f} ({before / now:.1f}x)")
 
@@ -110,6 +118,16 @@ def main() -> None:
     say(
         f"fill to journal with push: median {latency * 1000:.0f} ms over {fills} fills; polling every 30 s: "
         "15 s on average (a fill waits for the next tick)"
+    )
+    quiet_s = 10.0 if args.quick else 61.0
+    held, rounds = push.quiet_minute_under_a_stop(quiet_s=quiet_s)
+    about_algos = sum(held[k] for k in push.ALGO_REQUESTS)
+    say(
+        f"run --push, holding under a working stop (orders and orders-algo open): {sum(held.values())} REST "
+        f"request(s) in a quiet {'10 s' if args.quick else 'minute'} over {rounds} round(s), {about_algos} "
+        f"about the stop (target: only the periodic reconcile's, at most 1 a minute: "
+        f"{verdict(about_algos <= max(1, round(quiet_s / 60)))}); "
+        + ", ".join(f"{k.split('/api/v5/')[-1]} {n}" for k, n in sorted(held.items()) if n)
     )
 
     written, read_rate, peak = candles.year_file(work)

@@ -11,8 +11,10 @@ from typing import Any
 
 from bench.chaos_lib.records import PENDING_OKX_STATES, TERMINAL_RUNG_STATES, Journal, VenueLedger
 from bench.chaos_lib.sim import HAND_PREFIX, PREFIX, SYMBOL
+from fsm.engine.observe import DEADLINE_MARGIN_MS
 
 _ENDED = frozenset({"filled", "canceled", "mmp_canceled"})
+NAMES = ("duplicates", "overlapping", "lost_fills", "invented_terminals", "stuck", "unprotected")
 _LEVEL = re.compile(r"r(\d+)a(\d+)$")
 
 
@@ -20,11 +22,12 @@ _LEVEL = re.compile(r"r(\d+)a(\d+)$")
 class Violations:
     """Each invariant's violations, keyed so one fact is counted once, with its evidence."""
 
-    duplicates: dict[str, str] = field(default_factory=dict)  # clOrdId on two or more venue orders
+    duplicates: dict[str, str] = field(default_factory=dict)  # clOrdId (algoClOrdId) on two venue orders
     overlapping: dict[str, str] = field(default_factory=dict)  # ...of which two were pending at once
     lost_fills: dict[str, str] = field(default_factory=dict)  # tradeId -> evidence
     invented_terminals: dict[str, str] = field(default_factory=dict)  # clOrdId -> evidence
     stuck: dict[str, str] = field(default_factory=dict)  # what -> evidence
+    unprotected: dict[str, str] = field(default_factory=dict)  # the tick after which -> evidence
 
     def counts(self) -> dict[str, int]:
         return {
@@ -32,11 +35,12 @@ class Violations:
             "lost_fills": len(self.lost_fills),
             "invented_terminals": len(self.invented_terminals),
             "stuck": len(self.stuck),
+            "unprotected_ticks": len(self.unprotected),
         }
 
     def details(self) -> list[str]:
         lines: list[str] = []
-        for name in ("duplicates", "overlapping", "lost_fills", "invented_terminals", "stuck"):
+        for name in NAMES:
             found: dict[str, str] = getattr(self, name)
             lines.extend(f"{name}: {key}: {why}" for key, why in found.items())
         return lines
@@ -66,7 +70,12 @@ def check_rungs(rungs: list[dict[str, Any]], ledger: VenueLedger, where: str, fo
 
 
 def check_duplicates(ledger: VenueLedger, v: Violations) -> None:
-    """A clOrdId on two venue orders at all; and separately, two whose lifetimes overlapped."""
+    """A clOrdId on two venue orders at all; and separately, two whose lifetimes overlapped. An
+    algoClOrdId on two algo orders (stops) at all."""
+    for cl, algos in ledger.algos_by_client_id().items():
+        if len(algos) > 1:
+            shown = ", ".join(f"{a['algoId']}={a['state']}@{a['cTime']}" for a in algos)
+            v.duplicates[cl] = f"{len(algos)} stops: {shown}"
     for cl, orders in ledger.orders_by_client_order_id().items():
         if not cl.startswith(PREFIX) or len(orders) < 2:
             continue
@@ -145,10 +154,37 @@ def check_stuck(snapshot: dict[str, Any] | None, ledger: VenueLedger, v: Violati
     for algo_cl in ledger.live_algos():
         v.stuck[algo_cl] = f"machine {state}, but OKX shows its stop {algo_cl} live"
     held, hands = venue_long(ledger.last), hand_net(ledger)
-    own = held - hands
+    own = own_size(ledger)
     if own != 0:
         why = "the machine closed contracts it does not own" if own < 0 else "left open"
         v.stuck["position"] = f"machine {state}, OKX long {held} - hand trades {hands} = {own} ({why})"
+
+
+def own_size(ledger: VenueLedger) -> Decimal:
+    """The machine's own size on the venue: the long position less what the hand trades hold."""
+    return venue_long(ledger.last) - hand_net(ledger)
+
+
+def check_protected(snapshot: dict[str, Any] | None, ledger: VenueLedger, where: str, v: Violations) -> None:
+    """After a clean tick: the machine's own size on the venue has a live stop of ours at least that size,
+    unless the machine's exit is on its way (sent, and its expTime not yet passed on the venue's clock:
+    OKX may still apply it, and the stop is cancelled before the exit is sent, never both at once)."""
+    own = own_size(ledger)
+    if own <= 0:
+        return
+    sizes = [Decimal(a["sz"]) for a in ledger.live_stops() if a.get("sz")]
+    if any(sz >= own for sz in sizes):
+        return
+    close = (snapshot or {}).get("close_request") or {}
+    exp, sent = close.get("exp_time_ms"), close.get("sent_ts")
+    if sent is not None and exp is not None and int(ledger.last["clock_ms"]) <= int(exp) + DEADLINE_MARGIN_MS:
+        return
+    state = (snapshot or {}).get("state")
+    stops = [str(s.get("state")) for s in (snapshot or {}).get("stops", [])]
+    v.unprotected[where] = (
+        f"own {own} on OKX, live stops of ours {[format(sz, 'f') for sz in sizes] or 'none'} "
+        f"(machine {state}, its stops {stops}, exit {close.get('clOrdId')} {close.get('outcome')})"
+    )
 
 
 def judge(snapshot: dict[str, Any] | None, ledger: VenueLedger, journal: Journal, v: Violations) -> None:

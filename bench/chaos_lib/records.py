@@ -82,11 +82,12 @@ def _ours(client_order_id: str) -> bool:
 class VenueLedger:
     """Every order and fill the simulator ever showed in `/sim/state`, kept past its retention windows.
 
-    Orders by ordId (the latest view wins), fills by tradeId; and the clOrdIds seen on two pending
-    orders in one snapshot.
+    Orders by ordId and algo orders by algoId (the latest view wins), fills by tradeId; and the clOrdIds
+    seen on two pending orders in one snapshot.
     """
 
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    algos: dict[str, dict[str, Any]] = field(default_factory=dict)  # by algoId, the latest view
     fills: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending_twice: set[str] = field(default_factory=set)
     last: dict[str, Any] = field(default_factory=dict)
@@ -100,6 +101,8 @@ class VenueLedger:
             if cl and order.get("state") in PENDING_OKX_STATES:
                 pending[cl] = pending.get(cl, 0) + 1
         self.pending_twice |= {cl for cl, n in pending.items() if n > 1 and _ours(cl)}
+        for algo in state.get("algos", []):
+            self.algos[str(algo["algoId"])] = algo
         for fill in state.get("fills", []):
             self.fills[str(fill["tradeId"])] = fill
 
@@ -131,8 +134,21 @@ class VenueLedger:
 
     def live_algos(self) -> list[str]:
         """algoClOrdIds of our algo orders (stops) live in the latest snapshot."""
+        return [str(a["algoClOrdId"]) for a in self.live_stops()]
+
+    def live_stops(self) -> list[dict[str, Any]]:
+        """Our algo orders (stops) live in the latest snapshot."""
         return [
-            str(a["algoClOrdId"])
+            a
             for a in self.last.get("algos", [])
             if a.get("state") == "live" and _ours(str(a.get("algoClOrdId") or ""))
         ]
+
+    def algos_by_client_id(self) -> dict[str, list[dict[str, Any]]]:
+        """Every algo order of ours the venue ever showed, by algoClOrdId."""
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for algo in self.algos.values():
+            cl = str(algo.get("algoClOrdId") or "")
+            if _ours(cl):
+                grouped.setdefault(cl, []).append(algo)
+        return grouped

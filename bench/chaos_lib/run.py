@@ -18,8 +18,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from bench.chaos_lib.judge import Violations, check_rungs, judge
+from bench.chaos_lib.judge import NAMES, Violations, check_protected, check_rungs, judge
 from bench.chaos_lib.records import Journal, VenueLedger, read_snapshot
 from bench.chaos_lib.script import MarketScript
 from bench.chaos_lib.sim import REPO, SimProcess, okx_fsm_command
@@ -71,6 +72,12 @@ class ChaosReport:
     hand_trades: int = 0
     user_cancels: int = 0
     hour_jumps: int = 0
+    stop_cancels: int = 0
+    stop_runs: int = 0
+    stops_fired: int = 0  # our stops the venue shows effective (fired) at the end of each segment
+    protection_judged: int = 0  # clean ticks after which the stop invariant was judged
+    faulted_clean: int = 0  # ticks that exited 0 but a POST of theirs met a fault: not judged for protection
+    unprotected_after_fault: int = 0  # ...of which the venue showed own size without a stop (information)
     torn_lines: int = 0
 
     def counts(self) -> dict[str, int]:
@@ -92,8 +99,17 @@ class ChaosReport:
             f"[overlapping={len(self.violations.overlapping)} kills_after_io={self.kills_after_io} "
             f"kills_after_post={self.kills_after_post} segments={self.segments} "
             f"hand_trades={self.hand_trades} user_cancels={self.user_cancels} "
-            f"hour_jumps={self.hour_jumps}{stopped}] ({self.seconds:.1f} s)"
+            f"hour_jumps={self.hour_jumps} stop_cancels={self.stop_cancels} stop_runs={self.stop_runs} "
+            f"stops_fired={self.stops_fired} protection_judged={self.protection_judged} "
+            f"faulted_clean={self.faulted_clean} unprotected_after_fault={self.unprotected_after_fault}"
+            f"{stopped}] ({self.seconds:.1f} s)"
         )
+
+
+def _write_faults(stats: dict[str, Any]) -> int:
+    """Requests that sent something (POSTs) and met a fault that can change their outcome (added latency
+    cannot). A read that met one was answered after retries, or failed the tick."""
+    return sum(int(n) for endpoint, n in stats["faulted"].items() if endpoint.startswith("POST "))
 
 
 def _startup_s(sim: SimProcess) -> float:
@@ -157,13 +173,14 @@ class _Segment:
         roll, frac = self.kill_rng.random(), self.kill_rng.random()
         if chaos and roll < self.c.kill:
             delay = self.startup_s + 0.003 + frac * (self.c.kill_window_s - 0.003)
-        before_io = self.sim.stats()["requests"] if delay is not None else {}
+        stats_before = self.sim.stats()
         outcome = run_cli(tick_args(self.dir), self.sim.env, kill_after_s=delay)
+        stats_after = self.sim.stats()
         r.ticks += 1
         if outcome.killed:
             r.kills += 1
-            after_io = self.sim.stats()["requests"]
-            grew = {k for k, n in after_io.items() if n != before_io.get(k, 0)}
+            asked, asked_before = stats_after["requests"], stats_before["requests"]
+            grew = {k for k, n in asked.items() if n != asked_before.get(k, 0)}
             r.kills_after_io += bool(grew)
             r.kills_after_post += any(k.startswith("POST ") for k in grew)
         else:
@@ -171,6 +188,7 @@ class _Segment:
             if outcome.code != 0:
                 r.stderr_samples.setdefault(outcome.code, outcome.stderr_tail)
         self.last_clean = not outcome.killed and outcome.code == 0
+        faulted = _write_faults(stats_after) != _write_faults(stats_before)
         self.ledger.observe(self.sim.state())
         before = self.last_state
         snapshot = read_snapshot(self.dir)
@@ -179,6 +197,14 @@ class _Segment:
             self.cycles = int(snapshot.get("cycles_completed", 0))
             where = f"{self.tag} after tick {self.step_no} ({self.last_state})"
             check_rungs(list(snapshot.get("rungs", [])), self.ledger, where, self.found.invented_terminals)
+        if self.last_clean and faulted:
+            r.faulted_clean += 1
+            after_fault = Violations()
+            check_protected(snapshot, self.ledger, "", after_fault)
+            r.unprotected_after_fault += len(after_fault.unprotected)
+        elif self.last_clean:
+            r.protection_judged += 1
+            check_protected(snapshot, self.ledger, f"{self.tag} after tick {self.step_no}", self.found)
         if self.c.trace:
             code = "kill" if outcome.killed else str(outcome.code)
             rungs = [str(x.get("state")) for x in (snapshot or {}).get("rungs", [])]
@@ -234,8 +260,11 @@ class _Segment:
         r.hand_trades += s.hand_trades
         r.user_cancels += s.user_cancels
         r.hour_jumps += s.hour_jumps
+        r.stop_cancels += s.stop_cancels
+        r.stop_runs += s.stop_runs
+        r.stops_fired += sum(1 for a in self.ledger.algos.values() if a.get("state") == "effective")
         r.cycles += self.cycles
-        for name in ("duplicates", "overlapping", "lost_fills", "invented_terminals", "stuck"):
+        for name in NAMES:
             mine: dict[str, str] = getattr(self.found, name)
             getattr(r.violations, name).update({f"{self.tag}:{k}": why for k, why in mine.items()})
 

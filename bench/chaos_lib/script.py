@@ -15,12 +15,16 @@ from the state file (the engine's plan is used only to steer the market, never t
                     the app, then rung 1 + 40). Afterwards: before the expiry, jump past it (60 %) or
                     advance 60-600 s; past it, advance 3-40 s (cancel retries, async cancels).
   cancelling        advance 3-45 s.
-  filled            before the exit is due, jump past it (70 %) or advance 300-1800 s; then 2-40 s.
+  filled            in a cycle chosen to be stopped (STOP_P, seeded), once OKX shows its stop live: move
+                    the price the stop watches through its trigger (half the time the mark price alone,
+                    the last price untouched: a stop on mark must fire on mark), advance 1 s. Otherwise,
+                    before the exit is due, jump past it (70 %) or advance 300-1800 s; then 2-40 s.
   closed            advance 1 s.
 
 Besides, on each step (seeded): a hand trade (market buy 0.01-0.05 long, clOrdId `hand<n>`), a
-cancel in the app of one resting rung, or a jump of 2-5 hours (past the 2 h retention of canceled
-orders) instead of the state's move.
+cancel in the app of one resting rung, a cancel in the app of our live stop, or a jump of 2-5 hours
+(past the 2 h retention of canceled orders) instead of the state's move. Each signal puts the mark
+price back on the last price.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ BAR_MS = 900_000
 TICK_SZ = Decimal("0.01")
 PLANS = ("fill_all", "fill_top", "expire", "cross", "hand_cancel")
 PLAN_WEIGHTS = (45, 20, 15, 10, 10)
+STOP_P = 0.4  # the share of cycles whose stop the market runs through once the entry phase is over
 
 
 def _px(value: Decimal) -> str:
@@ -56,10 +61,16 @@ class MarketScript:
     hand_trades: int = 0
     user_cancels: int = 0
     hour_jumps: int = 0
+    stop_cancels: int = 0  # our live stop cancelled in the app
+    stop_runs: int = 0  # the market run through our live stop's trigger
     admin_refused: int = 0
 
     def plan(self, cycle_no: int) -> str:
         return random.Random(f"{self.seed}:cycle:{cycle_no}").choices(PLANS, PLAN_WEIGHTS)[0]
+
+    def stopped(self, cycle_no: int) -> bool:
+        """Whether this cycle's stop is to be run through."""
+        return random.Random(f"{self.seed}:stop:{cycle_no}").random() < STOP_P
 
     def step(
         self,
@@ -96,6 +107,10 @@ class MarketScript:
             if resting and rng.random() < self.user_cancel_p:
                 self.user_cancels += 1
                 self._admin(sim.user_cancel, str(rng.choice(resting)["ordId"]))
+            stops = _live_stops(venue)
+            if stops and rng.random() < self.user_cancel_p:
+                self.stop_cancels += 1
+                self._admin(sim.user_cancel_algo, str(rng.choice(stops)["algoId"]))
             if rng.random() < self.hours_p:
                 self.hour_jumps += 1
                 self.signalled = False
@@ -119,6 +134,8 @@ class MarketScript:
             self._entries(sim, rng, ladder or {}, venue, now, cycle_no, settle)
         elif state == "cancelling":
             sim.advance(rng.randint(3, 45))
+        elif state == "filled" and self._run_stop(sim, rng, venue, cycle_no, settle):
+            return
         elif state == "filled":
             due = (ladder or {}).get("exit_due_ts")
             if due is not None and now < int(due):
@@ -131,12 +148,32 @@ class MarketScript:
         else:  # closed, or a state this script does not know
             sim.advance(1)
 
+    def _run_stop(
+        self, sim: SimProcess, rng: random.Random, venue: dict[str, Any], cycle_no: int, settle: bool
+    ) -> bool:
+        """In a cycle chosen to be stopped, once: move the price our live stop watches through its trigger."""
+        key = f"stop:{cycle_no}"
+        stops = _live_stops(venue)
+        if settle or key in self.applied or not stops or not self.stopped(cycle_no):
+            return False
+        self.applied.add(key)
+        self.stop_runs += 1
+        stop = stops[0]
+        through = _px(Decimal(stop["slTriggerPx"]) - 1)
+        if stop.get("slTriggerPxType") == "mark" and rng.random() < 0.5:
+            sim.set_price(mark=through)  # the mark alone: the last price never reaches the trigger
+        else:
+            sim.set_price(through)
+        sim.advance(1)
+        return True
+
     def _signal(self, sim: SimProcess, now: int, misses: int, cross: bool) -> None:
         to_boundary = BAR_MS - now % BAR_MS
         if to_boundary < 3000:
             to_boundary += BAR_MS
         px = Decimal(sim.advance((to_boundary - 2000) // 1000)["px"])
-        sim.set_price(_px(px + 10 + 10 * misses))
+        up = _px(px + 10 + 10 * misses)
+        sim.set_price(up, mark=up)  # the mark back on the last price (a stop run may have moved it apart)
         close = Decimal(sim.advance(3)["px"])
         if cross:
             sim.set_price(_px(close * Decimal("0.9955")))
@@ -191,3 +228,12 @@ class MarketScript:
             call(*args)
         except AdminError:
             self.admin_refused += 1
+
+
+def _live_stops(venue: dict[str, Any]) -> list[dict[str, Any]]:
+    """Our stops (algo orders with the machine's prefix) that the venue shows live."""
+    return [
+        a
+        for a in venue.get("algos", [])
+        if str(a.get("algoClOrdId") or "").startswith(PREFIX) and a.get("state") == "live"
+    ]

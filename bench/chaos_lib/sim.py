@@ -129,8 +129,11 @@ class SimProcess:
         doc: dict[str, Any] = self._call("GET", "/sim/stats")
         return doc
 
-    def set_price(self, px: str) -> dict[str, Any]:
-        doc: dict[str, Any] = self._call("POST", "/sim/price", {"px": px})
+    def set_price(self, px: str | None = None, *, mark: str | None = None) -> dict[str, Any]:
+        """Trade the last price to `px`; put the mark price at `mark` (it keeps that distance from the last
+        price as it moves: set it equal to the last price to close the gap again)."""
+        body = {k: v for k, v in (("px", px), ("mark", mark)) if v is not None}
+        doc: dict[str, Any] = self._call("POST", "/sim/price", body)
         return doc
 
     def advance(self, seconds: int) -> dict[str, Any]:
@@ -146,6 +149,9 @@ class SimProcess:
 
     def user_cancel(self, ord_id: str) -> Any:
         return self._call("POST", "/sim/user-cancel", {"ordId": ord_id})
+
+    def user_cancel_algo(self, algo_id: str) -> Any:
+        return self._call("POST", "/sim/user-cancel-algo", {"algoId": algo_id})
 
     def user_order(self, side: str, sz: str, client_order_id: str) -> Any:
         body = {"side": side, "sz": sz, "instId": SYMBOL, "ordType": "market", "posSide": "long"}

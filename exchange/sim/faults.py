@@ -180,6 +180,7 @@ class Faults:
         self._rng = random.Random(f"{self._seed}:faults")
         self.rules: list[FaultRule] = []
         self.fired: Counter[str] = Counter()
+        self.changed: Counter[str] = Counter()  # by endpoint: requests a fault other than latency hit
 
     def configure(self, spec: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> list[dict[str, Any]]:
         """Replace the rules (a list of rules, {"rules": [...]} or a profile); [] clears them."""
@@ -223,6 +224,8 @@ class Faults:
             if rule.count is not None:
                 rule.count -= 1
             self.fired[rule.kind] += 1
+            if rule.kind != LATENCY:
+                self.changed[endpoint] += 1
             if rule.kind == LATENCY and rule.clock == SIM:
                 held += rule.ms
             elif rule.kind == LATENCY:

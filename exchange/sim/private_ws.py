@@ -112,18 +112,22 @@ class PrivateChannel:
     # -- faults ----------------------------------------------------------------------------------
 
     def configure(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        """{"drop": true} cuts every connection now; {"delay_ms": n} holds each push back n ms;
-        {"lose": n} loses the next n order or algo changes. Returns the settings and counters."""
+        """{"drop": true} cuts every connection now ({"drop": "/ws/v5/business"} those of one path only);
+        {"delay_ms": n} holds each push back n ms; {"lose": n} loses the next n order or algo changes.
+        Returns the settings and counters."""
         unknown = set(spec) - {"drop", "delay_ms", "lose"}
         if unknown:
             raise ValueError(f"unknown ws fault fields: {sorted(unknown)}")
+        drop = spec.get("drop", False)
+        if not isinstance(drop, bool) and drop not in CHANNELS:
+            raise ValueError(f"drop must be true, false or one of {sorted(CHANNELS)}")
         for name in ("delay_ms", "lose"):
             value = spec.get(name, getattr(self, name))
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer")
             setattr(self, name, value)
-        if spec.get("drop"):
-            self._drop_all()
+        if drop:
+            self._drop(None if drop is True else str(drop))
         return self.settings()
 
     def settings(self) -> dict[str, Any]:
@@ -135,10 +139,10 @@ class PrivateChannel:
         self.delay_ms = self.lose = 0
         self.stats = dict.fromkeys(self.stats, 0)
 
-    def _drop_all(self) -> None:
-        """Shut the TCP connections without a close frame, as a broken network would."""
+    def _drop(self, path: str | None) -> None:
+        """Shut the TCP connections (of `path`, or all) without a close frame, as a broken network would."""
         with self._lock:
-            sessions = list(self._sessions)
+            sessions = [s for s in self._sessions if path in (None, s.path)]
         for session in sessions:
             with contextlib.suppress(OSError):
                 session.conn.socket.shutdown(socket.SHUT_RDWR)

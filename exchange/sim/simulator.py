@@ -242,8 +242,9 @@ class Simulator:
             return self._faults.configure(spec)
 
     def set_ws_faults(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        """Faults of the private WebSocket channel: {"drop": true} cuts every connection now,
-        {"delay_ms": n} holds each push back n ms, {"lose": n} loses the next n order changes.
+        """Faults of the private WebSocket channels: {"drop": true} cuts every connection now (a path,
+        "/ws/v5/private" or "/ws/v5/business": those of that path only), {"delay_ms": n} holds each push
+        back n ms, {"lose": n} loses the next n order or algo changes.
 
         Returns the settings with the channel's counters (pushed, positions_pushed, lost, pongs, drops,
         logins).
@@ -355,13 +356,15 @@ class Simulator:
 
     def stats(self) -> dict[str, Any]:
         """Since the last reset: requests under /api/v5 by "METHOD /path" (query left out), faults fired
-        by kind, late requests (queued = applied + refused past their expTime + waiting), and
+        by kind, the faults other than latency by the endpoint they hit, late requests (queued = applied
+        + refused past their expTime + waiting), and
         connections whose client hung up before it was answered."""
         with self._venue.lock:
             return {
                 "requests": dict(sorted(self._requests.items())),
                 "total": sum(self._requests.values()),
                 "faults": dict(sorted(self._faults.fired.items())),
+                "faulted": dict(sorted(self._faults.changed.items())),
                 "late": self._venue.deferred.counts(),
                 "hung_up": self._hung_up,
             }

@@ -17,6 +17,7 @@ from fsm.cli import (
     commands_candles,
     commands_read,
     commands_replay,
+    commands_report,
     commands_service,
     commands_spec,
     commands_trade,
@@ -59,6 +60,7 @@ for _module in (
     commands_trade,
     commands_candles,
     commands_replay,
+    commands_report,
 ):
     _module.register(app)
 

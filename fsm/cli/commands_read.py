@@ -27,6 +27,7 @@ from fsm.cli.options import (
 
 if TYPE_CHECKING:
     from exchange import OkxClient
+    from fsm.report.cycles import CycleScan
 
 SEED_MACHINE = "eth_robust_twap_15m"  # the seed's eth-robust-twap-* commands were this machine's
 
@@ -55,8 +56,11 @@ def status(
     common.emit(status_doc(machine, state_dir, client), print_status)
 
 
-def status_doc(machine: str, state_dir: Path, client: OkxClient | None) -> dict[str, Any]:
-    """The status document from local files (verified, never written); with a client, observed."""
+def status_doc(
+    machine: str, state_dir: Path, client: OkxClient | None, scans: dict[Path, CycleScan] | None = None
+) -> dict[str, Any]:
+    """The status document from local files (verified, never written); with a client, observed.
+    `scans` keeps each journal's finished cycles read so far, for the next refresh of a watch."""
     from fsm.cli.reports_status import observe_for_status, status_document
     from fsm.engine.machine import load_machine
     from fsm.engine.tick import typed_state
@@ -72,8 +76,20 @@ def status_doc(machine: str, state_dir: Path, client: OkxClient | None) -> dict[
         from fsm.engine.view import ExchangeView
 
         observation = observe_for_status(loaded, state, ExchangeView(client))
+    scan = None
+    if scans is not None:
+        from fsm.report.cycles import CycleScan
+
+        journal = loaded.state_path.with_suffix(".jsonl")
+        scan = scans.setdefault(journal, CycleScan(journal))
     return status_document(
-        loaded, state, cursor, observation, inspection=inspection, spec_changed_from=store.spec_changed_from
+        loaded,
+        state,
+        cursor,
+        observation,
+        inspection=inspection,
+        spec_changed_from=store.spec_changed_from,
+        scan=scan,
     )
 
 
@@ -102,9 +118,10 @@ def watch(
     screen_console = console()
     client = Common(state_dir, base_url, live).reader() if observe else None
     rounds = count if count is not None else (0 if fancy(screen_console) else 1)
+    scans: dict[Path, CycleScan] = {}  # each refresh reads only what the journals gained since the last
 
     def snapshot() -> Any:
-        return watch_view(screen_console, [status_doc(m, state_dir, client) for m in machines])
+        return watch_view(screen_console, [status_doc(m, state_dir, client, scans) for m in machines])
 
     if not fancy(screen_console):
         done = 0
@@ -214,12 +231,16 @@ def history(
     Common(state_dir, as_json=as_json).emit(doc, print_history)
 
 
+ACCOUNT = "account"  # verify-log's name for the account journal
+
+
 def verify_log(
     machine: MachineArg,
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
     as_json: JsonOpt = False,
 ) -> None:
     """Check the journal: gap-free seq, unbroken hash chain, no torn tail, and agreement with the state.
+    MACHINE `account` checks the account journal (the trading state; `halt`, `resume --account`).
 
     Read-only: no lock (a runner may be ticking), nothing written, nothing repaired.
     """
@@ -228,9 +249,16 @@ def verify_log(
     from fsm.errors import StateRefused
     from fsm.persist.store import StateStore
 
-    loaded = load_machine(machine, state_dir=state_dir)
-    journal = loaded.state_path.with_suffix(".jsonl")
-    inspection = StateStore(loaded.state_path, loaded.identity, allow_spec_change=True).inspect(full=True)
+    if machine == ACCOUNT:
+        from fsm.risk.ledger import ACCOUNT_IDENTITY, account_path
+
+        journal = account_path(state_dir).with_suffix(".jsonl")
+        store = StateStore(account_path(state_dir), ACCOUNT_IDENTITY)
+    else:
+        loaded = load_machine(machine, state_dir=state_dir)
+        journal = loaded.state_path.with_suffix(".jsonl")
+        store = StateStore(loaded.state_path, loaded.identity, allow_spec_change=True)
+    inspection = store.inspect(full=True)
     report = inspection.journal
     if report is None:
         raise StateRefused(

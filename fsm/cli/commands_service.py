@@ -26,7 +26,7 @@ from fsm.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from exchange import OkxOrder
+    from exchange import OkxAlgoOrder, OkxOrder
 
 DEAD_MAN_S = 60  # the runner's dead man's switch is on unless --dead-man 0
 ENV_PREFIX = "OKX_FSM_"  # `run` takes every option from the environment too (a service unit needs no file)
@@ -100,7 +100,8 @@ def run(
         bool,
         typer.Option(
             "--push",
-            help="listen to OKX's private orders channel: a push ticks its machine at once; REST reconciles",
+            help="listen to OKX's private orders channel (and orders-algo for stops): a push ticks its "
+            "machine at once; REST reconciles",
             envvar=f"{ENV_PREFIX}PUSH",
         ),
     ] = False,
@@ -151,11 +152,11 @@ def run(
     import signal
     from contextlib import ExitStack
 
-    from exchange.ws import ORDERS
+    from exchange.ws import ALGO_ORDERS, ORDERS
     from fsm.cli.render import fancy
     from fsm.service import runlog
     from fsm.service.notify import Notifier
-    from fsm.service.push import PushFeed
+    from fsm.service.push import PushFeed, algo_feed, order_feed
     from fsm.service.runner import RunFailed, Runner, RunOptions
 
     account = account_limits(limits)  # refused before anything starts
@@ -179,17 +180,26 @@ def run(
         dead_man_s=dead_man,
     )
 
-    timer = venue.client(armed=False)  # the feed's thread never shares the runner's HTTP session
+    def login_time() -> Callable[[], int]:
+        """Exchange time measured afresh for each (re)login of one stream (the login is refused 30 s off
+        it), by a client of its own: a feed's thread never shares another's HTTP session."""
+        timer = venue.client(armed=False)
 
-    def login_time() -> int:
-        """Exchange time measured afresh for each (re)login: the login is refused 30 s off it."""
-        timer.sync_time()
-        return timer.now_ms()
+        def measured() -> int:
+            timer.sync_time()
+            return timer.now_ms()
 
-    def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed:
-        return PushFeed(venue.private_stream(ws_url, client.now_ms, login_time, ORDERS), on_push=on_push)
+        return measured
 
-    runner = Runner(machines, state_dir, client, options, push=feed if push else None)
+    def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed[OkxOrder]:
+        return order_feed(venue.private_stream(ws_url, client.now_ms, login_time(), ORDERS), on_push)
+
+    def algos(on_push: Callable[[OkxAlgoOrder], None]) -> PushFeed[OkxAlgoOrder]:
+        return algo_feed(venue.private_stream(ws_url, client.now_ms, login_time(), ALGO_ORDERS), on_push)
+
+    runner = Runner(
+        machines, state_dir, client, options, push=feed if push else None, push_algos=algos if push else None
+    )
     run_log = logging.getLogger("okx_fsm.run")
 
     def first_stop(signum: int, frame: Any) -> None:

@@ -275,7 +275,7 @@ def _operator_flag(command: str, machine: str, common: Common) -> None:
 
 
 def _flag_command(name: str, doc: str) -> Callable[..., None]:
-    """pause or resume: one signature, carried out by `_operator_flag`."""
+    """pause (resume takes --account too): carried out by `_operator_flag`."""
 
     def command(
         machine: MachineArg,
@@ -289,13 +289,37 @@ def _flag_command(name: str, doc: str) -> Callable[..., None]:
     return command
 
 
-FLAG_COMMANDS = (
-    (
-        "pause",
-        "No new cycles start (working orders are left as they are); works while `run` holds the state.",
-    ),
-    ("resume", "Undo `pause` (and the pause a flatten leaves): new cycles may start again."),
-)
+PAUSE_DOC = "No new cycles start (working orders are left as they are); works while `run` holds the state."
+
+
+def resume(
+    machine: Annotated[
+        str | None, typer.Argument(help="machine name (machines/NAME.yaml) or path to a YAML file")
+    ] = None,
+    account: Annotated[
+        bool, typer.Option("--account", help="clear the account's halt or reduce (not a machine's pause)")
+    ] = False,
+    state_dir: StateDirOpt = DEFAULT_STATE_DIR,
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+) -> None:
+    """Undo `pause` (and the pause a flatten leaves): new cycles may start again. With --account (and
+    no MACHINE): clear the account's halted or reducing state, journaled in the account journal."""
+    if (machine is None) == (not account):
+        raise typer.BadParameter("give MACHINE (its pause) or --account (the account's halt), not both")
+    common = Common(state_dir, base_url, live)
+    if machine is not None:
+        _operator_flag("resume", machine, common)
+        return
+    from fsm.engine.halt import mark_account
+    from fsm.engine.view import ExchangeView
+
+    now = ExchangeView(common.reader()).now_ms()
+    if mark_account(state_dir, "resume", now) is None:
+        print("resume --account: queued for the running runner; it journals it on its next round")
+        return
+    print(f"resume --account: the account is active again (journaled in {state_dir / 'account.jsonl'})")
+
 
 RungOpt = Annotated[
     int | None, typer.Option("--rung", help="only this rung (its level); default every working rung", min=1)
@@ -380,6 +404,71 @@ SENDING_COMMANDS = (
 )
 
 
+# --- the kill switch ---------------------------------------------------------------------------
+
+
+def _halt_machines(names: list[str], state_dir: Path, limits: Path | None) -> list[LoadedMachine]:
+    """The machines named, else every ladder in ./machines and the shipped machines/ whose state file
+    is in `state_dir`."""
+    from fsm.engine.machine import REPO_MACHINES, load_machine
+    from fsm.errors import EngineError
+    from fsm.spec.model import SpecError
+
+    account = account_limits(limits)
+    if names:
+        return [load_machine(name, state_dir=state_dir, limits=account) for name in names]
+    found: dict[Path, LoadedMachine] = {}
+    for folder in (Path.cwd() / "machines", REPO_MACHINES):
+        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            try:
+                loaded = load_machine(str(path), state_dir=state_dir, limits=account)
+            except (SpecError, EngineError):
+                continue  # an order or stop machine, or a file that is no ladder
+            if loaded.state_path.exists():
+                found.setdefault(loaded.state_path, loaded)
+    return list(found.values())
+
+
+def halt(
+    machines: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="the machines to act on when no runner runs (default: every ladder in ./machines and "
+            "the shipped machines/ with a state file in --state-dir)"
+        ),
+    ] = None,
+    flatten: Annotated[
+        bool, typer.Option("--flatten", help="also exit every machine's own size (reduce-only market)")
+    ] = False,
+    wait: Annotated[
+        float, typer.Option("--wait", help="seconds to wait for OKX to agree before giving up", min=1)
+    ] = 60.0,
+    state_dir: StateDirOpt = DEFAULT_STATE_DIR,
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+    yes: YesOpt = False,
+    limits: LimitsOpt = None,
+) -> None:
+    """The kill switch: set the account HALTED at once (through a running runner's spool when one
+    runs), cancel every machine's working entries and with --flatten exit every machine's own size.
+    It sends only cancels and reduce-only exits, so it needs no --submit. One line per machine; exit 0
+    only when OKX shows no working entry (and with --flatten every own size flat)."""
+    from fsm.engine.halt import halt as kill
+    from fsm.errors import ExitStatus
+
+    loaded = _halt_machines(machines or [], state_dir, limits)
+    client = Common(state_dir, base_url, live).venue(submit=True, yes=yes).client(armed=True)
+    by_runner, found = kill(state_dir, loaded, client, flatten=flatten, ceiling_s=wait)
+    how = "queued for the running runner" if by_runner else f"journaled in {state_dir / 'account.jsonl'}"
+    print(
+        f"halt{' --flatten' * flatten}: the account is halted ({how}); `okx-fsm resume --account` clears it"
+    )
+    for standing in found:
+        print(standing.line())
+    if not all(s.done for s in found):
+        raise typer.Exit(int(ExitStatus.STATE_REFUSED))
+
+
 # --- one ad-hoc order --------------------------------------------------------------------------
 
 
@@ -447,9 +536,10 @@ def order(
 def register(app: typer.Typer) -> None:
     """Add the commands that may send to `app`, and the seed's name of `order` as a hidden alias."""
     add(app, tick)
-    for name, doc in FLAG_COMMANDS:
-        add(app, _flag_command(name, doc), name)
+    add(app, _flag_command("pause", PAUSE_DOC), "pause")
+    add(app, resume)
     for command in SENDING_COMMANDS:
         add(app, command)
+    add(app, halt)
     add(app, order)
     alias(app, "okx-order", order)

@@ -123,6 +123,8 @@ def watch_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
             notes.append("stray order on OKX")
         if doc["paused"]:
             notes.append("paused")
+        if doc["trading"]["state"] != "active":
+            notes.append(f"account {doc['trading']['state']}: {doc['trading']['set_by']}")
         if beat is not None and beat.get("push") and not beat["stale"]:  # a stale beat knows nothing of push
             notes.append("push " + ("on" if beat["push"].get("connected") else "DOWN"))
         rows.append(
@@ -137,6 +139,8 @@ def watch_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
                 "okx pos": "-" if pos is None else pos["pos"],
                 "stop": watch_stop(doc["protection"]),
                 "realized": cell(pnl["realized_pnl"]),
+                "today": doc["realized"]["today"],
+                "since first": doc["realized"]["total"],
                 "upl": cell(pnl["upl"]),
                 "expiry": countdown(clock["expiry_in_ms"]),
                 "exit due": countdown(clock["exit_due_in_ms"]),

@@ -81,6 +81,20 @@ def print_state(console: Console, doc: Mapping[str, Any]) -> None:
     cooldown_line(console, doc)
 
 
+def realized_line(console: Console, realized: Mapping[str, Any]) -> None:
+    """The finished cycles' realized PnL: today (UTC) and since the first cycle (okx-fsm report has more)."""
+    if not realized["cycles"]:
+        return
+    ccy = cell(realized["fee_ccy"])
+    console.print(
+        f"realized  today {cell(realized['day'])} {realized['today']} {ccy} ({realized['cycles_today']} "
+        f"cycle(s)); since {iso(realized['since_ts'])} {realized['total']} {ccy} ({realized['cycles']} "
+        "cycle(s)), fees included",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 def stop_text(stop: Mapping[str, Any]) -> str:
     """One stop: its algoClOrdId, state, trigger price(s) and type, size, and what OKX last showed."""
     tp = "" if stop["tpTriggerPx"] is None else f"  tp {stop['tpTriggerPx']}"
@@ -186,6 +200,19 @@ def push_text(push: Mapping[str, Any], stale: bool) -> str:
     return f"{state}, {when}, {push.get('pushes', 0)} push(es), {push.get('reconnects', 0)} reconnect(s)"
 
 
+def trading_line(console: Console, doc: Mapping[str, Any]) -> None:
+    """The account's trading state when it is not active: what set it, since when, what clears it."""
+    account = doc["trading"]
+    if account["state"] != "active":
+        since = "" if account["since"] is None else f" since {iso(account['since'])}"
+        console.print(
+            f"account   {account['state']}{since}: set by {account['set_by']}; "
+            f"clears: {account['clears']}; no new entries",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
 def risk_line(console: Console, doc: Mapping[str, Any]) -> None:
     """The hard limits' last refusal of this machine's entries: what was not sent, and why."""
     refusal = doc.get("last_risk_refusal")
@@ -257,6 +284,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
     """The status screen: state, signal, clock and countdowns, rungs, fills, position and PnL, next row."""
     headline(console, doc)
     console.print(f"market    {doc['symbol']} {doc['bar']}   state file {doc['state_file']}")
+    trading_line(console, doc)
     standing_lines(console, doc)
     recovery_line(console, doc.get("recovery"))
     operator_line(console, doc)
@@ -287,6 +315,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
             f"{cell(pnl['avg_exit'])}  open {pnl['own_open']}  realized {cell(pnl['realized_pnl'])} "
             f"{cell(pnl['fee_ccy'])} (from the journaled fills, fees included)"
         )
+    realized_line(console, doc["realized"])
     protection_line(console, doc["protection"])
     close_line(console, doc["close_request"])
     anomaly_lines(console, doc)

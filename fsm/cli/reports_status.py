@@ -25,6 +25,8 @@ from fsm.engine.tick import preview_tick
 from fsm.engine.view import ExchangeView
 from fsm.persist import spool
 from fsm.persist.store import Inspection
+from fsm.report.cycles import CycleScan
+from fsm.risk.ledger import read_book
 from fsm.spec.model import SpecError
 
 
@@ -234,6 +236,23 @@ def pnl_document(state: LadderState, entry_side: str, position: Position | None)
     }
 
 
+def realized_document(scan: CycleScan, now_ms: int | None) -> dict[str, Any]:
+    """Realized PnL (fees included) of the cycles that ended today (UTC, exchange time) and of every
+    cycle since the first the journal holds: the report's numbers, from the journaled fills."""
+    from fsm.report.stats import realized
+
+    r = realized(scan.cycles(), now_ms)
+    return {
+        "day": r.day,
+        "today": dec(r.today),
+        "cycles_today": r.cycles_today,
+        "total": dec(r.total),
+        "cycles": r.cycles,
+        "since_ts": r.since_ts,
+        "fee_ccy": r.fee_ccy,
+    }
+
+
 def next_rows_document(machine: LoadedMachine, state: LadderState, preview: Preview | None) -> dict[str, Any]:
     """The rows that may fire next; with a preview, each guard's value and the row that would fire."""
     if preview is not None:
@@ -280,9 +299,11 @@ def status_document(
     *,
     inspection: Inspection | None = None,
     spec_changed_from: str | None = None,
+    scan: CycleScan | None = None,
 ) -> dict[str, Any]:
     """`status`: the state document plus whether any state exists, a changed spec, recovery, clock,
-    countdowns, PnL and the next row."""
+    countdowns, PnL and the next row. `scan` reads the journal's finished cycles (watch keeps one
+    across refreshes)."""
     doc = state_document(machine.name, state, dict(cursor) if cursor is not None else None)
     doc["exists"] = inspection is not None and (
         inspection.state_file_cursor is not None or inspection.journal_end is not None
@@ -295,11 +316,13 @@ def status_document(
     doc["recovery"] = recovery_document(inspection)
     now: int | None
     source: str | None
+    journal = machine.state_path.with_suffix(".jsonl")
     if observation is not None:
         now, source = observation.now_ms, "exchange"
     else:
-        now = last_journal_ts(machine.state_path.with_suffix(".jsonl"))
+        now = last_journal_ts(journal)
         source = None if now is None else "last_tick"
+    doc["trading"] = read_book(machine.state_path.parent).trading.to_dict()  # the account's
     doc["symbol"] = machine.params.symbol
     doc["bar"] = machine.params.bar
     doc["state_file"] = str(machine.state_path)
@@ -310,6 +333,7 @@ def status_document(
         "exit_due_in_ms": None if now is None or state.exit_due_ts is None else state.exit_due_ts - now,
     }
     doc["pnl"] = pnl_document(state, machine.params.side, observation.position if observation else None)
+    doc["realized"] = realized_document(scan or CycleScan(journal), now)
     doc["protection"] = protection_document(machine, state, observation.last_px if observation else None)
     doc["next"] = next_rows_document(machine, state, observation.preview if observation else None)
     doc["account"] = observation.account if observation else None

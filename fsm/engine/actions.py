@@ -34,9 +34,11 @@ from fsm.engine.pnl import cycle_summary, exit_reason
 from fsm.engine.signals import bar_ms, newest_closed_bar_open
 from fsm.engine.stop_actions import cancel_stop, place_stop, resize_stop
 from fsm.errors import EngineError, ExitStatus
-from fsm.risk.gate import RISK_RECORD, RiskRefused
+from fsm.risk.gate import RISK_RECORD, Refusal, RiskRefused, TradingState
+from fsm.risk.trading import Trading
 from fsm.spec.model import Needs
 
+KEEP_ENTRIES = "keep"  # on_reducing: working entries rest while the account is REDUCING
 CLOSE_LEVEL = 0  # the clOrdId "rung" number of the cycle's exit order (entry rungs are 1..n)
 DUPLICATE_CL_ORD_ID = "51016"
 
@@ -149,6 +151,25 @@ def refuse_entries(env: ActionEnv) -> None:
         return  # journaled already (a crash lost the transition record): never twice
     s.last_risk_refusal = record
     env.commit(RISK_RECORD, record)
+
+
+def withdraw_entries(env: ActionEnv, trading: Trading) -> None:
+    """Cancel the working entry rungs when the account's trading state says so (HALTED always,
+    REDUCING unless the machine's on_reducing is `keep`): a `risk` record says why, then the cancel
+    goes out as the operator's does. Exits and stops are never touched."""
+    ctx, s = env.ctx, env.ctx.state
+    if trading.state is TradingState.ACTIVE:
+        return
+    if trading.state is TradingState.REDUCING and ctx.params.on_reducing == KEEP_ENTRIES:
+        return
+    working = [r for r in s.rungs if r.state in ctx.orders.cancellable]
+    if not working:
+        return
+    ids = ", ".join(r.clOrdId for r in working)
+    request = f"{ctx.ladder.name} working entries {ids}: cancelled (set by {trading.set_by})"
+    refusal = Refusal("trading state", TradingState.ACTIVE.value, trading.state.value, request)
+    env.commit(RISK_RECORD, {"cycle_id": s.cycle_id, **refusal.to_dict()})
+    cancel_rungs(env, working)
 
 
 def _apply_place_acks(env: ActionEnv, sent: list[Rung], acks: list[OkxOrderAck]) -> None:

@@ -161,12 +161,13 @@ def exiting(ctx: TickContext) -> bool:
 @guard("fills", "position", "stop")
 def stop_missing(ctx: TickContext) -> bool:
     """The machine owns size and no stop of its own works or is on its way: none placed this cycle yet,
-    rendered and never sent, ended (cancelled by hand, or for a replacement), fired with size left over,
-    or refused for a reason a new placement may not meet (once the retry interval has passed)."""
+    rendered and never sent, sent and not shown by OKX (sent again), ended (cancelled by hand, or for a
+    replacement), fired with size left over, or refused for a reason a new placement may not meet (once
+    the retry interval has passed)."""
     roles, stop = ctx.stops, ctx.state.stop
     if stops.target(ctx.params, ctx.state, ctx.view) is None:
         return False
-    if stop is None or stop.state in roles.unsent or stop.state in roles.ended:
+    if stop is None or stop.state in roles.unsent or stop.state in roles.unseen or stop.state in roles.ended:
         return True
     if stop.state in roles.fired:
         return stops.children_settled(ctx.state, stop)

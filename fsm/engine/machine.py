@@ -19,6 +19,8 @@ from fsm.engine.view import ExchangeView
 from fsm.errors import EngineError, ExitStatus
 from fsm.persist.store import Identity
 from fsm.risk.entries import RiskSetup
+from fsm.risk.gate import TradingState
+from fsm.risk.trading import ACTIVE, Trading
 from fsm.spec.ladder import LadderParams
 from fsm.spec.limits import Limits, LimitsFile, effective_limits
 from fsm.spec.loader import load_order_spec, load_spec
@@ -85,8 +87,16 @@ class LoadedMachine:
         return LadderState(state=self.spec.initial)
 
     def context(
-        self, state: LadderState, view: ExchangeView, *, armed: bool, adopt: bool = False
+        self,
+        state: LadderState,
+        view: ExchangeView,
+        *,
+        armed: bool,
+        adopt: bool = False,
+        trading: Trading = ACTIVE,
     ) -> TickContext:
+        """The tick's context; gated when limits are declared or the account is not ACTIVE."""
+        gated = self.limits is not None or trading.state is not TradingState.ACTIVE
         return TickContext(
             ladder=self.spec,
             orders=self.orders,
@@ -98,7 +108,7 @@ class LoadedMachine:
             view=view,
             armed=armed,
             adopt=adopt,
-            risk=None if self.limits is None else RiskSetup(self.limits, self.state_path),
+            risk=RiskSetup(self.limits or Limits(), self.state_path, trading) if gated else None,
         )
 
 

@@ -81,9 +81,7 @@ def apply_order_observation(
         label = f"{trigger} in {record.state}"
         if record.last_anomaly != label:
             record.last_anomaly = label
-            commit(
-                "anomaly", {**record.identity, "observation": trigger, "state": record.state, **evidence}
-            )
+            commit("anomaly", {**record.identity, "observation": trigger, "state": record.state, **evidence})
         return
     if verdict == "transition":
         before = record.state

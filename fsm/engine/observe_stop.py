@@ -6,15 +6,19 @@ then order-algo), what OKX shows becomes one observation, and the stop machine (
 classifies it: a declared transition, an ignorable repeat, or an anomaly journaled and shown.
 
 - identity: an algo is ours only when its algoClOrdId is the stop's;
-- "does not exist" is believed for a stop in flight only NOT_FOUND_GRACE_MS (plus the margin) after its
-  send: algo places carry no expTime on OKX, so a fixed grace stands in for the deadline; a stop that
-  lands later than that is found working while its state holds it ended, a stray, and cancelled;
+- "does not exist" for a stop in flight: within NOT_FOUND_GRACE_MS (plus the margin) after its send it is
+  `not_found_yet` (the place may still apply), past it `not_found` (algo places carry no expTime on OKX,
+  so a fixed grace stands in for the deadline); the stop machine says what each means (mostly: send the
+  same algoClOrdId again at once); a stop that lands after its placement was given up is found working
+  while its state holds it ended, a stray, and cancelled;
 - a stop OKX shows canceled while it was working (not after our cancel) was cancelled by hand: an
   anomaly is journaled, and the ladder places it again;
 - a stop that fired names its child orders (ordIdList): each is followed by ordId until it ends, and
   observe_fills journals their fills (which carry no algoId) as the cycle's exit;
-- a quiet tick (not a full reconcile, the stop working and the position unmoved) asks nothing of the
-  algos: they come with the same reconcile budget as everything else.
+- a quiet tick (not a full reconcile, the stop working, the position unmoved, no push showing it ended)
+  asks nothing of the algos: they come with the same reconcile budget as everything else. With push
+  (`run --push`), a pushed end of the stop (canceled by hand, fired, failed) makes the next tick observe
+  it here, through the same path, taking the ended record from the push (`"source": "push"`).
 """
 
 from __future__ import annotations
@@ -32,9 +36,9 @@ from fsm.engine.stops import acting
 
 # The stop machine's triggers for what OKX shows; the engine fires these and nothing else.
 STOP_TRIGGERS = (
-    "submit", "ack_accepted", "ack_rejected", "ack_ambiguous", "ack_duplicate", "seen_live",
-    "seen_effective", "seen_canceled", "seen_order_failed", "not_found", "vanished", "cancel_sent",
-    "cancel_rejected", "cancel_ambiguous",
+    "submit", "resend", "ack_accepted", "ack_rejected", "ack_ambiguous", "ack_duplicate", "seen_live",
+    "seen_effective", "seen_canceled", "seen_order_failed", "not_found", "not_found_yet", "vanished",
+    "cancel_sent", "cancel_rejected", "cancel_ambiguous",
 )  # fmt: skip
 # OKX's algo states beyond live, effective, canceled and order_failed (each `seen_<state>`), as the
 # stop machine takes them: a paused stop still works, a partial trigger or failure counts as one.
@@ -71,12 +75,16 @@ def observe_stops(ctx: TickContext, commit: Commit) -> None:
 
 def _quiet(ctx: TickContext) -> bool:
     """Nothing can have moved the stops since the last tick, so a tick that is not a full reconcile
-    asks OKX nothing about them: the current stop works, was last asked a retry interval ago, no other
-    stop of ours may act, no fill is owed, and OKX's position on our side is as last seen (a stop that
-    fired moved it). A hand cancel is noticed at the next full reconcile."""
+    asks OKX nothing about them: the current stop works, was last asked a retry interval ago, no push
+    shows it ended, no other stop of ours may act, no fill is owed, and OKX's position on our side is as
+    last seen (a stop that fired moved it). Without push, a hand cancel is noticed at the next full
+    reconcile; with push, at the tick its push wakes."""
     s, roles, view = ctx.state, ctx.stops, ctx.view
     stop = s.stop
     if view.full or ctx.fills_due or stop is None or stop.state not in roles.working:
+        return False
+    pushed = view.pushed_algo(stop.algoClOrdId)
+    if pushed is not None and not pushed.pending:
         return False
     if any(other is not stop and acting(s, roles, other) for other in s.stops):
         return False
@@ -103,10 +111,13 @@ def _observe_algo(ctx: TickContext, stop: StopOrder, algo: OkxAlgoOrder | None, 
     if trigger == "not_found":
         if stop.state in roles.in_flight:
             if not deadline_passed(ctx.view.now_ms(), stop.submit_ts, None):
-                return  # the place may still apply: not yet known, not "never placed"
+                trigger = "not_found_yet"  # the place may still apply: not "never placed"
         elif stop.okx.algoId is not None:  # it existed: ended, and OKX no longer finds it
             trigger = "vanished"
     evidence: dict[str, Any] = {"evidence": None if algo is None else dict(algo.raw)}
+    source = ctx.view.source_of(algo)
+    if source != "rest":  # evidence without a source came from REST
+        evidence["source"] = source
     changed = algo is not None and _mirror_algo(stop, algo)
     before = stop.state
     if trigger == "seen_canceled" and before in roles.cancellable:

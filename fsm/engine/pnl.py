@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -48,19 +49,25 @@ def _average(fills: list[Fill]) -> tuple[Decimal, Decimal | None]:
 
 def cycle_summary(state: LadderState, entry_side: str) -> CycleSummary:
     """The cycle's entries, exits, fees and realized PnL (the exited part, in the settle currency)."""
-    entries = [f for f in state.fills if f.side == entry_side]
-    exits = [f for f in state.fills if f.side != entry_side]
+    return fills_summary(state.fills, state.ct_val, entry_side)
+
+
+def fills_summary(fills: Sequence[Fill], ct_val: Decimal | None, entry_side: str) -> CycleSummary:
+    """What `fills` (one cycle's own) entered, exited, paid and made; realized is None without ct_val.
+    The report reads archived cycles through this, so a live cycle and a journaled one add up alike."""
+    entries = [f for f in fills if f.side == entry_side]
+    exits = [f for f in fills if f.side != entry_side]
     bought, avg_entry = _average(entries)
     sold, avg_exit = _average(exits)
-    fees = sum((f.fee for f in state.fills), ZERO)
+    fees = sum((f.fee for f in fills), ZERO)
     realized: Decimal | None = None
-    if state.ct_val is not None:
+    if ct_val is not None:
         direction = 1 if entry_side == "buy" else -1
         gross = ZERO
         if avg_entry is not None and avg_exit is not None:
-            gross = (avg_exit - avg_entry) * sold * state.ct_val * direction
+            gross = (avg_exit - avg_entry) * sold * ct_val * direction
         realized = gross + fees
-    fee_ccy = next((f.feeCcy for f in state.fills), None)
+    fee_ccy = next((f.feeCcy for f in fills), None)
     return CycleSummary(bought, sold, avg_entry, avg_exit, fees, fee_ccy, realized)
 
 
@@ -91,3 +98,23 @@ def exit_reason(state: LadderState, entry_side: str) -> str | None:
     if entered > exited:
         closed["hand"] = closed.get("hand", ZERO) + entered - exited
     return max(closed, key=lambda reason: closed[reason])
+
+
+def realized_by_fill(fills: list[Fill], entry_side: str, ct_val: Decimal) -> list[tuple[int, Decimal]]:
+    """(fillTime, realized PnL) per fill of one cycle, in exchange-time order: an exit fill realizes
+    its size against the average entry so far (net of its fee), an entry fill only its fee; the sum is
+    `cycle_summary`'s realized_pnl once the cycle is exited whole."""
+    direction = 1 if entry_side == "buy" else -1
+    held, cost = ZERO, ZERO  # contracts held and what they cost (size x price)
+    out: list[tuple[int, Decimal]] = []
+    for f in sorted(fills, key=lambda f: (f.fillTime, int(f.billId) if f.billId.isdigit() else 0)):
+        gain = ZERO
+        if f.side == entry_side:
+            held, cost = held + f.fillSz, cost + f.fillSz * f.fillPx
+        elif held > 0:
+            avg = cost / held
+            closed = min(f.fillSz, held)
+            gain = (f.fillPx - avg) * closed * ct_val * direction
+            held, cost = held - closed, cost - avg * closed
+        out.append((f.fillTime, gain + f.fee))
+    return out

@@ -53,6 +53,7 @@ class StopRoles:
     initial: str  # where a rendered stop starts
     unsent: frozenset[str]  # rendered and not sent: what place_stop sends
     in_flight: frozenset[str]  # a place request may still apply: "not found" counts after the grace
+    unseen: frozenset[str]  # sent, and OKX shows no such algo yet: place_stop sends the same request again
     working: frozenset[str]  # live on OKX, untriggered: it protects the size it was given
     cancel_requested: frozenset[str]  # our cancel was sent
     fired: frozenset[str]  # OKX placed its child order: the child's fills close the size
@@ -67,6 +68,7 @@ class StopRoles:
             initial=spec.initial,
             unsent=spec.with_role("unsent"),
             in_flight=spec.with_role("in_flight"),
+            unseen=spec.with_role("unseen"),
             working=spec.with_role("working"),
             cancel_requested=spec.with_role("cancel_requested"),
             fired=spec.with_role("fired"),

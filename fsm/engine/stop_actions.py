@@ -27,23 +27,25 @@ STOP_AMEND = "stop_amend"  # an amend-algos of the stop
 
 
 def place_stop(env: ActionEnv) -> None:
-    """Place the stop the machine's own fills call for: the one rendered and never sent, else the next
-    placement of the cycle (its own algoClOrdId)."""
+    """Place the stop the machine's own fills call for: the one rendered and never sent, the one sent
+    that OKX does not show (the same algoClOrdId again: OKX refuses a second live one, 51065), else the
+    next placement of the cycle (its own algoClOrdId)."""
     ctx, p, s = env.ctx, env.ctx.params, env.ctx.state
     trader = trader_of(env)
     want = stops.target(p, s, ctx.view)
     stop = s.stop
     if want is None or p.stop is None:
         return
-    if stop is not None and ctx.stops.tracked(stop.state):
+    again = stop is not None and stop.state in ctx.stops.unseen
+    if stop is not None and ctx.stops.tracked(stop.state) and not again:
         return  # placed already (a crash lost the transition record): never twice
-    if stop is None or stop.state not in ctx.stops.unsent:
+    if stop is None or not (again or stop.state in ctx.stops.unsent):
         stop = stops.next_stop(p, s, ctx.stops.initial, want)
         s.stops.append(stop)
     stop.sz, stop.slTriggerPx, stop.tpTriggerPx = want
     stop.reject, stop.cancel_sent_ts, stop.amend_ts = None, None, None
     stop.payload = stops.payload(p, s, ctx.view, stop)
-    apply_order_observation(stop, "submit", ctx.stop_machine, lambda *_: None, {})
+    apply_order_observation(stop, "resend" if again else "submit", ctx.stop_machine, lambda *_: None, {})
     stop.submit_ts = ctx.view.send_time_ms()
     env.commit("submit", {"what": STOP, "stop": stop.to_dict()})
     env.flush()  # write-ahead: durable before the POST

@@ -110,13 +110,17 @@ def shown(stop: StopOrder) -> StopTarget | None:
 
 
 def amend_due(stop: StopOrder, want: StopTarget, now_ms: int, retry_ms: int) -> bool:
-    """The working stop must be amended to `want`: it was last asked otherwise, or OKX still shows it
-    otherwise than last asked a retry interval after the ask (a lost amend)."""
+    """The working stop must be amended to `want`: it was last asked otherwise; or OKX, asked since the
+    ask, shows it smaller than asked (a lost or late amend leaves size unprotected: amended again at
+    once, the same values, which is idempotent); or OKX still shows it otherwise than asked a retry
+    interval after the ask."""
     if want != asked(stop):
         return True
     seen = shown(stop)
-    settled = stop.asked_ts is not None and now_ms - stop.asked_ts >= retry_ms
-    return settled and seen is not None and seen != want
+    if seen is None or seen == want or stop.asked_ts is None:
+        return False
+    observed_since = stop.asked_ts < now_ms  # the tick's reads came after the ask (an earlier tick's)
+    return (observed_since and seen.sz < want.sz) or now_ms - stop.asked_ts >= retry_ms
 
 
 def refusal_is_final(stop: StopOrder) -> bool:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from fsm.engine.actions import withdraw_entries
 from fsm.engine.context import TickContext
 from fsm.engine.env import ActionEnv, TradingClient
 from fsm.engine.machine import TICK, LoadedMachine
@@ -27,6 +28,8 @@ from fsm.engine.view import ExchangeView
 from fsm.errors import StateCorrupt
 from fsm.persist.journal import Event
 from fsm.persist.store import Segments, StateStore
+from fsm.risk.ledger import current_trading
+from fsm.risk.trading import Trading
 from fsm.spec.model import RowSpec
 
 MAX_FIRES_PER_TICK = 16
@@ -106,9 +109,11 @@ def run_tick(
     *,
     trader: TradingClient | None,
     adopt: bool = False,
+    trading: Trading | None = None,
 ) -> TickResult:
     """One tick of one machine whose store is open and locked. Armed exactly when a trader is given;
-    `adopt` lets the first send take over orders of ours that the state does not know."""
+    `adopt` lets the first send take over orders of ours that the state does not know. `trading` is
+    the account's trading state (a runner's, judged once a round); None: judged here."""
     result = TickResult(
         machine=machine.name,
         before=state.state,
@@ -132,7 +137,9 @@ def run_tick(
             pending.clear()
 
     try:
-        _run(machine, store, state, view, trader, adopt, commit, flush, result)
+        if trading is None:
+            trading = current_trading(machine.state_path.parent, machine.limits, view.now_ms())
+        _run(machine, store, state, view, trader, adopt, trading, commit, flush, result)
     except BaseException:
         with contextlib.suppress(Exception):  # what was observed stays on the record when the tick fails
             flush()
@@ -148,6 +155,7 @@ def _run(
     view: ExchangeView,
     trader: TradingClient | None,
     adopt: bool,
+    trading: Trading,
     commit: Commit,
     flush: Callable[[], None],
     result: TickResult,
@@ -164,9 +172,11 @@ def _run(
             },
         )
         store.spec_changed_from = None
-    ctx = machine.context(state, view, armed=trader is not None, adopt=adopt)
+    ctx = machine.context(state, view, armed=trader is not None, adopt=adopt, trading=trading)
     env = ActionEnv(ctx=ctx, commit=commit, trader=trader, flush=flush)
     observe(ctx, commit)
+    if trader is not None:
+        withdraw_entries(env, trading)
     runtime = machine.runtime
     runtime.set_state(state.state)
 

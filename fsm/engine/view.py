@@ -33,7 +33,6 @@ T = TypeVar("T")
 class ReadClient(Protocol):
     """The read half of `exchange.OkxClient` that a view needs."""
 
-
     def sync_time(self) -> int: ...
 
     def now_ms(self) -> int: ...
@@ -148,9 +147,14 @@ class ExchangeView:
         self._client.wait_for_order_room(orders)
         return max(self._client.now_ms(), self.now_ms())
 
-    def source_of(self, order: OkxOrder | None) -> str:
+    def source_of(self, record: OkxOrder | OkxAlgoOrder | None) -> str:
         """Where a record this view gave came from: "rest" here (a push view also says "push")."""
         return "rest"
+
+    def pushed_algo(self, algo_client_order_id: str) -> OkxAlgoOrder | None:
+        """The newest pushed record of one algo of ours since the last full reconcile: none here (a push
+        view has them). Only news that makes a quiet stop worth asking about; REST stays the authority."""
+        return None
 
     def fetched_pending(self) -> list[OkxOrder] | None:
         """The orders-pending answer this view fetched (None when it asked none)."""

@@ -42,6 +42,7 @@ KINDS: tuple[str, ...] = (
     "risk",  # the hard limits refused what a machine was about to send (fsm.risk)
     "cooldown",  # losing cycles in a row: no new cycle until a time (the limits' cooldown_after_losses)
     "replay",  # a replay's first record: the candles, range, overrides and fill model (fsm.replay)
+    "trading",  # the account's trading state changed: what set it, what clears it (fsm.risk.ledger)
 )
 GENESIS_HASH = "0" * 64
 FORMAT = 2

@@ -17,6 +17,7 @@ from pathlib import Path
 from fsm.persist.durable import atomic_write
 
 COMMANDS = ("close", "cancel", "pause", "resume", "flatten")
+ACCOUNT_COMMANDS = ("halt", "reduce", "resume")  # the account journal's spool (fsm.risk.ledger)
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class OperatorRequest:
     command: str
     rung: int | None = None
     queued_at: float = 0.0  # wall time, for display
+    flatten: bool = False  # halt --flatten: every machine's own size is exited too
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -39,21 +41,27 @@ def spool_dir(state_path: Path) -> Path:
     return state_path.with_name(state_path.stem + ".requests")
 
 
-def enqueue(state_path: Path, command: str, rung: int | None = None) -> OperatorRequest:
-    """Queue one request for the runner; returns it (its id names it in the journal later)."""
-    if command not in COMMANDS:
+def enqueue(
+    state_path: Path,
+    command: str,
+    rung: int | None = None,
+    *,
+    commands: tuple[str, ...] = COMMANDS,
+    flatten: bool = False,
+) -> OperatorRequest:
+    """Queue one request for the runner (a machine's, or with ACCOUNT_COMMANDS the account's);
+    returns it (its id names it in the journal later)."""
+    if command not in commands:
         raise ValueError(f"unknown operator command {command!r}")
     folder = spool_dir(state_path)
     folder.mkdir(parents=True, exist_ok=True)
     now = time.time()
-    request = OperatorRequest(
-        id=f"{int(now * 1000):013d}{uuid.uuid4().hex[:12]}", command=command, rung=rung, queued_at=now
-    )
+    request = OperatorRequest(id=new_id(now), command=command, rung=rung, queued_at=now, flatten=flatten)
     atomic_write(folder / f"{request.id}.json", json.dumps(request.to_dict(), sort_keys=True).encode())
     return request
 
 
-def pending(state_path: Path) -> list[tuple[Path, OperatorRequest]]:
+def pending(state_path: Path, commands: tuple[str, ...] = COMMANDS) -> list[tuple[Path, OperatorRequest]]:
     """The queued requests, oldest first; a file that is not a request is left for the operator to see."""
     folder = spool_dir(state_path)
     if not folder.is_dir():
@@ -63,10 +71,14 @@ def pending(state_path: Path) -> list[tuple[Path, OperatorRequest]]:
         try:
             raw = json.loads(path.read_text())
             request = OperatorRequest(
-                str(raw["id"]), str(raw["command"]), raw.get("rung"), float(raw["queued_at"])
+                str(raw["id"]),
+                str(raw["command"]),
+                raw.get("rung"),
+                float(raw["queued_at"]),
+                bool(raw.get("flatten", False)),
             )
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if request.command in COMMANDS:
+        if request.command in commands:
             found.append((path, request))
     return found

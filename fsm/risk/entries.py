@@ -13,6 +13,7 @@ from exchange import Instrument
 from fsm.engine.ladder import render_ladder
 from fsm.risk.exposure import Held, account_exposure, machine_states
 from fsm.risk.gate import Exposure, GateRequest, Refusal, TradingState, gate, order_line
+from fsm.risk.trading import ACTIVE, Trading
 from fsm.spec.ladder import LadderParams
 from fsm.spec.limits import Limits
 
@@ -27,11 +28,11 @@ LAST_PRICE_BAR = "1m"  # a market order is valued at the close of the newest 1m 
 @dataclass(frozen=True)
 class RiskSetup:
     """What a machine's gate judges with besides the tick: its limits, where every machine's state
-    lives, and the account's trading state (ACTIVE until the account journal sets another)."""
+    lives, and the account's trading state this tick (fsm.risk.ledger)."""
 
     limits: Limits
     state_path: Path  # this machine's state file; its folder holds every machine's
-    trading: TradingState = TradingState.ACTIVE
+    trading: Trading = ACTIVE
 
 
 def entries_refusal(ctx: TickContext, risk: RiskSetup) -> Refusal | None:
@@ -55,13 +56,20 @@ def entries_refusal(ctx: TickContext, risk: RiskSetup) -> Refusal | None:
         ),
         Decimal(0),
     )
+    if risk.trading.state is not TradingState.ACTIVE:  # refused whatever the exposure: none is read
+        return gate(request, Exposure(cycle_notional=sent), risk.limits, risk.trading.state)
     held = [Held(p.symbol, s), *machine_states(risk.state_path.parent, skip=risk.state_path)]
     exposure = account_exposure(held, roles, ctx.view, sent)
-    return gate(request, exposure, risk.limits, risk.trading)
+    return gate(request, exposure, risk.limits, risk.trading.state)
 
 
 def order_refusal(
-    body: Mapping[str, Any], limits: Limits, view: ExchangeView, state_dir: Path, roles: OrderRoles
+    body: Mapping[str, Any],
+    limits: Limits,
+    view: ExchangeView,
+    state_dir: Path,
+    roles: OrderRoles,
+    trading: TradingState = TradingState.ACTIVE,
 ) -> Refusal | None:
     """None when the ad-hoc order may go out, else why not (no machine's cycle: max_cycle_notional
     does not apply)."""
@@ -75,8 +83,10 @@ def order_refusal(
     )
     if request.reduces_only:
         return None  # no exposure to read for what only reduces
+    if trading is not TradingState.ACTIVE:  # refused whatever the exposure: none is read
+        return gate(request, Exposure(), limits, trading)
     exposure = account_exposure(machine_states(state_dir), roles, view, Decimal(0))
-    return gate(request, exposure, replace(limits, max_cycle_notional=None), TradingState.ACTIVE)
+    return gate(request, exposure, replace(limits, max_cycle_notional=None), trading)
 
 
 def last_price(view: ExchangeView, inst_id: str) -> Decimal | None:

@@ -34,20 +34,28 @@ class Held:
     state: LadderState
 
 
-def machine_states(state_dir: Path, skip: Path | None = None) -> list[Held]:
-    """Every machine's saved state in `state_dir`, but `skip` (a machine that brings its own from
-    memory, fresher than its file)."""
+ACCOUNT_FILE = "account.json"  # the account journal's state file (fsm.risk.ledger): no machine's
+
+
+def saved_machines(state_dir: Path, skip: Path | None = None) -> list[tuple[Path, Held]]:
+    """Every machine's saved state file in `state_dir` and its state, but `skip` (a machine that
+    brings its own from memory, fresher than its file)."""
     from fsm.engine.tick import typed_state  # the tick's own typing of a snapshot (here: no import cycle)
 
-    out: list[Held] = []
+    out: list[tuple[Path, Held]] = []
     for path in sorted(state_dir.glob("*.json")):
-        if path == skip or path.name.endswith(HEARTBEAT_SUFFIX):
+        if path == skip or path.name.endswith(HEARTBEAT_SUFFIX) or path.name == ACCOUNT_FILE:
             continue
         saved = read_state_file(path)  # a state file that cannot be read is refused: exposure unknown
         if saved is not None:
             store = StateStore(path, saved.identity, allow_spec_change=True)
-            out.append(Held(saved.identity.symbol, typed_state(store, saved.snapshot)))
+            out.append((path, Held(saved.identity.symbol, typed_state(store, saved.snapshot))))
     return out
+
+
+def machine_states(state_dir: Path, skip: Path | None = None) -> list[Held]:
+    """Every machine's saved state in `state_dir`, but `skip`."""
+    return [held for _, held in saved_machines(state_dir, skip)]
 
 
 def _entry_side(state: LadderState) -> str | None:

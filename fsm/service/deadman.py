@@ -49,6 +49,7 @@ class DeadMan:
         self.timeout_s = timeout_s
         self._clock = clock
         self._armed_at: float | None = None
+        self._asked = False  # an arm was sent (and may have applied): a clean stop disarms
         self._refused: str | None = None  # the code of the last refusal (logged once until it changes)
 
     def refresh(self) -> None:
@@ -62,11 +63,14 @@ class DeadMan:
             self._arm(self.timeout_s)
 
     def disarm(self) -> None:
-        """On a clean stop: timeOut 0, so OKX cancels nothing the trader now tends by hand."""
-        self._arm(OFF)
+        """On a clean stop: timeOut 0, so OKX cancels nothing the trader now tends by hand (nothing to
+        do when it was never armed)."""
+        if self._asked:
+            self._arm(OFF)
 
     def _arm(self, timeout_s: int) -> None:
         what = "disarm" if timeout_s == OFF else f"arm ({timeout_s} s)"
+        self._asked = self._asked or timeout_s != OFF
         try:
             answer = self._client.cancel_all_after(timeout_s, ENTRY_TAG)
         except OkxApiError as exc:  # refused: said once per code, asked again next round
@@ -86,6 +90,7 @@ class DeadMan:
             return
         self._refused = None
         self._armed_at = None if timeout_s == OFF else self._clock()
+        self._asked = timeout_s != OFF
         if timeout_s == OFF:
             log.info("dead man's switch disarmed (tag %s)", ENTRY_TAG)
         elif not answer.armed:

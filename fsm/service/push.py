@@ -1,15 +1,17 @@
-"""Push updates for the runner: OKX's private `orders` channel makes ticks come sooner; REST stays the
-authority.
+"""Push updates for the runner: OKX's private `orders` channel, and `orders-algo` where a machine declares
+a stop, make ticks come sooner; REST stays the authority.
 
-A `PushFeed` reads the channel in a thread of its own and keeps the newest pushed record of every
-order, waking the runner when one arrives. Between REST reconciles the runner ticks through a
-`PushView`: orders-pending is the last REST answer brought up to date by the pushes, and an order
-that a push shows ended is taken from the push; everything else (fills, positions, history) is still
-asked of REST when the tick needs it, and so is the pending list that a check which refuses or sends
-reads (`venue_pending_orders`: the orphan check before a cycle's first send). A push that is lost or
-late is healed by the next full REST reconcile: every `push_reconcile_s` and after every reconnect of
-the stream. Each full reconcile also drops the pushed records received before it began: REST's answer
-says at least as much, and kept, a live record whose ending push was lost would show that order
+A `PushFeed` reads one channel in a thread of its own and keeps the newest pushed record of every order
+(by ordId) or algo (by algoClOrdId), waking the runner when one arrives. Between REST reconciles the
+runner ticks through a `PushView`: orders-pending is the last REST answer brought up to date by the
+pushes, and an order or algo that a push shows ended is taken from the push; everything else (fills,
+positions, history, the pending algos) is still asked of REST when the tick needs it, and so is the
+pending list that a check which refuses or sends reads (`venue_pending_orders`: the orphan check before
+a cycle's first send). A pushed algo that ended also makes its stop's next observation happen (the stop
+is no longer quiet). A push that is lost or late is healed by the next full REST reconcile: every
+`push_reconcile_s` and after every reconnect of either stream (OKX replays nothing, and pushes nothing
+on subscribe). Each full reconcile also drops the pushed records received before it began: REST's
+answer says at least as much, and kept, a live record whose ending push was lost would show that order
 working for ever.
 """
 
@@ -18,24 +20,44 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from typing import Generic, Protocol, TypeVar
 
-from exchange import OkxAuthError, OkxError, OkxOrder, OkxTimestampError
+from exchange import OkxAlgoOrder, OkxAuthError, OkxError, OkxOrder, OkxTimestampError
 from exchange.records.orders import OKX_PENDING_STATES
 from exchange.ws import OkxPrivateStream
 from fsm.engine.view import ExchangeView, ReadClient, TimeSync
 
 log = logging.getLogger("okx_fsm.push")
 RECEIVE_S = 0.5  # how long one read waits, so a stop is noticed soon
+_FIRED = frozenset({"effective", "partially_effective"})  # OKX's algo states once its child order is placed
 
 
-class PushFeed:
-    """The private orders channel, read in a thread; the newest pushed record of each order."""
+class Pushed(Protocol):
+    """A pushed record: the newest of one order or algo is the one OKX updated last."""
 
-    def __init__(self, stream: OkxPrivateStream[OkxOrder], *, on_push: Callable[[OkxOrder], None]) -> None:
+    @property
+    def uTime(self) -> int: ...
+
+
+P = TypeVar("P", bound=Pushed)
+
+
+class PushFeed(Generic[P]):
+    """One private channel, read in a thread; the newest pushed record of each order or algo, by `key`
+    (records without one, an algo placed by hand with no algoClOrdId, are not ours: skipped)."""
+
+    def __init__(
+        self,
+        stream: OkxPrivateStream[P],
+        *,
+        key: Callable[[P], str | None],
+        on_push: Callable[[P], None],
+    ) -> None:
         self._stream = stream
+        self._key = key
         self._on_push = on_push
         self._lock = threading.Lock()
-        self._orders: dict[str, tuple[int, OkxOrder]] = {}  # ordId -> (the push's number, its record)
+        self._records: dict[str, tuple[int, P]] = {}  # key -> (the push's number, its record)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._work, name="okx-fsm-push", daemon=True)
         self._seen_reconnects = 0
@@ -72,10 +94,10 @@ class PushFeed:
         self._thread.join(5.0)
         self._stream.close()
 
-    def orders(self) -> dict[str, OkxOrder]:
-        """The newest pushed record of every order, by ordId."""
+    def records(self) -> dict[str, P]:
+        """The newest pushed record of every order or algo, by key."""
         with self._lock:
-            return {k: order for k, (_, order) in self._orders.items()}
+            return {k: record for k, (_, record) in self._records.items()}
 
     def mark(self) -> int:
         """How many pushes have been received: `forget_received_before` takes it."""
@@ -85,11 +107,16 @@ class PushFeed:
     def forget_received_before(self, mark: int) -> None:
         """Drop the records received before `mark`: a full REST reconcile was asked after them."""
         with self._lock:
-            self._orders = {k: kept for k, kept in self._orders.items() if kept[0] >= mark}
+            self._records = {k: kept for k, kept in self._records.items() if kept[0] >= mark}
+
+    @property
+    def reconnected(self) -> bool:
+        """The stream reconnected since `resync_due` last said so (the runner's wait ends for it)."""
+        return self.reconnects != self._seen_reconnects
 
     def resync_due(self) -> bool:
         """True once after each reconnect: what the stream missed meanwhile must be asked of REST."""
-        if self.reconnects == self._seen_reconnects:
+        if not self.reconnected:
             return False
         self._seen_reconnects = self.reconnects
         return True
@@ -97,7 +124,7 @@ class PushFeed:
     def _work(self) -> None:
         while not self._stop.is_set():
             try:
-                order = self._stream.receive(RECEIVE_S)
+                record = self._stream.receive(RECEIVE_S)
             except OkxTimestampError as exc:  # clocks apart now: a later login may hold
                 log.warning("push: %s: %s", type(exc).__name__, exc)
                 self._stop.wait(1.0)
@@ -110,18 +137,34 @@ class PushFeed:
                 log.warning("push: %s: %s", type(exc).__name__, exc)
                 self._stop.wait(1.0)
                 continue
-            if order is None:
+            if record is None:
+                continue
+            key = self._key(record)
+            if not key:
                 continue
             with self._lock:
-                known = self._orders.get(order.ordId)
-                if known is None or (order.uTime or 0) >= (known[1].uTime or 0):
-                    self._orders[order.ordId] = (self.pushes, order)
+                known = self._records.get(key)
+                if known is None or (record.uTime or 0) >= (known[1].uTime or 0):
+                    self._records[key] = (self.pushes, record)
                 self.pushes += 1
-            self._on_push(order)
+            self._on_push(record)
+
+
+def order_feed(stream: OkxPrivateStream[OkxOrder], on_push: Callable[[OkxOrder], None]) -> PushFeed[OkxOrder]:
+    """The `orders` channel's feed: the newest record of each order, by ordId."""
+    return PushFeed(stream, key=lambda order: order.ordId, on_push=on_push)
+
+
+def algo_feed(
+    stream: OkxPrivateStream[OkxAlgoOrder], on_push: Callable[[OkxAlgoOrder], None]
+) -> PushFeed[OkxAlgoOrder]:
+    """The `orders-algo` channel's feed: the newest record of each algo, by algoClOrdId."""
+    return PushFeed(stream, key=lambda algo: algo.algoClOrdId, on_push=on_push)
 
 
 class PushView(ExchangeView):
-    """A tick's view between REST reconciles: orders from the last REST answer and the pushes since."""
+    """A tick's view between REST reconciles: orders from the last REST answer and the pushes since;
+    algos from REST, but for those a push showed ended."""
 
     def __init__(
         self,
@@ -129,10 +172,12 @@ class PushView(ExchangeView):
         *,
         pending: list[OkxOrder],
         pushed: Mapping[str, OkxOrder],
+        pushed_algos: Mapping[str, OkxAlgoOrder] | None = None,
         time_sync: TimeSync | None = None,
     ) -> None:
         super().__init__(client, time_sync=time_sync, full=False)
         self._pushed = pushed
+        self._pushed_algos = pushed_algos or {}
         book = {o.ordId: o for o in pending}
         for ord_id, order in pushed.items():
             newer = ord_id not in book or (order.uTime or 0) >= (book[ord_id].uTime or 0)
@@ -154,5 +199,20 @@ class PushView(ExchangeView):
                 return order
         return super().order(symbol, client_order_id)
 
-    def source_of(self, order: OkxOrder | None) -> str:
-        return "push" if order is not None and any(order is o for o in self._pushed.values()) else "rest"
+    def pushed_algo(self, algo_client_order_id: str) -> OkxAlgoOrder | None:
+        return self._pushed_algos.get(algo_client_order_id)
+
+    def algo(self, algo_id: str | None, algo_client_order_id: str) -> OkxAlgoOrder | None:
+        """An algo a push showed ended (canceled, fired, failed) is taken from the push; any other is
+        asked of REST, and so is a fired one whose push names no child order (a fired stop's algo is
+        never asked again: its child orders must be known)."""
+        pushed = self._pushed_algos.get(algo_client_order_id)
+        if pushed is not None and not pushed.pending and (pushed.ordIdList or pushed.state not in _FIRED):
+            return pushed
+        return super().algo(algo_id, algo_client_order_id)
+
+    def source_of(self, record: OkxOrder | OkxAlgoOrder | None) -> str:
+        if record is None:
+            return "rest"
+        pushed = (*self._pushed.values(), *self._pushed_algos.values())
+        return "push" if any(record is r for r in pushed) else "rest"

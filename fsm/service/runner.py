@@ -22,19 +22,21 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from exchange import Instrument, OkxAuthError, OkxError, OkxOrder, OkxTimestampError
+from exchange import Instrument, OkxAlgoOrder, OkxAuthError, OkxError, OkxOrder, OkxTimestampError
 from fsm.engine import control
 from fsm.engine.machine import LoadedMachine, load_machine
 from fsm.engine.state import LadderState
 from fsm.engine.tick import open_machine_state, run_tick
 from fsm.engine.view import ExchangeView, TimeSync
-from fsm.errors import EngineError, ExitStatus, exit_status
+from fsm.errors import EngineError, ExitStatus, StateLocked, exit_status
 from fsm.persist import spool
 from fsm.persist.durable import atomic_write
 from fsm.persist.store import StateStore
 from fsm.risk.gate import RISK_RECORD, Refusal
+from fsm.risk.ledger import Ledger, judge, opened
+from fsm.risk.trading import Trading
 from fsm.service.deadman import OFF, DeadMan
 from fsm.service.heartbeat import Heartbeat, heartbeat_path
 from fsm.service.push import PushView
@@ -114,7 +116,7 @@ class RunOptions:
     notify: Notifier | None = None  # webhook: fills, anomalies, rejections, a fired stop, parking, the stop
     full_reconcile_every: int = 10  # every Nth round (and the round after a failure) asks every endpoint
     time_sync_s: float = 300.0  # how often exchange time is measured (0: every round)
-    push_reconcile_s: float = 60.0  # with a push feed: seconds between full REST reconciles
+    push_reconcile_s: float = 60.0  # with push feeds: seconds between full REST reconciles
     limits: LimitsFile | None = None  # the account's hard limits file (machines may tighten it)
     dead_man_s: int = OFF  # an armed runner's Cancel All After timeOut (10-120 s); OFF: none
 
@@ -143,9 +145,13 @@ class Runner:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
-        push: Callable[[Callable[[OkxOrder], None]], PushFeed] | None = None,
+        push: Callable[[Callable[[OkxOrder], None]], PushFeed[OkxOrder]] | None = None,
+        push_algos: Callable[[Callable[[OkxAlgoOrder], None]], PushFeed[OkxAlgoOrder]] | None = None,
     ) -> None:
         self.slots = [Slot(name, state_dir, options.interval_s) for name in names]
+        self.state_dir = state_dir
+        self.ledger: Ledger | None = None  # the account journal, held for the runner's life
+        self.trading: Trading | None = None  # judged at the start of each round
         self.client = client
         self.options = options
         self.stop_requested = False
@@ -154,12 +160,15 @@ class Runner:
         self._instruments: dict[str, Instrument] = {}
         self._time_sync = TimeSync(interval_s=options.time_sync_s, clock=clock)
         self._full_due = True
-        # Push: a feed made with the callback that wakes the runner; REST pending as last reconciled.
-        self._make_feed = push
-        self.feed: PushFeed | None = None
+        # Push: feeds made with the callback that wakes the runner; REST pending as last reconciled. The
+        # algo feed (orders-algo) is opened only when a machine declares a stop.
+        self._make_feed, self._make_algo_feed = push, push_algos
+        self.feed: PushFeed[OkxOrder] | None = None
+        self.algo_feed: PushFeed[OkxAlgoOrder] | None = None
         self._woken = threading.Event()
         self._wake_all = False  # wake_all was asked: every machine is due at the next wait
-        self._pushed_ids: set[str] = set()
+        self._pushed_ids: set[str] = set()  # clOrdIds and algoClOrdIds pushed since the last wait
+        self._pushed_lock = threading.Lock()  # the feeds' threads add to it
         self._pending: list[OkxOrder] = []
         self._last_full: float | None = None
         on = options.submit and options.dead_man_s != OFF
@@ -188,12 +197,19 @@ class Runner:
             if all(slot.parked for slot in self.slots):
                 log.error("every machine is parked: nothing to run")
                 return 0
+            self._open_ledger(stack)
             if self._make_feed is not None:
                 self.feed = self._make_feed(self._on_push)
                 self.feed.start()
                 stack.callback(self.feed.stop)
                 if self.feed.connected:
                     log.info("push: connected to the private orders channel")
+                if self._make_algo_feed is not None and self._stops_declared():
+                    self.algo_feed = self._make_algo_feed(self._on_algo_push)
+                    self.algo_feed.start()
+                    stack.callback(self.algo_feed.stop)
+                    if self.algo_feed.connected:
+                        log.info("push: connected to the orders-algo channel (business)")
             while not self.stop_requested:
                 self._round()
                 self.rounds += 1
@@ -206,6 +222,13 @@ class Runner:
         log.info("runner stopped after %d round(s)", self.rounds)
         self._notify("*", "stopped", f"the runner stopped after {self.rounds} round(s)")
         return self.rounds
+
+    def _stops_declared(self) -> bool:
+        """Whether a machine this runner ticks declares a protective stop (an OKX algo order)."""
+        return any(s.machine is not None and not s.parked and s.machine.params.stop for s in self.slots)
+
+    def _feeds(self) -> list[PushFeed[OkxOrder] | PushFeed[OkxAlgoOrder]]:
+        return [feed for feed in (self.feed, self.algo_feed) if feed is not None]
 
     def _leave(self) -> None:
         """On the way out: mark each machine this runner held as no longer ticked (its push no longer
@@ -243,19 +266,78 @@ class Runner:
         except (EngineError, OkxError, OSError) as exc:
             self._park(slot, exc)
 
+    def _open_ledger(self, stack: ExitStack) -> None:
+        """Hold the account journal: `halt` and `resume --account` then reach this runner through its
+        spool. Held elsewhere (another runner on this state directory): each tick judges the trading
+        state itself, read-only."""
+        try:
+            self.ledger = stack.enter_context(opened(self.state_dir))
+        except StateLocked:
+            log.warning(
+                "the account journal is held by another process: the trading state is judged read-only"
+            )
+
+    def _account(self, view: ExchangeView) -> None:
+        """Carry out the account's queued requests (halt --flatten also queues each machine's flatten),
+        then judge the trading state and journal it when it changed. A failure keeps the last state."""
+        if self.ledger is None:
+            return
+        try:
+            now = view.now_ms()
+            for path, request in spool.pending(self.ledger.store.state_path, spool.ACCOUNT_COMMANDS):
+                self.ledger.mark(request.command, now, request.id, flatten=request.flatten)
+                log.warning(
+                    "account: operator %s%s (%s)", request.command, " --flatten" * request.flatten, request.id
+                )
+                if request.flatten:
+                    for slot in self.slots:
+                        if slot.machine is not None and not slot.parked:
+                            spool.enqueue(slot.machine.state_path, "flatten")
+                path.unlink(missing_ok=True)  # journaled with its id first: never carried out twice
+            limits = None if self.options.limits is None else self.options.limits.limits
+            trading = judge(self.ledger.book, self.state_dir, limits, now)
+            if self.ledger.settle(trading, now):
+                log.warning("account: trading state %s", trading)
+                self._notify("*", "trading", str(trading))
+            self.trading = trading
+        except (EngineError, OkxError, OSError) as exc:
+            log.error(
+                "account: the trading state could not be judged, kept at %s: %s",
+                self.trading,
+                self._reason(exc),
+            )
+
+    def _entries_at_stake(self) -> bool:
+        """Whether a machine works entry orders or may send some this round (not parked, and not paused
+        or with rungs that may rest on OKX): the dead man's switch is armed only then, so a runner of
+        paused, idle machines sends nothing at all."""
+        for slot in self.slots:
+            state, machine = slot.state, slot.machine
+            if slot.parked:
+                continue
+            if state is None or machine is None or not state.paused:
+                return True
+            if any(machine.orders.tracked(rung.state) for rung in state.rungs):
+                return True
+        return False
+
     def _round(self) -> None:
-        if self.dead_man is not None:  # armed before any tick sends: this round's entries are covered
+        if self.dead_man is not None and self._entries_at_stake():  # before any tick sends
             self.dead_man.refresh()
         view = self._view()
+        self._account(view)
         now = self._clock()
         # With push, a full reconcile supersedes every push received before it asks REST anything.
         mark = self.feed.mark() if self.feed is not None and view.full else None
+        algo_mark = self.algo_feed.mark() if self.algo_feed is not None and view.full else None
         for slot in self.slots:
             if self.stop_requested and self.rounds:
                 return
             if slot.parked or now < slot.next_due:
                 continue
             self._tick(slot, view)
+        if self.algo_feed is not None and algo_mark is not None and view.fetched("orders-algo-pending"):
+            self.algo_feed.forget_received_before(algo_mark)  # the stops were swept: pending + order-algo
         pending = view.fetched_pending()
         if pending is None:
             return
@@ -267,16 +349,22 @@ class Runner:
         """A full REST reconcile when one is due, else (with push) a view from the pushes, else REST."""
         now = self._clock()
         if self.feed is not None:
+            resync = [feed.resync_due() for feed in self._feeds()]  # each asked: each reconnect seen once
             full = (
                 self._full_due
-                or self.feed.resync_due()
+                or any(resync)
                 or self._last_full is None
                 or now - self._last_full >= self.options.push_reconcile_s
             )
             self._full_due = False
             if not full:
-                pushed = self.feed.orders()
-                return PushView(self.client, pending=self._pending, pushed=pushed, time_sync=self._time_sync)
+                return PushView(
+                    self.client,
+                    pending=self._pending,
+                    pushed=self.feed.records(),
+                    pushed_algos={} if self.algo_feed is None else self.algo_feed.records(),
+                    time_sync=self._time_sync,
+                )
             self._last_full = now
             for slot in self.slots:  # a reconcile looks at every machine, due or not
                 slot.next_due = min(slot.next_due, now)
@@ -291,7 +379,15 @@ class Runner:
     def _on_push(self, order: OkxOrder) -> None:
         """From the feed's thread: a push for an order of one of our machines makes its tick due now."""
         if order.clOrdId:
-            self._pushed_ids.add(order.clOrdId)
+            with self._pushed_lock:
+                self._pushed_ids.add(order.clOrdId)
+        self._woken.set()
+
+    def _on_algo_push(self, algo: OkxAlgoOrder) -> None:
+        """From the algo feed's thread: a push for a stop of one of our machines makes its tick due now."""
+        if algo.algoClOrdId:
+            with self._pushed_lock:
+                self._pushed_ids.add(algo.algoClOrdId)
         self._woken.set()
 
     def _tick(self, slot: Slot, view: ExchangeView) -> None:
@@ -306,7 +402,13 @@ class Runner:
                 log.info("%s: operator %s %s: %s", slot.name, request.command, request.id, outcome)
                 path.unlink(missing_ok=True)  # journaled with its id first: never carried out twice
             result = run_tick(
-                slot.machine, slot.store, slot.state, view, trader=trader, adopt=self.options.adopt
+                slot.machine,
+                slot.store,
+                slot.state,
+                view,
+                trader=trader,
+                adopt=self.options.adopt,
+                trading=self.trading,
             )
         except Exception as exc:  # one machine's failure never stops the others
             self._full_due = True  # what the failure hid is asked again in full next round
@@ -321,7 +423,7 @@ class Runner:
         for kind, data in result.records:
             if kind == RISK_RECORD:  # the hard limits refused the entries: what and why, nothing sent
                 refusal = Refusal(data["rule"], data["limit"], data["value"], data["request"])
-                self._notify(slot.name, RISK_RECORD, f"entries not sent: {refusal}")
+                self._notify(slot.name, RISK_RECORD, f"refused by the hard limits: {refusal}")
         rejected = sorted(_rejected(slot.machine, result.state) - rejected_before)
         if rejected:
             self._notify(slot.name, "rejection", f"rungs ended rejected: {', '.join(rejected)}")
@@ -336,15 +438,22 @@ class Runner:
         beat.consecutive_failures = 0
         slot.failure = None
         if self.feed is not None:
-            beat.push = {
-                "connected": self.feed.connected,
-                "last_push_exchange_ms": self.feed.last_push_at,
-                "reconnects": self.feed.reconnects,
-                "pushes": self.feed.pushes,
-            }
+            beat.push = self._push_beat()
         slot.next_due = self._clock() + slot.interval_s
         beat.next_due_wall_s = at + slot.interval_s
         slot.write_heartbeat()
+
+    def _push_beat(self) -> dict[str, Any]:
+        """The push channels as the heartbeat shows them: connected when every stream is, the newest
+        push of either, reconnects and pushes summed."""
+        feeds = self._feeds()
+        last = [feed.last_push_at for feed in feeds if feed.last_push_at is not None]
+        return {
+            "connected": all(feed.connected for feed in feeds),
+            "last_push_exchange_ms": max(last, default=None),
+            "reconnects": sum(feed.reconnects for feed in feeds),
+            "pushes": sum(feed.pushes for feed in feeds),
+        }
 
     def _reason(self, exc: BaseException) -> str:
         """An error as the log, the heartbeat and a notification show it: credentials masked, since its
@@ -392,6 +501,8 @@ class Runner:
         while not self.stop_requested and self._clock() < until:
             if self.dead_man is not None:
                 self.dead_man.refresh_in_wait()
+            if any(feed.reconnected for feed in self._feeds()):
+                return  # what a stream missed while it was down is asked of REST now, not at the next due
             if self._woken.is_set():
                 self._woken.clear()
                 if self._woken_all() or self._push_made_due():
@@ -414,10 +525,14 @@ class Runner:
         return True
 
     def _push_made_due(self) -> bool:
-        """Make due now every machine that owns a pushed order; whether any did."""
-        pushed, self._pushed_ids = self._pushed_ids, set()
+        """Make due now every machine that owns a pushed order or stop; whether any did."""
+        with self._pushed_lock:
+            pushed, self._pushed_ids = self._pushed_ids, set()
         made = False
         for slot in self.slots:
-            if slot.state is not None and not slot.parked and pushed & slot.state.own_client_order_ids():
+            if slot.state is None or slot.parked:
+                continue
+            ours = slot.state.own_client_order_ids() | {stop.algoClOrdId for stop in slot.state.stops}
+            if pushed & ours:
                 slot.next_due, made = self._clock(), True
         return made

@@ -64,6 +64,7 @@ class LadderParams:
     sizes: tuple[Decimal, ...] | None = None  # contracts per rung, one per offset (or notional_per_rung)
     stop: StopParams | None = None  # no stop: the position is held unprotected (as before stops existed)
     take_profit: Decimal | None = None  # a fraction in (0, 1) beyond the entry: the stop's tp leg
+    on_reducing: str = "cancel_entries"  # cancel_entries | keep: working entries when the account reduces
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any], *, base_dir: Path) -> LadderParams:
@@ -95,6 +96,7 @@ class LadderParams:
             sizes=None if params["sizes"] is None else tuple(Decimal(str(z)) for z in params["sizes"]),
             stop=None if params["stop"] is None else StopParams(**params["stop"]),
             take_profit=_optional_decimal(params["take_profit"]),
+            on_reducing=str(params["on_reducing"]),
         )
 
 
@@ -110,6 +112,7 @@ BARS = ("1m", "3m", "5m", "15m", "30m", "1H", "4H")
 ENTRY_FILTERS = {"buy": ("close_above_ref", "none"), "sell": ("close_below_ref", "none")}
 POS_SIDES = {"buy": "long", "sell": "short"}  # what each entry side opens in long/short mode
 SIZING = ("notional_per_rung", "sizes")  # exactly one; a later layer giving either replaces both
+ON_REDUCING = ("cancel_entries", "keep")
 REQUIRED = object()  # the default of a param a ladder must give
 _MACHINE_NAME = re.compile(r"[a-z0-9_]+")
 _CL_ORD_ID_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9]{0,7}")
@@ -215,6 +218,8 @@ def _params(reader: NodeReader) -> dict[str, tuple[Read, Any]]:
         "stop": (lambda node, at, field: _stop(reader, node, at, field), None),
         # A take-profit leg on the stop's own order (needs `stop`).
         "take_profit": (lambda node, at, field: _fraction(reader, node, at, field), None),
+        # When the account is REDUCING: cancel this machine's working entries, or keep them resting.
+        "on_reducing": (reader.choice(ON_REDUCING), "cancel_entries"),
         # This machine's own hard limits: they may only tighten the account's limits file.
         LIMITS_PARAM: (lambda node, at, field: read_param_limits(reader, node, at, field), None),
     }

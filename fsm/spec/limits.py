@@ -47,16 +47,15 @@ class Limits:
     max_leverage: Decimal | None = None
     max_cycle_notional: Decimal | None = None  # everything one machine's cycle sends to enter
     cooldown_after_losses: Cooldown | None = None  # a pause after losing cycles (the idle row's guard)
+    max_daily_loss: Decimal | None = None  # realized, every machine, the UTC day: then REDUCING
+    max_drawdown: Decimal | None = None  # below the peak of realized equity: then REDUCING
 
 
-ACCOUNT_KEYS = ("max_order_notional", "max_open_notional", "max_leverage")
+ORDER_KEYS = ("max_order_notional", "max_open_notional", "max_leverage")  # a machine may tighten them
+TRADING_KEYS = ("max_daily_loss", "max_drawdown")  # the account's trading state: the file's alone
+ACCOUNT_KEYS = ORDER_KEYS + TRADING_KEYS
 MACHINE_KEYS = ("max_cycle_notional", "cooldown_after_losses")
 ORDERS_PER_MINUTE = "max_orders_per_minute"  # the account's order budget, the file's only
-# Declared by issue 20 but not enforced by this engine yet: refused, so no trader relies on them.
-NOT_ENFORCED = {
-    "account": ("max_daily_loss", "max_drawdown"),
-    "machine": (),
-}
 
 
 @dataclass(frozen=True)
@@ -99,8 +98,9 @@ def read_limits(reader: NodeReader, node: Node, at: At, field_name: str, allowed
 
 
 def read_param_limits(reader: NodeReader, node: Node, at: At, field_name: str) -> Limits:
-    """A ladder's `limits` param: any of the file's limits, to tighten them for this machine."""
-    return read_limits(reader, node, at, field_name, ACCOUNT_KEYS + MACHINE_KEYS)
+    """A ladder's `limits` param: the file's order limits, to tighten them for this machine (the
+    trading-state limits are the account's: one machine cannot judge every machine's losses)."""
+    return read_limits(reader, node, at, field_name, ORDER_KEYS + MACHINE_KEYS)
 
 
 def load_limits(path: Path) -> LimitsFile:
@@ -119,11 +119,7 @@ def load_limits(path: Path) -> LimitsFile:
         at = top.at(section, section)
         node = top[section]
         process_keys = (ORDERS_PER_MINUTE,) if section == "account" else ()
-        fields_ = reader.mapping(node, at, section, keys + process_keys + NOT_ENFORCED[section])
-        for key in NOT_ENFORCED[section]:
-            if key in fields_:
-                problem = "not enforced by this version of okx-fsm yet: remove it, so nothing relies on it"
-                raise reader.fail(fields_.at(key, section), f"{section}.{key}", problem)
+        fields_ = reader.mapping(node, at, section, keys + process_keys)
         if ORDERS_PER_MINUTE in fields_:
             where = fields_.at(ORDERS_PER_MINUTE, section)
             name = f"{section}.{ORDERS_PER_MINUTE}"

@@ -23,11 +23,12 @@ TRACKS = ("signal", "orders", "fills", "position", "stop")
 # counts only after the request's deadline); resting on the book; ended (filled or canceled, fills
 # kept); or refused (ended without ever working: an explicit rejection, a post-only cross).
 ORDER_ROLES = ("unsent", "in_flight", "resting", "ended", "refused")
-# What a stop (an OKX algo order) state may be: not sent yet; sent with its outcome not known; working
-# (live on OKX, untriggered); cancel_requested (our cancel sent); fired (OKX placed its child order,
-# whose fills are the cycle's exit); ended (canceled); refused (never worked, or its child order could
-# not be placed).
-STOP_ROLES = ("unsent", "in_flight", "working", "cancel_requested", "fired", "ended", "refused")
+# What a stop (an OKX algo order) state may be: not sent yet; sent with its outcome not known; unseen
+# (sent, and OKX shows no algo by its algoClOrdId yet: the same request goes again, since OKX refuses
+# a second live algo with that algoClOrdId); working (live on OKX, untriggered); cancel_requested (our
+# cancel sent); fired (OKX placed its child order, whose fills are the cycle's exit); ended (canceled);
+# refused (never worked, or its child order could not be placed).
+STOP_ROLES = ("unsent", "in_flight", "unseen", "working", "cancel_requested", "fired", "ended", "refused")
 ROLES: Mapping[str, tuple[str, ...]] = {"order": ORDER_ROLES, "stop": STOP_ROLES}
 TERMINAL_ROLES = frozenset({"ended", "refused", "fired"})
 

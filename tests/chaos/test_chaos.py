@@ -25,10 +25,19 @@ CONFIG = ChaosConfig(
 def test_chaos_run_keeps_every_invariant_and_really_exercised_the_faults() -> None:
     report = run_chaos(CONFIG)
     summary = "\n".join([report.summary_line(), *report.violations.details()[:30]])
-    # Not vacuous: ticks were killed, faults fired, and the cycles were completed.
+    # Not vacuous: ticks were killed, faults fired, the cycles were completed, a stop was run through and
+    # fired, and protection was judged after clean ticks.
     assert report.kills > 0, summary
     assert report.faults > 0, summary
     assert report.cycles >= CONFIG.cycles, summary
+    assert report.stop_runs > 0 and report.stops_fired > 0, summary
+    assert report.protection_judged > 0, summary
     assert 5 not in report.exit_codes, summary  # ticks are sequential: the lock is never held
-    assert report.counts() == {"duplicates": 0, "lost_fills": 0, "invented_terminals": 0, "stuck": 0}, summary
+    assert report.counts() == {
+        "duplicates": 0,
+        "lost_fills": 0,
+        "invented_terminals": 0,
+        "stuck": 0,
+        "unprotected_ticks": 0,
+    }, summary
     assert report.verify_log == "ok", summary

@@ -25,6 +25,8 @@ STATE = {
     "exit_client_order_ids",
     "position_anomaly",
     "last_risk_refusal",
+    "losses_in_a_row",
+    "cooldown_until_ts",
     "paused",
     "flatten_requested",
     "stops",
@@ -45,6 +47,7 @@ RUNG = {
     "stray",
 }
 STATUS = STATE | {
+    "trading",  # the account's trading state (fsm.risk.ledger)
     "symbol",
     "bar",
     "state_file",
@@ -58,7 +61,9 @@ STATUS = STATE | {
     "runner",
     "queued",
     "protection",
+    "realized",
 }
+REALIZED = {"day", "today", "cycles_today", "total", "cycles", "since_ts", "fee_ccy"}
 STOP = {
     "n", "algoClOrdId", "state", "sz", "slTriggerPx", "tpTriggerPx", "trigger_px_type", "payload",
     "submit_ts", "amend_ts", "cancel_sent_ts", "reject", "last_anomaly", "stray", "okx", "children",
@@ -126,6 +131,22 @@ VERIFY = {
     "segments",
     "first_seq",
 }
+REPORT = {
+    "machine", "journal", "range", "cycles", "summary", "equity", "buy_and_hold", "files", "charts_skipped",
+}  # fmt: skip
+REPORT_RANGE = {"from_ms", "to_ms", "start_ms", "end_ms"}
+REPORT_CYCLE = {
+    "cycle_id", "side", "signal_candle_ts", "start_ts", "entry_ts", "exit_ts", "end_ts", "holding_ms",
+    "rungs_placed", "rungs_filled", "rungs", "size", "exited", "avg_entry", "avg_exit", "exit_reason",
+    "realized_pnl", "fees", "fee_ccy", "fills", "stops",
+}  # fmt: skip
+REPORT_RUNG = {"level", "clOrdId", "ordId", "px", "sz", "accFillSz", "state"}
+REPORT_SUMMARY = {
+    "cycles", "traded", "wins", "losses", "win_rate", "total_pnl", "avg_pnl", "fees", "fee_ccy",
+    "gross_profit", "gross_loss", "profit_factor", "max_drawdown", "exposure_ms", "exposure",
+    "longest_losing_streak", "exit_reasons", "rungs",
+}  # fmt: skip
+REPORT_RUNG_RATE = {"level", "placed", "filled", "full", "fill_rate"}
 OPERATOR = {"command", "submitted", "request", "sent", "journaled", "fired", "state", "note", "superseded"}
 
 
@@ -141,7 +162,9 @@ def test_status_and_tick_documents(cli: Cli) -> None:
         doc = cli.json("status", *args)
         assert keys(doc) == STATUS
         assert keys(doc["clock"]) == CLOCK and keys(doc["pnl"]) == PNL and keys(doc["next"]) == NEXT
+        assert keys(doc["realized"]) == REALIZED
         assert keys(doc["recovery"]) == RECOVERY and doc["recovery"]["journal_ahead"] is False
+        assert doc["trading"] == {"state": "active", "set_by": "", "since": None, "clears": ""}
         assert all(keys(r) == RUNG for r in doc["rungs"]) and len(doc["rungs"]) == 3
         assert all(keys(c) == CANDIDATE for c in doc["next"]["candidates"])
         assert keys(doc["protection"]) == PROTECTION and keys(doc["protection"]["stop"]) == STOP
@@ -218,3 +241,18 @@ def test_the_reference_price_is_shown_on_the_tick_and_journaled_exact(cli: Cli) 
         assert shown.as_tuple().exponent == -2 and abs(shown - exact) <= Decimal("0.005")
     text = cli.machine("status").stdout
     assert f"ref_px {status['signal']['ref_px']}  close" in text and record["ref_px"] not in text
+
+
+def test_report_document(cli: Cli) -> None:
+    cli.filled()
+    cli.machine("close", "--submit")
+    states = [cli.tick(submit=True)["state"] for _ in range(3)]
+    assert states[-1] == "idle", states  # the exit filled, then closed, then idle
+    doc = cli.json("report")
+    assert keys(doc) == REPORT and keys(doc["range"]) == REPORT_RANGE
+    assert [keys(c) for c in doc["cycles"]] == [REPORT_CYCLE]
+    assert all(keys(r) == REPORT_RUNG for r in doc["cycles"][0]["rungs"])
+    assert keys(doc["summary"]) == REPORT_SUMMARY
+    assert all(keys(r) == REPORT_RUNG_RATE for r in doc["summary"]["rungs"])
+    assert [keys(p) for p in doc["equity"]] == [{"ts", "equity", "drawdown"}]
+    assert doc["buy_and_hold"] is None and doc["files"] == []

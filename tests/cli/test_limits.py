@@ -144,7 +144,7 @@ def test_a_sending_command_without_limits_says_so_once(cli: Cli) -> None:
     ("account", "field", "problem"),
     [
         ("max_order_notional: 1000", "account.max_order_notional", "quoted strings"),
-        ('max_daily_loss: "250"', "account.max_daily_loss", "not enforced"),
+        ('max_daily_loss: "-250"', "account.max_daily_loss", "greater than 0"),
         ('max_ordr_notional: "1"', "account.max_ordr_notional", "unknown key"),
     ],
 )

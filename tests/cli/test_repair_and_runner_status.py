@@ -183,7 +183,14 @@ def test_a_direct_command_supersedes_what_a_stopped_runner_left_queued(cli: Cli)
     cli.signal()
     state_dir = str(cli.state_dir)
     cli.run(
-        "run", "eth_robust_twap_15m", "--submit", "--ticks", "1", "--interval", "0.01", "--state-dir",
+        "run",
+        "eth_robust_twap_15m",
+        "--submit",
+        "--ticks",
+        "1",
+        "--interval",
+        "0.01",
+        "--state-dir",
         state_dir,
     )
     assert (

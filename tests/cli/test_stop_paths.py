@@ -409,6 +409,56 @@ def test_a_stop_placed_with_a_lost_answer_is_found_by_its_algo_client_order_id_n
     assert_every_fill_journaled_once(h)
 
 
+@pytest.mark.parametrize("kind", ["drop_before_apply", "late_apply"])
+def test_a_stop_place_okx_does_not_show_goes_again_next_tick_with_the_same_algo_client_order_id(
+    cli: Cli, kind: str
+) -> None:
+    """Lost before it applied, or applied late: the next tick sends the same algoClOrdId at once (not
+    after a grace), so the position is protected again after one tick; a late first send is then
+    refused 51065 by OKX. One stop on the venue, never two."""
+    h = cli
+    px = open_entries(h)
+    h.sim.set_faults([{"endpoint": f"POST {TRADE}/order-algo", "kind": kind, "ms": 3000}])
+    fill_rung_fully(h, px[2])
+    keep_away(h, px)
+    doc = h.tick(submit=True)
+    (stop,) = doc["stops"]
+    assert stop["state"] == "unknown" and algos(h) == []  # nothing on the venue yet
+    h.sim.advance(1)  # within the grace, before a late send applies
+    doc = h.tick(submit=True)
+    assert [s["algoClOrdId"] for s in doc["stops"]] == [stop["algoClOrdId"]]
+    assert the_stop(h)["algoClOrdId"] == stop["algoClOrdId"] and the_stop(h)["state"] == "live"
+    assert Decimal(the_stop(h)["sz"]) == own_size(h) > 0  # protected after one tick
+    assert post_count(h, "order-algo") == 2
+    h.sim.advance(5)  # a late first send applies now: OKX refuses it, the algoClOrdId is live
+    doc = h.tick(submit=True)
+    assert [s["state"] for s in doc["stops"]] == ["live"] and len(algos(h)) == 1
+    sends = [r["data"] for r in h.journal() if r["kind"] == "submit" and r["data"]["what"] == "stop"]
+    assert [d["stop"]["algoClOrdId"] for d in sends] == [stop["algoClOrdId"]] * 2  # write-ahead, both
+    assert_every_fill_journaled_once(h)
+
+
+def test_a_late_amend_leaving_the_stop_smaller_than_the_own_size_goes_again_next_tick(cli: Cli) -> None:
+    h = cli
+    px = open_entries(h)
+    fill_rung_fully(h, px[0])
+    keep_away(h, px)
+    h.tick(submit=True)
+    h.sim.set_faults([{"endpoint": f"POST {TRADE}/amend-algos", "kind": "late_apply", "ms": 3000}])
+    fill_rung_fully(h, px[1])
+    keep_away(h, px)
+    h.tick(submit=True)
+    assert Decimal(the_stop(h)["sz"]) < own_size(h)  # the amend has not applied
+    h.sim.advance(1)
+    h.tick(submit=True)
+    assert Decimal(the_stop(h)["sz"]) == own_size(h)  # amended again at once, not after a retry interval
+    assert post_count(h, "amend-algos") == 2
+    h.sim.advance(5)  # the late amend applies too: the same values
+    h.tick(submit=True)
+    assert Decimal(the_stop(h)["sz"]) == own_size(h) and post_count(h, "amend-algos") == 2
+    assert_every_fill_journaled_once(h)
+
+
 def test_an_amend_refused_cancels_the_stop_and_places_the_next_one_for_the_whole_size(cli: Cli) -> None:
     h = cli
     px = open_entries(h)

@@ -110,7 +110,7 @@ def test_the_order_budget_and_the_cooldown_are_read(tmp_path: Path) -> None:
             3,
             "machine.cooldown_after_losses.count",
         ),
-        ('account:\n  max_daily_loss: "100"\n', 2, "account.max_daily_loss"),  # not enforced yet
+        ('account:\n  max_daily_loss: "-100"\n', 2, "account.max_daily_loss"),
         ("machine:\n  max_orders_per_minute: 5\n", 2, "machine.max_orders_per_minute"),  # the account's
     ],
 )

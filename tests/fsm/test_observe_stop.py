@@ -191,15 +191,23 @@ def test_our_own_cancel_seen_ended_is_no_anomaly() -> None:
     assert [k for k, _ in journal] == ["order"]
 
 
-def test_a_stop_in_flight_is_believed_missing_only_after_the_grace() -> None:
-    """Algo places carry no expTime: the grace after the send stands in for the deadline."""
+def test_a_stop_in_flight_that_okx_does_not_show_is_sent_again_or_given_up_after_the_grace() -> None:
+    """Algo places carry no expTime: within the grace after the send OKX's "no such algo" is
+    `not_found_yet` (the place may still apply), past it `not_found`; the stop machine sends an
+    ambiguous place again at once (the same algoClOrdId), and gives up a 51065 only after the grace."""
     deadline = NOW + NOT_FOUND_GRACE_MS + DEADLINE_MARGIN_MS
-    for state in ROLES.in_flight:  # sent (a crash around the POST), or answered ambiguously
-        ctx = ctx_with(frozenset({state}), View(now=deadline), submit_ts=NOW)
-        assert run(ctx) == [] and ctx.state.stops[0].state == state
-        ctx = ctx_with(frozenset({state}), View(now=deadline + 1), submit_ts=NOW)
+    stops = MACHINE.stop_machine
+    sent = stops.observe(ROLES.initial, "submit")[1]
+    ambiguous, duplicate = stops.observe(sent, "ack_ambiguous")[1], stops.observe(sent, "ack_duplicate")[1]
+    for now in (NOW + 1, deadline + 1):
+        ctx = ctx_with(frozenset({ambiguous}), View(now=now), submit_ts=NOW)
         run(ctx)
-        assert ctx.state.stops[0].state in ROLES.unsent | ROLES.refused
+        assert ctx.state.stops[0].state in ROLES.unseen
+    ctx = ctx_with(frozenset({duplicate}), View(now=deadline), submit_ts=NOW)
+    assert run(ctx) == [] and ctx.state.stops[0].state == duplicate
+    ctx = ctx_with(frozenset({duplicate}), View(now=deadline + 1), submit_ts=NOW)
+    run(ctx)
+    assert ctx.state.stops[0].state in ROLES.refused
 
 
 def test_a_stop_found_pending_is_taken_in_and_mirrored() -> None:

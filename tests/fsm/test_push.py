@@ -4,25 +4,29 @@ reconcile; judged from the simulator's request counts and the journal."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from typer.testing import CliRunner
 
-from exchange import OkxClient, OkxOrder
+from exchange import OkxAlgoOrder, OkxClient, OkxOrder
 from exchange.sim import Simulator
-from exchange.ws import ORDERS, OkxPrivateStream
+from exchange.ws import ALGO_ORDERS, ORDERS, Channel, OkxPrivateStream, channel_url
 from fsm.cli.app import app
-from fsm.service.push import PushFeed, PushView
+from fsm.service.push import PushFeed, PushView, algo_feed, order_feed
 from fsm.service.runner import Runner, RunOptions
 
 MACHINE = "eth_robust_twap_15m"
+REPO = Path(__file__).resolve().parents[2]
+R = TypeVar("R")
 CEILING_S = 60.0  # how long a condition may take on a busy machine; only a broken runner waits this long
 NEVER_S = 3600.0  # an interval or reconcile period no test lives to see: what happens comes from pushes
 
@@ -34,7 +38,8 @@ def sim() -> Iterator[Simulator]:
 
 
 class Running:
-    """A runner with push in a thread of its own, for as long as the test needs it."""
+    """A runner with push in a thread of its own, for as long as the test needs it (with `algos`, given
+    the orders-algo channel too, which it opens where a machine declares a stop)."""
 
     def __init__(
         self,
@@ -44,9 +49,11 @@ class Running:
         reconcile_s: float,
         interval_s: float = 30.0,
         time_sync_s: float = 300.0,
+        machine: str = MACHINE,
+        algos: bool = False,
     ) -> None:
         self.sim = sim
-        self.state_path = tmp_path / "state" / f"{MACHINE}_live.json"
+        self.state_path = tmp_path / "state" / f"{Path(machine).stem}_live.json"
         client = OkxClient(sim.api_key, sim.secret_key, sim.passphrase, base_url=sim.base_url, armed=True)
 
         timer = OkxClient(sim.api_key, sim.secret_key, sim.passphrase, base_url=sim.base_url)
@@ -55,23 +62,24 @@ class Running:
             timer.sync_time()
             return timer.now_ms()
 
-        def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed:
-            stream = OkxPrivateStream(
-                sim.ws_url,
-                sim.api_key,
-                sim.secret_key,
-                sim.passphrase,
-                channel=ORDERS,
-                now_ms=client.now_ms,
-                login_ms=login_time,
-                backoff=(0.05, 0.2),
+        def stream(channel: Channel[R]) -> OkxPrivateStream[R]:
+            url = channel_url(sim.ws_url, channel)
+            keys = (sim.api_key, sim.secret_key, sim.passphrase)
+            return OkxPrivateStream(
+                url, *keys, channel=channel, now_ms=client.now_ms, login_ms=login_time, backoff=(0.05, 0.2)
             )
-            return PushFeed(stream, on_push=on_push)
+
+        def feed(on_push: Callable[[OkxOrder], None]) -> PushFeed[OkxOrder]:
+            return order_feed(stream(ORDERS), on_push)
+
+        def algo_pushes(on_push: Callable[[OkxAlgoOrder], None]) -> PushFeed[OkxAlgoOrder]:
+            return algo_feed(stream(ALGO_ORDERS), on_push)
 
         options = RunOptions(
             submit=True, interval_s=interval_s, ticks=0, push_reconcile_s=reconcile_s, time_sync_s=time_sync_s
         )
-        self.runner = Runner([MACHINE], tmp_path / "state", client, options, push=feed)
+        state_dir, algo_factory = tmp_path / "state", algo_pushes if algos else None
+        self.runner = Runner([machine], state_dir, client, options, push=feed, push_algos=algo_factory)
         self.thread = threading.Thread(target=self.runner.run, daemon=True)
 
     def __enter__(self) -> Running:
@@ -83,8 +91,10 @@ class Running:
         self.thread.join(CEILING_S)
 
     def journal(self) -> list[dict[str, Any]]:
+        """The journal's complete lines (the runner may be writing the last one as it is read)."""
         path = self.state_path.with_suffix(".jsonl")
-        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        text = path.read_text() if path.exists() else ""
+        return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
 
     def wait_for(self, what: Callable[[], bool]) -> None:
         """Until `what()` holds; the ceiling is generous, never a budget."""
@@ -177,7 +187,7 @@ def test_the_cancel_race_is_decided_by_the_first_push(sim: Simulator, tmp_path: 
         feed = running.runner.feed
         assert feed is not None
         filling = rungs[0]["clOrdId"]
-        running.wait_for(lambda: any(o.clOrdId == filling and o.accFillSz for o in feed.orders().values()))
+        running.wait_for(lambda: any(o.clOrdId == filling and o.accFillSz for o in feed.records().values()))
         sim.advance(1)  # rung 1 fills the rest; then the cancel is let through
         sim.set_price("3100")
         running.wait_for(
@@ -263,3 +273,45 @@ def test_a_runner_started_in_an_outage_runs_and_connects_push_once_the_venue_is_
         running.wait_for(lambda: bool(fills(running)))
     assert feed.reconnects >= 1 and feed.pushes >= 1
     assert sim.set_ws_faults({})["logins"] == 1  # the first login that could be made held
+
+
+def test_an_ended_algo_is_taken_from_its_push_a_fired_one_only_with_its_child_order(sim: Simulator) -> None:
+    """A push view takes a stop that a push showed canceled from the push (no REST request, source
+    "push"); a push of it fired that names no child order is not enough, and REST is asked; a working
+    one is always asked of REST."""
+    client = OkxClient(sim.api_key, sim.secret_key, sim.passphrase, base_url=sim.base_url, armed=True)
+    market = {"instId": "ETH-USDT-SWAP", "tdMode": "isolated", "side": "buy", "posSide": "long"}
+    client.place_order("ETH-USDT-SWAP", side="buy", ord_type="market", sz=Decimal(1), pos_side="long")
+    stop = {**market, "side": "sell", "ordType": "conditional", "sz": "1", "reduceOnly": True}
+    stop |= {"slTriggerPx": "2900", "slOrdPx": "-1", "slTriggerPxType": "mark", "algoClOrdId": "ertw1s0"}
+    client.place_algo_order(stop)
+    live = client.get_algo_order(algo_client_order_id="ertw1s0")
+    fired_unnamed = dataclasses.replace(live, state="effective", ordIdList=())
+
+    view = PushView(client, pending=[], pushed={}, pushed_algos={"ertw1s0": fired_unnamed})
+    assert view.algo(None, "ertw1s0") == live and view.calls["order-algo"] == 1
+    view = PushView(client, pending=[], pushed={}, pushed_algos={"ertw1s0": live})
+    assert view.algo(None, "ertw1s0") == live and view.calls["order-algo"] == 1
+    assert view.pushed_algo("ertw1s0") is live and view.pushed_algo("ertw1s1") is None
+
+    sim.user_cancel_algo(algo_client_order_id="ertw1s0")
+    canceled = client.get_algo_order(algo_client_order_id="ertw1s0")
+    view = PushView(client, pending=[], pushed={}, pushed_algos={"ertw1s0": canceled})
+    taken = view.algo(None, "ertw1s0")
+    assert taken is canceled and view.calls["order-algo"] == 0 and view.source_of(taken) == "push"
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_the_business_stream_is_opened_only_where_a_machine_declares_a_stop(
+    sim: Simulator, tmp_path: Path, declared: bool
+) -> None:
+    ladder = (REPO / "machines" / f"{MACHINE}.yaml").read_text().replace(MACHINE, "plain_ladder")
+    if not declared:
+        ladder = re.sub(r"\n  stop:\n(    .*\n)+", "\n", ladder)
+    path = tmp_path / "plain_ladder.yaml"
+    path.write_text(ladder)
+    with Running(sim, tmp_path, reconcile_s=NEVER_S, machine=str(path), algos=True) as running:
+        running.wait_for(lambda: running.runner.rounds >= 1)
+        assert (running.runner.algo_feed is not None) is declared
+        paths = sim.set_ws_faults({})
+        assert paths["connections"] == paths["logins"] == (2 if declared else 1)

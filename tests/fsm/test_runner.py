@@ -430,6 +430,6 @@ def test_entries_the_hard_limits_refuse_are_posted_to_the_webhook_and_never_sent
     risk = [e for e in Hook.received if e["event"] == "risk"]
     assert [e["machine"] for e in risk] == [MACHINE]
     assert risk[0]["detail"].startswith(
-        "entries not sent: max_order_notional 50: eth_robust_twap_15m entries"
+        "refused by the hard limits: max_order_notional 50: eth_robust_twap_15m entries"
     )
     assert sim.state()["orders"] == []

@@ -131,7 +131,8 @@ REFUSALS: dict[str, tuple[str, str, str]] = {
     "stop_unknown_role": (
         "states[1]",
         "role",
-        "'resting' must be one of unsent, in_flight, working, cancel_requested, fired, ended, refused",
+        "'resting' must be one of unsent, in_flight, unseen, working, cancel_requested, fired, ended, "
+        "refused",
     ),
     "stop_machine_with_params": ("", "params", "stop machines take no params"),
 }

@@ -169,7 +169,7 @@ def test_a_stop_shorter_than_the_own_size_leaves_the_rest_missing_once_it_fired(
     assert guards.stop_missing(c)
 
 
-def test_a_resize_is_due_when_more_filled_or_okx_still_shows_the_old_size_after_the_retry() -> None:
+def test_a_resize_is_due_when_more_filled_or_okx_shows_less_than_asked_or_otherwise_after_the_retry() -> None:
     c = ctx([entry("1", "3000", "0.33")], held="0.33")
     stop = placed(c, ROLES.working)
     assert not guards.stop_resize_due(c)
@@ -177,10 +177,14 @@ def test_a_resize_is_due_when_more_filled_or_okx_still_shows_the_old_size_after_
     c.view.held = "0.66"  # type: ignore[attr-defined]
     assert guards.stop_resize_due(c)  # more filled: a new size and a new average entry
     stop.sz, stop.slTriggerPx, stop.tpTriggerPx = stops.target(c.params, c.state, c.view)  # type: ignore[misc]
-    stop.amend_ts = NOW - 1_000
-    stop.okx.sz, stop.okx.slTriggerPx = Decimal("0.33"), Decimal("2940")  # the amend has not shown yet
+    stop.amend_ts = NOW  # amended in this tick: what OKX showed was read before it
+    stop.okx.sz, stop.okx.slTriggerPx = Decimal("0.33"), Decimal("2940")
     assert not guards.stop_resize_due(c)
-    stop.amend_ts = NOW - 60_000  # a retry interval later OKX still shows the old one: amend again
+    stop.amend_ts = NOW - 1_000  # read after an earlier tick's amend, OKX protects less than we own
+    assert guards.stop_resize_due(c)  # a lost or late amend: the same values again, at once
+    stop.okx.sz = stop.sz  # the size shows; only the trigger is not what was asked yet
+    assert not guards.stop_resize_due(c)
+    stop.amend_ts = NOW - 60_000  # a retry interval later OKX still shows the old trigger: amend again
     assert guards.stop_resize_due(c)
 
 

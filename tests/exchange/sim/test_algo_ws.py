@@ -8,11 +8,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import ClientConnection, connect
 
 from exchange.sim import Simulator
 from tests.exchange.sim.okx_http import RawOkx
-from tests.exchange.sim.test_ws_channel import ask, login_args
+from tests.exchange.sim.test_ws_channel import CEILING_S, ORDERS, ask, login_args, subscribed
 
 ALGOS = {"channel": "orders-algo", "instType": "SWAP"}
 
@@ -77,3 +78,14 @@ def test_a_channel_on_the_wrong_path_is_60018(sim: Simulator, path: str, channel
         assert ask(conn, {"op": "login", "args": [login_args(sim)]})["event"] == "login"
         answer = ask(conn, {"op": "subscribe", "args": [{"channel": channel, "instType": "SWAP"}]})
         assert (answer["event"], answer["code"]) == ("error", "60018")
+
+
+def test_a_drop_of_one_path_cuts_only_its_connections(sim: Simulator) -> None:
+    """{"drop": "/ws/v5/business"} cuts the business connections and leaves the private ones up."""
+    with business(sim) as algos, subscribed(sim) as orders:
+        assert sim.set_ws_faults({"drop": "/ws/v5/business"})["drops"] == 1
+        with pytest.raises(ConnectionClosedError):
+            algos.recv(timeout=CEILING_S)
+        assert ask(orders, {"op": "subscribe", "args": [ORDERS]})["event"] == "subscribe"  # still up
+    with pytest.raises(ValueError, match="drop must be"):
+        sim.set_ws_faults({"drop": "/ws/v5/public"})
