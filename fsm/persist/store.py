@@ -97,11 +97,7 @@ class StateStore:
         self.lock_path = state_path.with_name(state_path.name + ".lock")
         self.identity = identity
         self.allow_spec_change = allow_spec_change
-        # fsync journal and state file; a store that is not durable (a replay's, made again at will)
-        # fsyncs nothing and replaces its state file only on close: the journal is ahead meanwhile, as
-        # after a crash, and the next open rolls the state forward to it.
-        self.durable = durable
-        self._unsaved: JournalRecord | None = None  # a unit's end not yet in the state file
+        self.durable = durable  # fsync journal and state file (a replay's, made again at will, do not)
         self.rolled_forward = 0
         self.cleaned_temp_files = 0
         self.spec_changed_from: str | None = None
@@ -202,10 +198,7 @@ class StateStore:
             self._segment_day = day
         self._journal_identity = self.identity
         self._cursor = records[-1].cursor
-        if self.durable:
-            write_state_file(self.state_path, self.identity, records[-1])
-        else:
-            self._unsaved = records[-1]
+        write_state_file(self.state_path, self.identity, records[-1], durable=self.durable)
         return records
 
     def peek(self) -> tuple[dict[str, Any], Cursor] | None:
@@ -261,18 +254,13 @@ class StateStore:
         )
 
     def close(self) -> None:
-        """Write what the state file still lacks, release the journal and the lock; safe to call twice."""
-        try:
-            if self._unsaved is not None and self._lock_fd is not None:
-                unsaved, self._unsaved = self._unsaved, None
-                write_state_file(self.state_path, self.identity, unsaved, durable=False)
-        finally:
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)  # closing the descriptor releases the flock
-                self._lock_fd = None
+        """Release the journal and the lock; safe to call twice."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
 
     def _lock(self) -> None:
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)

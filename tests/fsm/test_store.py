@@ -722,21 +722,3 @@ def test_inspect_reads_again_when_the_torn_tail_was_an_append_in_progress(
     monkeypatch.setattr("fsm.persist.store.time.sleep", the_append_finishes)
     inspection = store_at(tmp_path).inspect()
     assert inspection.cursor.seq == 3 and inspection.journal_ahead_by == 1
-
-
-def test_a_store_that_is_not_durable_writes_its_state_file_on_close(tmp_path: Path) -> None:
-    """A replay's store: the journal takes every unit, the state file only the last one, on close;
-    meanwhile the journal is ahead, as after a crash, and inspect and open roll forward to it."""
-    store = store_at(tmp_path, durable=False)
-    store.open()
-    for step in range(1, 4):
-        store.commit("order", {"evidence": {"ordId": str(step)}}, ladder_snapshot(step), TS + step)
-    assert not (tmp_path / "machine.json").exists()
-    inspection = store_at(tmp_path).inspect(full=True)
-    assert inspection.snapshot == ladder_snapshot(3) and inspection.journal_ahead_by == 3
-    store.close()
-    store.close()  # twice: nothing more written
-    with store_at(tmp_path) as again:
-        assert again.open() == ladder_snapshot(3)
-        assert again.rolled_forward == 0 and again.cursor.seq == 3
-    assert verify_journal(tmp_path / "machine.jsonl").records == 3
