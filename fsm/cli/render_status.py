@@ -227,10 +227,10 @@ def risk_line(console: Console, doc: Mapping[str, Any]) -> None:
 
 
 def cooldown_line(console: Console, doc: Mapping[str, Any]) -> None:
-    """The cooldown after losing cycles in a row (the limits' cooldown_after_losses), while it lasts or
-    until the next cycle starts."""
+    """The cooldown after losing cycles in a row (the limits' cooldown_after_losses): set when the losing
+    cycle is archived, cleared when the next cycle starts."""
     until = doc.get("cooldown_until_ts")
-    if until is not None and doc["state"] == "idle":
+    if until is not None:
         line = f"cooldown  after losing cycles in a row: no cycle starts before {iso(until)}"
         console.print(line, markup=False)
 
