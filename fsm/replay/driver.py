@@ -3,13 +3,15 @@ through historical bars.
 
 Each bar becomes its price path (fsm.replay.path) inside an in-process simulator (no socket; the
 client signs, sends and parses as over HTTP) whose candles of the machine's bar are the file's bars up
-to the clock and none after. The engine ticks at every path point and at every deadline the machine
-holds (entry expiry, exit due, cancel retry, a request's expTime): the price only moves at path points,
-so that is what a runner ticking at any shorter interval would see. A state that tracks only the signal
-(the YAML's `tracks`) can change only when a bar closes, so there the tick runs at the bar's first point
-only. A bar's close is fed once the clock reaches it; a gap in the file is crossed with the clock, the
-price standing still and no bar made up. Everything runs on exchange time from a seeded simulator, so
-the same bars, machine, params and model give a byte-identical journal.
+to the clock and none after. The engine ticks at every deadline the machine holds (entry expiry, exit
+due, cancel retry, a request's expTime) and at every path point where a tick may see something new
+(`Replay._due`): the price only moves at path points, so that is what a runner ticking at any shorter
+interval would see, and a point skipped changes no byte of the journal. A state that tracks only the
+signal (the YAML's `tracks`) can change only when a bar closes, so there the tick runs at the bar's
+first point only; one that tracks orders and fills, only after an order or algo change, a deadline or
+a tick that journaled. A bar's close is fed once the clock reaches it; a gap in the file is crossed
+with the clock, the price standing still and no bar made up. Everything runs on exchange time from a
+seeded simulator, so the same bars, machine, params and model give a byte-identical journal.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from fsm.engine.machine import LoadedMachine
 from fsm.engine.observe import DEADLINE_MARGIN_MS
 from fsm.engine.state import LadderState
 from fsm.engine.tick import TickResult, open_machine_state, run_tick
-from fsm.engine.view import ExchangeView
+from fsm.engine.view import ExchangeView, TimeSync
 from fsm.errors import EngineError, ExitStatus
 from fsm.replay.path import NEARER, bar_path
 
@@ -170,14 +172,19 @@ class Replay:
             sleep=sim.advance,  # a wait for the rate limit passes on the simulator's clock
         )
         instruments: dict[str, Any] = {}
+        time_sync = TimeSync(clock=seconds, exact=True)  # the client's clock is the simulator's
         with open_machine_state(self.machine, durable=False) as (store, state):
             store.commit(
                 REPLAY_KIND, {**self.record, "model": self.model.to_dict()}, state.to_dict(), first.ts
             )
 
+            seen = _Seen()
+
             def tick() -> None:
-                view = ExchangeView(client, instruments=instruments)
-                self.summary.take(run_tick(self.machine, store, state, view, trader=client))
+                view = ExchangeView(client, instruments=instruments, time_sync=time_sync)
+                result = run_tick(self.machine, store, state, view, trader=client)
+                self.summary.take(result)
+                seen.journaled, seen.changes, seen.at = bool(result.records), sim.changes, sim.now_ms()
 
             def until(ts: int) -> None:
                 """Tick at every deadline before `ts`, then bring the clock to `ts`."""
@@ -201,7 +208,7 @@ class Replay:
                         sim.set_price(point.px, p.symbol)
                     except ValueError as exc:
                         raise ReplayError(f"bar {candle.ts}: {point.px} for {p.symbol}: {exc}") from None
-                    if index == 0 or not self._quiet(state):
+                    if self._due(index, state, seen, sim.changes, sim.now_ms()):
                         tick()
                 until(candle.ts + self.span)
                 sim.feed_bar([str(v) for v in candle.raw], p.symbol)
@@ -219,9 +226,27 @@ class Replay:
         lines = "".join(json.dumps(f, sort_keys=True, separators=(",", ":")) + "\n" for f in fills)
         (self.machine.state_path.parent / VENUE_FILLS).write_text(lines, encoding="utf-8")
 
-    def _quiet(self, state: LadderState) -> bool:
-        """Whether the state observes only the signal, which only a closed bar can change."""
-        return self.machine.spec.state(state.state).tracks <= {"signal"}
+    def _due(self, index: int, state: LadderState, seen: _Seen, changes: int, now: int) -> bool:
+        """Whether a tick at the `index`th point of a bar's path may see what the last tick did not.
+
+        The signal changes only when a bar closes: at a bar's first point. Orders and fills change only
+        with an order or algo change on the account (the simulator counts them, as its private channel
+        pushes them), so a state that observes nothing else needs no tick while none came, its last
+        tick journaled nothing (a tick that did may fire the next row), no deadline came since it (one
+        between points is ticked apart, one on a point here) and no rung is a stray (whose cancel is
+        retried on a timer). The position (its upl, its mark) moves with every price: where it is
+        observed, every point is ticked.
+        """
+        tracks = self.machine.spec.state(state.state).tracks
+        if index == 0 and "signal" in tracks:
+            return True
+        if tracks <= {"signal"}:
+            return False
+        if seen.journaled or changes != seen.changes or any(r.stray for r in state.rungs):
+            return True
+        if any(seen.at < d <= now for d in deadlines(state, self.machine)):
+            return True
+        return "position" in tracks or "stop" in tracks or state.own_open(self.machine.params.side) != 0
 
     def _count(self, candle: Candle, state: LadderState) -> None:
         s = self.summary
@@ -229,6 +254,15 @@ class Replay:
         s.first_ts = candle.ts if s.first_ts is None else s.first_ts
         s.last_ts = candle.ts
         s.cycles = state.cycles_completed
+
+
+@dataclass
+class _Seen:
+    """What the last tick left: whether it journaled, and the simulator's change count after it."""
+
+    journaled: bool = True
+    changes: int = -1
+    at: int = -1  # exchange ms
 
 
 def _chained(first: Candle, rest: Iterable[Candle]) -> Iterable[Candle]:
