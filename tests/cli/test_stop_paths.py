@@ -265,6 +265,34 @@ def test_timed_exit_cancels_the_stop_then_exits_the_own_size_flat_never_short(cl
     assert_every_fill_journaled_once(h)
 
 
+def test_a_fill_found_with_the_exit_already_due_is_protected_while_the_remainder_is_cancelled(
+    cli: Cli,
+) -> None:
+    """Hours pass unticked: rung 1 filled, the entry window and the hold time are both up. The exit can go
+    out only once every rung is terminal; until OKX shows the remainder cancelled, a stop protects the own
+    size (judged from the venue after every tick), then it is cancelled and the exit closes flat."""
+    h = cli
+    px = open_entries(h)
+    fill_rung_fully(h, px[0])
+    keep_away(h, px)
+    h.sim.advance(BAR_S * 9)  # the entry window and the hold time are up, nothing ticked
+    h.sim.set_faults([{"endpoint": "*", "kind": "async_cancel", "count": 1}])  # the cancel applies later
+    doc = h.tick(submit=True)
+    assert doc["state"] == "cancelling", doc["state"]  # the remainder's cancel has not applied yet
+    assert the_stop(h)["state"] == "live" and Decimal(the_stop(h)["sz"]) == own_size(h) > 0
+    for _ in range(4):
+        if flat(h):
+            break
+        h.sim.advance(35)  # the cancel applies; a retry interval passes
+        doc = h.tick(submit=True)
+        live = [a for a in algos(h) if a["state"] == "live"]
+        assert flat(h) or any(Decimal(a["sz"]) >= own_size(h) for a in live) or exits(h), doc["state"]
+    assert flat(h) and own_size(h) == 0
+    h.tick(submit=True)
+    assert "archived, exit timed:" in h.machine("history").output
+    assert_every_fill_journaled_once(h)
+
+
 def test_timed_exit_racing_the_stop_firing_closes_flat_once(cli: Cli) -> None:
     """The cancel of the stop is held up on its way (latency); the mark crosses the stop meanwhile, so
     OKX fires it and answers the cancel 51416. The stop's fills close the cycle; no exit is sent."""
