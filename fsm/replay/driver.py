@@ -36,6 +36,7 @@ from fsm.replay.path import NEARER, bar_path
 
 REPLAY_KIND = "replay"  # the journal's first record: what was replayed, and how
 VENUE_FILLS = "venue_fills.jsonl"  # the simulator's fills (OKX's fill objects), written at the end
+MAX_TICKS_AT_ONCE = 8  # ticks at one instant while each journals (a machine that never settles goes on)
 
 
 class ReplayError(EngineError):
@@ -58,6 +59,22 @@ class ReplayModel:
     def fill_model(self) -> FillModel:
         """Resting orders fill only when the path trades through their price; market orders slip."""
         return FillModel(self.maker_rate, self.taker_rate, fill_on_touch=False, slippage_bp=self.slippage_bp)
+
+    def simulator(self, start_ms: int, bar: str, symbol: str) -> Simulator:
+        """The venue a replay runs against (not started: a replay reaches it in process, a parity run
+        over loopback): manual clock from `start_ms`, a market that moves only when set, no rate limits,
+        this fill model, and `bar`'s candles of `symbol` only those fed."""
+        sim = Simulator(
+            seed=self.seed,
+            clock="manual",
+            start_ms=start_ms,
+            volatility="0",
+            balance=self.balance,
+            rate_limits=False,
+            fill_model=self.fill_model(),
+        )
+        sim.replay_bars(bar, symbol)
+        return sim
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +148,20 @@ def deadlines(state: LadderState, machine: LoadedMachine) -> list[int]:
     return sorted({t for t in out if t is not None})
 
 
+def step_to(sim: Simulator, ts: int, due: Callable[[], list[int]], tick: Callable[[], None]) -> None:
+    """Bring the simulator's clock to `ts`, ticking at every deadline (`due`, asked again after each
+    tick) that comes before it: the price stands still in between, so only a deadline can turn a guard."""
+    while True:
+        now = sim.now_ms()
+        ahead = [d for d in due() if now < d < ts]
+        if not ahead:
+            break
+        sim.advance(Decimal(ahead[0] - now) / 1000)
+        tick()
+    if ts > sim.now_ms():
+        sim.advance(Decimal(ts - sim.now_ms()) / 1000)
+
+
 class Replay:
     """One replay of `machine` (state and journal under its state directory) over candles."""
 
@@ -147,16 +178,7 @@ class Replay:
         if first is None:
             raise ReplayError("no bar of the candle file falls in the range asked for")
         p = self.machine.params
-        sim = Simulator(
-            seed=self.model.seed,
-            clock="manual",
-            start_ms=first.ts,
-            volatility="0",
-            balance=self.model.balance,
-            rate_limits=False,
-            fill_model=self.model.fill_model(),
-        )
-        sim.replay_bars(p.bar, p.symbol)
+        sim = self.model.simulator(first.ts, p.bar, p.symbol)
         seconds = lambda: sim.now_ms() / 1000  # noqa: E731 - the client's clocks are the simulator's
         client = OkxClient(
             sim.api_key,
@@ -176,20 +198,18 @@ class Replay:
             )
 
             def tick() -> None:
-                view = ExchangeView(client, instruments=instruments)
-                self.summary.take(run_tick(self.machine, store, state, view, trader=client))
+                """Tick, and again at the same instant while the last tick journaled: what it sent (an
+                exit at market fills at once) or fired (a row waiting for a later tick) is seen now, as a
+                runner ticking often sees it at its next tick, not at the next point or deadline."""
+                for _ in range(MAX_TICKS_AT_ONCE):
+                    view = ExchangeView(client, instruments=instruments)
+                    result = run_tick(self.machine, store, state, view, trader=client)
+                    self.summary.take(result)
+                    if not result.records:
+                        break
 
             def until(ts: int) -> None:
-                """Tick at every deadline before `ts`, then bring the clock to `ts`."""
-                while True:
-                    now = sim.now_ms()
-                    due = [d for d in deadlines(state, self.machine) if now < d < ts]
-                    if not due:
-                        break
-                    sim.advance(Decimal(due[0] - now) / 1000)
-                    tick()
-                if ts > sim.now_ms():
-                    sim.advance(Decimal(ts - sim.now_ms()) / 1000)
+                step_to(sim, ts, lambda: deadlines(state, self.machine), tick)
 
             previous: Candle | None = None
             for candle in _chained(first, iterator):
