@@ -32,10 +32,12 @@ from fsm.engine.state import LadderState
 from fsm.engine.tick import TickResult, open_machine_state, run_tick
 from fsm.engine.view import ExchangeView
 from fsm.errors import EngineError, ExitStatus
+from fsm.replay.funding import Rate
 from fsm.replay.path import NEARER, bar_path
 
 REPLAY_KIND = "replay"  # the journal's first record: what was replayed, and how
 VENUE_FILLS = "venue_fills.jsonl"  # the simulator's fills (OKX's fill objects), written at the end
+VENUE_BILLS = "venue_bills.jsonl"  # its funding bills (OKX's account bills), written at the end
 MAX_TICKS_AT_ONCE = 8  # ticks at one instant while each journals (a machine that never settles goes on)
 
 
@@ -55,6 +57,8 @@ class ReplayModel:
     taker_rate: Decimal = BASE_TAKER_RATE
     balance: Decimal = Decimal(100_000)
     seed: int = 0
+    funding_file: str | None = None  # None: funding off
+    funding: tuple[Rate, ...] = ()
 
     def fill_model(self) -> FillModel:
         """Resting orders fill only when the path trades through their price; market orders slip."""
@@ -74,6 +78,7 @@ class ReplayModel:
             fill_model=self.fill_model(),
         )
         sim.replay_bars(bar, symbol)
+        sim.set_funding(symbol, ((r.ts, r.rate) for r in self.funding))
         return sim
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,7 +87,9 @@ class ReplayModel:
             **self.fill_model().to_dict(),
             "balance": str(self.balance),
             "seed": self.seed,
-            "funding": None,  # off: no funding file is read yet
+            "funding": None
+            if self.funding_file is None
+            else {"file": self.funding_file, "rates": len(self.funding)},
             "partial_fills": "the simulator's: at most half an order's size per step",
             "fsync": False,  # the journal is re-creatable from the same inputs
         }
@@ -229,15 +236,18 @@ class Replay:
                 self._count(candle, state)
                 if on_bar is not None:
                     on_bar(Progress(self.summary.bars, sim.now_ms(), state.cycles_completed))
-            self._write_venue_fills(sim.state()["fills"])
+            venue = sim.state()
+            self._write_venue(VENUE_FILLS, venue["fills"])
+            self._write_venue(VENUE_BILLS, venue["bills"])
         client.close()
         return self.summary
 
-    def _write_venue_fills(self, fills: list[dict[str, Any]]) -> None:
-        """The simulator's own fills, one JSON object a line, beside the journal: the venue's evidence a
-        report (or a test) checks the journal against."""
-        lines = "".join(json.dumps(f, sort_keys=True, separators=(",", ":")) + "\n" for f in fills)
-        (self.machine.state_path.parent / VENUE_FILLS).write_text(lines, encoding="utf-8")
+    def _write_venue(self, name: str, rows: list[dict[str, Any]]) -> None:
+        """The simulator's own records (fills, bills), one JSON object a line, beside the journal: the
+        venue's evidence a report (or a test) checks the journal against, or reads what the engine does
+        not journal (funding)."""
+        lines = "".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in rows)
+        (self.machine.state_path.parent / name).write_text(lines, encoding="utf-8")
 
     def _quiet(self, state: LadderState) -> bool:
         """Whether the state observes only the signal, which only a closed bar can change."""
