@@ -4,8 +4,10 @@ through historical bars.
 Each bar becomes its price path (fsm.replay.path) inside an in-process simulator (no socket; the
 client signs, sends and parses as over HTTP) whose candles of the machine's bar are the file's bars up
 to the clock and none after. The engine ticks at every path point and at every deadline the machine
-holds (entry expiry, exit due, cancel retry, a request's expTime): the price only moves at path points,
-so that is what a runner ticking at any shorter interval would see. A state that tracks only the signal
+holds (entry expiry, exit due, cancel retry, a request's expTime), and again at the same instant while a
+tick journaled: the price only moves at path points, so that is what a runner ticking at any shorter
+interval would see (tests/cli/test_replay_parity.py holds `okx-fsm run` to it). Funding, when a file is
+given, is charged by the simulator at its times; its bills are written beside the journal. A state that tracks only the signal
 (the YAML's `tracks`) can change only when a bar closes, so there the tick runs at the bar's first point
 only. A bar's close is fed once the clock reaches it; a gap in the file is crossed with the clock, the
 price standing still and no bar made up. Everything runs on exchange time from a seeded simulator, so

@@ -59,6 +59,16 @@ def test_the_journal_verifies_and_is_byte_identical(replayed: list[Path]) -> Non
     assert first["data"]["model"]["fsync"] is False and first["data"]["model"]["fill_on_touch"] is False
 
 
+def test_the_data_forces_no_anomaly(candles: tuple[Path, synthetic.Shape], replayed: list[Path]) -> None:
+    """The range holds a gap and a crash bar; neither forces an anomaly (the full synthetic year is
+    checked in bench.replay): any anomaly here is the engine's or the replay's own."""
+    shape = candles[1]
+    assert shape.gaps and shape.crash_ts is not None
+    journal = records(replayed[0])
+    assert [r["data"] for r in journal if r["kind"] == "anomaly"] == []
+    assert sum(1 for r in journal if r["kind"] == "archive") > 1
+
+
 def test_the_report_is_written_beside_the_journal_and_is_byte_identical(replayed: list[Path]) -> None:
     a, b = replayed
     assert (a / "report.json").read_bytes() == (b / "report.json").read_bytes()
