@@ -7,11 +7,11 @@ to the clock and none after. The engine ticks at every path point and at every d
 holds (entry expiry, exit due, cancel retry, a request's expTime), and again at the same instant while a
 tick journaled: the price only moves at path points, so that is what a runner ticking at any shorter
 interval would see (tests/cli/test_replay_parity.py holds `okx-fsm run` to it). Funding, when a file is
-given, is charged by the simulator at its times; its bills are written beside the journal. A state that tracks only the signal
-(the YAML's `tracks`) can change only when a bar closes, so there the tick runs at the bar's first point
-only. A bar's close is fed once the clock reaches it; a gap in the file is crossed with the clock, the
-price standing still and no bar made up. Everything runs on exchange time from a seeded simulator, so
-the same bars, machine, params and model give a byte-identical journal.
+given, is charged by the simulator at its times; its bills are written beside the journal. A state
+that tracks only the signal (the YAML's `tracks`) can change only when a bar closes, so there the tick
+runs at the bar's first point only. A bar's close is fed once the clock reaches it; a gap in the file is
+crossed with the clock, the price standing still and no bar made up. Everything runs on exchange time
+from a seeded simulator, so the same bars, machine, params and model give a byte-identical journal.
 """
 
 from __future__ import annotations
