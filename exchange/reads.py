@@ -37,6 +37,7 @@ from exchange.records import (
     parse_account_config,
     parse_balance,
     parse_candle,
+    parse_candle_row,
     parse_fill,
     parse_instrument,
     parse_leverage,
@@ -190,7 +191,7 @@ class ReadEndpoints(OkxTransport):
         """The newest `limit` candles, ascending by ts (the newest may still be forming: confirm False)."""
         check_limit(limit, CANDLES_MAX)
         env = self._read(CANDLES, {"instId": symbol, "bar": bar, "limit": str(limit)}, auth=False)
-        return sorted((parse_candle(row) for row in env.data), key=lambda c: c.ts)
+        return sorted((parse_candle_row(row) for row in env.data), key=lambda c: c.ts)
 
     def get_history_candles(
         self,

@@ -57,13 +57,15 @@ def sign(secret_key: str, message: str) -> str:
 class Signer:
     """Holds the credentials and builds the headers of every request; its repr shows no secret."""
 
-    __slots__ = ("_api_key", "_demo", "_passphrase", "_secret_key")
+    __slots__ = ("_api_key", "_demo", "_masked", "_passphrase", "_secret_key")
 
     def __init__(self, api_key: str, secret_key: str, passphrase: str, *, demo: bool) -> None:
         self._api_key = api_key
         self._secret_key = secret_key
         self._passphrase = passphrase
         self._demo = demo
+        # Every answer is redacted: the forms of the three credentials are worked out once.
+        self._masked = masked_forms((api_key, secret_key, passphrase))
 
     def __repr__(self) -> str:
         return f"Signer(api_key={mask(self._api_key)!r}, demo={self._demo})"
@@ -88,7 +90,7 @@ class Signer:
     def redact(self, text: str) -> str:
         """`text` with the API key, the secret key and the passphrase masked, in every form `redact`
         knows."""
-        return redact(text, (self._api_key, self._secret_key, self._passphrase))
+        return mask_forms(text, self._masked)
 
 
 MIN_MASKED = 4  # no real credential is this short: OKX keys are UUIDs, secrets 32 hex digits
@@ -102,9 +104,20 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
     A form shorter than MIN_MASKED is left alone: no OKX credential is that short, and masking a
     one-letter value would mangle every text and show where that letter stands."""
+    return mask_forms(text, masked_forms(secrets))
+
+
+def masked_forms(secrets: Iterable[str]) -> tuple[str, ...]:
+    """Every form of `secrets` that `redact` masks, longest first (so no form leaves part of another)."""
     forms = {form for secret in secrets if secret for form in _forms(secret)}
-    for form in sorted(forms, key=len, reverse=True):  # longest first: no form leaves part of another
-        text = text.replace(form, REDACTED)
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def mask_forms(text: str, forms: tuple[str, ...]) -> str:
+    """`text` with each of `forms` (from `masked_forms`) masked."""
+    for form in forms:
+        if form in text:
+            text = text.replace(form, REDACTED)
     return text
 
 

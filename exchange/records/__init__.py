@@ -18,7 +18,14 @@ from exchange.records.account import (
     parse_position,
 )
 from exchange.records.algos import ALGO_PENDING_STATES, ALGO_STATES, MARKET_PX, OkxAlgoOrder, parse_algo_order
-from exchange.records.market import Candle, Instrument, parse_candle, parse_instrument, parse_server_time
+from exchange.records.market import (
+    Candle,
+    Instrument,
+    parse_candle,
+    parse_candle_row,
+    parse_instrument,
+    parse_server_time,
+)
 from exchange.records.orders import (
     ORDER_STATES,
     SIDES,
@@ -56,6 +63,7 @@ __all__ = [
     "parse_balance",
     "parse_cancel_all_after",
     "parse_candle",
+    "parse_candle_row",
     "parse_fill",
     "parse_instrument",
     "parse_leverage",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from exchange.errors import OkxInvalidPayload
@@ -89,6 +90,25 @@ def parse_candle(row: Any) -> Candle:
         confirm=f.choice("confirm", frozenset({"0", "1"})) == "1",
         raw=row,
     )
+
+
+# A poll asks the same closed bars again every tick: their parses are kept (a few ticks' worth).
+_PARSED_ROWS = 1_024
+
+
+def parse_candle_row(row: Any) -> Candle:
+    """`parse_candle`, remembered by the row's content (the same row always parses the same)."""
+    if not isinstance(row, list):
+        return parse_candle(row)
+    try:
+        return _parse_remembered(tuple(row))
+    except TypeError:  # an item that cannot be a key (the parse refuses it)
+        return parse_candle(row)
+
+
+@lru_cache(maxsize=_PARSED_ROWS)
+def _parse_remembered(row: tuple[Any, ...]) -> Candle:
+    return parse_candle(list(row))
 
 
 def parse_server_time(obj: Any) -> int:

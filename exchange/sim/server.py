@@ -9,17 +9,22 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
+
+
+class Headers(Protocol):
+    """A request's headers, looked up by name whatever its case (http.server's, or requests')."""
+
+    def get(self, name: str) -> str | None: ...
 
 
 @dataclass(frozen=True)
 class Request:
     method: str
     target: str  # path and query exactly as received (what OKX signs)
-    headers: Message = field(repr=False)
+    headers: Headers = field(repr=False)
     body: bytes = field(repr=False)
     client_ip: str
 

@@ -24,7 +24,7 @@ from .decimals import fmt, to_decimal
 from .errors import ApiError, ItemError
 from .fillmodel import FillModel
 from .funding import Charge
-from .inprocess import IN_PROCESS_URL, InProcessAdapter
+from .inprocess import InProcessSession
 from .instruments import PRIMARY_INST_ID
 from .market import BAR_MINUTES, DAY_MS, FEEDS, MAX_CANDLE_ENTRIES, MINUTE_MS
 from .private_ws import BUSINESS_WS_PATH, WS_PATH, PrivateChannel
@@ -100,6 +100,9 @@ class Simulator:
         )
         self._venue.watchers.append(self._channel.publish)
         self._venue.algo_watchers.append(self._channel.publish_algo)
+        self._changes = 0
+        self._venue.watchers.append(self._count_change)
+        self._venue.algo_watchers.append(self._count_change)
         self._ws_port: int | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -165,15 +168,23 @@ class Simulator:
         """A requests session that reaches this simulator without a socket, at `IN_PROCESS_URL`: the
         same request bytes, signing and answers as over loopback (a replay's transport). Works whether or
         not the server is started; what holds a request on the clock does not wait then."""
-        session = requests.Session()
-        session.mount(IN_PROCESS_URL, InProcessAdapter(self._dispatch))
-        return session
+        return InProcessSession(self._dispatch)
 
     # -- controls (the admin routes call these too) -------------------------------------------
 
     def now_ms(self) -> int:
         """The simulator's clock (what /api/v5/public/time answers), without sending a request."""
         return self._clock.now_ms()
+
+    @property
+    def changes(self) -> int:
+        """How many order and algo changes (placed, filled, amended, triggered, ended) the account has
+        seen, counted as the private channel pushes them: a replay's way to tell that nothing of the
+        account moved between two instants, without a request."""
+        return self._changes
+
+    def _count_change(self, _: object) -> None:
+        self._changes += 1
 
     def set_price(
         self,

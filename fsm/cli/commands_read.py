@@ -240,7 +240,7 @@ def verify_log(
     as_json: JsonOpt = False,
 ) -> None:
     """Check the journal: gap-free seq, unbroken hash chain, no torn tail, and agreement with the state.
-    MACHINE `account` checks the account journal (the trading state; `halt`, `resume --account`).
+    MACHINE `account` checks the account journal (the trading state; `halt`, `reduce`, `resume --account`).
 
     Read-only: no lock (a runner may be ticking), nothing written, nothing repaired.
     """

@@ -117,11 +117,14 @@ def _limits_document(loaded: LoadedMachine, sizing: SizingVerdict | None) -> dic
     """What `check` says of the limits: the ones in force, and whether the shipped sizing can pass."""
     from dataclasses import fields
 
+    from fsm.spec.limits import UNITS
+
     if loaded.limits is None:
         return {"limits": None, "sizing": None, "said": "none declared: nothing caps what this machine sends"}
     values = {f.name: getattr(loaded.limits, f.name) for f in fields(loaded.limits)}
     in_force = {k: str(v) for k, v in values.items() if v is not None}
-    named = ", ".join(f"{k} {v}" for k, v in in_force.items()) or "none"
+    named = ", ".join(f"{k} {v}" + (f" ({UNITS[k]})" if k in UNITS else "") for k, v in in_force.items())
+    named = named or "none"
     if sizing is None:
         said = f"{named}; sizing not judged (it needs the instrument and a last price: --observe)"
         return {"limits": in_force, "sizing": None, "said": said}

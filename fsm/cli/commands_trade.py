@@ -9,7 +9,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -407,7 +407,7 @@ SENDING_COMMANDS = (
 # --- the kill switch ---------------------------------------------------------------------------
 
 
-def _halt_machines(names: list[str], state_dir: Path, limits: Path | None) -> list[LoadedMachine]:
+def _account_machines(names: list[str], state_dir: Path, limits: Path | None) -> list[LoadedMachine]:
     """The machines named, else every ladder in ./machines and the shipped machines/ whose state file
     is in `state_dir`."""
     from fsm.engine.machine import REPO_MACHINES, load_machine
@@ -429,20 +429,54 @@ def _halt_machines(names: list[str], state_dir: Path, limits: Path | None) -> li
     return list(found.values())
 
 
+MachinesArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="the machines to act on when no runner runs (default: every ladder in ./machines and "
+        "the shipped machines/ with a state file in --state-dir)"
+    ),
+]
+WaitOpt = Annotated[
+    float, typer.Option("--wait", help="seconds to wait for OKX to agree before giving up", min=1)
+]
+
+
+def _set_account(
+    command: Literal["halt", "reduce"],
+    machines: list[str] | None,
+    flatten: bool,
+    wait: float,
+    common: Common,
+    yes: bool,
+    limits: Path | None,
+) -> None:
+    """halt and reduce: the mark, the withdrawal of the entries it withdraws, one line per machine;
+    exit 3 unless OKX agrees within `wait`."""
+    from fsm.engine.halt import set_account
+    from fsm.errors import ExitStatus
+
+    state_dir = common.state_dir
+    loaded = _account_machines(machines or [], state_dir, limits)
+    client = common.venue(submit=True, yes=yes).client(armed=True)
+    by_runner, found = set_account(state_dir, command, loaded, client, flatten=flatten, ceiling_s=wait)
+    how = "queued for the running runner" if by_runner else f"journaled in {state_dir / 'account.jsonl'}"
+    state = "halted" if command == "halt" else "reducing: no new entries"
+    print(
+        f"{command}{' --flatten' * flatten}: the account is {state} ({how}); "
+        "`okx-fsm resume --account` clears it"
+    )
+    for standing in found:
+        print(standing.line())
+    if not all(s.done for s in found):
+        raise typer.Exit(int(ExitStatus.STATE_REFUSED))
+
+
 def halt(
-    machines: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="the machines to act on when no runner runs (default: every ladder in ./machines and "
-            "the shipped machines/ with a state file in --state-dir)"
-        ),
-    ] = None,
+    machines: MachinesArg = None,
     flatten: Annotated[
         bool, typer.Option("--flatten", help="also exit every machine's own size (reduce-only market)")
     ] = False,
-    wait: Annotated[
-        float, typer.Option("--wait", help="seconds to wait for OKX to agree before giving up", min=1)
-    ] = 60.0,
+    wait: WaitOpt = 60.0,
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
     base_url: BaseUrlOpt = None,
     live: LiveOpt = False,
@@ -453,20 +487,23 @@ def halt(
     runs), cancel every machine's working entries and with --flatten exit every machine's own size.
     It sends only cancels and reduce-only exits, so it needs no --submit. One line per machine; exit 0
     only when OKX shows no working entry (and with --flatten every own size flat)."""
-    from fsm.engine.halt import halt as kill
-    from fsm.errors import ExitStatus
+    _set_account("halt", machines, flatten, wait, Common(state_dir, base_url, live), yes, limits)
 
-    loaded = _halt_machines(machines or [], state_dir, limits)
-    client = Common(state_dir, base_url, live).venue(submit=True, yes=yes).client(armed=True)
-    by_runner, found = kill(state_dir, loaded, client, flatten=flatten, ceiling_s=wait)
-    how = "queued for the running runner" if by_runner else f"journaled in {state_dir / 'account.jsonl'}"
-    print(
-        f"halt{' --flatten' * flatten}: the account is halted ({how}); `okx-fsm resume --account` clears it"
-    )
-    for standing in found:
-        print(standing.line())
-    if not all(s.done for s in found):
-        raise typer.Exit(int(ExitStatus.STATE_REFUSED))
+
+def reduce(
+    machines: MachinesArg = None,
+    wait: WaitOpt = 60.0,
+    state_dir: StateDirOpt = DEFAULT_STATE_DIR,
+    base_url: BaseUrlOpt = None,
+    live: LiveOpt = False,
+    yes: YesOpt = False,
+    limits: LimitsOpt = None,
+) -> None:
+    """Set the account REDUCING (through a running runner's spool when one runs): no new entries
+    anywhere; each machine's working entries are cancelled, or rest with its on_reducing `keep`; exits
+    and stops go on. It sends only cancels, so it needs no --submit. One line per machine; exit 0 only
+    when OKX shows no working entry it withdraws."""
+    _set_account("reduce", machines, False, wait, Common(state_dir, base_url, live), yes, limits)
 
 
 # --- one ad-hoc order --------------------------------------------------------------------------
@@ -541,5 +578,6 @@ def register(app: typer.Typer) -> None:
     for command in SENDING_COMMANDS:
         add(app, command)
     add(app, halt)
+    add(app, reduce)
     add(app, order)
     alias(app, "okx-order", order)

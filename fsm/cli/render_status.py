@@ -215,21 +215,22 @@ def trading_line(console: Console, doc: Mapping[str, Any]) -> None:
 
 def risk_line(console: Console, doc: Mapping[str, Any]) -> None:
     """The hard limits' last refusal of this machine's entries: what was not sent, and why."""
+    from fsm.risk.gate import Refusal
+
     refusal = doc.get("last_risk_refusal")
     if refusal:
         console.print(
-            f"risk      cycle {refusal['cycle_id']} not sent: {refusal['rule']} {refusal['limit']}: "
-            f"{refusal['request']} would make it {refusal['value']}",
+            f"risk      cycle {refusal['cycle_id']} not sent: {Refusal.from_dict(refusal)}",
             markup=False,
             soft_wrap=True,
         )
 
 
 def cooldown_line(console: Console, doc: Mapping[str, Any]) -> None:
-    """The cooldown after losing cycles in a row (the limits' cooldown_after_losses), while it lasts or
-    until the next cycle starts."""
+    """The cooldown after losing cycles in a row (the limits' cooldown_after_losses): set when the losing
+    cycle is archived, cleared when the next cycle starts."""
     until = doc.get("cooldown_until_ts")
-    if until is not None and doc["state"] == "idle":
+    if until is not None:
         line = f"cooldown  after losing cycles in a row: no cycle starts before {iso(until)}"
         console.print(line, markup=False)
 

@@ -34,8 +34,8 @@ from fsm.engine.pnl import cycle_summary, exit_reason
 from fsm.engine.signals import bar_ms, newest_closed_bar_open
 from fsm.engine.stop_actions import cancel_stop, place_stop, resize_stop
 from fsm.errors import EngineError, ExitStatus
-from fsm.risk.gate import RISK_RECORD, Refusal, RiskRefused, TradingState
-from fsm.risk.trading import Trading
+from fsm.risk.gate import RISK_RECORD, RiskRefused, trading_refusal
+from fsm.risk.trading import Trading, TradingState
 from fsm.spec.model import Needs
 
 KEEP_ENTRIES = "keep"  # on_reducing: working entries rest while the account is REDUCING
@@ -166,8 +166,7 @@ def withdraw_entries(env: ActionEnv, trading: Trading) -> None:
     if not working:
         return
     ids = ", ".join(r.clOrdId for r in working)
-    request = f"{ctx.ladder.name} working entries {ids}: cancelled (set by {trading.set_by})"
-    refusal = Refusal("trading state", TradingState.ACTIVE.value, trading.state.value, request)
+    refusal = trading_refusal(trading, f"{ctx.ladder.name} working entries {ids} cancelled")
     env.commit(RISK_RECORD, {"cycle_id": s.cycle_id, **refusal.to_dict()})
     cancel_rungs(env, working)
 

@@ -39,8 +39,9 @@ from fsm.persist import spool
 from fsm.persist.spool import OperatorRequest
 from fsm.persist.store import StateStore
 from fsm.risk.entries import order_refusal
-from fsm.risk.gate import RiskRefused, TradingState
+from fsm.risk.gate import RiskRefused
 from fsm.risk.ledger import current_trading
+from fsm.risk.trading import TradingState
 from fsm.spec.limits import Limits
 
 BATCH_ORDERS = "/api/v5/trade/batch-orders"
@@ -356,7 +357,7 @@ class AdHocOrder:
         trading = current_trading(state_dir, limits, view.now_ms())
         if limits is not None or trading.state is not TradingState.ACTIVE:
             roles = OrderRoles.of(load_order_machine(REPO_MACHINES / f"{ORDER_MACHINE}.yaml"))
-            refusal = order_refusal(body, limits or Limits(), view, state_dir, roles, trading.state)
+            refusal = order_refusal(body, limits or Limits(), view, state_dir, roles, trading)
             if refusal is not None:
                 raise RiskRefused(f"refused by the hard limits, nothing sent: {refusal}")
         return client.place_order(self.symbol, **self._arguments())

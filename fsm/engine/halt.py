@@ -1,11 +1,13 @@
-"""The kill switch: `halt` sets the account HALTED at once and withdraws every machine's working
-entries (with --flatten, exits every machine's own size too); `resume --account` clears it.
+"""The operator's account marks: `halt` (the kill switch) sets the account HALTED at once and
+withdraws every machine's working entries (with --flatten, exits every machine's own size too);
+`reduce` sets it REDUCING (no new entries; working entries withdrawn unless a machine's on_reducing is
+`keep`; exits and stops go on); `resume --account` clears either.
 
 A running runner holds the account journal, so the mark goes through its spool and its next round
 carries it out (its ticks cancel the entries; --flatten queues each machine's own flatten). Otherwise
 the mark is journaled here and each named machine is ticked armed through the same code paths
 (`control.flatten`, the tick's withdrawal). Either way the verdict is OKX's: the command waits until
-OKX lists no working entry of any machine (and, with --flatten, every machine's own fills are flat).
+OKX lists no working entry it withdraws (and, with --flatten, every machine's own fills are flat).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from fsm.engine import control
+from fsm.engine.actions import KEEP_ENTRIES
 from fsm.engine.machine import LoadedMachine
 from fsm.engine.tick import open_machine_state, run_tick
 from fsm.engine.view import ExchangeView
@@ -43,15 +46,18 @@ class Standing:
     own: Decimal  # what its own fills still hold
     flatten: bool
     acted: bool = True  # False: no machine YAML was found for its state file, nothing was sent for it
+    keeps: bool = False  # reduce, with on_reducing `keep`: its working entries rest
 
     @property
     def done(self) -> bool:
-        return not self.working and (not self.flatten or self.own == 0)
+        return (self.keeps or not self.working) and (not self.flatten or self.own == 0)
 
     def line(self) -> str:
         working = f"{len(self.working)} working entr{'y' if len(self.working) == 1 else 'ies'} on OKX"
         if self.working:
             working += f" ({', '.join(self.working)})"
+        if self.keeps:
+            working += f" rest (on_reducing: {KEEP_ENTRIES})"
         held = f"own size {self.own}" + (" (flat)" if self.own == 0 else "")
         verdict = "done" if self.done else "NOT done"
         note = "" if self.acted else "; no machine YAML found for it: name it (okx-fsm halt PATH ...)"
@@ -63,10 +69,16 @@ def _entry_side(rungs_payloads: Sequence[Mapping[str, object]]) -> str | None:
 
 
 def standings(
-    state_dir: Path, view: ExchangeView, flatten: bool, names: dict[Path, str], by_runner: bool
+    state_dir: Path,
+    view: ExchangeView,
+    flatten: bool,
+    names: dict[Path, str],
+    by_runner: bool,
+    keeping: frozenset[Path] = frozenset(),
 ) -> list[Standing]:
     """Every machine in the state directory as OKX shows it now (pending orders read fresh); one the
-    command could not act on (no YAML named or found, and no runner) is marked so."""
+    command could not act on (no YAML named or found, and no runner) is marked so; one in `keeping`
+    (reduce, on_reducing `keep`) may leave its working entries resting."""
     pending = {o.clOrdId for o in view.venue_pending_all() if o.clOrdId}
     out = []
     for path, held in saved_machines(state_dir):
@@ -74,9 +86,8 @@ def standings(
         side = _entry_side([r.payload for r in s.rungs])
         own = Decimal(0) if side is None else s.own_open(side)
         working = tuple(sorted(r.clOrdId for r in s.rungs if r.clOrdId in pending))
-        out.append(
-            Standing(names.get(path, path.stem), working, own, flatten, acted=by_runner or path in names)
-        )
+        acted = by_runner or path in names
+        out.append(Standing(names.get(path, path.stem), working, own, flatten, acted, path in keeping))
     return out
 
 
@@ -116,26 +127,31 @@ def _tick_each(machines: Sequence[LoadedMachine], client: OkxClient, flatten: bo
             continue  # a runner ticks it (its own halt comes through the account journal)
 
 
-def halt(
+def set_account(
     state_dir: Path,
+    command: Literal["halt", "reduce"],
     machines: Sequence[LoadedMachine],
     client: OkxClient,
     *,
     flatten: bool,
     ceiling_s: float,
 ) -> tuple[bool, list[Standing]]:
-    """Set HALTED, withdraw every working entry (and with `flatten` exit every own size), and wait up
-    to `ceiling_s` for OKX to agree. Returns (through a runner, each machine's standing)."""
+    """Set HALTED (`halt`) or REDUCING (`reduce`), withdraw the working entries that state withdraws
+    (and with `flatten` exit every own size), and wait up to `ceiling_s` for OKX to agree. Returns
+    (through a runner, each machine's standing)."""
     view = ExchangeView(client)
-    direct = mark_account(state_dir, "halt", view.now_ms(), flatten=flatten) is not None
+    direct = mark_account(state_dir, command, view.now_ms(), flatten=flatten) is not None
     names = {m.state_path: m.name for m in machines}
+    keeping = frozenset(
+        m.state_path for m in machines if command == "reduce" and m.params.on_reducing == KEEP_ENTRIES
+    )
     deadline = time.monotonic() + ceiling_s
     first = True
     while True:
         if direct:
             _tick_each(machines, client, flatten, first)
             first = False
-        found = standings(state_dir, ExchangeView(client), flatten, names, not direct)
+        found = standings(state_dir, ExchangeView(client), flatten, names, not direct, keeping)
         if all(s.done for s in found) or time.monotonic() >= deadline:
             return not direct, found
         time.sleep(POLL_S)

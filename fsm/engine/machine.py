@@ -19,8 +19,7 @@ from fsm.engine.view import ExchangeView
 from fsm.errors import EngineError, ExitStatus
 from fsm.persist.store import Identity
 from fsm.risk.entries import RiskSetup
-from fsm.risk.gate import TradingState
-from fsm.risk.trading import ACTIVE, Trading
+from fsm.risk.trading import ACTIVE, Trading, TradingState
 from fsm.spec.ladder import LadderParams
 from fsm.spec.limits import Limits, LimitsFile, effective_limits
 from fsm.spec.loader import load_order_spec, load_spec

@@ -85,9 +85,14 @@ class TimeSync:
     interval_s: float = 300.0
     last: float | None = None
     clock: Callable[[], float] = time.monotonic
+    # The client's clock is the exchange's own (a replay's client reads the simulator's clock): once
+    # measured, the offset cannot drift, and not even a full reconcile measures it again.
+    exact: bool = False
 
     def due(self) -> bool:
-        return self.last is None or self.clock() - self.last >= self.interval_s
+        if self.last is None:
+            return True
+        return not self.exact and self.clock() - self.last >= self.interval_s
 
     def measured(self) -> None:
         self.last = self.clock()
@@ -125,9 +130,10 @@ class ExchangeView:
 
     def now_ms(self) -> int:
         """Exchange time, fixed for the tick: measured from /api/v5/public/time when the shared sync is
-        due or the view is a full reconcile (which also re-syncs signing), else local clock + offset."""
+        due or the view is a full reconcile (which also re-syncs signing, unless the sync is exact),
+        else local clock + offset."""
         if ("time",) not in self._memo:
-            if self.full or self._time_sync.due():
+            if (self.full and not self._time_sync.exact) or self._time_sync.due():
                 self.calls["time"] += 1
                 self._client.sync_time()
                 self._time_sync.measured()

@@ -102,6 +102,38 @@ class JournalRecord:
         return Cursor(self.seq, self.hash)
 
 
+class _NotPlain(Exception):
+    """Something `_copy` does not take as it is: `_plain` says what and where, or copies it."""
+
+
+def _copy(value: object) -> Any:
+    """A copy of ``value`` made only of exact dicts, lists, str, int, bool, None and finite floats,
+    without the locating `_plain` does (most of every record); _NotPlain at anything else."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        out: dict[str, Any] = {}
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                raise _NotPlain
+            out[key] = _copy(item)
+        return out
+    if kind is list or kind is tuple:
+        return [_copy(item) for item in value]  # type: ignore[attr-defined]
+    if kind is float and math.isfinite(value):  # type: ignore[arg-type]
+        return value
+    raise _NotPlain
+
+
+def _plain_copy(value: object, where: str) -> Any:
+    """A plain-JSON copy of ``value``, or TypeError naming where the first non-JSON value sits."""
+    try:
+        return _copy(value)
+    except _NotPlain:
+        return _plain(value, where)
+
+
 def _plain(value: object, where: str) -> Any:
     """A plain-JSON copy of ``value``, or TypeError naming where the first non-JSON value sits.
 
@@ -162,8 +194,8 @@ def encode_record(
     for name, value in (("data", data), ("state", state)):
         if not isinstance(value, Mapping) and not (name == "state" and value is None):
             raise TypeError(f"{name} must be a mapping, not {type(value).__name__}")
-    plain_data = _plain(data, "data")
-    plain_state = None if state is None else _plain(state, "state")
+    plain_data = _plain_copy(data, "data")
+    plain_state = None if state is None else _plain_copy(state, "state")
     content: dict[str, Any] = {"v": FORMAT, "seq": seq, "ts": int(ts), "kind": kind, "data": plain_data}
     content["prev"] = prev
     if plain_state is not None:

@@ -3,15 +3,18 @@ through historical bars.
 
 Each bar becomes its price path (fsm.replay.path) inside an in-process simulator (no socket; the
 client signs, sends and parses as over HTTP) whose candles of the machine's bar are the file's bars up
-to the clock and none after. The engine ticks at every path point and at every deadline the machine
-holds (entry expiry, exit due, cancel retry, a request's expTime), and again at the same instant while a
-tick journaled: the price only moves at path points, so that is what a runner ticking at any shorter
-interval would see (tests/cli/test_replay_parity.py holds `okx-fsm run` to it). Funding, when a file is
-given, is charged by the simulator at its times; its bills are written beside the journal. A state
-that tracks only the signal (the YAML's `tracks`) can change only when a bar closes, so there the tick
-runs at the bar's first point only. A bar's close is fed once the clock reaches it; a gap in the file is
-crossed with the clock, the price standing still and no bar made up. Everything runs on exchange time
-from a seeded simulator, so the same bars, machine, params and model give a byte-identical journal.
+to the clock and none after. The engine ticks at every deadline the machine holds (entry expiry, exit
+due, cancel retry, a request's expTime) and at every path point where a tick may see something new
+(`Replay._due`), and again at the same instant while a tick journaled (an exit at market is seen filled
+at once): the price only moves at path points, so that is what a runner ticking at any shorter
+interval would see (tests/cli/test_replay_parity.py holds `okx-fsm run` to it), and a point skipped
+changes no byte of the journal. A state that tracks only the signal (the YAML's `tracks`) can change
+only when a bar closes, so there the tick runs at the bar's first point only; one that tracks orders
+and fills, only after an order or algo change, a deadline or a tick that journaled. Funding, when a
+file is given, is charged by the simulator at its times; its bills are written beside the journal. A
+bar's close is fed once the clock reaches it; a gap in the file is crossed with the clock, the price
+standing still and no bar made up. Everything runs on exchange time from a seeded simulator, so the
+same bars, machine, params and model give a byte-identical journal.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from fsm.engine.machine import LoadedMachine
 from fsm.engine.observe import DEADLINE_MARGIN_MS
 from fsm.engine.state import LadderState
 from fsm.engine.tick import TickResult, open_machine_state, run_tick
-from fsm.engine.view import ExchangeView
+from fsm.engine.view import ExchangeView, TimeSync
 from fsm.errors import EngineError, ExitStatus
 from fsm.replay.funding import Rate
 from fsm.replay.path import NEARER, bar_path
@@ -201,19 +204,23 @@ class Replay:
             sleep=sim.advance,  # a wait for the rate limit passes on the simulator's clock
         )
         instruments: dict[str, Any] = {}
+        time_sync = TimeSync(clock=seconds, exact=True)  # the client's clock is the simulator's
         with open_machine_state(self.machine, durable=False) as (store, state):
             store.commit(
                 REPLAY_KIND, {**self.record, "model": self.model.to_dict()}, state.to_dict(), first.ts
             )
+
+            seen = _Seen()
 
             def tick() -> None:
                 """Tick, and again at the same instant while the last tick journaled: what it sent (an
                 exit at market fills at once) or fired (a row waiting for a later tick) is seen now, as a
                 runner ticking often sees it at its next tick, not at the next point or deadline."""
                 for _ in range(MAX_TICKS_AT_ONCE):
-                    view = ExchangeView(client, instruments=instruments)
+                    view = ExchangeView(client, instruments=instruments, time_sync=time_sync)
                     result = run_tick(self.machine, store, state, view, trader=client)
                     self.summary.take(result)
+                    seen.journaled, seen.changes, seen.at = bool(result.records), sim.changes, sim.now_ms()
                     if not result.records:
                         break
 
@@ -230,7 +237,7 @@ class Replay:
                         sim.set_price(point.px, p.symbol)
                     except ValueError as exc:
                         raise ReplayError(f"bar {candle.ts}: {point.px} for {p.symbol}: {exc}") from None
-                    if index == 0 or not self._quiet(state):
+                    if self._due(index, state, seen, sim.changes, sim.now_ms()):
                         tick()
                 until(candle.ts + self.span)
                 sim.feed_bar([str(v) for v in candle.raw], p.symbol)
@@ -251,9 +258,27 @@ class Replay:
         lines = "".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in rows)
         (self.machine.state_path.parent / name).write_text(lines, encoding="utf-8")
 
-    def _quiet(self, state: LadderState) -> bool:
-        """Whether the state observes only the signal, which only a closed bar can change."""
-        return self.machine.spec.state(state.state).tracks <= {"signal"}
+    def _due(self, index: int, state: LadderState, seen: _Seen, changes: int, now: int) -> bool:
+        """Whether a tick at the `index`th point of a bar's path may see what the last tick did not.
+
+        The signal changes only when a bar closes: at a bar's first point. Orders and fills change only
+        with an order or algo change on the account (the simulator counts them, as its private channel
+        pushes them), so a state that observes nothing else needs no tick while none came, its last
+        tick journaled nothing (a tick that did may fire the next row), no deadline came since it (one
+        between points is ticked apart, one on a point here) and no rung is a stray (whose cancel is
+        retried on a timer). The position (its upl, its mark) moves with every price: where it is
+        observed, every point is ticked.
+        """
+        tracks = self.machine.spec.state(state.state).tracks
+        if index == 0 and "signal" in tracks:
+            return True
+        if tracks <= {"signal"}:
+            return False
+        if seen.journaled or changes != seen.changes or any(r.stray for r in state.rungs):
+            return True
+        if any(seen.at < d <= now for d in deadlines(state, self.machine)):
+            return True
+        return "position" in tracks or "stop" in tracks or state.own_open(self.machine.params.side) != 0
 
     def _count(self, candle: Candle, state: LadderState) -> None:
         s = self.summary
@@ -261,6 +286,15 @@ class Replay:
         s.first_ts = candle.ts if s.first_ts is None else s.first_ts
         s.last_ts = candle.ts
         s.cycles = state.cycles_completed
+
+
+@dataclass
+class _Seen:
+    """What the last tick left: whether it journaled, and the simulator's change count after it."""
+
+    journaled: bool = True
+    changes: int = -1
+    at: int = -1  # exchange ms
 
 
 def _chained(first: Candle, rest: Iterable[Candle]) -> Iterable[Candle]:

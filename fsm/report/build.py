@@ -163,7 +163,7 @@ def summary_document(s: stats.Summary) -> dict[str, Any]:
             {
                 "level": r.level,
                 "placed": r.placed,
-                "filled": r.filled,
+                "with_fills": r.filled,
                 "full": r.full,
                 "fill_rate": _opt(r.fill_rate),
             }

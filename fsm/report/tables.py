@@ -100,10 +100,10 @@ def _summary_table(console: Console, doc: Mapping[str, Any]) -> Any:
 
 
 def _rungs_table(console: Console, rungs: list[Mapping[str, Any]]) -> Any:
-    table = new_table(console, "rung", "placed", "filled", "whole size", "fill rate", title="rungs")
+    table = new_table(console, "rung", "placed", "with fills", "whole size", "fill rate", title="rungs")
     for r in rungs:
         table.add_row(
-            str(r["level"]), str(r["placed"]), str(r["filled"]), str(r["full"]), _pct(r["fill_rate"])
+            str(r["level"]), str(r["placed"]), str(r["with_fills"]), str(r["full"]), _pct(r["fill_rate"])
         )
     return table
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from exchange import Instrument
 from fsm.engine.ladder import render_ladder
 from fsm.risk.exposure import Held, account_exposure, machine_states
-from fsm.risk.gate import Exposure, GateRequest, Refusal, TradingState, gate, order_line
-from fsm.risk.trading import ACTIVE, Trading
+from fsm.risk.gate import Exposure, GateRequest, Refusal, gate, order_line
+from fsm.risk.trading import ACTIVE, Trading, TradingState
 from fsm.spec.ladder import LadderParams
 from fsm.spec.limits import Limits
 
@@ -57,10 +57,10 @@ def entries_refusal(ctx: TickContext, risk: RiskSetup) -> Refusal | None:
         Decimal(0),
     )
     if risk.trading.state is not TradingState.ACTIVE:  # refused whatever the exposure: none is read
-        return gate(request, Exposure(cycle_notional=sent), risk.limits, risk.trading.state)
+        return gate(request, Exposure(cycle_notional=sent), risk.limits, risk.trading)
     held = [Held(p.symbol, s), *machine_states(risk.state_path.parent, skip=risk.state_path)]
     exposure = account_exposure(held, roles, ctx.view, sent)
-    return gate(request, exposure, risk.limits, risk.trading.state)
+    return gate(request, exposure, risk.limits, risk.trading)
 
 
 def order_refusal(
@@ -69,7 +69,7 @@ def order_refusal(
     view: ExchangeView,
     state_dir: Path,
     roles: OrderRoles,
-    trading: TradingState = TradingState.ACTIVE,
+    trading: Trading = ACTIVE,
 ) -> Refusal | None:
     """None when the ad-hoc order may go out, else why not (no machine's cycle: max_cycle_notional
     does not apply)."""
@@ -83,7 +83,7 @@ def order_refusal(
     )
     if request.reduces_only:
         return None  # no exposure to read for what only reduces
-    if trading is not TradingState.ACTIVE:  # refused whatever the exposure: none is read
+    if trading.state is not TradingState.ACTIVE:  # refused whatever the exposure: none is read
         return gate(request, Exposure(), limits, trading)
     exposure = account_exposure(machine_states(state_dir), roles, view, Decimal(0))
     return gate(request, exposure, replace(limits, max_cycle_notional=None), trading)
@@ -123,4 +123,4 @@ def shipped_sizing(
         for pl, line in zip(payloads, lines, strict=True)
     )
     request = GateRequest(name=f"{params.strategy_id} entries at reference {last_px}", orders=lines)
-    return SizingVerdict(shown, gate(request, Exposure(), limits, TradingState.ACTIVE))
+    return SizingVerdict(shown, gate(request, Exposure(), limits, ACTIVE))

@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum
 from typing import Any, Literal
 
 from exchange import Instrument
 from fsm.errors import EngineError, ExitStatus
+from fsm.risk.trading import Trading, TradingState
 from fsm.spec.limits import Limits
 
 RISK_RECORD = "risk"  # the journal kind (and notification) of a refusal
+TRADING_RULE = "trading state"  # the rule a refusal by the account's trading state names
 RequestKind = Literal["place", "cancel", "stop", "flatten"]
 REDUCING_KINDS = ("cancel", "stop", "flatten")
 CLOSING_SIDE = {"long": "sell", "short": "buy"}  # long/short mode: the side that closes each posSide
@@ -28,14 +29,6 @@ class RiskRefused(EngineError):
     """The hard limits refuse what was about to be sent; nothing was sent."""
 
     exit_code = ExitStatus.STATE_REFUSED
-
-
-class TradingState(Enum):
-    """The account's trading state: only ACTIVE lets a request add exposure."""
-
-    ACTIVE = "active"
-    REDUCING = "reducing"
-    HALTED = "halted"
 
 
 @dataclass(frozen=True)
@@ -85,14 +78,19 @@ class Exposure:
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why the gate refused: which limit, its value, what the request would make it, and the request."""
+    """Why the gate refused: which limit, its value, what the request would make it, and the request.
+    A refusal by the trading state names the state (its `value`) and what set it, with that limit's
+    own numbers (`set_by`, e.g. "max_daily_loss 200: realized -213.4 on 2026-12-07 (UTC)")."""
 
     rule: str
     limit: Decimal | str
     value: Decimal | str
     request: str
+    set_by: str = ""
 
     def __str__(self) -> str:
+        if self.rule == TRADING_RULE:
+            return ": ".join(part for part in (str(self.value), self.set_by, self.request) if part)
         return f"{self.rule} {self.limit}: {self.request} would make it {self.value}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,10 +99,16 @@ class Refusal:
             "limit": str(self.limit),
             "value": str(self.value),
             "request": self.request,
+            "set_by": self.set_by,
         }
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Refusal:
+        """A `risk` record's refusal (one journaled before `set_by` was recorded has none)."""
+        return cls(raw["rule"], raw["limit"], raw["value"], raw["request"], str(raw.get("set_by", "")))
 
-Check = Callable[[GateRequest, Exposure, Limits, TradingState], Refusal | None]
+
+Check = Callable[[GateRequest, Exposure, Limits, Trading], Refusal | None]
 
 
 def _q(value: Decimal) -> Decimal:
@@ -113,16 +117,21 @@ def _q(value: Decimal) -> Decimal:
 
 
 def trading_state(
-    request: GateRequest, exposure: Exposure, limits: Limits, state: TradingState
+    request: GateRequest, exposure: Exposure, limits: Limits, trading: Trading
 ) -> Refusal | None:
-    """Only an ACTIVE account adds exposure."""
-    if state is TradingState.ACTIVE:
+    """Only an ACTIVE account adds exposure; the refusal names what set the state, with its numbers."""
+    if trading.state is TradingState.ACTIVE:
         return None
-    return Refusal("trading state", TradingState.ACTIVE.value, state.value, request.name)
+    return trading_refusal(trading, request.name)
+
+
+def trading_refusal(trading: Trading, request: str) -> Refusal:
+    """The refusal (or the withdrawal) the account's trading state makes of `request`."""
+    return Refusal(TRADING_RULE, TradingState.ACTIVE.value, trading.state.value, request, trading.set_by)
 
 
 def max_order_notional(
-    request: GateRequest, exposure: Exposure, limits: Limits, state: TradingState
+    request: GateRequest, exposure: Exposure, limits: Limits, trading: Trading
 ) -> Refusal | None:
     """No one order above the ceiling."""
     if limits.max_order_notional is None:
@@ -134,7 +143,7 @@ def max_order_notional(
 
 
 def max_open_notional(
-    request: GateRequest, exposure: Exposure, limits: Limits, state: TradingState
+    request: GateRequest, exposure: Exposure, limits: Limits, trading: Trading
 ) -> Refusal | None:
     """Positions and working entries, after the request, per instrument and in total."""
     ceiling = limits.max_open_notional
@@ -152,7 +161,7 @@ def max_open_notional(
 
 
 def max_leverage(
-    request: GateRequest, exposure: Exposure, limits: Limits, state: TradingState
+    request: GateRequest, exposure: Exposure, limits: Limits, trading: Trading
 ) -> Refusal | None:
     """No entry at a leverage above the ceiling."""
     if limits.max_leverage is None or request.leverage is None or request.leverage <= limits.max_leverage:
@@ -161,7 +170,7 @@ def max_leverage(
 
 
 def max_cycle_notional(
-    request: GateRequest, exposure: Exposure, limits: Limits, state: TradingState
+    request: GateRequest, exposure: Exposure, limits: Limits, trading: Trading
 ) -> Refusal | None:
     """What one machine's cycle sends to enter, the request included."""
     if limits.max_cycle_notional is None:
@@ -181,12 +190,12 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-def gate(request: GateRequest, exposure: Exposure, limits: Limits, state: TradingState) -> Refusal | None:
+def gate(request: GateRequest, exposure: Exposure, limits: Limits, trading: Trading) -> Refusal | None:
     """None when the request may go out whole, else the first rule it breaks."""
     if request.reduces_only:
         return None
     for check in CHECKS:
-        refusal = check(request, exposure, limits, state)
+        refusal = check(request, exposure, limits, trading)
         if refusal is not None:
             return refusal
     return None

@@ -13,16 +13,25 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any, Literal
 
-from fsm.risk.gate import TradingState
 from fsm.spec.limits import Limits
 
 DAY_MS = 86_400_000
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 MarkCommand = Literal["halt", "reduce", "resume"]
 MARK_COMMANDS: tuple[MarkCommand, ...] = ("halt", "reduce", "resume")
 RESUME_HINT = "okx-fsm resume --account"
+
+
+class TradingState(Enum):
+    """The account's trading state: only ACTIVE lets a request add exposure."""
+
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    HALTED = "halted"
 
 
 @dataclass(frozen=True)
@@ -71,13 +80,19 @@ class Trading:
 ACTIVE = Trading()
 
 
+def _shown(value: Decimal) -> Decimal:
+    """Money as a reason shows it: to 0.01 quote, for reading only (the limits compare exact values)."""
+    return value.quantize(CENT)
+
+
 def _day(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
 
 
 def _operator(marks: Sequence[Mark]) -> Trading | None:
-    """The newest operator mark's state, unless a resume came after it."""
-    last = max(marks, key=lambda m: m.ts, default=None)
+    """The newest operator mark's state, unless a resume came after it. The newest is the last in the
+    journal's order, not the largest ts: two marks may share an exchange millisecond."""
+    last = marks[-1] if marks else None
     if last is None or last.command == "resume":
         return None
     state = TradingState.HALTED if last.command == "halt" else TradingState.REDUCING
@@ -94,7 +109,7 @@ def _daily_loss(realized: Sequence[Realized], limit: Decimal, start: int, now_ms
         total += r.pnl
         if -total >= limit:
             next_day = _day(day_start + DAY_MS)
-            why = f"max_daily_loss {limit}: realized {total} on {_day(day_start)} (UTC)"
+            why = f"max_daily_loss {limit}: realized {_shown(total)} on {_day(day_start)} (UTC)"
             return Trading(TradingState.REDUCING, why, r.ts, f"{next_day}T00:00Z, or {RESUME_HINT}")
     return None
 
@@ -111,7 +126,10 @@ def _drawdown(realized: Sequence[Realized], limit: Decimal, start: int, now_ms: 
             continue
         peak = max(peak, equity)
         if peak - equity >= limit:
-            why = f"max_drawdown {limit}: realized equity {equity}, {peak - equity} below its peak {peak}"
+            why = (
+                f"max_drawdown {limit}: realized equity {_shown(equity)}, {_shown(peak - equity)} below "
+                f"its peak {_shown(peak)}"
+            )
             return Trading(TradingState.REDUCING, why, r.ts, RESUME_HINT)
     return None
 

@@ -422,7 +422,7 @@ class Runner:
             )
         for kind, data in result.records:
             if kind == RISK_RECORD:  # the hard limits refused the entries: what and why, nothing sent
-                refusal = Refusal(data["rule"], data["limit"], data["value"], data["request"])
+                refusal = Refusal.from_dict(data)
                 self._notify(slot.name, RISK_RECORD, f"refused by the hard limits: {refusal}")
         rejected = sorted(_rejected(slot.machine, result.state) - rejected_before)
         if rejected:

@@ -48,7 +48,7 @@ class Limits:
     max_cycle_notional: Decimal | None = None  # everything one machine's cycle sends to enter
     cooldown_after_losses: Cooldown | None = None  # a pause after losing cycles (the idle row's guard)
     max_daily_loss: Decimal | None = None  # realized, every machine, the UTC day: then REDUCING
-    max_drawdown: Decimal | None = None  # below the peak of realized equity: then REDUCING
+    max_drawdown: Decimal | None = None  # quote currency below the peak of realized PnL: then REDUCING
 
 
 ORDER_KEYS = ("max_order_notional", "max_open_notional", "max_leverage")  # a machine may tighten them
@@ -56,6 +56,10 @@ TRADING_KEYS = ("max_daily_loss", "max_drawdown")  # the account's trading state
 ACCOUNT_KEYS = ORDER_KEYS + TRADING_KEYS
 MACHINE_KEYS = ("max_cycle_notional", "cooldown_after_losses")
 ORDERS_PER_MINUTE = "max_orders_per_minute"  # the account's order budget, the file's only
+UNITS = {  # what a trading-state limit's number counts, as `check` says it
+    "max_daily_loss": "quote currency realized, the UTC day",
+    "max_drawdown": "quote currency below the peak of realized PnL, not a fraction",
+}
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,34 @@ def _cooldown(reader: NodeReader, node: Node, at: At, name: str) -> Cooldown:
     return Cooldown(count, bars)
 
 
+DRAWDOWN_MEANS = (
+    "max_drawdown is an amount of quote currency (USDT for a USDT swap) below the peak of the machines' "
+    'realized PnL, which starts at 0; write that amount, e.g. "500"'
+)
+
+
+def _drawdown(reader: NodeReader, node: Node, at: At, name: str) -> Decimal:
+    """An amount of at least 1 quote unit: a percentage, or a number below 1 (which reads as a fraction
+    of equity, as other tools take it), is refused rather than taken as a few cents."""
+    raw = str(node.value).strip()
+    if raw.endswith("%"):
+        problem = f"{raw!r} is a percentage, and realized PnL has no base: {DRAWDOWN_MEANS}"
+        raise reader.fail(at, name, problem)
+    value = reader.positive_decimal(node, at, name)
+    if value < 1:
+        raise reader.fail(at, name, f"{raw!r} reads as a fraction of equity, but {DRAWDOWN_MEANS}")
+    return value
+
+
 def _limit(reader: NodeReader, node: Node, at: At, name: str) -> Decimal | Cooldown:
-    """A positive quoted decimal; max_leverage may also be a plain integer (`5`); a cooldown its pair."""
+    """A positive quoted decimal; max_leverage may also be a plain integer (`5`); a cooldown its pair;
+    max_drawdown an amount of at least 1."""
     if name.endswith("cooldown_after_losses"):
         return _cooldown(reader, node, at, name)
     if name.endswith("max_leverage") and tag_of(node) == "int":
         return Decimal(reader.integer(1)(node, at, name))
+    if name.endswith("max_drawdown"):
+        return _drawdown(reader, node, at, name)
     return reader.positive_decimal(node, at, name)
 
 

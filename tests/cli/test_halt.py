@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -167,12 +168,16 @@ def test_a_losing_day_drives_reducing_entries_stop_while_exits_and_stops_go_out(
     h.sim.advance(BAR_S)
     doc = tick(h, MACHINE, *limits)
     assert h.posts() == posts and working(h) == []
-    assert (
-        doc["last_risk_refusal"]["rule"] == "trading state"
-        and doc["last_risk_refusal"]["value"] == "reducing"
+    refusal = doc["last_risk_refusal"]
+    assert refusal["rule"] == "trading state" and refusal["value"] == "reducing"
+    # The limit and the value that set it (realized to the cent, as of this tick), with the request.
+    assert re.fullmatch(
+        r"max_daily_loss 0\.5: realized -\d+\.\d\d on \d{4}-\d\d-\d\d \(UTC\)", refusal["set_by"]
     )
     status = h.run("status", twin, "--state-dir", str(h.state_dir)).stdout
     assert "reducing" in status and "max_daily_loss" in status
+    said = h.run("status", MACHINE, "--state-dir", str(h.state_dir)).stdout
+    assert f"not sent: reducing: {refusal['set_by']}: eth_robust_twap_15m entries ertw" in said, said
     assert [r["state"] for r in trading_records(h)] == ["reducing"]  # each change journaled once
     h.run("verify-log", "account", "--state-dir", str(h.state_dir))
 

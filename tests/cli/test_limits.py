@@ -132,6 +132,15 @@ def test_an_ad_hoc_order_over_the_limit_is_refused_in_one_line_with_nothing_sent
     assert "max_order_notional 1000" in line and "29000.00" in line and "Traceback" not in result.output
 
 
+def test_check_says_what_the_trading_state_limits_count(cli: Cli, tmp_path: Path) -> None:
+    limits = write_limits(tmp_path, account='max_daily_loss: "200";max_drawdown: "500"')
+
+    said = cli.run("check", MACHINE, "--limits", str(limits)).stdout
+
+    assert "max_daily_loss 200 (quote currency realized, the UTC day)" in said
+    assert "max_drawdown 500 (quote currency below the peak of realized PnL, not a fraction)" in said
+
+
 def test_a_sending_command_without_limits_says_so_once(cli: Cli) -> None:
     cli.signal()
 
@@ -146,6 +155,8 @@ def test_a_sending_command_without_limits_says_so_once(cli: Cli) -> None:
         ("max_order_notional: 1000", "account.max_order_notional", "quoted strings"),
         ('max_daily_loss: "-250"', "account.max_daily_loss", "greater than 0"),
         ('max_ordr_notional: "1"', "account.max_ordr_notional", "unknown key"),
+        ('max_drawdown: "0.1"', "account.max_drawdown", "reads as a fraction of equity, but max_drawdown"),
+        ('max_drawdown: "10%"', "account.max_drawdown", "is a percentage"),
     ],
 )
 def test_check_names_the_limits_file_line_and_field(

@@ -111,6 +111,9 @@ def test_the_order_budget_and_the_cooldown_are_read(tmp_path: Path) -> None:
             "machine.cooldown_after_losses.count",
         ),
         ('account:\n  max_daily_loss: "-100"\n', 2, "account.max_daily_loss"),
+        ('account:\n  max_daily_loss: "1"\n  max_drawdown: "0.1"\n', 3, "account.max_drawdown"),
+        ('account:\n  max_drawdown: "10%"\n', 2, "account.max_drawdown"),
+        ('account:\n  max_drawdown: "0.999"\n', 2, "account.max_drawdown"),
         ("machine:\n  max_orders_per_minute: 5\n", 2, "machine.max_orders_per_minute"),  # the account's
     ],
 )
@@ -137,3 +140,9 @@ def test_a_machines_cooldown_may_only_tighten_the_files(tmp_path: Path) -> None:
     budget = family(tmp_path, "", "  limits: {max_orders_per_minute: 5}\n")  # the account's alone
     with pytest.raises(SpecError):
         load_machine(str(budget), state_dir=tmp_path)
+
+
+@pytest.mark.parametrize("amount", ["1", "500", "12.5"])
+def test_max_drawdown_is_an_amount_of_quote_currency(tmp_path: Path, amount: str) -> None:
+    loaded = load_limits(limits_file(tmp_path, f'account:\n  max_drawdown: "{amount}"\n'))
+    assert loaded.limits == Limits(max_drawdown=Decimal(amount))

@@ -143,6 +143,12 @@ class View:
     def instrument(self, symbol: str) -> Instrument:
         return eth_instrument()
 
+    def source_of(self, record: OkxOrder | OkxAlgoOrder | None) -> str:
+        return "rest"
+
+    def pushed_algo(self, algo_client_order_id: str) -> OkxAlgoOrder | None:
+        return None
+
 
 def ctx_with(role: frozenset[str], view: View, **fields: Any) -> TickContext:
     stop = StopOrder(

@@ -13,10 +13,10 @@ from fsm.risk.gate import (
     Exposure,
     GateRequest,
     OrderLine,
-    TradingState,
     gate,
     order_line,
 )
+from fsm.risk.trading import ACTIVE, Trading, TradingState
 from fsm.spec.limits import Limits
 
 INSTRUMENTS = ("ETH-USDT-SWAP", "BTC-USDT-SWAP")
@@ -50,7 +50,7 @@ states = st.sampled_from(list(TradingState))
 def test_no_accepted_request_makes_exposure_exceed_a_limit(
     request: GateRequest, exposure: Exposure, lim: Limits, state: TradingState
 ) -> None:
-    if gate(request, exposure, lim, state) is not None or request.reduces_only:
+    if gate(request, exposure, lim, Trading(state)) is not None or request.reduces_only:
         return
     adds = request.adds()
     assert state is TradingState.ACTIVE
@@ -78,16 +78,16 @@ def test_every_reducing_request_passes_in_every_trading_state(
         tuple(OrderLine(o.inst_id, o.notional, reduce_only=True) for o in request.orders),
         request.leverage,
     )
-    assert gate(reduce_only, exposure, lim, state) is None
+    assert gate(reduce_only, exposure, lim, Trading(state)) is None
     for kind in ("cancel", "stop", "flatten"):
-        assert gate(GateRequest(request.name, kind, request.orders), exposure, lim, state) is None
+        assert gate(GateRequest(request.name, kind, request.orders), exposure, lim, Trading(state)) is None
 
 
 @given(requests, exposures, states)
 def test_without_limits_only_the_trading_state_refuses(
     request: GateRequest, exposure: Exposure, state: TradingState
 ) -> None:
-    refusal = gate(request, exposure, Limits(), state)
+    refusal = gate(request, exposure, Limits(), Trading(state))
     assert (refusal is None) == (request.reduces_only or state is TradingState.ACTIVE)
 
 
@@ -112,17 +112,18 @@ def test_each_rule_names_the_limit_the_value_and_the_request() -> None:
         "max_open_notional (total) 1000: ertw1 entries r1, r2 would make it 1300.00": Limits(
             max_open_notional=Decimal(1000)
         ),
-        "trading state active: ertw1 entries r1, r2 would make it halted": Limits(),
+        "halted: operator halt: ertw1 entries r1, r2": Limits(),
     }
+    halted = Trading(TradingState.HALTED, "operator halt", 1, "okx-fsm resume --account")
     for said, lim in cases.items():
-        state = TradingState.HALTED if said.startswith("trading state") else TradingState.ACTIVE
-        assert str(gate(batch, exposure, lim, state)) == said
-    assert gate(batch, exposure, Limits(max_open_notional=Decimal(1300)), TradingState.ACTIVE) is None
+        trading = halted if said.startswith("halted") else ACTIVE
+        assert str(gate(batch, exposure, lim, trading)) == said
+    assert gate(batch, exposure, Limits(max_open_notional=Decimal(1300)), ACTIVE) is None
 
 
 def test_a_batch_is_refused_whole_when_one_order_breaks_a_limit() -> None:
     batch = GateRequest("three rungs", orders=(line("10"), line("10"), line("1000")))
-    refusal = gate(batch, Exposure(), Limits(max_order_notional=Decimal(100)), TradingState.ACTIVE)
+    refusal = gate(batch, Exposure(), Limits(max_order_notional=Decimal(100)), ACTIVE)
     assert refusal is not None and refusal.value == Decimal("1000.00")
 
 
@@ -194,4 +195,7 @@ def test_the_stops_place_request_is_reducing_and_passes_any_limits(
     stop = order_line(body, ETH)
     assert stop.reduce_only
     for kind in ("place", "stop"):
-        assert gate(GateRequest("stop ertw1s0", kind, (stop,), Decimal(100)), exposure, STRICT, state) is None
+        assert (
+            gate(GateRequest("stop ertw1s0", kind, (stop,), Decimal(100)), exposure, STRICT, Trading(state))
+            is None
+        )

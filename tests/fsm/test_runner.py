@@ -18,6 +18,7 @@ import pytest
 from exchange import OkxClient
 from exchange.sim import Simulator
 from fsm.persist import spool
+from fsm.risk.ledger import account_path
 from fsm.service.heartbeat import Heartbeat, heartbeat_path
 from fsm.service.notify import Notifier
 from fsm.service.runner import Runner, RunOptions
@@ -431,5 +432,23 @@ def test_entries_the_hard_limits_refuse_are_posted_to_the_webhook_and_never_sent
     assert [e["machine"] for e in risk] == [MACHINE]
     assert risk[0]["detail"].startswith(
         "refused by the hard limits: max_order_notional 50: eth_robust_twap_15m entries"
+    )
+    assert sim.state()["orders"] == []
+
+
+def test_entries_the_trading_state_refuses_are_posted_with_what_set_it(
+    sim: Simulator, tmp_path: Path, webhook: str
+) -> None:
+    runner = armed_runner(sim, tmp_path, 1)
+    spool.enqueue(account_path(runner.state_dir), "reduce", commands=spool.ACCOUNT_COMMANDS)
+    notifier = Notifier(webhook)
+    signal(sim)
+    runner.options.notify = notifier
+    runner.run()
+    notifier.close()
+
+    risk = [e["detail"] for e in Hook.received if e["event"] == "risk"]
+    assert len(risk) == 1 and risk[0].startswith(
+        "refused by the hard limits: reducing: operator reduce: eth_robust_twap_15m entries ertw"
     )
     assert sim.state()["orders"] == []

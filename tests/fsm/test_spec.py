@@ -348,6 +348,19 @@ def test_mistyped_value_is_refused_naming_the_field(tmp_path: Path, old: str, ne
         load_ladder_spec(path)
 
 
+def test_on_reducing_is_cancel_entries_or_keep_and_a_bad_value_is_named_at_its_line(tmp_path: Path) -> None:
+    after = "  td_mode: isolated\n"
+    kept = rewritten(tmp_path, LADDER.name, after, f"{after}  on_reducing: keep\n")
+    assert load_ladder_spec(kept).params["on_reducing"] == "keep"
+    assert load_ladder_spec(LADDER).params["on_reducing"] == "cancel_entries"  # the default
+    line = LADDER.read_text().splitlines().index(after.rstrip("\n")) + 2  # the line after td_mode
+    bad = rewritten(tmp_path, LADDER.name, after, f"{after}  on_reducing: hold\n")
+    with pytest.raises(SpecError) as caught:
+        load_ladder_spec(bad)
+    assert (caught.value.path, caught.value.line) == (bad, line)
+    assert "on_reducing: 'hold' must be one of cancel_entries, keep" in str(caught.value)
+
+
 def test_a_lookback_beyond_one_candles_request_is_refused_at_its_line(tmp_path: Path) -> None:
     """A tick asks for lookback_bars + 2 candles in one request; OKX returns at most 300 (limit 1..300)."""
     path = rewritten(tmp_path, LADDER.name, "lookback_bars: 16", "lookback_bars: 100000")

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from fsm.engine.orders import Fill
 from fsm.engine.pnl import realized_by_fill
 from fsm.errors import StateCorrupt
-from fsm.risk.gate import REDUCING_KINDS, Exposure, GateRequest, OrderLine, TradingState, gate
+from fsm.risk.gate import REDUCING_KINDS, Exposure, GateRequest, OrderLine, Refusal, gate
 from fsm.risk.ledger import opened, read_book
-from fsm.risk.trading import DAY_MS, Mark, Realized, evaluate
+from fsm.risk.trading import DAY_MS, Mark, Realized, Trading, TradingState, evaluate
 from fsm.spec.limits import Limits
 
 DAY = 20_000 * DAY_MS  # a UTC midnight
@@ -44,13 +44,13 @@ def test_every_reduce_only_request_passes_in_every_trading_state(
     orders = tuple(OrderLine("ETH-USDT-SWAP", n, reduce_only=True) for n in notionals)
     request = GateRequest("exit", kind=kind, orders=orders, leverage=leverage)  # type: ignore[arg-type]
     exposure = Exposure({"ETH-USDT-SWAP": held}, cycle_notional=held)
-    assert gate(request, exposure, TIGHT, state) is None
+    assert gate(request, exposure, TIGHT, Trading(state)) is None
 
 
 @pytest.mark.parametrize("state", [TradingState.REDUCING, TradingState.HALTED])
 def test_an_entry_is_refused_outside_active_with_the_state(state: TradingState) -> None:
     request = GateRequest("entries", orders=(OrderLine("ETH-USDT-SWAP", Decimal("0.01")),))
-    refusal = gate(request, Exposure(), Limits(), state)
+    refusal = gate(request, Exposure(), Limits(), Trading(state))
     assert refusal is not None and refusal.rule == "trading state" and refusal.value == state.value
 
 
@@ -59,6 +59,8 @@ def test_halt_holds_until_resume_and_the_newest_mark_wins() -> None:
     assert evaluate([Mark("halt", DAY), Mark("resume", DAY + 1)], [], Limits(), DAY + 5).state is (
         TradingState.ACTIVE
     )
+    same_ms = [Mark("reduce", DAY), Mark("resume", DAY)]  # the journal's order decides, not the clock
+    assert evaluate(same_ms, [], Limits(), DAY).state is TradingState.ACTIVE
     reduced = evaluate([Mark("halt", DAY), Mark("reduce", DAY + 1)], [], Limits(), DAY + 5)
     assert reduced.state is TradingState.REDUCING and reduced.set_by == "operator reduce"
 
@@ -68,7 +70,7 @@ def test_the_daily_loss_reduces_until_the_next_utc_day_or_a_resume() -> None:
     losses = [Realized(DAY + 10, Decimal("-60")), Realized(DAY + 20, Decimal("-50"))]
     found = evaluate([], losses, limits, DAY + 30)
     assert found.state is TradingState.REDUCING and found.since == DAY + 20
-    assert "realized -110" in found.set_by and found.clears.startswith("2024-10-05T00:00Z")
+    assert "realized -110.00 " in found.set_by and found.clears.startswith("2024-10-05T00:00Z")
     assert evaluate([], losses, limits, DAY + DAY_MS).state is TradingState.ACTIVE  # the next day
     assert evaluate([Mark("resume", DAY + 25)], losses, limits, DAY + 30).state is TradingState.ACTIVE
     # Yesterday's losses never count today; a gain the same day offsets.
@@ -77,12 +79,28 @@ def test_the_daily_loss_reduces_until_the_next_utc_day_or_a_resume() -> None:
     assert evaluate([], offset, limits, DAY + 30).state is TradingState.ACTIVE
 
 
+def test_a_refusal_by_the_trading_state_names_the_limit_its_value_and_the_request() -> None:
+    losses = [Realized(DAY + 10, Decimal("-150")), Realized(DAY + 20, Decimal("-63.4"))]
+    trading = evaluate([], losses, Limits(max_daily_loss=Decimal("200")), DAY + 30)
+    request = GateRequest("ertw entries r1, r2", orders=(OrderLine("ETH-USDT-SWAP", Decimal(5)),))
+    refusal = gate(request, Exposure(), Limits(), trading)
+    said = "reducing: max_daily_loss 200: realized -213.40 on 2024-10-04 (UTC): ertw entries r1, r2"
+    assert refusal is not None and str(refusal) == said
+    record = refusal.to_dict()
+    assert record["set_by"] == "max_daily_loss 200: realized -213.40 on 2024-10-04 (UTC)"
+    assert str(Refusal.from_dict(record)) == said  # status and the notification read it back
+    drawdown = evaluate([], losses, Limits(max_drawdown=Decimal("150")), DAY + 30)
+    assert str(gate(request, Exposure(), Limits(), drawdown)) == (
+        "reducing: max_drawdown 150: realized equity -150.00, 150.00 below its peak 0.00: ertw entries r1, r2"
+    )
+
+
 def test_the_drawdown_is_measured_from_the_peak_not_from_the_start() -> None:
     limits = Limits(max_drawdown=Decimal("100"))
     # Up 500, then down 150: still 350 above the start, but 150 below the peak (Hummingbot #2969).
     curve = [Realized(DAY - 5 * DAY_MS, Decimal("500")), Realized(DAY + 1, Decimal("-150"))]
     found = evaluate([], curve, limits, DAY + 2)
-    assert found.state is TradingState.REDUCING and "150 below its peak 500" in found.set_by
+    assert found.state is TradingState.REDUCING and "150.00 below its peak 500.00" in found.set_by
     assert found.clears == "okx-fsm resume --account"  # a drawdown does not clear with the day
     assert evaluate([Mark("resume", DAY + 1)], curve, limits, DAY + 2).state is TradingState.ACTIVE
 

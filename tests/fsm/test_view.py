@@ -55,6 +55,18 @@ def test_a_full_reconcile_and_a_one_off_view_measure_the_time() -> None:
     assert client.syncs == 3
 
 
+def test_an_exact_sync_measures_once_even_for_full_reconciles() -> None:
+    """A replay's client reads the simulator's own clock: the offset cannot drift."""
+    client, clock = Client(), Clock()
+    sync = TimeSync(interval_s=300, clock=clock, exact=True)
+    assert ExchangeView(client, time_sync=sync, full=True).now_ms() == 1_000 and client.syncs == 1  # type: ignore[arg-type]
+    client.local_ms, clock.now = 901_000, 900.0
+    for full in (True, False):
+        view = ExchangeView(client, time_sync=sync, full=full)  # type: ignore[arg-type]
+        assert (view.now_ms(), view.fetched("time")) == (901_000, False)
+    assert client.syncs == 1
+
+
 def test_the_time_is_fixed_for_the_length_of_a_tick() -> None:
     client = Client()
     view = ExchangeView(client)  # type: ignore[arg-type]
