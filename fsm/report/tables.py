@@ -37,6 +37,17 @@ def print_report(console: Console, doc: Mapping[str, Any]) -> None:
     console.print(_summary_table(console, doc))
     if doc["summary"]["rungs"]:
         console.print(_rungs_table(console, doc["summary"]["rungs"]))
+    funding = doc["funding"]
+    if funding is not None:
+        said = (
+            "off (no funding file)"
+            if not funding["applied"]
+            else (
+                f"on: {funding['charges']} charge(s), total {funding['total']} {doc['summary']['fee_ccy']} "
+                f"(from the venue's bills, {funding['source']}; not in the cycles' PnL)"
+            )
+        )
+        console.print(f"funding   {said}", markup=False, soft_wrap=True)
     for path in doc["files"]:
         console.print(f"wrote     {path}", markup=False, soft_wrap=True)
     if doc["charts_skipped"]:
