@@ -466,6 +466,31 @@ def test_a_stop_place_okx_does_not_show_goes_again_next_tick_with_the_same_algo_
     assert_every_fill_journaled_once(h)
 
 
+def test_an_exit_asked_for_while_the_stop_place_is_in_doubt_waits_out_its_grace_then_goes(cli: Cli) -> None:
+    """The stop's place was lost and the operator asks to close: the stop is not sent again just to be
+    cancelled, the exit waits while the lost place could still apply (never two reduce-only orders for one
+    size), then goes out: flat, no stop left, never stuck."""
+    h = cli
+    px = open_entries(h)
+    h.sim.set_faults([{"endpoint": f"POST {TRADE}/order-algo", "kind": "drop_before_apply"}])
+    fill_rung_fully(h, px[2])
+    keep_away(h, px)
+    (stop,) = h.tick(submit=True)["stops"]
+    assert stop["state"] == "unknown" and algos(h) == []
+    h.machine("close", "--submit")  # within the grace: the exit waits for the place in doubt
+    assert exits(h) == [] and algos(h) == []
+    for _ in range(3):
+        h.sim.advance(10)  # past the grace: the lost place can no longer apply
+        h.tick(submit=True)
+        if flat(h):
+            break
+    assert flat(h) and exits(h) == [("sell", Decimal("0.99"), "true")]
+    assert algos(h) == [] and post_count(h, "order-algo") == 1  # never sent again only to be cancelled
+    h.tick(submit=True)
+    assert archive(h)["exit_reason"] == "operator"
+    assert_every_fill_journaled_once(h)
+
+
 def test_a_late_amend_leaving_the_stop_smaller_than_the_own_size_goes_again_next_tick(cli: Cli) -> None:
     h = cli
     px = open_entries(h)
