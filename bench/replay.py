@@ -6,7 +6,8 @@ fresh process, for bars per second, the engine's share of the time and peak RSS.
 The child replays through fsm.replay.driver (what `okx-fsm replay` runs) with the tick and the
 simulator's dispatch timed: engine = time in ticks less time inside the simulator (its answers to the
 in-process requests), so the client's signing and parsing count as engine. Targets (issue 21): a year
-(35 040 bars) within 60 s, the cost linear in the bars, peak RSS at 3 years within 1.2x of 3 months.
+(35 040 bars) within 60 s, the cost linear in the bars, peak RSS at 3 years within 1.2x of 3 months, and
+the year finishes with 0 anomalies (its gaps and crash bar force none) and a journal verify-log passes.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ def child(candles: Path, out: Path) -> dict[str, Any]:
         CandleFile(candles, "15m")
     )
     total = time.perf_counter() - started
+    from fsm.persist.journal import verify_journal
+
+    verified = verify_journal(machine.state_path.with_suffix(".jsonl"))  # raises on a broken chain
     return {
         "bars": summary.bars,
         "ticks": summary.ticks,
@@ -65,6 +69,8 @@ def child(candles: Path, out: Path) -> dict[str, Any]:
         "sim_share": spent["sim"] / total,
         "cycles": summary.cycles,
         "anomalies": summary.anomalies,
+        "anomaly_records": verified.kinds.get("anomaly", 0),
+        "gaps": len(summary.gaps),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -102,7 +108,9 @@ def report(work: Path, sizes: list[int], say: Any) -> None:
             f"CPU s), {rate:,.0f} bars/s, {r['bars'] / r['cpu_seconds']:,.0f} bars per CPU s (a year: "
             f"{year_s:.0f} s {year}, target <= 60: {'ok' if year_s <= 60 else 'MISSED'}); engine "
             f"{r['engine_share']:.0%}, simulator {r['sim_share']:.0%} of the time; {r['cycles']} cycles, "
-            f"{r['anomalies']} anomalies; peak RSS {r['peak_rss_mb']:.0f} MB"
+            f"{r['gaps']} gaps crossed, {r['anomalies']} anomalies (target 0, the data forces none: "
+            f"{'ok' if r['anomalies'] == 0 == r['anomaly_records'] else 'MISSED'}), verify-log ok; "
+            f"peak RSS {r['peak_rss_mb']:.0f} MB"
         )
     if len(results) > 1:
         first, last = results[0], results[-1]

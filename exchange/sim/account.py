@@ -51,6 +51,7 @@ class Position:
     margin: Decimal = Decimal(0)
     pnl: Decimal = Decimal(0)
     fee: Decimal = Decimal(0)
+    funding_fee: Decimal = Decimal(0)
     trade_id: str = ""
 
     @property
@@ -97,7 +98,7 @@ class Position:
             "ccy": "USDT",
             "closeOrderAlgo": [],
             "fee": fmt(self.fee),
-            "fundingFee": "0",
+            "fundingFee": fmt(self.funding_fee),
             "idxPx": fmt(prices["index"]),
             "instId": self.inst.inst_id,
             "instType": "SWAP",
@@ -114,7 +115,7 @@ class Position:
             "pos": fmt(self.pos),
             "posId": self.pos_id,
             "posSide": self.pos_side,
-            "realizedPnl": fmt(self.pnl + self.fee),
+            "realizedPnl": fmt(self.pnl + self.fee + self.funding_fee),
             "tradeId": self.trade_id,
             "uTime": str(self.u_time),
             "upl": fmt(upl),

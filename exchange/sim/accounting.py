@@ -11,6 +11,7 @@ from .account import LONG_SHORT, NET, Position, PosKey
 from .book import Book
 from .decimals import fmt
 from .errors import ApiError, ItemError, bad_param
+from .funding import Bill, Charge
 from .instruments import INSTRUMENTS, Instrument
 from .modes import PORTFOLIO_MARGIN, check_trading_allowed, top_level
 from .orders import Order
@@ -58,6 +59,18 @@ class Accounting(Book):
             and (o.td_mode, o.pos_side) == key[1:]
             and (pos is None or pos.direction != (1 if o.side == "buy" else -1))
         ]
+
+    def charge_funding(self, inst_id: str, charge: Charge) -> None:
+        """Every open position of `inst_id` pays (or receives) its value at mark x the period's rate."""
+        for pos in [p for p in self.account.positions.values() if p.inst.inst_id == inst_id]:
+            mark = self._mark_px(pos.inst)
+            paid = -pos.direction * pos.notional(mark) * charge.rate
+            pos.funding_fee += paid
+            self.account.cash += paid
+            bill_id = self.ids.timed("bill", charge.ts)
+            self.bills.append(
+                Bill(bill_id, inst_id, pos.mgn_mode, charge.ts, paid, self.account.cash, pos.size, mark)
+            )
 
     def avail_bal(self) -> Decimal:
         return self.account.cash - self.account.iso_margin() - self._cross_imr() - self.ord_frozen()

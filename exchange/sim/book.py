@@ -16,6 +16,7 @@ from .algos import Algo
 from .cancel_all_after import CancelAllAfter
 from .clock import Clock
 from .deferred import DeferredQueue
+from .funding import Bill, Schedule
 from .instruments import Instrument
 from .market import FEEDS, Market, PricePath
 from .orders import Fill, IdSource, Order
@@ -53,6 +54,7 @@ class Book:
         self._step_ms: int | None = None  # the matching step being carried out, if any
         self.watchers: list[Callable[[Order], None]] = []  # told of every order change, under the lock
         self.algo_watchers: list[Callable[[Algo], None]] = []  # told of every algo change, under the lock
+        self.funding = Schedule()  # the funding times to come (none: funding is never charged)
         self.reset_account()
 
     def reset_account(self) -> None:
@@ -60,6 +62,7 @@ class Book:
         self.orders: dict[str, Order] = {}  # every order, oldest first
         self.open: dict[str, Order] = {}  # the pending ones (live, partially_filled)
         self.fills: list[Fill] = []
+        self.bills: list[Bill] = []  # the account bills of funding (fills carry their own billIds)
         self.deferred = DeferredQueue()  # requests accepted on arrival, applied later
         self.cancel_requested: dict[str, Order] = {}  # answered sCode 0, canceled at the next step
         self.caa_timers = CancelAllAfter()  # the dead man's switch: armed timers by tag

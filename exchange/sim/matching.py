@@ -68,7 +68,8 @@ class Matching(Accounting):
         one step per whole second; at each step t the sim-clock late requests due by t are applied (a
         late Cancel All After refresh among them), the Cancel All After timers run out by t cancel what
         they cover, the market moves and matches, and the requested cancels take effect. Last, the
-        sim-clock late requests and timers due between the last step and now.
+        sim-clock late requests and timers due between the last step and now, and the funding times
+        come by now.
         """
         now = self.clock.now_ms()
         self.deferred.run_wall_due(now)
@@ -85,6 +86,8 @@ class Matching(Accounting):
                 self._step_ms = None
         self.deferred.run_sim_due(now)
         self._run_cancel_all_after(now)
+        for inst_id, charge in self.funding.take_due(now):
+            self.charge_funding(inst_id, charge)
 
     def advance(self, seconds: Decimal) -> None:
         self.sync()

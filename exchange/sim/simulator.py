@@ -8,7 +8,7 @@ import time
 import traceback
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
@@ -23,6 +23,7 @@ from .clock import Clock
 from .decimals import fmt, to_decimal
 from .errors import ApiError, ItemError
 from .fillmodel import FillModel
+from .funding import Charge
 from .inprocess import InProcessSession
 from .instruments import PRIMARY_INST_ID
 from .market import BAR_MINUTES, DAY_MS, FEEDS, MAX_CANDLE_ENTRIES, MINUTE_MS
@@ -230,6 +231,14 @@ class Simulator:
             for path in self._venue.market.paths.values():
                 path.forget_before(keep_from)
 
+    def set_funding(self, inst_id: str, rates: Iterable[tuple[int, Decimal]]) -> None:
+        """From now on, charge the open positions of `inst_id` at each (funding time ms, rate) as the
+        clock passes it (exchange.sim.funding); an empty schedule charges nothing."""
+        with self._venue.lock:
+            if inst_id not in self._venue.market.paths:
+                raise ValueError(f"unknown instId {inst_id}")
+            self._venue.funding.set(inst_id, (Charge(ts, rate) for ts, rate in rates))
+
     def advance(self, seconds: float | int | str | Decimal) -> None:
         """Move the clock forward; the market walks (and matches) once per whole second passed."""
         with self._venue.lock:
@@ -350,6 +359,7 @@ class Simulator:
                 "algos": [algo.to_okx() for algo in venue.algos.values()],
                 "cancel_all_after": venue.caa_timers.to_okx(),
                 "fills": [fill.to_okx() for fill in venue.fills],
+                "bills": [bill.to_okx() for bill in venue.bills],
                 "positions": venue.positions(),
                 "balance": venue.balance(),
             }

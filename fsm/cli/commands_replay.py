@@ -63,6 +63,10 @@ def replay(
     slippage_bp: Annotated[str, typer.Option("--slippage-bp", help="market exits and stops pay this")] = "3",
     maker_fee: Annotated[str, typer.Option("--maker-fee", help="maker rate (OKX base tier)")] = "0.0002",
     taker_fee: Annotated[str, typer.Option("--taker-fee", help="taker rate (OKX base tier)")] = "0.0005",
+    funding: Annotated[
+        Path | None,
+        typer.Option("--funding", help="funding-rate history file (OKX's rows): charged to the position"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run MACHINE through every bar of --candles in [--from, --to): the real engine against the
@@ -72,11 +76,17 @@ def replay(
     from fsm.replay.candles import CandleFile
     from fsm.replay.driver import Replay, ReplayModel, out_dir_for
     from fsm.replay.fetch import parse_date
+    from fsm.replay.funding import read as read_funding
     from fsm.replay.path import PATH_ORDERS
 
     if path_order not in PATH_ORDERS:
         raise typer.BadParameter(f"--path must be one of {', '.join(PATH_ORDERS)}, got {path_order!r}")
+    folder = out if out is not None else out_dir_for(Path(machine).stem, Path.cwd())
+    loaded = load_machine(machine, state_dir=folder, overrides=sets or ())
+    rates = () if funding is None else tuple(read_funding(funding, loaded.params.symbol))
     model = ReplayModel(
+        funding_file=None if funding is None else str(funding),
+        funding=rates,
         path_order=path_order,
         slippage_bp=_decimal(slippage_bp, "--slippage-bp"),
         maker_rate=_decimal(maker_fee, "--maker-fee"),
@@ -88,8 +98,6 @@ def replay(
         raise typer.BadParameter(str(exc)) from None
     start = None if from_ is None else parse_date(from_, "--from")
     end = None if to is None else parse_date(to, "--to")
-    folder = out if out is not None else out_dir_for(Path(machine).stem, Path.cwd())
-    loaded = load_machine(machine, state_dir=folder, overrides=sets or ())
     source = CandleFile(candles, loaded.params.bar)
     total = sum(1 for _ in _in_range(source, start, end))  # the whole range checked before a byte is written
     _make_out(folder)
@@ -105,11 +113,16 @@ def replay(
     with _Progress(err, total) as progress:
         summary = Replay(loaded, model, record).run(_in_range(source, start, end), progress.update)
     doc = {"out": str(folder), "machine": loaded.name, "model": model.to_dict(), **summary.to_dict()}
+    from fsm.replay.driver import VENUE_BILLS
     from fsm.report import write
+    from fsm.report.funding import from_bills
 
     journal = loaded.state_path.with_suffix(".jsonl")
     candles_in_range = _in_range(source, start, end)
-    report = write(loaded.name, journal, folder, candles=candles_in_range, since_ms=start, until_ms=end)
+    charged = from_bills(folder / VENUE_BILLS, applied=funding is not None)
+    report = write(
+        loaded.name, journal, folder, candles=candles_in_range, since_ms=start, until_ms=end, funding=charged
+    )
     doc["report"] = report.to_dict(relative_to=folder)
     if as_json:
         from fsm.cli.render import print_json

@@ -109,7 +109,7 @@ def _observe_algo(ctx: TickContext, stop: StopOrder, algo: OkxAlgoOrder | None, 
         return  # never adopt an algo whose identity does not match
     trigger = algo_observation(algo)
     if trigger == "not_found":
-        if stop.state in roles.in_flight:
+        if stop.state in roles.in_flight or stop.state in roles.unseen:  # sent: it may still apply
             if not deadline_passed(ctx.view.now_ms(), stop.submit_ts, None):
                 trigger = "not_found_yet"  # the place may still apply: not "never placed"
         elif stop.okx.algoId is not None:  # it existed: ended, and OKX no longer finds it

@@ -5,13 +5,16 @@ Each bar becomes its price path (fsm.replay.path) inside an in-process simulator
 client signs, sends and parses as over HTTP) whose candles of the machine's bar are the file's bars up
 to the clock and none after. The engine ticks at every deadline the machine holds (entry expiry, exit
 due, cancel retry, a request's expTime) and at every path point where a tick may see something new
-(`Replay._due`): the price only moves at path points, so that is what a runner ticking at any shorter
-interval would see, and a point skipped changes no byte of the journal. A state that tracks only the
-signal (the YAML's `tracks`) can change only when a bar closes, so there the tick runs at the bar's
-first point only; one that tracks orders and fills, only after an order or algo change, a deadline or
-a tick that journaled. A bar's close is fed once the clock reaches it; a gap in the file is crossed
-with the clock, the price standing still and no bar made up. Everything runs on exchange time from a
-seeded simulator, so the same bars, machine, params and model give a byte-identical journal.
+(`Replay._due`), and again at the same instant while a tick journaled (an exit at market is seen filled
+at once): the price only moves at path points, so that is what a runner ticking at any shorter
+interval would see (tests/cli/test_replay_parity.py holds `okx-fsm run` to it), and a point skipped
+changes no byte of the journal. A state that tracks only the signal (the YAML's `tracks`) can change
+only when a bar closes, so there the tick runs at the bar's first point only; one that tracks orders
+and fills, only after an order or algo change, a deadline or a tick that journaled. Funding, when a
+file is given, is charged by the simulator at its times; its bills are written beside the journal. A
+bar's close is fed once the clock reaches it; a gap in the file is crossed with the clock, the price
+standing still and no bar made up. Everything runs on exchange time from a seeded simulator, so the
+same bars, machine, params and model give a byte-identical journal.
 """
 
 from __future__ import annotations
@@ -34,10 +37,13 @@ from fsm.engine.state import LadderState
 from fsm.engine.tick import TickResult, open_machine_state, run_tick
 from fsm.engine.view import ExchangeView, TimeSync
 from fsm.errors import EngineError, ExitStatus
+from fsm.replay.funding import Rate
 from fsm.replay.path import NEARER, bar_path
 
 REPLAY_KIND = "replay"  # the journal's first record: what was replayed, and how
 VENUE_FILLS = "venue_fills.jsonl"  # the simulator's fills (OKX's fill objects), written at the end
+VENUE_BILLS = "venue_bills.jsonl"  # its funding bills (OKX's account bills), written at the end
+MAX_TICKS_AT_ONCE = 8  # ticks at one instant while each journals (a machine that never settles goes on)
 
 
 class ReplayError(EngineError):
@@ -56,10 +62,29 @@ class ReplayModel:
     taker_rate: Decimal = BASE_TAKER_RATE
     balance: Decimal = Decimal(100_000)
     seed: int = 0
+    funding_file: str | None = None  # None: funding off
+    funding: tuple[Rate, ...] = ()
 
     def fill_model(self) -> FillModel:
         """Resting orders fill only when the path trades through their price; market orders slip."""
         return FillModel(self.maker_rate, self.taker_rate, fill_on_touch=False, slippage_bp=self.slippage_bp)
+
+    def simulator(self, start_ms: int, bar: str, symbol: str) -> Simulator:
+        """The venue a replay runs against (not started: a replay reaches it in process, a parity run
+        over loopback): manual clock from `start_ms`, a market that moves only when set, no rate limits,
+        this fill model, and `bar`'s candles of `symbol` only those fed."""
+        sim = Simulator(
+            seed=self.seed,
+            clock="manual",
+            start_ms=start_ms,
+            volatility="0",
+            balance=self.balance,
+            rate_limits=False,
+            fill_model=self.fill_model(),
+        )
+        sim.replay_bars(bar, symbol)
+        sim.set_funding(symbol, ((r.ts, r.rate) for r in self.funding))
+        return sim
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,7 +92,9 @@ class ReplayModel:
             **self.fill_model().to_dict(),
             "balance": str(self.balance),
             "seed": self.seed,
-            "funding": None,  # off: no funding file is read yet
+            "funding": None
+            if self.funding_file is None
+            else {"file": self.funding_file, "rates": len(self.funding)},
             "partial_fills": "the simulator's: at most half an order's size per step",
             "fsync": False,  # the journal is re-creatable from the same inputs
         }
@@ -133,6 +160,20 @@ def deadlines(state: LadderState, machine: LoadedMachine) -> list[int]:
     return sorted({t for t in out if t is not None})
 
 
+def step_to(sim: Simulator, ts: int, due: Callable[[], list[int]], tick: Callable[[], None]) -> None:
+    """Bring the simulator's clock to `ts`, ticking at every deadline (`due`, asked again after each
+    tick) that comes before it: the price stands still in between, so only a deadline can turn a guard."""
+    while True:
+        now = sim.now_ms()
+        ahead = [d for d in due() if now < d < ts]
+        if not ahead:
+            break
+        sim.advance(Decimal(ahead[0] - now) / 1000)
+        tick()
+    if ts > sim.now_ms():
+        sim.advance(Decimal(ts - sim.now_ms()) / 1000)
+
+
 class Replay:
     """One replay of `machine` (state and journal under its state directory) over candles."""
 
@@ -149,16 +190,7 @@ class Replay:
         if first is None:
             raise ReplayError("no bar of the candle file falls in the range asked for")
         p = self.machine.params
-        sim = Simulator(
-            seed=self.model.seed,
-            clock="manual",
-            start_ms=first.ts,
-            volatility="0",
-            balance=self.model.balance,
-            rate_limits=False,
-            fill_model=self.model.fill_model(),
-        )
-        sim.replay_bars(p.bar, p.symbol)
+        sim = self.model.simulator(first.ts, p.bar, p.symbol)
         seconds = lambda: sim.now_ms() / 1000  # noqa: E731 - the client's clocks are the simulator's
         client = OkxClient(
             sim.api_key,
@@ -181,22 +213,19 @@ class Replay:
             seen = _Seen()
 
             def tick() -> None:
-                view = ExchangeView(client, instruments=instruments, time_sync=time_sync)
-                result = run_tick(self.machine, store, state, view, trader=client)
-                self.summary.take(result)
-                seen.journaled, seen.changes, seen.at = bool(result.records), sim.changes, sim.now_ms()
+                """Tick, and again at the same instant while the last tick journaled: what it sent (an
+                exit at market fills at once) or fired (a row waiting for a later tick) is seen now, as a
+                runner ticking often sees it at its next tick, not at the next point or deadline."""
+                for _ in range(MAX_TICKS_AT_ONCE):
+                    view = ExchangeView(client, instruments=instruments, time_sync=time_sync)
+                    result = run_tick(self.machine, store, state, view, trader=client)
+                    self.summary.take(result)
+                    seen.journaled, seen.changes, seen.at = bool(result.records), sim.changes, sim.now_ms()
+                    if not result.records:
+                        break
 
             def until(ts: int) -> None:
-                """Tick at every deadline before `ts`, then bring the clock to `ts`."""
-                while True:
-                    now = sim.now_ms()
-                    due = [d for d in deadlines(state, self.machine) if now < d < ts]
-                    if not due:
-                        break
-                    sim.advance(Decimal(due[0] - now) / 1000)
-                    tick()
-                if ts > sim.now_ms():
-                    sim.advance(Decimal(ts - sim.now_ms()) / 1000)
+                step_to(sim, ts, lambda: deadlines(state, self.machine), tick)
 
             previous: Candle | None = None
             for candle in _chained(first, iterator):
@@ -216,15 +245,18 @@ class Replay:
                 self._count(candle, state)
                 if on_bar is not None:
                     on_bar(Progress(self.summary.bars, sim.now_ms(), state.cycles_completed))
-            self._write_venue_fills(sim.state()["fills"])
+            venue = sim.state()
+            self._write_venue(VENUE_FILLS, venue["fills"])
+            self._write_venue(VENUE_BILLS, venue["bills"])
         client.close()
         return self.summary
 
-    def _write_venue_fills(self, fills: list[dict[str, Any]]) -> None:
-        """The simulator's own fills, one JSON object a line, beside the journal: the venue's evidence a
-        report (or a test) checks the journal against."""
-        lines = "".join(json.dumps(f, sort_keys=True, separators=(",", ":")) + "\n" for f in fills)
-        (self.machine.state_path.parent / VENUE_FILLS).write_text(lines, encoding="utf-8")
+    def _write_venue(self, name: str, rows: list[dict[str, Any]]) -> None:
+        """The simulator's own records (fills, bills), one JSON object a line, beside the journal: the
+        venue's evidence a report (or a test) checks the journal against, or reads what the engine does
+        not journal (funding)."""
+        lines = "".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in rows)
+        (self.machine.state_path.parent / name).write_text(lines, encoding="utf-8")
 
     def _due(self, index: int, state: LadderState, seen: _Seen, changes: int, now: int) -> bool:
         """Whether a tick at the `index`th point of a bar's path may see what the last tick did not.

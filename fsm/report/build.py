@@ -18,6 +18,7 @@ from exchange import Candle
 from fsm.engine.orders import dec
 from fsm.report import stats
 from fsm.report.cycles import Cycle, read_cycles
+from fsm.report.funding import Funding
 
 CHARTS_EXTRA = "pip install 'okx-fsm[charts]' (make installs it)"
 
@@ -59,6 +60,7 @@ class Report:
     equity: list[stats.EquityPoint]
     buy_and_hold: stats.BuyAndHold | None
     prices: Prices | None = None
+    funding: Funding | None = None  # None: not known (a live journal's report reads no bills)
     files: list[Path] = field(default_factory=list)
     charts_skipped: str | None = None
 
@@ -86,6 +88,7 @@ class Report:
                 {"ts": p.ts, "equity": dec(p.equity), "drawdown": dec(p.drawdown)} for p in self.equity
             ],
             "buy_and_hold": None if self.buy_and_hold is None else buy_and_hold_document(self.buy_and_hold),
+            "funding": None if self.funding is None else self.funding.to_dict(),
             "files": [shown(path) for path in self.files],
             "charts_skipped": self.charts_skipped,
         }
@@ -160,7 +163,7 @@ def summary_document(s: stats.Summary) -> dict[str, Any]:
             {
                 "level": r.level,
                 "placed": r.placed,
-                "filled": r.filled,
+                "with_fills": r.filled,
                 "full": r.full,
                 "fill_rate": _opt(r.fill_rate),
             }
@@ -190,8 +193,10 @@ def build(
     candles: Iterable[Candle] | None = None,
     since_ms: int | None = None,
     until_ms: int | None = None,
+    funding: Funding | None = None,
 ) -> Report:
-    """The report of `journal`'s cycles that ended in [since, until) (every cycle by default)."""
+    """The report of `journal`'s cycles that ended in [since, until) (every cycle by default); `funding`
+    as the venue's bills show it, when they are known."""
     cycles = stats.in_range(read_cycles(journal), since_ms, until_ms)
     prices = None if candles is None else prices_in_range(candles, since_ms, until_ms)
     span = stats.span(cycles, since_ms, until_ms, prices.closes if prices is not None else None)
@@ -206,6 +211,7 @@ def build(
         equity=stats.equity_curve(cycles),
         buy_and_hold=None if prices is None else stats.buy_and_hold(prices.first_open, prices.closes, cycles),
         prices=prices,
+        funding=funding,
     )
 
 
@@ -217,10 +223,11 @@ def write(
     candles: Iterable[Candle] | None = None,
     since_ms: int | None = None,
     until_ms: int | None = None,
+    funding: Funding | None = None,
 ) -> Report:
     """Build the report and write it into `out_dir`: the charts (PNG and SVG; skipped, and said so,
     without matplotlib) and report.json, which lists them."""
-    report = build(machine, journal, candles=candles, since_ms=since_ms, until_ms=until_ms)
+    report = build(machine, journal, candles=candles, since_ms=since_ms, until_ms=until_ms, funding=funding)
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         from fsm.report import charts

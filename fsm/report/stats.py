@@ -131,7 +131,7 @@ def summarize(cycles: Sequence[Cycle], span_ms: int | None) -> Summary:
     exposure = sum(c.holding_ms for c in traded)
     reasons: dict[str, int] = {}
     for c in traded:
-        key = c.exit_reason or "unknown"
+        key = c.exit_reason or "not recorded"
         reasons[key] = reasons.get(key, 0) + 1
     return Summary(
         cycles=len(cycles),

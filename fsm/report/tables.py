@@ -37,6 +37,17 @@ def print_report(console: Console, doc: Mapping[str, Any]) -> None:
     console.print(_summary_table(console, doc))
     if doc["summary"]["rungs"]:
         console.print(_rungs_table(console, doc["summary"]["rungs"]))
+    funding = doc["funding"]
+    if funding is not None:
+        said = (
+            "off (no funding file)"
+            if not funding["applied"]
+            else (
+                f"on: {funding['charges']} charge(s), total {funding['total']} {doc['summary']['fee_ccy']} "
+                f"(from the venue's bills, {funding['source']}; not in the cycles' PnL)"
+            )
+        )
+        console.print(f"funding   {said}", markup=False, soft_wrap=True)
     for path in doc["files"]:
         console.print(f"wrote     {path}", markup=False, soft_wrap=True)
     if doc["charts_skipped"]:
@@ -89,10 +100,10 @@ def _summary_table(console: Console, doc: Mapping[str, Any]) -> Any:
 
 
 def _rungs_table(console: Console, rungs: list[Mapping[str, Any]]) -> Any:
-    table = new_table(console, "rung", "placed", "filled", "whole size", "fill rate", title="rungs")
+    table = new_table(console, "rung", "placed", "with fills", "whole size", "fill rate", title="rungs")
     for r in rungs:
         table.add_row(
-            str(r["level"]), str(r["placed"]), str(r["filled"]), str(r["full"]), _pct(r["fill_rate"])
+            str(r["level"]), str(r["placed"]), str(r["with_fills"]), str(r["full"]), _pct(r["fill_rate"])
         )
     return table
 

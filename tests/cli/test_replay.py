@@ -59,6 +59,16 @@ def test_the_journal_verifies_and_is_byte_identical(replayed: list[Path]) -> Non
     assert first["data"]["model"]["fsync"] is False and first["data"]["model"]["fill_on_touch"] is False
 
 
+def test_the_data_forces_no_anomaly(candles: tuple[Path, synthetic.Shape], replayed: list[Path]) -> None:
+    """The range holds a gap and a crash bar; neither forces an anomaly (the full synthetic year is
+    checked in bench.replay): any anomaly here is the engine's or the replay's own."""
+    shape = candles[1]
+    assert shape.gaps and shape.crash_ts is not None
+    journal = records(replayed[0])
+    assert [r["data"] for r in journal if r["kind"] == "anomaly"] == []
+    assert sum(1 for r in journal if r["kind"] == "archive") > 1
+
+
 def test_the_report_is_written_beside_the_journal_and_is_byte_identical(replayed: list[Path]) -> None:
     a, b = replayed
     assert (a / "report.json").read_bytes() == (b / "report.json").read_bytes()
@@ -170,4 +180,118 @@ def test_a_bad_set_is_refused_naming_the_param(
     args = ("replay", MACHINE, "--candles", str(candles[0]), "--out", str(tmp_path / "o"), "--set", setting)
     result = run(*args, expect=2)
     assert said in result.output and "--set" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+# ---- funding ---------------------------------------------------------------------------------------
+
+EIGHT_HOURS = 8 * 3_600_000
+
+
+def funding_rows(start_ms: int, end_ms: int, rate: str) -> list[dict[str, str]]:
+    """OKX's funding-rate-history rows at every 00:00, 08:00, 16:00 UTC in [start, end), oldest first."""
+    first = -(-start_ms // EIGHT_HOURS) * EIGHT_HOURS
+    return [
+        {"instType": "SWAP", "instId": "ETH-USDT-SWAP", "fundingRate": rate, "realizedRate": rate,
+         "fundingTime": str(t), "method": "current_period", "formulaType": "withRate"}
+        for t in range(first, end_ms, EIGHT_HOURS)
+    ]  # fmt: skip
+
+
+def test_funding_is_charged_to_the_open_position_and_the_report_says_so(
+    candles: tuple[Path, synthetic.Shape], replayed: list[Path], tmp_path: Path
+) -> None:
+    rows = funding_rows(START_MS, START_MS + BARS * SPAN, "0.0003")
+    funding = tmp_path / "funding.jsonl"
+    funding.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "o"
+    doc = json.loads(
+        run("replay", MACHINE, "--candles", str(candles[0]), "--out", str(out), "--funding", str(funding),
+            "--json").stdout
+    )  # fmt: skip
+    assert doc["model"]["funding"] == {"file": str(funding), "rates": len(rows)}
+    bills = [json.loads(line) for line in (out / "venue_bills.jsonl").read_text().splitlines()]
+    fills = [json.loads(line) for line in (out / VENUE_FILLS).read_text().splitlines()]
+    held_at = {  # our size at each funding time, from the venue's own fills
+        int(r["fundingTime"]): sum(
+            (
+                Decimal(f["fillSz"]) * (1 if f["side"] == "buy" else -1)
+                for f in fills
+                if int(f["ts"]) < int(r["fundingTime"])  # held as the time came
+            ),
+            Decimal(0),
+        )
+        for r in rows
+    }
+    charged = {int(b["ts"]): b for b in bills}
+    assert set(charged) == {t for t, size in held_at.items() if size > 0} and charged  # only while held
+    for t, bill in charged.items():
+        assert (bill["type"], bill["subType"], bill["ccy"]) == (
+            "8",
+            "173",
+            "USDT",
+        )  # a long pays a positive rate
+        assert Decimal(bill["sz"]) == held_at[t]
+        assert Decimal(bill["balChg"]) == -Decimal(bill["sz"]) * Decimal("0.1") * Decimal(
+            bill["px"]
+        ) * Decimal("0.0003")
+    total = sum((Decimal(b["balChg"]) for b in bills), Decimal(0))
+    said = doc["report"]["funding"]
+    assert (said["applied"], said["source"], said["charges"]) == (True, "venue_bills.jsonl", len(bills))
+    assert Decimal(said["total"]) == total < 0
+    # the ladder decides the same with funding as without: funding moves cash, not a guard (a fill in
+    # the millisecond of a funding bill gets the venue's next billId, the bill took the one before)
+    assert decisions(out) == decisions(replayed[0])
+
+
+def decisions(out: Path) -> list[Any]:
+    kinds = ("intent", "submit", "cancel", "fill", "archive")
+    return [(r["kind"], r["ts"], _without_bill_ids(r["data"])) for r in records(out) if r["kind"] in kinds]
+
+
+def _without_bill_ids(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_bill_ids(v) for k, v in value.items() if k != "billId"}
+    if isinstance(value, list):
+        return [_without_bill_ids(v) for v in value]
+    return value
+
+
+def test_funding_is_off_without_a_file_and_the_report_says_so(replayed: list[Path]) -> None:
+    first = records(replayed[0])[0]
+    assert first["data"]["model"]["funding"] is None
+    report = json.loads((replayed[0] / "report.json").read_text())
+    assert report["funding"] == {"applied": False, "source": "venue_bills.jsonl", "charges": 0, "total": "0"}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "said"),
+    [
+        (lambda rows: [*rows[:2], "not json\n", *rows[3:]], "line 3: malformed row"),
+        (lambda rows: [*rows[:3], rows[2], *rows[4:]], "line 4: duplicate fundingTime"),
+        (
+            lambda rows: [rows[0], rows[1].replace("ETH-USDT-SWAP", "BTC-USDT-SWAP"), *rows[2:]],
+            "line 2: instId",
+        ),
+        (lambda rows: [*rows[:4], rows[4].replace('"0.0001"', '"x"'), *rows[5:]], "line 5: rate"),
+    ],
+)
+def test_a_bad_funding_file_is_refused_naming_the_line(
+    candles: tuple[Path, synthetic.Shape], tmp_path: Path, mutate: Any, said: str
+) -> None:
+    lines = [json.dumps(r) + "\n" for r in funding_rows(START_MS, START_MS + BARS * SPAN, "0.0001")]
+    bad = tmp_path / "funding.jsonl"
+    bad.write_text("".join(mutate(lines)))
+    args = (
+        "replay",
+        MACHINE,
+        "--candles",
+        str(candles[0]),
+        "--out",
+        str(tmp_path / "o"),
+        "--funding",
+        str(bad),
+    )
+    result = run(*args, expect=2)
+    assert said in result.output and len(result.output.strip().splitlines()) == 1, result.output
     assert not (tmp_path / "o").exists()

@@ -156,7 +156,7 @@ def test_report_json_is_the_venues_fills_fees_and_orders(three_cycles: Cli) -> N
     assert Decimal(s["profit_factor"]) == (pnls[0] / -pnls[1]).quantize(Decimal("0.0001"))
     assert s["longest_losing_streak"] == 1
     rates = venue_rungs(h)
-    assert [(r["level"], r["placed"], r["filled"]) for r in s["rungs"]] == [
+    assert [(r["level"], r["placed"], r["with_fills"]) for r in s["rungs"]] == [
         (level, *rates[level]) for level in sorted(rates)
     ]
     assert [Decimal(p["equity"]) for p in doc["equity"]] == [pnls[0], pnls[0] + pnls[1]]

@@ -265,6 +265,34 @@ def test_timed_exit_cancels_the_stop_then_exits_the_own_size_flat_never_short(cl
     assert_every_fill_journaled_once(h)
 
 
+def test_a_fill_found_with_the_exit_already_due_is_protected_while_the_remainder_is_cancelled(
+    cli: Cli,
+) -> None:
+    """Hours pass unticked: rung 1 filled, the entry window and the hold time are both up. The exit can go
+    out only once every rung is terminal; until OKX shows the remainder cancelled, a stop protects the own
+    size (judged from the venue after every tick), then it is cancelled and the exit closes flat."""
+    h = cli
+    px = open_entries(h)
+    fill_rung_fully(h, px[0])
+    keep_away(h, px)
+    h.sim.advance(BAR_S * 9)  # the entry window and the hold time are up, nothing ticked
+    h.sim.set_faults([{"endpoint": "*", "kind": "async_cancel", "count": 1}])  # the cancel applies later
+    doc = h.tick(submit=True)
+    assert doc["state"] == "cancelling", doc["state"]  # the remainder's cancel has not applied yet
+    assert the_stop(h)["state"] == "live" and Decimal(the_stop(h)["sz"]) == own_size(h) > 0
+    for _ in range(4):
+        if flat(h):
+            break
+        h.sim.advance(35)  # the cancel applies; a retry interval passes
+        doc = h.tick(submit=True)
+        live = [a for a in algos(h) if a["state"] == "live"]
+        assert flat(h) or any(Decimal(a["sz"]) >= own_size(h) for a in live) or exits(h), doc["state"]
+    assert flat(h) and own_size(h) == 0
+    h.tick(submit=True)
+    assert "archived, exit timed:" in h.machine("history").output
+    assert_every_fill_journaled_once(h)
+
+
 def test_timed_exit_racing_the_stop_firing_closes_flat_once(cli: Cli) -> None:
     """The cancel of the stop is held up on its way (latency); the mark crosses the stop meanwhile, so
     OKX fires it and answers the cancel 51416. The stop's fills close the cycle; no exit is sent."""
@@ -435,6 +463,31 @@ def test_a_stop_place_okx_does_not_show_goes_again_next_tick_with_the_same_algo_
     assert [s["state"] for s in doc["stops"]] == ["live"] and len(algos(h)) == 1
     sends = [r["data"] for r in h.journal() if r["kind"] == "submit" and r["data"]["what"] == "stop"]
     assert [d["stop"]["algoClOrdId"] for d in sends] == [stop["algoClOrdId"]] * 2  # write-ahead, both
+    assert_every_fill_journaled_once(h)
+
+
+def test_an_exit_asked_for_while_the_stop_place_is_in_doubt_waits_out_its_grace_then_goes(cli: Cli) -> None:
+    """The stop's place was lost and the operator asks to close: the stop is not sent again just to be
+    cancelled, the exit waits while the lost place could still apply (never two reduce-only orders for one
+    size), then goes out: flat, no stop left, never stuck."""
+    h = cli
+    px = open_entries(h)
+    h.sim.set_faults([{"endpoint": f"POST {TRADE}/order-algo", "kind": "drop_before_apply"}])
+    fill_rung_fully(h, px[2])
+    keep_away(h, px)
+    (stop,) = h.tick(submit=True)["stops"]
+    assert stop["state"] == "unknown" and algos(h) == []
+    h.machine("close", "--submit")  # within the grace: the exit waits for the place in doubt
+    assert exits(h) == [] and algos(h) == []
+    for _ in range(3):
+        h.sim.advance(10)  # past the grace: the lost place can no longer apply
+        h.tick(submit=True)
+        if flat(h):
+            break
+    assert flat(h) and exits(h) == [("sell", Decimal("0.99"), "true")]
+    assert algos(h) == [] and post_count(h, "order-algo") == 1  # never sent again only to be cancelled
+    h.tick(submit=True)
+    assert archive(h)["exit_reason"] == "operator"
     assert_every_fill_journaled_once(h)
 
 

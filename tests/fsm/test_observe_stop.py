@@ -143,6 +143,12 @@ class View:
     def instrument(self, symbol: str) -> Instrument:
         return eth_instrument()
 
+    def source_of(self, record: OkxOrder | OkxAlgoOrder | None) -> str:
+        return "rest"
+
+    def pushed_algo(self, algo_client_order_id: str) -> OkxAlgoOrder | None:
+        return None
+
 
 def ctx_with(role: frozenset[str], view: View, **fields: Any) -> TickContext:
     stop = StopOrder(
@@ -194,15 +200,22 @@ def test_our_own_cancel_seen_ended_is_no_anomaly() -> None:
 def test_a_stop_in_flight_that_okx_does_not_show_is_sent_again_or_given_up_after_the_grace() -> None:
     """Algo places carry no expTime: within the grace after the send OKX's "no such algo" is
     `not_found_yet` (the place may still apply), past it `not_found`; the stop machine sends an
-    ambiguous place again at once (the same algoClOrdId), and gives up a 51065 only after the grace."""
+    ambiguous place again at once (the same algoClOrdId), renders it again once it can no longer apply
+    (so an exit is not held up by it), and gives up a 51065 only after the grace."""
     deadline = NOW + NOT_FOUND_GRACE_MS + DEADLINE_MARGIN_MS
     stops = MACHINE.stop_machine
     sent = stops.observe(ROLES.initial, "submit")[1]
     ambiguous, duplicate = stops.observe(sent, "ack_ambiguous")[1], stops.observe(sent, "ack_duplicate")[1]
-    for now in (NOW + 1, deadline + 1):
-        ctx = ctx_with(frozenset({ambiguous}), View(now=now), submit_ts=NOW)
+    ctx = ctx_with(frozenset({ambiguous}), View(now=NOW + 1), submit_ts=NOW)
+    run(ctx)
+    assert ctx.state.stops[0].state in ROLES.unseen  # may still apply: sent again at once
+    resent = ctx.state.stops[0].state
+    ctx = ctx_with(frozenset({resent}), View(now=NOW + 2), submit_ts=NOW)
+    assert run(ctx) == [] and ctx.state.stops[0].state == resent  # not sent yet (unarmed): waits
+    for state in (ambiguous, resent):  # past the grace: it can no longer apply, rendered again
+        ctx = ctx_with(frozenset({state}), View(now=deadline + 1), submit_ts=NOW)
         run(ctx)
-        assert ctx.state.stops[0].state in ROLES.unseen
+        assert ctx.state.stops[0].state in ROLES.unsent
     ctx = ctx_with(frozenset({duplicate}), View(now=deadline), submit_ts=NOW)
     assert run(ctx) == [] and ctx.state.stops[0].state == duplicate
     ctx = ctx_with(frozenset({duplicate}), View(now=deadline + 1), submit_ts=NOW)

@@ -183,7 +183,8 @@ def test_fire_until_quiet_follows_the_chain_and_calls_after_each() -> None:
 
 
 def test_fire_until_quiet_refuses_a_loop_at_the_limit() -> None:
-    stubs = Stubs(set(LADDER_GUARDS) - {"paused", "cooling_down"})  # idle -> intent_rendered -> closed -> idle -> ...
+    # idle -> intent_rendered -> closed -> idle -> ...: a loop
+    stubs = Stubs(set(LADDER_GUARDS) - {"paused", "cooling_down"})
     runtime = stubs.runtime()
     fired: list[RowSpec] = []
 

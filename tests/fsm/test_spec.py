@@ -203,7 +203,7 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
         (("entries_open",), "closed", ("all_rungs_terminal",), (), ("archive_cycle",)),
         (("entries_open",), "cancelling", ("entry_expired", "submit_armed"), (), ("cancel_working_rungs",)),
         (("partially_filled",), "filled", ("all_rungs_terminal",), (), ()),
-        (("partially_filled",), "partially_filled", ("stop_missing", "submit_armed"), ("exiting",), PLACE),
+        (("partially_filled",), "partially_filled", ("stop_missing", "submit_armed"), (), PLACE),
         (("partially_filled",), "partially_filled", ("stop_resize_due", "submit_armed"), (), RESIZE),
         (("partially_filled",), "cancelling", ("stop_refused", "submit_armed"), (), CANCEL),
         (
@@ -216,7 +216,7 @@ def test_eth_ladder_loads_with_its_rows_in_file_order_and_typed_params() -> None
         (("cancelling",), "filled", ("all_rungs_terminal", "any_fill"), (), ()),
         (("cancelling",), "closed", ("all_rungs_terminal",), (), ("archive_cycle",)),
         (("cancelling",), "cancelling", ("submit_armed", "cancel_retry_due"), (), ("cancel_working_rungs",)),
-        (("cancelling",), "cancelling", ("stop_missing", "submit_armed"), ("exiting",), PLACE),
+        (("cancelling",), "cancelling", ("stop_missing", "submit_armed"), (), PLACE),
         (("cancelling",), "cancelling", ("stop_resize_due", "submit_armed"), (), RESIZE),
         (("filled",), "closed", ("position_flat",), ("stop_working",), ("archive_cycle",)),
         (("filled",), "filled", ("stop_missing", "submit_armed"), ("exiting",), PLACE),

@@ -238,14 +238,16 @@ def test_stop_design_rules_hold_over_roles() -> None:
         if stop_role(state) == "in_flight":  # whatever OKX shows of a sent stop is taken in
             for seen in ("seen_live", "seen_effective", "seen_canceled", "seen_order_failed"):
                 assert verdicts[seen][0] == "transition", (state, seen)
-            # not shown: sent again with its algoClOrdId (or, OKX having said it exists, given up)
-            assert stop_role(verdicts["not_found"][1]) in ("unseen", "refused"), state
+            # not shown past the grace: rendered again with its algoClOrdId (or, OKX having said it
+            # exists, given up); within it: sent again at once
+            assert stop_role(verdicts["not_found"][1]) in ("unsent", "refused"), state
             kind, dest = verdicts["not_found_yet"]
             assert kind != "transition" or stop_role(dest) == "unseen", state
         if stop_role(state) == "unseen":  # sent again: whatever OKX shows is taken in, or it is sent
             for seen in ("seen_live", "seen_effective", "seen_canceled", "seen_order_failed"):
                 assert verdicts[seen][0] == "transition", (state, seen)
             assert stop_role(verdicts["resend"][1]) == "in_flight", state
+            assert stop_role(verdicts["not_found"][1]) == "unsent", state  # past the grace: it cannot apply
         if stop_role(state) in ("working", "cancel_requested"):  # OKX's evidence ends a live stop
             assert stop_role(verdicts["seen_effective"][1]) == "fired", state
             assert stop_role(verdicts["seen_canceled"][1]) == "ended", state

@@ -43,6 +43,7 @@ def test_stats_count_api_requests_by_method_and_path_since_reset(okx: RawOkx) ->
         "requests": {},
         "total": 0,
         "faults": {},
+        "faulted": {},
         "late": {"queued": 0, "applied": 0, "refused": 0, "waiting": 0},
         "hung_up": 0,
     }
