@@ -132,7 +132,8 @@ VERIFY = {
     "first_seq",
 }
 REPORT = {
-    "machine", "journal", "range", "cycles", "summary", "equity", "buy_and_hold", "files", "charts_skipped",
+    "machine", "journal", "range", "cycles", "summary", "equity", "buy_and_hold", "funding", "files",
+    "charts_skipped",
 }  # fmt: skip
 REPORT_RANGE = {"from_ms", "to_ms", "start_ms", "end_ms"}
 REPORT_CYCLE = {
@@ -146,7 +147,7 @@ REPORT_SUMMARY = {
     "gross_profit", "gross_loss", "profit_factor", "max_drawdown", "exposure_ms", "exposure",
     "longest_losing_streak", "exit_reasons", "rungs",
 }  # fmt: skip
-REPORT_RUNG_RATE = {"level", "placed", "filled", "full", "fill_rate"}
+REPORT_RUNG_RATE = {"level", "placed", "with_fills", "full", "fill_rate"}
 OPERATOR = {"command", "submitted", "request", "sent", "journaled", "fired", "state", "note", "superseded"}
 
 
