@@ -14,10 +14,11 @@ engine's own expiry and cancels still run).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from exchange import OkxApiError, OkxError
+from exchange import OkxApiError, OkxError, OkxRateLimited
 from fsm.engine.ladder import ENTRY_TAG
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ log = logging.getLogger("okx_fsm.run")
 OFF = 0
 MIN_TIMEOUT_S, MAX_TIMEOUT_S = 10, 120  # OKX's range for timeOut
 MIN_SPACING_S = 1.0  # OKX takes one request a second per tag: a faster round does not re-arm
+DISARM_TRIES = 3  # a disarm refused for the rate (OKX counts the second at its end) is asked again
 WAIT_REFRESH = 2 / 3  # within a long wait, re-arm once this share of timeOut has passed
 
 
@@ -64,11 +66,16 @@ class DeadMan:
 
     def disarm(self) -> None:
         """On a clean stop: timeOut 0, so OKX cancels nothing the trader now tends by hand (nothing to
-        do when it was never armed)."""
-        if self._asked:
-            self._arm(OFF)
+        do when it was never armed). Refused for the rate (the arm just before may land within OKX's
+        second at its end), it is asked again a second later, a few times: the runner is leaving."""
+        for _ in range(DISARM_TRIES):
+            if not self._asked:
+                return
+            if not self._arm(OFF):
+                time.sleep(MIN_SPACING_S)
 
-    def _arm(self, timeout_s: int) -> None:
+    def _arm(self, timeout_s: int) -> bool:
+        """Ask OKX; False only when OKX refused it for the rate (worth asking again)."""
         what = "disarm" if timeout_s == OFF else f"arm ({timeout_s} s)"
         self._asked = self._asked or timeout_s != OFF
         try:
@@ -84,10 +91,10 @@ class DeadMan:
                     exc.msg,
                 )
             self._refused = exc.code
-            return
+            return not isinstance(exc, OkxRateLimited)
         except OkxError as exc:  # ambiguous or the network: arming is idempotent, the next round asks again
             log.warning("dead man's switch: %s Cancel All After for tag %s: %s", what, ENTRY_TAG, exc)
-            return
+            return True
         self._refused = None
         self._armed_at = None if timeout_s == OFF else self._clock()
         self._asked = timeout_s != OFF
@@ -95,3 +102,4 @@ class DeadMan:
             log.info("dead man's switch disarmed (tag %s)", ENTRY_TAG)
         elif not answer.armed:
             log.warning("dead man's switch: OKX answered triggerTime 0 to an arm (tag %s)", ENTRY_TAG)
+        return True
