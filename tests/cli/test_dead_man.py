@@ -115,7 +115,9 @@ def test_a_clean_stop_disarms_the_switch_and_leaves_the_entries(cli: Cli) -> Non
     h = cli
     h.entries_open()
     h.machine("run", "--submit", "--ticks", "2", "--interval", "1.5", "--dead-man", "30")
-    assert post_count(h, CAA) == 3  # armed in each of the two rounds, disarmed at the stop
+    # Armed in each of the two rounds, disarmed at the stop (a disarm OKX refuses for the rate, the arm
+    # just before landing within its second, is asked again a second later).
+    assert post_count(h, CAA) in (3, 4)
     assert armed_timers(h) == []
     h.sim.advance(60)
     assert [o["state"] for o in ours(h)] == ["live"] * 3
